@@ -1,0 +1,772 @@
+//! The redb-backed store: tables, state views, block commits and head moves.
+
+use crate::{
+    Account, AccountChange, Changeset, EMPTY_CODE_HASH, StateDiff, StorageChange, StorageError,
+    hashed_slot,
+    trie::{self, EMPTY_ROOT, NewNodes, NodeSource, Trie},
+};
+use alloy_consensus::Header;
+use alloy_primitives::{Address, B256, Bytes, U256, keccak256};
+use alloy_rlp::{Decodable, Encodable};
+use alloy_trie::{HashBuilder, Nibbles};
+use redb::{
+    Database, ReadOnlyTable, ReadTransaction, ReadableDatabase, ReadableTable, TableDefinition,
+    WriteTransaction,
+};
+use std::{
+    collections::BTreeMap,
+    path::{Path, PathBuf},
+};
+
+type Key20 = &'static [u8; 20];
+type Key32 = &'static [u8; 32];
+
+const ACCOUNTS: TableDefinition<'_, Key20, &[u8]> = TableDefinition::new("accounts");
+const STORAGE: TableDefinition<'_, &[u8; 52], Key32> = TableDefinition::new("storage");
+const CODE: TableDefinition<'_, Key32, &[u8]> = TableDefinition::new("code");
+const NODES: TableDefinition<'_, Key32, &[u8]> = TableDefinition::new("trie_nodes");
+const HEADERS: TableDefinition<'_, Key32, &[u8]> = TableDefinition::new("headers");
+const BODIES: TableDefinition<'_, Key32, &[u8]> = TableDefinition::new("bodies");
+const RECEIPTS: TableDefinition<'_, Key32, &[u8]> = TableDefinition::new("receipts");
+const CHANGESETS: TableDefinition<'_, Key32, &[u8]> = TableDefinition::new("changesets");
+const CANONICAL: TableDefinition<'_, u64, Key32> = TableDefinition::new("canonical");
+const META: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("meta");
+
+const META_HEAD: &str = "head";
+const META_SCHEMA: &str = "schema";
+const SCHEMA_VERSION: &[u8] = b"aegis-store-v1";
+
+/// Named blocks the rollup node moves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BlockLabel {
+    /// Derived from L1 data.
+    Safe,
+    /// Derived from finalized L1 data.
+    Finalized,
+}
+
+impl BlockLabel {
+    fn key(self) -> &'static str {
+        match self {
+            Self::Safe => "safe",
+            Self::Finalized => "finalized",
+        }
+    }
+}
+
+/// The persistent chain store. Cheap to share behind an `Arc`; redb serialises writers.
+#[derive(Debug)]
+pub struct Store {
+    db: Database,
+    path: PathBuf,
+}
+
+/// State changes of one block, ready to commit: the new root, the trie nodes it created and the
+/// changeset. Produced by [`Store::prepare_update`].
+#[derive(Debug)]
+pub struct StateUpdate {
+    /// The block whose post-state this update starts from.
+    pub parent_hash: B256,
+    /// The state root after the update.
+    pub state_root: B256,
+    changeset: Changeset,
+    nodes: NewNodes,
+    codes: Vec<(B256, Bytes)>,
+}
+
+impl StateUpdate {
+    /// The account after the update if the update changed it (`Some(None)`: deleted).
+    pub fn changed_account(&self, address: &Address) -> Option<Option<Account>> {
+        self.changeset.accounts.iter().find(|c| c.address == *address).map(|c| c.new)
+    }
+
+    /// The old and new values of everything the update changes.
+    pub fn changeset(&self) -> &Changeset {
+        &self.changeset
+    }
+}
+
+/// A Merkle proof of one storage slot.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StorageProof {
+    /// The slot key as requested.
+    pub key: B256,
+    /// Its value (zero when absent).
+    pub value: U256,
+    /// Trie nodes from the storage root down.
+    pub proof: Vec<Bytes>,
+}
+
+/// A Merkle proof of an account and some of its storage, as `eth_getProof` returns it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AccountProof {
+    /// The account.
+    pub address: Address,
+    /// Its state, `None` when absent (the proof then proves absence).
+    pub account: Option<Account>,
+    /// Trie nodes from the state root down.
+    pub account_proof: Vec<Bytes>,
+    /// Storage proofs in request order.
+    pub storage: Vec<StorageProof>,
+}
+
+fn corrupt(table: &'static str, reason: &'static str) -> StorageError {
+    StorageError::CorruptRecord { table, reason }
+}
+
+fn decode_header(bytes: &[u8]) -> Result<Header, StorageError> {
+    Header::decode(&mut &bytes[..]).map_err(|_| corrupt("headers", "header RLP does not decode"))
+}
+
+fn as32(bytes: &[u8], table: &'static str) -> Result<B256, StorageError> {
+    (bytes.len() == 32).then(|| B256::from_slice(bytes)).ok_or(corrupt(table, "not 32 bytes"))
+}
+
+fn storage_key(address: &Address, hashed_slot: &B256) -> [u8; 52] {
+    let mut key = [0u8; 52];
+    key[..20].copy_from_slice(address.as_slice());
+    key[20..].copy_from_slice(hashed_slot.as_slice());
+    key
+}
+
+fn decode_storage_leaf(rlp: &[u8]) -> Result<U256, StorageError> {
+    U256::decode(&mut &rlp[..]).map_err(|_| StorageError::CorruptTrieNode("storage leaf"))
+}
+
+/// Read access used by both state views and write transactions.
+trait Tables {
+    fn get_bytes<K: redb::Key + 'static>(
+        &self,
+        def: TableDefinition<'_, K, &[u8]>,
+        key: K::SelfType<'_>,
+    ) -> Result<Option<Vec<u8>>, StorageError>;
+}
+
+impl Tables for ReadTransaction {
+    fn get_bytes<K: redb::Key + 'static>(
+        &self,
+        def: TableDefinition<'_, K, &[u8]>,
+        key: K::SelfType<'_>,
+    ) -> Result<Option<Vec<u8>>, StorageError> {
+        let table = self.open_table(def)?;
+        Ok(table.get(key)?.map(|v| v.value().to_vec()))
+    }
+}
+
+impl Tables for WriteTransaction {
+    fn get_bytes<K: redb::Key + 'static>(
+        &self,
+        def: TableDefinition<'_, K, &[u8]>,
+        key: K::SelfType<'_>,
+    ) -> Result<Option<Vec<u8>>, StorageError> {
+        let table = self.open_table(def)?;
+        let value = table.get(key)?.map(|v| v.value().to_vec());
+        Ok(value)
+    }
+}
+
+fn read_head(txn: &impl Tables) -> Result<Option<B256>, StorageError> {
+    txn.get_bytes(META, META_HEAD)?.map(|b| as32(&b, "meta")).transpose()
+}
+
+fn read_header(txn: &impl Tables, hash: &B256) -> Result<Option<Header>, StorageError> {
+    txn.get_bytes(HEADERS, &hash.0)?.map(|b| decode_header(&b)).transpose()
+}
+
+impl Store {
+    /// Opens (or creates) the store at `path`, checking the head's invariants.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, StorageError> {
+        let path = path.as_ref().to_path_buf();
+        let open_err = |reason: String| StorageError::Open { path: path.clone(), reason };
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| open_err(e.to_string()))?;
+        }
+        let db = Database::create(&path).map_err(|e| open_err(e.to_string()))?;
+        let init = |db: &Database| -> Result<(), StorageError> {
+            let txn = db.begin_write()?;
+            Self::init_tables(&txn, &path)?;
+            txn.commit()?;
+            Ok(())
+        };
+        init(&db).map_err(|e| open_err(e.to_string()))?;
+        let store = Self { db, path };
+        store.check_head()?;
+        Ok(store)
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn init_tables(txn: &WriteTransaction, path: &Path) -> Result<(), StorageError> {
+        {
+            txn.open_table(ACCOUNTS)?;
+            txn.open_table(STORAGE)?;
+            txn.open_table(CANONICAL)?;
+            for def in [CODE, NODES, HEADERS, BODIES, RECEIPTS, CHANGESETS] {
+                txn.open_table(def)?;
+            }
+            let mut meta = txn.open_table(META)?;
+            let schema = meta.get(META_SCHEMA)?.map(|v| v.value().to_vec());
+            match schema {
+                None => {
+                    meta.insert(META_SCHEMA, SCHEMA_VERSION)?;
+                }
+                Some(v) if v == SCHEMA_VERSION => {}
+                Some(v) => {
+                    return Err(StorageError::Inconsistent {
+                        path: path.to_path_buf(),
+                        reason: format!("unknown schema {:?}", String::from_utf8_lossy(&v)),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn inconsistent(&self, reason: String) -> StorageError {
+        StorageError::Inconsistent { path: self.path.clone(), reason }
+    }
+
+    /// Checks that the head block, its canonical index entry, its state root node and its
+    /// changeset are all present.
+    fn check_head(&self) -> Result<(), StorageError> {
+        let txn = self.db.begin_read()?;
+        let Some(head) = read_head(&txn)? else { return Ok(()) };
+        let header = read_header(&txn, &head)?
+            .ok_or_else(|| self.inconsistent(format!("head block {head} has no header")))?;
+        let canonical = txn.open_table(CANONICAL)?.get(header.number)?.map(|v| B256::from(*v.value()));
+        if canonical != Some(head) {
+            return Err(self.inconsistent(format!(
+                "canonical index at {} is {canonical:?}, head is {head}",
+                header.number
+            )));
+        }
+        if header.state_root != EMPTY_ROOT
+            && txn.get_bytes(NODES, &header.state_root.0)?.is_none()
+        {
+            return Err(self.inconsistent(format!(
+                "state root {} of head {head} is missing",
+                header.state_root
+            )));
+        }
+        if txn.get_bytes(CHANGESETS, &head.0)?.is_none() {
+            return Err(self.inconsistent(format!("head {head} has no changeset")));
+        }
+        Ok(())
+    }
+
+    // --- reads ----------------------------------------------------------------------------
+
+    /// The canonical head block hash, `None` before genesis is written.
+    pub fn head_hash(&self) -> Result<Option<B256>, StorageError> {
+        read_head(&self.db.begin_read()?)
+    }
+
+    /// The canonical head header.
+    pub fn head(&self) -> Result<Option<Header>, StorageError> {
+        let txn = self.db.begin_read()?;
+        match read_head(&txn)? {
+            Some(hash) => read_header(&txn, &hash),
+            None => Ok(None),
+        }
+    }
+
+    /// A header by hash.
+    pub fn header(&self, hash: &B256) -> Result<Option<Header>, StorageError> {
+        read_header(&self.db.begin_read()?, hash)
+    }
+
+    /// The canonical block hash at `number`.
+    pub fn canonical_hash(&self, number: u64) -> Result<Option<B256>, StorageError> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(CANONICAL)?;
+        Ok(table.get(number)?.map(|v| B256::from(*v.value())))
+    }
+
+    /// The encoded body of a block, as given to [`Store::commit_block`].
+    pub fn body(&self, hash: &B256) -> Result<Option<Vec<u8>>, StorageError> {
+        self.db.begin_read()?.get_bytes(BODIES, &hash.0)
+    }
+
+    /// The encoded receipts of a block, as given to [`Store::commit_block`].
+    pub fn receipts(&self, hash: &B256) -> Result<Option<Vec<u8>>, StorageError> {
+        self.db.begin_read()?.get_bytes(RECEIPTS, &hash.0)
+    }
+
+    /// The changeset of a block.
+    pub fn changeset(&self, hash: &B256) -> Result<Option<Changeset>, StorageError> {
+        self.db.begin_read()?.get_bytes(CHANGESETS, &hash.0)?.map(|b| Changeset::decode(&b)).transpose()
+    }
+
+    /// The block a label points at.
+    pub fn label(&self, label: BlockLabel) -> Result<Option<B256>, StorageError> {
+        read_label(&self.db.begin_read()?, label)
+    }
+
+    /// Points a label at a stored block.
+    pub fn set_label(&self, label: BlockLabel, hash: B256) -> Result<(), StorageError> {
+        let txn = self.db.begin_write()?;
+        if read_header(&txn, &hash)?.is_none() {
+            return Err(StorageError::UnknownBlock(hash));
+        }
+        txn.open_table(META)?.insert(label.key(), hash.as_slice())?;
+        txn.commit()?;
+        Ok(())
+    }
+
+    /// A consistent view of the state after block `hash`: the flat state when `hash` is the
+    /// head, the block's state trie otherwise.
+    pub fn state_at(&self, hash: &B256) -> Result<StateView, StorageError> {
+        let txn = self.db.begin_read()?;
+        let header = read_header(&txn, hash)?.ok_or(StorageError::UnknownBlock(*hash))?;
+        let flat = read_head(&txn)? == Some(*hash);
+        StateView::new(txn, *hash, header.state_root, flat)
+    }
+
+    /// Proves `address` and its `slots` against the state of block `hash`.
+    pub fn proof(
+        &self,
+        hash: &B256,
+        address: &Address,
+        slots: &[B256],
+    ) -> Result<AccountProof, StorageError> {
+        let txn = self.db.begin_read()?;
+        let header = read_header(&txn, hash)?.ok_or(StorageError::UnknownBlock(*hash))?;
+        let view = StateView::new(txn, *hash, header.state_root, false)?;
+        let mut account_proof = Vec::new();
+        let account =
+            trie::get(&view, header.state_root, &keccak256(address), Some(&mut account_proof))?
+                .map(|rlp| Account::from_trie_rlp(&rlp))
+                .transpose()?;
+        let storage_root = account.map_or(EMPTY_ROOT, |a| a.storage_root);
+        let storage = slots
+            .iter()
+            .map(|key| {
+                let mut proof = Vec::new();
+                let value = trie::get(&view, storage_root, &keccak256(key), Some(&mut proof))?
+                    .map(|rlp| decode_storage_leaf(&rlp))
+                    .transpose()?
+                    .unwrap_or_default();
+                Ok(StorageProof { key: *key, value, proof })
+            })
+            .collect::<Result<_, StorageError>>()?;
+        Ok(AccountProof { address: *address, account, account_proof, storage })
+    }
+
+    // --- writes ---------------------------------------------------------------------------
+
+    /// Computes the state root and changeset of applying `diff` on top of block `parent`
+    /// (`B256::ZERO` with an empty state for genesis). Reads only the trie paths `diff` touches.
+    pub fn prepare_update(
+        &self,
+        parent: &B256,
+        diff: &StateDiff,
+    ) -> Result<StateUpdate, StorageError> {
+        let view = if parent.is_zero() {
+            StateView::new(self.db.begin_read()?, B256::ZERO, EMPTY_ROOT, false)?
+        } else {
+            self.state_at(parent)?
+        };
+        let mut nodes = Vec::new();
+        let mut changeset = Changeset::default();
+        let mut state = Trie::new(view.state_root);
+        for (address, account_diff) in &diff.accounts {
+            let old = view.account(address)?;
+            let wiped = account_diff.storage_wiped || account_diff.info.is_none();
+            let mut wiped_slots = BTreeMap::new();
+            if wiped && let Some(old) = old.filter(|a| a.storage_root != EMPTY_ROOT) {
+                trie::for_each_leaf(&view, old.storage_root, &mut |slot, rlp| {
+                    wiped_slots.insert(slot, decode_storage_leaf(&rlp)?);
+                    Ok(())
+                })?;
+            }
+            let start = match old {
+                Some(old) if !wiped => old.storage_root,
+                _ => EMPTY_ROOT,
+            };
+            let mut storage = Trie::new(start);
+            let mut written = BTreeMap::new();
+            for (slot, new) in &account_diff.storage {
+                let hashed = hashed_slot(slot);
+                let previous = if wiped {
+                    wiped_slots.remove(&hashed).unwrap_or_default()
+                } else {
+                    view.storage_in(address, old.as_ref(), &hashed)?
+                };
+                if wiped {
+                    if !new.is_zero() {
+                        storage.insert(&hashed, alloy_rlp::encode(new), &view)?;
+                    }
+                } else if previous != *new {
+                    if new.is_zero() {
+                        storage.remove(&hashed, &view)?;
+                    } else {
+                        storage.insert(&hashed, alloy_rlp::encode(new), &view)?;
+                    }
+                }
+                if previous != *new {
+                    written.insert(hashed, (previous, *new));
+                }
+            }
+            for (hashed, previous) in wiped_slots {
+                written.insert(hashed, (previous, U256::ZERO));
+            }
+            changeset.storage.extend(written.into_iter().map(|(hashed_slot, (old, new))| {
+                StorageChange { address: *address, hashed_slot, old, new }
+            }));
+            let storage_root = storage.commit(&mut nodes);
+            let new = account_diff.info.map(|info| Account {
+                nonce: info.nonce,
+                balance: info.balance,
+                code_hash: info.code_hash,
+                storage_root,
+            });
+            if new != old {
+                let key = keccak256(address);
+                match &new {
+                    Some(account) => state.insert(&key, account.trie_rlp(), &view)?,
+                    None => state.remove(&key, &view)?,
+                }
+                changeset.accounts.push(AccountChange { address: *address, old, new });
+            }
+        }
+        let state_root = state.commit(&mut nodes);
+        let codes = diff
+            .codes
+            .iter()
+            .filter(|(hash, _)| **hash != EMPTY_CODE_HASH)
+            .map(|(h, c)| (*h, c.clone()))
+            .collect();
+        Ok(StateUpdate { parent_hash: *parent, state_root, changeset, nodes, codes })
+    }
+
+    /// Writes a block (header, encoded body and receipts) with its state update, in one
+    /// transaction; with `make_head` the block also becomes the canonical head.
+    pub fn commit_block(
+        &self,
+        header: &Header,
+        body: &[u8],
+        receipts: &[u8],
+        update: &StateUpdate,
+        make_head: bool,
+    ) -> Result<B256, StorageError> {
+        let hash = header.hash_slow();
+        if header.state_root != update.state_root {
+            return Err(self.inconsistent(format!(
+                "block {hash} has state root {} but its update yields {}",
+                header.state_root, update.state_root
+            )));
+        }
+        let expected_parent = if header.number == 0 { B256::ZERO } else { header.parent_hash };
+        if update.parent_hash != expected_parent {
+            return Err(self.inconsistent(format!(
+                "block {hash} has parent {expected_parent} but its update starts from {}",
+                update.parent_hash
+            )));
+        }
+        let txn = self.db.begin_write()?;
+        if header.number > 0 && read_header(&txn, &header.parent_hash)?.is_none() {
+            return Err(StorageError::UnknownBlock(header.parent_hash));
+        }
+        {
+            let mut nodes = txn.open_table(NODES)?;
+            for (h, rlp) in &update.nodes {
+                nodes.insert(&h.0, rlp.as_slice())?;
+            }
+            let mut code = txn.open_table(CODE)?;
+            for (h, c) in &update.codes {
+                code.insert(&h.0, c.as_ref())?;
+            }
+            let mut rlp = Vec::with_capacity(600);
+            header.encode(&mut rlp);
+            txn.open_table(HEADERS)?.insert(&hash.0, rlp.as_slice())?;
+            txn.open_table(BODIES)?.insert(&hash.0, body)?;
+            txn.open_table(RECEIPTS)?.insert(&hash.0, receipts)?;
+            txn.open_table(CHANGESETS)?.insert(&hash.0, update.changeset.encode().as_slice())?;
+        }
+        if make_head {
+            set_head_in(&txn, hash)?;
+        }
+        txn.commit()?;
+        Ok(hash)
+    }
+
+    /// Makes a stored block the canonical head, reverting and applying changesets along the
+    /// way so the flat state matches it. One transaction.
+    pub fn set_head(&self, hash: B256) -> Result<(), StorageError> {
+        let txn = self.db.begin_write()?;
+        set_head_in(&txn, hash)?;
+        txn.commit()?;
+        Ok(())
+    }
+
+    /// Writes the genesis block and its alloc if the store is empty; otherwise checks that the
+    /// stored genesis is `header`'s. Returns the genesis hash.
+    pub fn init_genesis(&self, header: &Header, alloc: &StateDiff) -> Result<B256, StorageError> {
+        let expected = header.hash_slow();
+        if let Some(stored) = self.canonical_hash(0)? {
+            return if stored == expected {
+                Ok(stored)
+            } else {
+                Err(StorageError::GenesisMismatch { stored, expected })
+            };
+        }
+        let update = self.prepare_update(&B256::ZERO, alloc)?;
+        if update.state_root != header.state_root {
+            return Err(StorageError::GenesisStateRoot {
+                computed: update.state_root,
+                header: header.state_root,
+            });
+        }
+        self.commit_block(header, &[], &[], &update, true)
+    }
+
+    /// Recomputes the state root of the flat state from scratch, with an independent
+    /// hash builder, ignoring stored trie nodes and stored storage roots.
+    pub fn recompute_flat_state_root(&self) -> Result<B256, StorageError> {
+        let txn = self.db.begin_read()?;
+        let accounts = txn.open_table(ACCOUNTS)?;
+        let storage = txn.open_table(STORAGE)?;
+        let mut leaves = Vec::new();
+        for entry in accounts.iter()? {
+            let (address, value) = entry?;
+            let address = Address::from(*address.value());
+            let mut account = Account::decode_flat(value.value())?;
+            let mut start = [0u8; 52];
+            start[..20].copy_from_slice(address.as_slice());
+            let mut end = [0xffu8; 52];
+            end[..20].copy_from_slice(address.as_slice());
+            let mut hb = HashBuilder::default();
+            for slot in storage.range::<&[u8; 52]>(&start..=&end)? {
+                let (key, value) = slot?;
+                let value = U256::from_be_bytes(*value.value());
+                hb.add_leaf(Nibbles::unpack(&key.value()[20..]), &alloy_rlp::encode(value));
+            }
+            account.storage_root = hb.root();
+            leaves.push((keccak256(address), account.trie_rlp()));
+        }
+        leaves.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        let mut hb = HashBuilder::default();
+        for (key, rlp) in &leaves {
+            hb.add_leaf(Nibbles::unpack(key), rlp);
+        }
+        Ok(hb.root())
+    }
+}
+
+fn read_label(txn: &ReadTransaction, label: BlockLabel) -> Result<Option<B256>, StorageError> {
+    txn.get_bytes(META, label.key())?.map(|b| as32(&b, "meta")).transpose()
+}
+
+/// Applies one side of a changeset to the flat state.
+fn apply_flat(txn: &WriteTransaction, cs: &Changeset, forward: bool) -> Result<(), StorageError> {
+    let mut accounts = txn.open_table(ACCOUNTS)?;
+    for change in &cs.accounts {
+        match if forward { &change.new } else { &change.old } {
+            Some(account) => accounts.insert(&change.address.0.0, account.encode_flat().as_slice())?,
+            None => accounts.remove(&change.address.0.0)?,
+        };
+    }
+    let mut storage = txn.open_table(STORAGE)?;
+    for change in &cs.storage {
+        let key = storage_key(&change.address, &change.hashed_slot);
+        let value = if forward { change.new } else { change.old };
+        if value.is_zero() {
+            storage.remove(&key)?;
+        } else {
+            storage.insert(&key, &value.to_be_bytes::<32>())?;
+        }
+    }
+    Ok(())
+}
+
+fn set_head_in(txn: &WriteTransaction, target: B256) -> Result<(), StorageError> {
+    let header_of = |hash: &B256| read_header(txn, hash)?.ok_or(StorageError::UnknownBlock(*hash));
+    let changeset_of = |hash: &B256| -> Result<Changeset, StorageError> {
+        let bytes =
+            txn.get_bytes(CHANGESETS, &hash.0)?.ok_or(corrupt("changesets", "missing changeset"))?;
+        Changeset::decode(&bytes)
+    };
+    let current = read_head(txn)?;
+    if current == Some(target) {
+        return Ok(());
+    }
+    // Walk both chains back to their common ancestor.
+    let mut apply = Vec::new();
+    let mut revert = Vec::new();
+    let mut b = (target, header_of(&target)?);
+    let mut a = match current {
+        Some(hash) => Some((hash, header_of(&hash)?)),
+        None => None,
+    };
+    loop {
+        match &a {
+            Some((ah, ahdr)) if *ah == b.0 => break,
+            Some((ah, ahdr)) if ahdr.number >= b.1.number => {
+                revert.push((*ah, ahdr.number));
+                let parent = ahdr.parent_hash;
+                a = (ahdr.number > 0).then(|| header_of(&parent).map(|h| (parent, h))).transpose()?;
+            }
+            _ => {
+                apply.push((b.0, b.1.number));
+                if b.1.number == 0 {
+                    if a.is_none() {
+                        break;
+                    }
+                    // Different genesis: the target is not on this chain at all.
+                    return Err(StorageError::UnknownBlock(target));
+                }
+                let parent = b.1.parent_hash;
+                b = (parent, header_of(&parent)?);
+            }
+        }
+    }
+    let mut canonical = txn.open_table(CANONICAL)?;
+    for (hash, number) in &revert {
+        apply_flat(txn, &changeset_of(hash)?, false)?;
+        canonical.remove(number)?;
+    }
+    for (hash, number) in apply.iter().rev() {
+        apply_flat(txn, &changeset_of(hash)?, true)?;
+        canonical.insert(number, &hash.0)?;
+    }
+    txn.open_table(META)?.insert(META_HEAD, target.as_slice())?;
+    Ok(())
+}
+
+/// A consistent read-only view of the state after one block.
+pub struct StateView {
+    block: B256,
+    state_root: B256,
+    flat: bool,
+    accounts: ReadOnlyTable<Key20, &'static [u8]>,
+    storage: ReadOnlyTable<&'static [u8; 52], Key32>,
+    code: ReadOnlyTable<Key32, &'static [u8]>,
+    nodes: ReadOnlyTable<Key32, &'static [u8]>,
+    headers: ReadOnlyTable<Key32, &'static [u8]>,
+    canonical: ReadOnlyTable<u64, Key32>,
+}
+
+impl std::fmt::Debug for StateView {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StateView")
+            .field("block", &self.block)
+            .field("state_root", &self.state_root)
+            .field("flat", &self.flat)
+            .finish_non_exhaustive()
+    }
+}
+
+impl NodeSource for StateView {
+    fn node(&self, hash: &B256) -> Result<Option<Vec<u8>>, StorageError> {
+        Ok(self.nodes.get(&hash.0)?.map(|v| v.value().to_vec()))
+    }
+}
+
+impl StateView {
+    fn new(
+        txn: ReadTransaction,
+        block: B256,
+        state_root: B256,
+        flat: bool,
+    ) -> Result<Self, StorageError> {
+        Ok(Self {
+            block,
+            state_root,
+            flat,
+            accounts: txn.open_table(ACCOUNTS)?,
+            storage: txn.open_table(STORAGE)?,
+            code: txn.open_table(CODE)?,
+            nodes: txn.open_table(NODES)?,
+            headers: txn.open_table(HEADERS)?,
+            canonical: txn.open_table(CANONICAL)?,
+        })
+    }
+
+    /// The block whose post-state this is.
+    pub fn block_hash(&self) -> B256 {
+        self.block
+    }
+
+    /// The state root of that block.
+    pub fn state_root(&self) -> B256 {
+        self.state_root
+    }
+
+    /// An account, `None` if absent.
+    pub fn account(&self, address: &Address) -> Result<Option<Account>, StorageError> {
+        if self.flat {
+            return self.accounts.get(&address.0.0)?.map(|v| Account::decode_flat(v.value())).transpose();
+        }
+        trie::get(self, self.state_root, &keccak256(address), None)?
+            .map(|rlp| Account::from_trie_rlp(&rlp))
+            .transpose()
+    }
+
+    /// A storage slot (zero when absent).
+    pub fn storage(&self, address: &Address, slot: &U256) -> Result<U256, StorageError> {
+        let hashed = hashed_slot(slot);
+        if self.flat {
+            return self.storage_in(address, None, &hashed);
+        }
+        let account = self.account(address)?;
+        match account {
+            Some(account) => self.storage_in(address, Some(&account), &hashed),
+            None => Ok(U256::ZERO),
+        }
+    }
+
+    /// A storage slot by hashed key, given the account already read (trie mode needs its root).
+    fn storage_in(
+        &self,
+        address: &Address,
+        account: Option<&Account>,
+        hashed: &B256,
+    ) -> Result<U256, StorageError> {
+        if self.flat {
+            return Ok(self
+                .storage
+                .get(&storage_key(address, hashed))?
+                .map(|v| U256::from_be_bytes(*v.value()))
+                .unwrap_or_default());
+        }
+        let Some(account) = account else { return Ok(U256::ZERO) };
+        trie::get(self, account.storage_root, hashed, None)?
+            .map(|rlp| decode_storage_leaf(&rlp))
+            .transpose()
+            .map(Option::unwrap_or_default)
+    }
+
+    /// Contract code by hash.
+    pub fn code(&self, hash: &B256) -> Result<Option<Bytes>, StorageError> {
+        if *hash == EMPTY_CODE_HASH {
+            return Ok(Some(Bytes::new()));
+        }
+        Ok(self.code.get(&hash.0)?.map(|v| Bytes::copy_from_slice(v.value())))
+    }
+
+    /// A header by hash.
+    pub fn header(&self, hash: &B256) -> Result<Option<Header>, StorageError> {
+        self.headers.get(&hash.0)?.map(|v| decode_header(v.value())).transpose()
+    }
+
+    /// The hash of the ancestor at `number` on this view's chain (the view's block included).
+    pub fn ancestor_hash(&self, number: u64) -> Result<Option<B256>, StorageError> {
+        if self.flat {
+            return Ok(self.canonical.get(number)?.map(|v| B256::from(*v.value())));
+        }
+        let mut hash = self.block;
+        while let Some(header) = self.header(&hash)? {
+            if header.number == number {
+                return Ok(Some(hash));
+            }
+            if header.number < number || header.number == 0 {
+                return Ok(None);
+            }
+            hash = header.parent_hash;
+        }
+        Ok(None)
+    }
+}
