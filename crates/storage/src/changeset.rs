@@ -36,8 +36,10 @@ pub struct Changeset {
     pub storage: Vec<StorageChange>,
 }
 
-const CORRUPT: StorageError =
-    StorageError::CorruptRecord { table: "changesets", reason: "truncated or malformed" };
+const CORRUPT: StorageError = StorageError::CorruptRecord {
+    table: "changesets",
+    reason: "truncated or malformed",
+};
 
 impl Changeset {
     /// Binary encoding stored in the changesets table.
@@ -100,7 +102,12 @@ impl Changeset {
             let hashed_slot = B256::from_slice(take(&mut buf, 32)?);
             let old = U256::from_be_slice(take(&mut buf, 32)?);
             let new = U256::from_be_slice(take(&mut buf, 32)?);
-            storage.push(StorageChange { address, hashed_slot, old, new });
+            storage.push(StorageChange {
+                address,
+                hashed_slot,
+                old,
+                new,
+            });
         }
         if !buf.is_empty() {
             return Err(CORRUPT);
@@ -123,8 +130,16 @@ mod tests {
         };
         Changeset {
             accounts: vec![
-                AccountChange { address: Address::repeat_byte(9), old: None, new: Some(account) },
-                AccountChange { address: Address::repeat_byte(8), old: Some(account), new: None },
+                AccountChange {
+                    address: Address::repeat_byte(9),
+                    old: None,
+                    new: Some(account),
+                },
+                AccountChange {
+                    address: Address::repeat_byte(8),
+                    old: Some(account),
+                    new: None,
+                },
             ],
             storage: vec![StorageChange {
                 address: Address::repeat_byte(9),
@@ -145,7 +160,10 @@ mod tests {
     fn every_truncation_is_rejected() {
         let bytes = sample().encode();
         for len in 0..bytes.len() {
-            assert!(Changeset::decode(&bytes[..len]).is_err(), "prefix of {len} bytes accepted");
+            assert!(
+                Changeset::decode(&bytes[..len]).is_err(),
+                "prefix of {len} bytes accepted"
+            );
         }
     }
 

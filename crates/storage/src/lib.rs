@@ -123,7 +123,11 @@ impl Account {
             + self.storage_root.length()
             + self.code_hash.length();
         let mut out = Vec::with_capacity(payload_length + 2);
-        alloy_rlp::Header { list: true, payload_length }.encode(&mut out);
+        alloy_rlp::Header {
+            list: true,
+            payload_length,
+        }
+        .encode(&mut out);
         self.nonce.encode(&mut out);
         self.balance.encode(&mut out);
         self.storage_root.encode(&mut out);

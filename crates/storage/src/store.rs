@@ -77,7 +77,11 @@ pub struct StateUpdate {
 impl StateUpdate {
     /// The account after the update if the update changed it (`Some(None)`: deleted).
     pub fn changed_account(&self, address: &Address) -> Option<Option<Account>> {
-        self.changeset.accounts.iter().find(|c| c.address == *address).map(|c| c.new)
+        self.changeset
+            .accounts
+            .iter()
+            .find(|c| c.address == *address)
+            .map(|c| c.new)
     }
 
     /// The old and new values of everything the update changes.
@@ -119,7 +123,9 @@ fn decode_header(bytes: &[u8]) -> Result<Header, StorageError> {
 }
 
 fn as32(bytes: &[u8], table: &'static str) -> Result<B256, StorageError> {
-    (bytes.len() == 32).then(|| B256::from_slice(bytes)).ok_or(corrupt(table, "not 32 bytes"))
+    (bytes.len() == 32)
+        .then(|| B256::from_slice(bytes))
+        .ok_or(corrupt(table, "not 32 bytes"))
 }
 
 fn storage_key(address: &Address, hashed_slot: &B256) -> [u8; 52] {
@@ -166,18 +172,25 @@ impl Tables for WriteTransaction {
 }
 
 fn read_head(txn: &impl Tables) -> Result<Option<B256>, StorageError> {
-    txn.get_bytes(META, META_HEAD)?.map(|b| as32(&b, "meta")).transpose()
+    txn.get_bytes(META, META_HEAD)?
+        .map(|b| as32(&b, "meta"))
+        .transpose()
 }
 
 fn read_header(txn: &impl Tables, hash: &B256) -> Result<Option<Header>, StorageError> {
-    txn.get_bytes(HEADERS, &hash.0)?.map(|b| decode_header(&b)).transpose()
+    txn.get_bytes(HEADERS, &hash.0)?
+        .map(|b| decode_header(&b))
+        .transpose()
 }
 
 impl Store {
     /// Opens (or creates) the store at `path`, checking the head's invariants.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, StorageError> {
         let path = path.as_ref().to_path_buf();
-        let open_err = |reason: String| StorageError::Open { path: path.clone(), reason };
+        let open_err = |reason: String| StorageError::Open {
+            path: path.clone(),
+            reason,
+        };
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| open_err(e.to_string()))?;
         }
@@ -226,25 +239,32 @@ impl Store {
     }
 
     fn inconsistent(&self, reason: String) -> StorageError {
-        StorageError::Inconsistent { path: self.path.clone(), reason }
+        StorageError::Inconsistent {
+            path: self.path.clone(),
+            reason,
+        }
     }
 
     /// Checks that the head block, its canonical index entry, its state root node and its
     /// changeset are all present.
     fn check_head(&self) -> Result<(), StorageError> {
         let txn = self.db.begin_read()?;
-        let Some(head) = read_head(&txn)? else { return Ok(()) };
+        let Some(head) = read_head(&txn)? else {
+            return Ok(());
+        };
         let header = read_header(&txn, &head)?
             .ok_or_else(|| self.inconsistent(format!("head block {head} has no header")))?;
-        let canonical = txn.open_table(CANONICAL)?.get(header.number)?.map(|v| B256::from(*v.value()));
+        let canonical = txn
+            .open_table(CANONICAL)?
+            .get(header.number)?
+            .map(|v| B256::from(*v.value()));
         if canonical != Some(head) {
             return Err(self.inconsistent(format!(
                 "canonical index at {} is {canonical:?}, head is {head}",
                 header.number
             )));
         }
-        if header.state_root != EMPTY_ROOT
-            && txn.get_bytes(NODES, &header.state_root.0)?.is_none()
+        if header.state_root != EMPTY_ROOT && txn.get_bytes(NODES, &header.state_root.0)?.is_none()
         {
             return Err(self.inconsistent(format!(
                 "state root {} of head {head} is missing",
@@ -297,7 +317,11 @@ impl Store {
 
     /// The changeset of a block.
     pub fn changeset(&self, hash: &B256) -> Result<Option<Changeset>, StorageError> {
-        self.db.begin_read()?.get_bytes(CHANGESETS, &hash.0)?.map(|b| Changeset::decode(&b)).transpose()
+        self.db
+            .begin_read()?
+            .get_bytes(CHANGESETS, &hash.0)?
+            .map(|b| Changeset::decode(&b))
+            .transpose()
     }
 
     /// The block a label points at.
@@ -336,10 +360,14 @@ impl Store {
         let header = read_header(&txn, hash)?.ok_or(StorageError::UnknownBlock(*hash))?;
         let view = StateView::new(txn, *hash, header.state_root, false)?;
         let mut account_proof = Vec::new();
-        let account =
-            trie::get(&view, header.state_root, &keccak256(address), Some(&mut account_proof))?
-                .map(|rlp| Account::from_trie_rlp(&rlp))
-                .transpose()?;
+        let account = trie::get(
+            &view,
+            header.state_root,
+            &keccak256(address),
+            Some(&mut account_proof),
+        )?
+        .map(|rlp| Account::from_trie_rlp(&rlp))
+        .transpose()?;
         let storage_root = account.map_or(EMPTY_ROOT, |a| a.storage_root);
         let storage = slots
             .iter()
@@ -349,10 +377,19 @@ impl Store {
                     .map(|rlp| decode_storage_leaf(&rlp))
                     .transpose()?
                     .unwrap_or_default();
-                Ok(StorageProof { key: *key, value, proof })
+                Ok(StorageProof {
+                    key: *key,
+                    value,
+                    proof,
+                })
             })
             .collect::<Result<_, StorageError>>()?;
-        Ok(AccountProof { address: *address, account, account_proof, storage })
+        Ok(AccountProof {
+            address: *address,
+            account,
+            account_proof,
+            storage,
+        })
     }
 
     // --- writes ---------------------------------------------------------------------------
@@ -413,9 +450,18 @@ impl Store {
             for (hashed, previous) in wiped_slots {
                 written.insert(hashed, (previous, U256::ZERO));
             }
-            changeset.storage.extend(written.into_iter().map(|(hashed_slot, (old, new))| {
-                StorageChange { address: *address, hashed_slot, old, new }
-            }));
+            changeset
+                .storage
+                .extend(
+                    written
+                        .into_iter()
+                        .map(|(hashed_slot, (old, new))| StorageChange {
+                            address: *address,
+                            hashed_slot,
+                            old,
+                            new,
+                        }),
+                );
             let storage_root = storage.commit(&mut nodes);
             let new = account_diff.info.map(|info| Account {
                 nonce: info.nonce,
@@ -429,7 +475,11 @@ impl Store {
                     Some(account) => state.insert(&key, account.trie_rlp(), &view)?,
                     None => state.remove(&key, &view)?,
                 }
-                changeset.accounts.push(AccountChange { address: *address, old, new });
+                changeset.accounts.push(AccountChange {
+                    address: *address,
+                    old,
+                    new,
+                });
             }
         }
         let state_root = state.commit(&mut nodes);
@@ -439,7 +489,13 @@ impl Store {
             .filter(|(hash, _)| **hash != EMPTY_CODE_HASH)
             .map(|(h, c)| (*h, c.clone()))
             .collect();
-        Ok(StateUpdate { parent_hash: *parent, state_root, changeset, nodes, codes })
+        Ok(StateUpdate {
+            parent_hash: *parent,
+            state_root,
+            changeset,
+            nodes,
+            codes,
+        })
     }
 
     /// Writes a block (header, encoded body and receipts) with its state update, in one
@@ -459,7 +515,11 @@ impl Store {
                 header.state_root, update.state_root
             )));
         }
-        let expected_parent = if header.number == 0 { B256::ZERO } else { header.parent_hash };
+        let expected_parent = if header.number == 0 {
+            B256::ZERO
+        } else {
+            header.parent_hash
+        };
         if update.parent_hash != expected_parent {
             return Err(self.inconsistent(format!(
                 "block {hash} has parent {expected_parent} but its update starts from {}",
@@ -484,7 +544,8 @@ impl Store {
             txn.open_table(HEADERS)?.insert(&hash.0, rlp.as_slice())?;
             txn.open_table(BODIES)?.insert(&hash.0, body)?;
             txn.open_table(RECEIPTS)?.insert(&hash.0, receipts)?;
-            txn.open_table(CHANGESETS)?.insert(&hash.0, update.changeset.encode().as_slice())?;
+            txn.open_table(CHANGESETS)?
+                .insert(&hash.0, update.changeset.encode().as_slice())?;
         }
         if make_head {
             set_head_in(&txn, hash)?;
@@ -542,7 +603,10 @@ impl Store {
             for slot in storage.range::<&[u8; 52]>(&start..=&end)? {
                 let (key, value) = slot?;
                 let value = U256::from_be_bytes(*value.value());
-                hb.add_leaf(Nibbles::unpack(&key.value()[20..]), &alloy_rlp::encode(value));
+                hb.add_leaf(
+                    Nibbles::unpack(&key.value()[20..]),
+                    &alloy_rlp::encode(value),
+                );
             }
             account.storage_root = hb.root();
             leaves.push((keccak256(address), account.trie_rlp()));
@@ -557,7 +621,9 @@ impl Store {
 }
 
 fn read_label(txn: &ReadTransaction, label: BlockLabel) -> Result<Option<B256>, StorageError> {
-    txn.get_bytes(META, label.key())?.map(|b| as32(&b, "meta")).transpose()
+    txn.get_bytes(META, label.key())?
+        .map(|b| as32(&b, "meta"))
+        .transpose()
 }
 
 /// Applies one side of a changeset to the flat state.
@@ -565,7 +631,9 @@ fn apply_flat(txn: &WriteTransaction, cs: &Changeset, forward: bool) -> Result<(
     let mut accounts = txn.open_table(ACCOUNTS)?;
     for change in &cs.accounts {
         match if forward { &change.new } else { &change.old } {
-            Some(account) => accounts.insert(&change.address.0.0, account.encode_flat().as_slice())?,
+            Some(account) => {
+                accounts.insert(&change.address.0.0, account.encode_flat().as_slice())?
+            }
             None => accounts.remove(&change.address.0.0)?,
         };
     }
@@ -585,8 +653,9 @@ fn apply_flat(txn: &WriteTransaction, cs: &Changeset, forward: bool) -> Result<(
 fn set_head_in(txn: &WriteTransaction, target: B256) -> Result<(), StorageError> {
     let header_of = |hash: &B256| read_header(txn, hash)?.ok_or(StorageError::UnknownBlock(*hash));
     let changeset_of = |hash: &B256| -> Result<Changeset, StorageError> {
-        let bytes =
-            txn.get_bytes(CHANGESETS, &hash.0)?.ok_or(corrupt("changesets", "missing changeset"))?;
+        let bytes = txn
+            .get_bytes(CHANGESETS, &hash.0)?
+            .ok_or(corrupt("changesets", "missing changeset"))?;
         Changeset::decode(&bytes)
     };
     let current = read_head(txn)?;
@@ -607,7 +676,9 @@ fn set_head_in(txn: &WriteTransaction, target: B256) -> Result<(), StorageError>
             Some((ah, ahdr)) if ahdr.number >= b.1.number => {
                 revert.push((*ah, ahdr.number));
                 let parent = ahdr.parent_hash;
-                a = (ahdr.number > 0).then(|| header_of(&parent).map(|h| (parent, h))).transpose()?;
+                a = (ahdr.number > 0)
+                    .then(|| header_of(&parent).map(|h| (parent, h)))
+                    .transpose()?;
             }
             _ => {
                 apply.push((b.0, b.1.number));
@@ -698,7 +769,11 @@ impl StateView {
     /// An account, `None` if absent.
     pub fn account(&self, address: &Address) -> Result<Option<Account>, StorageError> {
         if self.flat {
-            return self.accounts.get(&address.0.0)?.map(|v| Account::decode_flat(v.value())).transpose();
+            return self
+                .accounts
+                .get(&address.0.0)?
+                .map(|v| Account::decode_flat(v.value()))
+                .transpose();
         }
         trie::get(self, self.state_root, &keccak256(address), None)?
             .map(|rlp| Account::from_trie_rlp(&rlp))
@@ -732,7 +807,9 @@ impl StateView {
                 .map(|v| U256::from_be_bytes(*v.value()))
                 .unwrap_or_default());
         }
-        let Some(account) = account else { return Ok(U256::ZERO) };
+        let Some(account) = account else {
+            return Ok(U256::ZERO);
+        };
         trie::get(self, account.storage_root, hashed, None)?
             .map(|rlp| decode_storage_leaf(&rlp))
             .transpose()
@@ -744,12 +821,18 @@ impl StateView {
         if *hash == EMPTY_CODE_HASH {
             return Ok(Some(Bytes::new()));
         }
-        Ok(self.code.get(&hash.0)?.map(|v| Bytes::copy_from_slice(v.value())))
+        Ok(self
+            .code
+            .get(&hash.0)?
+            .map(|v| Bytes::copy_from_slice(v.value())))
     }
 
     /// A header by hash.
     pub fn header(&self, hash: &B256) -> Result<Option<Header>, StorageError> {
-        self.headers.get(&hash.0)?.map(|v| decode_header(v.value())).transpose()
+        self.headers
+            .get(&hash.0)?
+            .map(|v| decode_header(v.value()))
+            .transpose()
     }
 
     /// The hash of the ancestor at `number` on this view's chain (the view's block included).

@@ -59,7 +59,13 @@ pub type NewNodes = Vec<(B256, Vec<u8>)>;
 impl Trie {
     /// A trie rooted at `root` (nothing is loaded until needed).
     pub fn new(root: B256) -> Self {
-        Self { root: if root == EMPTY_ROOT { Node::Empty } else { Node::Hash(root) } }
+        Self {
+            root: if root == EMPTY_ROOT {
+                Node::Empty
+            } else {
+                Node::Hash(root)
+            },
+        }
     }
 
     /// Sets `key` to `value` (an RLP item). An empty `value` is not allowed: use [`Trie::remove`].
@@ -188,7 +194,9 @@ fn load(
     hash: &B256,
     proof: Option<&mut Vec<Bytes>>,
 ) -> Result<Node, StorageError> {
-    let rlp = src.node(hash)?.ok_or(StorageError::MissingTrieNode(*hash))?;
+    let rlp = src
+        .node(hash)?
+        .ok_or(StorageError::MissingTrieNode(*hash))?;
     let node = decode(&rlp)?;
     if let Some(proof) = proof {
         proof.push(rlp.into());
@@ -233,7 +241,14 @@ fn empty_children() -> Box<[Node; 16]> {
 
 /// Wraps `node` in an extension for `path`, or returns it as is when `path` is empty.
 fn with_prefix(path: &[u8], node: Node) -> Node {
-    if path.is_empty() { node } else { Node::Ext { path: path.to_vec(), child: Box::new(node) } }
+    if path.is_empty() {
+        node
+    } else {
+        Node::Ext {
+            path: path.to_vec(),
+            child: Box::new(node),
+        }
+    }
 }
 
 fn insert(
@@ -243,33 +258,55 @@ fn insert(
     src: &impl NodeSource,
 ) -> Result<Node, StorageError> {
     Ok(match node {
-        Node::Empty => Node::Leaf { path: path.to_vec(), value },
+        Node::Empty => Node::Leaf {
+            path: path.to_vec(),
+            value,
+        },
         Node::Hash(h) => insert(load(src, &h, None)?, path, value, src)?,
-        Node::Leaf { path: lp, value: lv } => {
+        Node::Leaf {
+            path: lp,
+            value: lv,
+        } => {
             let c = common_prefix(&lp, path);
             if c == lp.len() && c == path.len() {
                 return Ok(Node::Leaf { path: lp, value });
             }
             if c == lp.len() || c == path.len() {
-                return Err(StorageError::CorruptTrieNode("key is a prefix of another key"));
+                return Err(StorageError::CorruptTrieNode(
+                    "key is a prefix of another key",
+                ));
             }
             let mut children = empty_children();
-            children[lp[c] as usize] = Node::Leaf { path: lp[c + 1..].to_vec(), value: lv };
-            children[path[c] as usize] = Node::Leaf { path: path[c + 1..].to_vec(), value };
+            children[lp[c] as usize] = Node::Leaf {
+                path: lp[c + 1..].to_vec(),
+                value: lv,
+            };
+            children[path[c] as usize] = Node::Leaf {
+                path: path[c + 1..].to_vec(),
+                value,
+            };
             with_prefix(&path[..c], Node::Branch { children })
         }
         Node::Ext { path: ep, child } => {
             let c = common_prefix(&ep, path);
             if c == ep.len() {
                 let child = insert(*child, &path[c..], value, src)?;
-                return Ok(Node::Ext { path: ep, child: Box::new(child) });
+                return Ok(Node::Ext {
+                    path: ep,
+                    child: Box::new(child),
+                });
             }
             if c == path.len() {
-                return Err(StorageError::CorruptTrieNode("key is a prefix of another key"));
+                return Err(StorageError::CorruptTrieNode(
+                    "key is a prefix of another key",
+                ));
             }
             let mut children = empty_children();
             children[ep[c] as usize] = with_prefix(&ep[c + 1..], *child);
-            children[path[c] as usize] = Node::Leaf { path: path[c + 1..].to_vec(), value };
+            children[path[c] as usize] = Node::Leaf {
+                path: path[c + 1..].to_vec(),
+                value,
+            };
             with_prefix(&path[..c], Node::Branch { children })
         }
         Node::Branch { mut children } => {
@@ -307,8 +344,11 @@ fn remove(node: Node, path: &[u8], src: &impl NodeSource) -> Result<Node, Storag
             };
             let child = std::mem::take(&mut children[i as usize]);
             children[i as usize] = remove(child, rest, src)?;
-            let mut live =
-                children.iter().enumerate().filter(|(_, c)| !matches!(c, Node::Empty)).map(|(i, _)| i);
+            let mut live = children
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| !matches!(c, Node::Empty))
+                .map(|(i, _)| i);
             let (first, second) = (live.next(), live.next());
             match (first, second) {
                 (None, _) => Node::Empty,
@@ -327,8 +367,14 @@ fn remove(node: Node, path: &[u8], src: &impl NodeSource) -> Result<Node, Storag
 fn join_prefix(prefix: &[u8], child: Node, src: &impl NodeSource) -> Result<Node, StorageError> {
     Ok(match resolve(child, src)? {
         Node::Empty => Node::Empty,
-        Node::Leaf { path, value } => Node::Leaf { path: [prefix, &path].concat(), value },
-        Node::Ext { path, child } => Node::Ext { path: [prefix, &path].concat(), child },
+        Node::Leaf { path, value } => Node::Leaf {
+            path: [prefix, &path].concat(),
+            value,
+        },
+        Node::Ext { path, child } => Node::Ext {
+            path: [prefix, &path].concat(),
+            child,
+        },
         branch => with_prefix(prefix, branch),
     })
 }
@@ -353,14 +399,22 @@ fn rlp_string(bytes: &[u8], out: &mut Vec<u8>) {
     if bytes.len() == 1 && bytes[0] < 0x80 {
         out.push(bytes[0]);
     } else {
-        RlpHeader { list: false, payload_length: bytes.len() }.encode(out);
+        RlpHeader {
+            list: false,
+            payload_length: bytes.len(),
+        }
+        .encode(out);
         out.extend_from_slice(bytes);
     }
 }
 
 fn rlp_list(payload: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(payload.len() + 3);
-    RlpHeader { list: true, payload_length: payload.len() }.encode(&mut out);
+    RlpHeader {
+        list: true,
+        payload_length: payload.len(),
+    }
+    .encode(&mut out);
     out.extend_from_slice(payload);
     out
 }
@@ -427,7 +481,9 @@ fn decode(rlp: &[u8]) -> Result<Node, StorageError> {
     let mut buf = rlp;
     let (_, mut payload, is_list) = split_item(&mut buf)?;
     if !is_list || !buf.is_empty() {
-        return Err(StorageError::CorruptTrieNode("node is not a single RLP list"));
+        return Err(StorageError::CorruptTrieNode(
+            "node is not a single RLP list",
+        ));
     }
     let mut items = Vec::with_capacity(17);
     while !payload.is_empty() {
@@ -457,17 +513,25 @@ fn decode(rlp: &[u8]) -> Result<Node, StorageError> {
                 let (_, value, false) = items[1] else {
                     return Err(StorageError::CorruptTrieNode("leaf value is not a string"));
                 };
-                Ok(Node::Leaf { path, value: value.to_vec() })
+                Ok(Node::Leaf {
+                    path,
+                    value: value.to_vec(),
+                })
             } else {
                 if path.is_empty() {
                     return Err(StorageError::CorruptTrieNode("empty extension path"));
                 }
-                Ok(Node::Ext { path, child: Box::new(decode_ref(items[1])?) })
+                Ok(Node::Ext {
+                    path,
+                    child: Box::new(decode_ref(items[1])?),
+                })
             }
         }
         17 => {
             if !items[16].1.is_empty() {
-                return Err(StorageError::CorruptTrieNode("branch value in a secure trie"));
+                return Err(StorageError::CorruptTrieNode(
+                    "branch value in a secure trie",
+                ));
             }
             let mut children = empty_children();
             for (child, item) in children.iter_mut().zip(&items[..16]) {
@@ -475,7 +539,9 @@ fn decode(rlp: &[u8]) -> Result<Node, StorageError> {
             }
             Ok(Node::Branch { children })
         }
-        _ => Err(StorageError::CorruptTrieNode("node has neither 2 nor 17 items")),
+        _ => Err(StorageError::CorruptTrieNode(
+            "node has neither 2 nor 17 items",
+        )),
     }
 }
 
@@ -487,7 +553,9 @@ fn decode_ref((whole, payload, is_list): (&[u8], &[u8], bool)) -> Result<Node, S
     } else if payload.len() == 32 {
         Ok(Node::Hash(B256::from_slice(payload)))
     } else {
-        Err(StorageError::CorruptTrieNode("child reference is neither inline nor a hash"))
+        Err(StorageError::CorruptTrieNode(
+            "child reference is neither inline nor a hash",
+        ))
     }
 }
 
@@ -512,11 +580,7 @@ mod tests {
         alloy_rlp::encode(U256::from(n))
     }
 
-    fn apply(
-        db: &mut HashMap<B256, Vec<u8>>,
-        root: B256,
-        ops: &[(B256, Option<Vec<u8>>)],
-    ) -> B256 {
+    fn apply(db: &mut HashMap<B256, Vec<u8>>, root: B256, ops: &[(B256, Option<Vec<u8>>)]) -> B256 {
         let mut trie = Trie::new(root);
         for (k, v) in ops {
             match v {
@@ -542,9 +606,20 @@ mod tests {
     fn removing_everything_returns_to_empty_root() {
         let mut db = HashMap::new();
         let keys: Vec<B256> = (0..50u64).map(|i| keccak256(i.to_be_bytes())).collect();
-        let root = apply(&mut db, EMPTY_ROOT, &keys.iter().map(|k| (*k, Some(value(7)))).collect::<Vec<_>>());
+        let root = apply(
+            &mut db,
+            EMPTY_ROOT,
+            &keys
+                .iter()
+                .map(|k| (*k, Some(value(7))))
+                .collect::<Vec<_>>(),
+        );
         assert_ne!(root, EMPTY_ROOT);
-        let root = apply(&mut db, root, &keys.iter().map(|k| (*k, None)).collect::<Vec<_>>());
+        let root = apply(
+            &mut db,
+            root,
+            &keys.iter().map(|k| (*k, None)).collect::<Vec<_>>(),
+        );
         assert_eq!(root, EMPTY_ROOT);
     }
 
