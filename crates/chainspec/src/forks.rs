@@ -258,11 +258,10 @@ impl OpForkSchedule {
                 }
                 Some(time) => {
                     if let Some(missing) = first_unset {
-                        return Err(ChainSpecError::ForkOrder {
+                        return Err(ChainSpecError::ForkGap {
                             fork: fork.genesis_key(),
                             time,
-                            previous: missing.genesis_key(),
-                            previous_time: None,
+                            missing: missing.genesis_key(),
                         });
                     }
                     if let Some((prev, prev_time)) = previous
@@ -272,7 +271,7 @@ impl OpForkSchedule {
                             fork: fork.genesis_key(),
                             time,
                             previous: prev.genesis_key(),
-                            previous_time: Some(prev_time),
+                            previous_time: prev_time,
                         });
                     }
                     previous = Some((fork, time));
