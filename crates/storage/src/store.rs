@@ -584,6 +584,22 @@ impl Store {
         self.commit_block(header, &[], &[], &update, true)
     }
 
+    /// Calls `f(keccak(bytes), bytes)` for every trie node, contract code and header in the
+    /// store: the preimage set a stateless executor needs to re-execute any stored block.
+    pub fn for_each_preimage(
+        &self,
+        f: &mut impl FnMut(B256, &[u8]),
+    ) -> Result<(), StorageError> {
+        let txn = self.db.begin_read()?;
+        for def in [NODES, CODE, HEADERS] {
+            for entry in txn.open_table(def)?.iter()? {
+                let (key, value) = entry?;
+                f(B256::from(*key.value()), value.value());
+            }
+        }
+        Ok(())
+    }
+
     /// Recomputes the state root of the flat state from scratch, with an independent
     /// hash builder, ignoring stored trie nodes and stored storage roots.
     pub fn recompute_flat_state_root(&self) -> Result<B256, StorageError> {

@@ -1,0 +1,104 @@
+//! The `aegis` binary end to end: genesis generation, dev sealing, restart, verification and
+//! the errors bad input gets.
+
+use std::{path::Path, process::Command};
+
+fn aegis(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_aegis")).args(args).env("RUST_LOG", "info").output().unwrap()
+}
+
+fn ok(args: &[&str]) -> String {
+    let out = aegis(args);
+    assert!(
+        out.status.success(),
+        "aegis {args:?} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn err(args: &[&str]) -> String {
+    let out = aegis(args);
+    assert!(!out.status.success(), "aegis {args:?} should fail");
+    String::from_utf8(out.stderr).unwrap()
+}
+
+fn path(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+#[test]
+fn genesis_writes_matching_genesis_and_rollup_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let hash = ok(&["genesis", "--out", path(dir.path()), "--timestamp", "1700000000"]);
+    let genesis: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("genesis.json")).unwrap()).unwrap();
+    let rollup: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("rollup.json")).unwrap()).unwrap();
+    assert_eq!(rollup["genesis"]["l2"]["hash"].as_str().unwrap(), hash.trim());
+    assert_eq!(rollup["l2_chain_id"], 901);
+    assert_eq!(genesis["config"]["chainId"], 901);
+    // L1Block predeploy is a proxy (upgradable by later forks' upgrade transactions).
+    assert!(genesis["alloc"].as_object().unwrap().keys().any(|k| k.to_lowercase()
+        == "0x4200000000000000000000000000000000000015"));
+    // Same inputs, same genesis.
+    let again = ok(&["genesis", "--out", path(dir.path()), "--timestamp", "1700000000"]);
+    assert_eq!(hash, again);
+}
+
+#[test]
+fn node_seals_blocks_restarts_at_its_head_and_verifies() {
+    let dir = tempfile::tempdir().unwrap();
+    let datadir = dir.path().join("data");
+    let genesis_dir = dir.path().join("g");
+    // A genesis in the past so dev blocks seal without waiting for the wall clock.
+    ok(&["genesis", "--out", path(&genesis_dir), "--timestamp", "1700000000"]);
+    let genesis = genesis_dir.join("genesis.json");
+    let args = |blocks: &'static str| {
+        vec![
+            "node".to_string(),
+            "--datadir".into(),
+            path(&datadir).into(),
+            "--genesis".into(),
+            path(&genesis).into(),
+            "--dev.period".into(),
+            "1".into(),
+            "--dev.blocks".into(),
+            blocks.into(),
+        ]
+    };
+    let run = |blocks| {
+        let a = args(blocks);
+        ok(&a.iter().map(String::as_str).collect::<Vec<_>>());
+    };
+    run("3");
+    let verified = ok(&["db", "verify", "--datadir", path(&datadir)]);
+    assert!(verified.starts_with("block 3 "), "{verified}");
+    run("2");
+    let verified = ok(&["db", "verify", "--datadir", path(&datadir)]);
+    assert!(verified.starts_with("block 5 "), "{verified}");
+
+    // A different genesis against the same database is refused.
+    let other = dir.path().join("other");
+    ok(&["genesis", "--out", path(&other), "--timestamp", "1700000002"]);
+    let stderr = err(&["node", "--datadir", path(&datadir), "--genesis", path(&other.join("genesis.json")), "--dev.blocks", "1"]);
+    assert!(stderr.contains("genesis"), "{stderr}");
+}
+
+#[test]
+fn bad_input_gets_named_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("genesis.json");
+    std::fs::write(&bad, r#"{"config":{"chainId":"nope"},"alloc":{}}"#).unwrap();
+    let stderr = err(&["node", "--datadir", path(dir.path()), "--genesis", path(&bad)]);
+    assert!(stderr.contains("chainId"), "{stderr}");
+
+    let datadir = dir.path().join("corrupt");
+    std::fs::create_dir_all(&datadir).unwrap();
+    std::fs::write(datadir.join("chain.redb"), vec![0x42; 4096]).unwrap();
+    let stderr = err(&["db", "verify", "--datadir", path(&datadir)]);
+    assert!(stderr.contains("chain.redb"), "{stderr}");
+
+    let stderr = err(&["genesis", "--out", path(dir.path()), "--isthmus-offset", "soon"]);
+    assert!(stderr.contains("soon"), "{stderr}");
+}

@@ -1,0 +1,241 @@
+//! Test helpers for aegis: a devnet chain over a temporary store, the anvil dev signers, signed
+//! transactions of every type the pool accepts, deposits, and payload attributes shaped like the
+//! ones a rollup node sends.
+
+use aegis_chainspec::{ChainSpec, DevnetGenesisOptions, OpFork, devnet_genesis};
+use aegis_executor::{
+    BuildAttributes, Executor,
+    l1info::{L1Info, L1InfoFormat},
+};
+use aegis_storage::Store;
+use alloy_consensus::{
+    Header, Sealed, SignableTransaction, TxEip1559, TxEip2930, TxLegacy,
+};
+use alloy_eips::{eip2718::Encodable2718, eip2930::AccessList};
+use alloy_primitives::{Address, B64, B256, Bytes, TxKind, U256, address, keccak256};
+use alloy_signer::SignerSync;
+use alloy_signer_local::{MnemonicBuilder, PrivateKeySigner, coins_bip39::English};
+use op_alloy_consensus::{OpTxEnvelope, TxDeposit};
+use std::sync::Arc;
+
+alloy_sol_types::sol! {
+    /// The ERC-20 surface of WETH9 used by tests.
+    interface IWeth {
+        function deposit() external payable;
+        function withdraw(uint256 wad) external;
+        function transfer(address to, uint256 value) external returns (bool);
+        function balanceOf(address owner) external view returns (uint256);
+    }
+    /// L2ToL1MessagePasser.
+    interface IMessagePasser {
+        function initiateWithdrawal(address target, uint256 gasLimit, bytes data) external payable;
+    }
+}
+
+/// The anvil/hardhat development mnemonic.
+pub const DEV_MNEMONIC: &str = "test test test test test test test test test test test junk";
+/// Genesis timestamp of test chains.
+pub const GENESIS_TIME: u64 = 1_700_000_000;
+/// Block time of test chains.
+pub const BLOCK_TIME: u64 = 2;
+/// WETH9 predeploy.
+pub const WETH: Address = address!("0x4200000000000000000000000000000000000006");
+/// L2ToL1MessagePasser predeploy.
+pub const MESSAGE_PASSER: Address = address!("0x4200000000000000000000000000000000000016");
+/// SequencerFeeVault predeploy (the usual coinbase).
+pub const SEQUENCER_FEE_VAULT: Address = address!("0x4200000000000000000000000000000000000011");
+/// BaseFeeVault predeploy.
+pub const BASE_FEE_VAULT: Address = address!("0x4200000000000000000000000000000000000019");
+/// L1FeeVault predeploy.
+pub const L1_FEE_VAULT: Address = address!("0x420000000000000000000000000000000000001a");
+
+/// Dev signer `index` of [`DEV_MNEMONIC`].
+pub fn signer(index: u32) -> PrivateKeySigner {
+    MnemonicBuilder::<English>::default()
+        .phrase(DEV_MNEMONIC)
+        .index(index)
+        .and_then(|b| b.build())
+        .expect("valid dev mnemonic")
+}
+
+/// A devnet chain spec with Isthmus/Jovian at the given offsets from genesis.
+pub fn spec(isthmus: Option<u64>, jovian: Option<u64>) -> Arc<ChainSpec> {
+    let options = DevnetGenesisOptions {
+        timestamp: GENESIS_TIME,
+        isthmus_offset: isthmus,
+        jovian_offset: jovian,
+        ..Default::default()
+    };
+    Arc::new(ChainSpec::from_genesis(devnet_genesis(&options).expect("devnet genesis")).expect("spec"))
+}
+
+/// An executor over a fresh store in a temporary directory.
+pub struct TestNode {
+    /// The executor.
+    pub executor: Executor,
+    /// The store behind it.
+    pub store: Arc<Store>,
+    _dir: tempfile::TempDir,
+}
+
+impl TestNode {
+    /// A node for `spec` with its genesis written.
+    pub fn new(spec: Arc<ChainSpec>) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Arc::new(Store::open(dir.path().join("chain.redb")).expect("store"));
+        let executor = Executor::new(spec, store.clone()).expect("executor");
+        Self { executor, store, _dir: dir }
+    }
+
+    /// The head header.
+    pub fn head(&self) -> Header {
+        self.store.head().expect("store").expect("head")
+    }
+
+    /// Balance of `address` at the head.
+    pub fn balance(&self, address: &Address) -> U256 {
+        let head = self.store.head_hash().unwrap().unwrap();
+        self.store.state_at(&head).unwrap().account(address).unwrap().map(|a| a.balance).unwrap_or_default()
+    }
+
+    /// Nonce of `address` at the head.
+    pub fn nonce(&self, address: &Address) -> u64 {
+        let head = self.store.head_hash().unwrap().unwrap();
+        self.store.state_at(&head).unwrap().account(address).unwrap().map(|a| a.nonce).unwrap_or_default()
+    }
+}
+
+/// The L1-attributes deposit a rollup node would put first in a block at `timestamp` on
+/// `parent`.
+pub fn l1_info_tx(spec: &ChainSpec, parent: &Header, timestamp: u64) -> Bytes {
+    let format = L1InfoFormat::for_block(spec, parent.timestamp, timestamp).expect("ecotone active");
+    let info = L1Info {
+        number: 100 + parent.number / 6,
+        timestamp: timestamp - 4,
+        base_fee: U256::from(7_000_000_000u64),
+        blob_base_fee: U256::from(3),
+        hash: keccak256((parent.number / 6).to_be_bytes()),
+        sequence_number: parent.number % 6,
+        batcher: address!("0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC"),
+        base_fee_scalar: 1368,
+        blob_base_fee_scalar: 810_949,
+        operator_fee_scalar: 0,
+        operator_fee_constant: 0,
+        da_footprint_gas_scalar: 400,
+    };
+    encode(OpTxEnvelope::Deposit(Sealed::new(info.deposit(format))))
+}
+
+/// A user deposit (as derived from an L1 `TransactionDeposited` log).
+pub fn user_deposit(from: Address, to: TxKind, mint: u128, value: U256, gas: u64, input: Bytes, seed: u64) -> Bytes {
+    let deposit = TxDeposit {
+        source_hash: keccak256(seed.to_be_bytes()),
+        from,
+        to,
+        mint,
+        value,
+        gas_limit: gas,
+        is_system_transaction: false,
+        input,
+    };
+    encode(OpTxEnvelope::Deposit(Sealed::new(deposit)))
+}
+
+/// EIP-2718 bytes of a transaction.
+pub fn encode(tx: OpTxEnvelope) -> Bytes {
+    tx.encoded_2718().into()
+}
+
+fn sign<T: SignableTransaction<alloy_primitives::Signature>>(signer: &PrivateKeySigner, tx: T) -> alloy_consensus::Signed<T> {
+    let signature = signer.sign_hash_sync(&tx.signature_hash()).expect("sign");
+    tx.into_signed(signature)
+}
+
+/// Transaction types the tests send.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TxType {
+    /// EIP-155 legacy.
+    Legacy,
+    /// EIP-2930 with an access list.
+    Eip2930,
+    /// EIP-1559.
+    Eip1559,
+}
+
+/// A signed user transaction of `kind`.
+#[allow(clippy::too_many_arguments)]
+pub fn user_tx(
+    kind: TxType,
+    signer: &PrivateKeySigner,
+    chain_id: u64,
+    nonce: u64,
+    to: TxKind,
+    value: U256,
+    input: Bytes,
+    gas_limit: u64,
+) -> Bytes {
+    let gas_price = 5_000_000_000u128;
+    let envelope = match kind {
+        TxType::Legacy => OpTxEnvelope::Legacy(sign(
+            signer,
+            TxLegacy { chain_id: Some(chain_id), nonce, gas_price, gas_limit, to, value, input },
+        )),
+        TxType::Eip2930 => OpTxEnvelope::Eip2930(sign(
+            signer,
+            TxEip2930 { chain_id, nonce, gas_price, gas_limit, to, value, input, access_list: AccessList::default() },
+        )),
+        TxType::Eip1559 => OpTxEnvelope::Eip1559(sign(
+            signer,
+            TxEip1559 {
+                chain_id,
+                nonce,
+                gas_limit,
+                max_fee_per_gas: gas_price,
+                max_priority_fee_per_gas: 1_000_000_000,
+                to,
+                value,
+                input,
+                access_list: AccessList::default(),
+            },
+        )),
+    };
+    encode(envelope)
+}
+
+/// Init code that deploys `runtime` as is.
+pub fn deploy_code(runtime: &[u8]) -> Bytes {
+    let len = u16::try_from(runtime.len()).expect("runtime under 64 KiB").to_be_bytes();
+    // PUSH2 len, DUP1, PUSH1 12, PUSH1 0, CODECOPY, PUSH1 0, RETURN; runtime follows at offset 12.
+    let mut code = vec![0x61, len[0], len[1], 0x80, 0x60, 0x0c, 0x60, 0x00, 0x39, 0x60, 0x00, 0xf3];
+    code.extend_from_slice(runtime);
+    code.into()
+}
+
+/// The WETH9 runtime from the genesis (official OP artifact).
+pub fn weth_runtime(spec: &ChainSpec) -> Bytes {
+    spec.genesis.alloc.get(&WETH).and_then(|a| a.code.clone()).expect("WETH predeploy")
+}
+
+/// Attributes a rollup node would send for the child of `parent`: the L1-info deposit, then
+/// `forced`.
+pub fn attributes(spec: &ChainSpec, parent: &Header, forced: Vec<Bytes>, no_tx_pool: bool) -> BuildAttributes {
+    let timestamp = parent.timestamp + BLOCK_TIME;
+    let mut transactions = vec![l1_info_tx(spec, parent, timestamp)];
+    transactions.extend(forced);
+    BuildAttributes {
+        timestamp,
+        prev_randao: keccak256(timestamp.to_be_bytes()),
+        fee_recipient: SEQUENCER_FEE_VAULT,
+        parent_beacon_block_root: Some(keccak256(parent.number.to_be_bytes())),
+        gas_limit: parent.gas_limit,
+        transactions,
+        no_tx_pool,
+        eip1559_params: spec.forks.is_active(OpFork::Holocene, timestamp).then_some(B64::ZERO),
+        min_base_fee: spec.forks.is_active(OpFork::Jovian, timestamp).then_some(1_000),
+    }
+}
+
+/// The head hash of `node`.
+pub fn head_hash(node: &TestNode) -> B256 {
+    node.store.head_hash().unwrap().unwrap()
+}
