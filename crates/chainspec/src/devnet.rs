@@ -125,7 +125,9 @@ impl DevnetGenesisOptions {
             fjord: Some(0),
             granite: Some(0),
             holocene: Some(0),
-            isthmus: self.isthmus_offset.map(|o| self.timestamp.saturating_add(o)),
+            isthmus: self
+                .isthmus_offset
+                .map(|o| self.timestamp.saturating_add(o)),
             jovian: self.jovian_offset.map(|o| self.timestamp.saturating_add(o)),
         }
     }
@@ -141,18 +143,27 @@ impl DevnetGenesisOptions {
         if self.gas_limit == 0 {
             return fail("gas_limit must not be 0".to_owned());
         }
-        let Eip1559Params { elasticity, denominator, denominator_canyon } = self.eip1559;
+        let Eip1559Params {
+            elasticity,
+            denominator,
+            denominator_canyon,
+        } = self.eip1559;
         if elasticity == 0 || denominator == 0 || denominator_canyon == 0 {
-            return fail(format!("EIP-1559 parameters must be non-zero: {:?}", self.eip1559));
+            return fail(format!(
+                "EIP-1559 parameters must be non-zero: {:?}",
+                self.eip1559
+            ));
         }
         if u32::try_from(elasticity).is_err() || u32::try_from(denominator_canyon).is_err() {
-            return fail("EIP-1559 elasticity and Canyon denominator must fit in 32 bits".to_owned());
+            return fail(
+                "EIP-1559 elasticity and Canyon denominator must fit in 32 bits".to_owned(),
+            );
         }
         match (self.isthmus_offset, self.jovian_offset) {
             (None, Some(_)) => fail("jovian_offset requires isthmus_offset".to_owned()),
-            (Some(i), Some(j)) if j < i => {
-                fail(format!("jovian_offset ({j}) is before isthmus_offset ({i})"))
-            }
+            (Some(i), Some(j)) if j < i => fail(format!(
+                "jovian_offset ({j}) is before isthmus_offset ({i})"
+            )),
             _ => Ok(()),
         }
     }
@@ -216,7 +227,10 @@ pub fn devnet_genesis_with_artifacts(
             continue;
         }
         let mut storage = BTreeMap::new();
-        storage.insert(predeploys::EIP1967_ADMIN_SLOT, address_word(predeploys::PROXY_ADMIN));
+        storage.insert(
+            predeploys::EIP1967_ADMIN_SLOT,
+            address_word(predeploys::PROXY_ADMIN),
+        );
         if implementations.contains_key(&addr) {
             storage.insert(
                 predeploys::EIP1967_IMPLEMENTATION_SLOT,
@@ -241,7 +255,10 @@ pub fn devnet_genesis_with_artifacts(
         .get("WETH9")
         .or_else(|| artifacts.get("WETH"))
         .ok_or_else(|| ChainSpecError::Artifacts("contract WETH9/WETH is missing".to_owned()))?;
-    alloc.insert(predeploys::WETH9, account(U256::ZERO, Some(weth.deployed_bytecode.clone()), 0));
+    alloc.insert(
+        predeploys::WETH9,
+        account(U256::ZERO, Some(weth.deployed_bytecode.clone()), 0),
+    );
 
     // ProxyAdmin owner (slot 0 of Ownable), in the proxy and in the implementation.
     let owner = address_word(admin);
@@ -272,14 +289,29 @@ pub fn devnet_genesis_with_artifacts(
     // Preinstalls (nonce 1, as a regular deployment would leave them) and the keyless senders
     // of the upgrade-transaction deployments (nonce 1, so those deployments do not collide).
     for (addr, code) in [
-        (predeploys::BEACON_ROOTS_ADDRESS, predeploys::BEACON_ROOTS_CODE),
-        (predeploys::HISTORY_STORAGE_ADDRESS, predeploys::HISTORY_STORAGE_CODE),
-        (predeploys::CREATE2_DEPLOYER, predeploys::CREATE2_DEPLOYER_CODE),
-        (predeploys::DETERMINISTIC_DEPLOYMENT_PROXY, predeploys::DETERMINISTIC_DEPLOYMENT_PROXY_CODE),
+        (
+            predeploys::BEACON_ROOTS_ADDRESS,
+            predeploys::BEACON_ROOTS_CODE,
+        ),
+        (
+            predeploys::HISTORY_STORAGE_ADDRESS,
+            predeploys::HISTORY_STORAGE_CODE,
+        ),
+        (
+            predeploys::CREATE2_DEPLOYER,
+            predeploys::CREATE2_DEPLOYER_CODE,
+        ),
+        (
+            predeploys::DETERMINISTIC_DEPLOYMENT_PROXY,
+            predeploys::DETERMINISTIC_DEPLOYMENT_PROXY_CODE,
+        ),
     ] {
         alloc.insert(addr, account(U256::ZERO, Some(Bytes::from_static(code)), 1));
     }
-    for sender in [predeploys::BEACON_ROOTS_SENDER, predeploys::HISTORY_STORAGE_SENDER] {
+    for sender in [
+        predeploys::BEACON_ROOTS_SENDER,
+        predeploys::HISTORY_STORAGE_SENDER,
+    ] {
         alloc.insert(sender, account(U256::ZERO, None, 1));
     }
 
@@ -415,12 +447,37 @@ fn implementations(
     let vault = fee_vault(admin, opts.fee_vault_min_withdrawal);
     // (predeploy, artifact name, immutable values, required)
     let table: Vec<(Address, &str, Vec<B256>, bool)> = vec![
-        (predeploys::LEGACY_MESSAGE_PASSER, "LegacyMessagePasser", vec![], true),
-        (predeploys::DEPLOYER_WHITELIST, "DeployerWhitelist", vec![], true),
-        (predeploys::L2_CROSS_DOMAIN_MESSENGER, "L2CrossDomainMessenger", vec![], true),
+        (
+            predeploys::LEGACY_MESSAGE_PASSER,
+            "LegacyMessagePasser",
+            vec![],
+            true,
+        ),
+        (
+            predeploys::DEPLOYER_WHITELIST,
+            "DeployerWhitelist",
+            vec![],
+            true,
+        ),
+        (
+            predeploys::L2_CROSS_DOMAIN_MESSENGER,
+            "L2CrossDomainMessenger",
+            vec![],
+            true,
+        ),
         (predeploys::GAS_PRICE_ORACLE, "GasPriceOracle", vec![], true),
-        (predeploys::L2_STANDARD_BRIDGE, "L2StandardBridge", vec![], true),
-        (predeploys::SEQUENCER_FEE_VAULT, "SequencerFeeVault", vault.clone(), true),
+        (
+            predeploys::L2_STANDARD_BRIDGE,
+            "L2StandardBridge",
+            vec![],
+            true,
+        ),
+        (
+            predeploys::SEQUENCER_FEE_VAULT,
+            "SequencerFeeVault",
+            vault.clone(),
+            true,
+        ),
         (
             predeploys::OPTIMISM_MINTABLE_ERC20_FACTORY,
             "OptimismMintableERC20Factory",
@@ -430,7 +487,12 @@ fn implementations(
         (predeploys::L1_BLOCK_NUMBER, "L1BlockNumber", vec![], true),
         (predeploys::L2_ERC721_BRIDGE, "L2ERC721Bridge", vec![], true),
         (predeploys::L1_BLOCK, "L1Block", vec![], true),
-        (crate::L2_TO_L1_MESSAGE_PASSER, "L2ToL1MessagePasser", vec![], true),
+        (
+            crate::L2_TO_L1_MESSAGE_PASSER,
+            "L2ToL1MessagePasser",
+            vec![],
+            true,
+        ),
         (
             predeploys::OPTIMISM_MINTABLE_ERC721_FACTORY,
             "OptimismMintableERC721Factory",
@@ -442,7 +504,12 @@ fn implementations(
             true,
         ),
         (predeploys::PROXY_ADMIN, "ProxyAdmin", vec![], true),
-        (predeploys::BASE_FEE_VAULT, "BaseFeeVault", vault.clone(), true),
+        (
+            predeploys::BASE_FEE_VAULT,
+            "BaseFeeVault",
+            vault.clone(),
+            true,
+        ),
         (predeploys::L1_FEE_VAULT, "L1FeeVault", vault, true),
         // Isthmus: operator fees go to the BaseFeeVault, no minimum, withdrawn on L2.
         (
@@ -482,7 +549,11 @@ fn storage_mut(
     alloc: &mut BTreeMap<Address, GenesisAccount>,
     addr: Address,
 ) -> &mut BTreeMap<B256, B256> {
-    alloc.entry(addr).or_default().storage.get_or_insert_with(BTreeMap::new)
+    alloc
+        .entry(addr)
+        .or_default()
+        .storage
+        .get_or_insert_with(BTreeMap::new)
 }
 
 fn address_word(addr: Address) -> B256 {
@@ -496,7 +567,10 @@ mod tests {
     use alloy_primitives::address;
 
     fn opts() -> DevnetGenesisOptions {
-        DevnetGenesisOptions { timestamp: 1_700_000_000, ..Default::default() }
+        DevnetGenesisOptions {
+            timestamp: 1_700_000_000,
+            ..Default::default()
+        }
     }
 
     #[test]
@@ -581,7 +655,11 @@ mod tests {
         let proxy = &artifacts.require("Proxy").unwrap().deployed_bytecode;
         let alloc = &genesis.alloc;
         let slot = |addr: Address, slot: B256| {
-            alloc[&addr].storage.as_ref().and_then(|s| s.get(&slot)).copied()
+            alloc[&addr]
+                .storage
+                .as_ref()
+                .and_then(|s| s.get(&slot))
+                .copied()
         };
 
         // Every proxied address holds the proxy with ProxyAdmin as admin.
@@ -589,12 +667,19 @@ mod tests {
         for index in 0..PREDEPLOY_COUNT {
             let addr = predeploy_address(index);
             if addr == WETH9 || addr == GOVERNANCE_TOKEN {
-                assert!(alloc.get(&addr).is_none_or(|a| a.code.as_ref() != Some(proxy)));
+                assert!(
+                    alloc
+                        .get(&addr)
+                        .is_none_or(|a| a.code.as_ref() != Some(proxy))
+                );
                 continue;
             }
             proxies += 1;
             assert_eq!(alloc[&addr].code.as_ref(), Some(proxy), "{addr}");
-            assert_eq!(slot(addr, EIP1967_ADMIN_SLOT), Some(PROXY_ADMIN.into_word()));
+            assert_eq!(
+                slot(addr, EIP1967_ADMIN_SLOT),
+                Some(PROXY_ADMIN.into_word())
+            );
         }
         assert_eq!(proxies, 2046);
 
@@ -618,8 +703,16 @@ mod tests {
         ];
         for addr in supported {
             let implementation = code_namespace_address(addr);
-            assert_eq!(slot(addr, EIP1967_IMPLEMENTATION_SLOT), Some(implementation.into_word()));
-            assert!(alloc[&implementation].code.as_ref().is_some_and(|c| !c.is_empty()));
+            assert_eq!(
+                slot(addr, EIP1967_IMPLEMENTATION_SLOT),
+                Some(implementation.into_word())
+            );
+            assert!(
+                alloc[&implementation]
+                    .code
+                    .as_ref()
+                    .is_some_and(|c| !c.is_empty())
+            );
         }
         // Not set up: EAS, legacy slots, OperatorFeeVault (comes with the Isthmus upgrade).
         for addr in [EAS, predeploy_address(1), OPERATOR_FEE_VAULT] {
@@ -640,7 +733,10 @@ mod tests {
         // ProxyAdmin owner = admin = dev account 0.
         let admin = address!("0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266");
         assert_eq!(slot(PROXY_ADMIN, B256::ZERO), Some(admin.into_word()));
-        assert_eq!(slot(code_namespace_address(PROXY_ADMIN), B256::ZERO), Some(admin.into_word()));
+        assert_eq!(
+            slot(code_namespace_address(PROXY_ADMIN), B256::ZERO),
+            Some(admin.into_word())
+        );
 
         // GasPriceOracle: isEcotone (byte 0) and isFjord (byte 1) of slot 0.
         let mut flags = B256::ZERO;
@@ -653,10 +749,16 @@ mod tests {
             (BEACON_ROOTS_ADDRESS, BEACON_ROOTS_CODE_HASH),
             (HISTORY_STORAGE_ADDRESS, HISTORY_STORAGE_CODE_HASH),
             (CREATE2_DEPLOYER, CREATE2_DEPLOYER_CODE_HASH),
-            (DETERMINISTIC_DEPLOYMENT_PROXY, DETERMINISTIC_DEPLOYMENT_PROXY_CODE_HASH),
+            (
+                DETERMINISTIC_DEPLOYMENT_PROXY,
+                DETERMINISTIC_DEPLOYMENT_PROXY_CODE_HASH,
+            ),
         ] {
             let account = &alloc[&addr];
-            assert_eq!(alloy_primitives::keccak256(account.code.as_ref().unwrap()), hash);
+            assert_eq!(
+                alloy_primitives::keccak256(account.code.as_ref().unwrap()),
+                hash
+            );
             assert_eq!(account.nonce, Some(1));
         }
         assert_eq!(alloc[&BEACON_ROOTS_SENDER].nonce, Some(1));
@@ -671,28 +773,55 @@ mod tests {
 
     #[test]
     fn isthmus_at_genesis_needs_isthmus_predeploys() {
-        let o = DevnetGenesisOptions { isthmus_offset: Some(0), ..opts() };
+        let o = DevnetGenesisOptions {
+            isthmus_offset: Some(0),
+            ..opts()
+        };
         let err = devnet_genesis(&o).unwrap_err().to_string();
-        assert!(err.contains("Isthmus") && err.contains("setL1BlockValuesIsthmus"), "{err}");
+        assert!(
+            err.contains("Isthmus") && err.contains("setL1BlockValuesIsthmus"),
+            "{err}"
+        );
     }
 
     #[test]
     fn later_forks_optional() {
-        let o = DevnetGenesisOptions { isthmus_offset: None, jovian_offset: None, ..opts() };
+        let o = DevnetGenesisOptions {
+            isthmus_offset: None,
+            jovian_offset: None,
+            ..opts()
+        };
         let spec = ChainSpec::from_genesis(devnet_genesis(&o).unwrap()).unwrap();
         assert_eq!(spec.forks.isthmus, None);
         assert_eq!(spec.fork_at(u64::MAX), OpFork::Holocene);
         assert!(spec.genesis.config.prague_time.is_none());
 
-        let o = DevnetGenesisOptions { isthmus_offset: None, ..opts() };
-        assert!(matches!(devnet_genesis(&o), Err(ChainSpecError::InvalidOptions(_))));
-        let o = DevnetGenesisOptions { isthmus_offset: Some(10), jovian_offset: Some(4), ..opts() };
-        assert!(matches!(devnet_genesis(&o), Err(ChainSpecError::InvalidOptions(_))));
+        let o = DevnetGenesisOptions {
+            isthmus_offset: None,
+            ..opts()
+        };
+        assert!(matches!(
+            devnet_genesis(&o),
+            Err(ChainSpecError::InvalidOptions(_))
+        ));
+        let o = DevnetGenesisOptions {
+            isthmus_offset: Some(10),
+            jovian_offset: Some(4),
+            ..opts()
+        };
+        assert!(matches!(
+            devnet_genesis(&o),
+            Err(ChainSpecError::InvalidOptions(_))
+        ));
     }
 
     #[test]
     fn jovian_extra_data_encoding() {
-        let params = Eip1559Params { elasticity: 6, denominator: 50, denominator_canyon: 250 };
+        let params = Eip1559Params {
+            elasticity: 6,
+            denominator: 50,
+            denominator_canyon: 250,
+        };
         assert_eq!(
             eip1559_extra_data(&params, true).as_ref(),
             &[1, 0, 0, 0, 250, 0, 0, 0, 6, 0, 0, 0, 0, 0, 0, 0, 0]
@@ -702,13 +831,27 @@ mod tests {
     #[test]
     fn custom_admin_and_accounts() {
         let admin = address!("0x00000000000000000000000000000000000a11ce");
-        let o = DevnetGenesisOptions { admin: Some(admin), dev_accounts: 0, ..opts() };
+        let o = DevnetGenesisOptions {
+            admin: Some(admin),
+            dev_accounts: 0,
+            ..opts()
+        };
         let genesis = devnet_genesis(&o).unwrap();
         let owner = genesis.alloc[&PROXY_ADMIN].storage.as_ref().unwrap()[&B256::ZERO];
         assert_eq!(owner, admin.into_word());
-        assert!(!genesis.alloc.contains_key(&address!("0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266")));
+        assert!(
+            !genesis
+                .alloc
+                .contains_key(&address!("0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"))
+        );
 
-        let o = DevnetGenesisOptions { dev_accounts: 0, ..opts() };
-        assert!(matches!(devnet_genesis(&o), Err(ChainSpecError::InvalidOptions(_))));
+        let o = DevnetGenesisOptions {
+            dev_accounts: 0,
+            ..opts()
+        };
+        assert!(matches!(
+            devnet_genesis(&o),
+            Err(ChainSpecError::InvalidOptions(_))
+        ));
     }
 }

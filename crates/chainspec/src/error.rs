@@ -154,6 +154,9 @@ impl ChainSpecError {
     /// Wraps a [`serde_path_to_error`] failure.
     pub(crate) fn json(err: serde_path_to_error::Error<serde_json::Error>) -> Self {
         let path = err.path().to_string();
-        Self::Json { path, source: err.into_inner() }
+        Self::Json {
+            path,
+            source: err.into_inner(),
+        }
     }
 }

@@ -219,7 +219,11 @@ impl OpForkSchedule {
     /// The effective activation timestamp of `fork`: the earliest scheduled time of `fork` or of
     /// any later fork (a later fork implies the earlier ones). `None` if it never activates.
     pub fn activation(&self, fork: OpFork) -> Option<u64> {
-        OpFork::ALL.iter().filter(|f| **f >= fork).filter_map(|f| self.time(*f)).min()
+        OpFork::ALL
+            .iter()
+            .filter(|f| **f >= fork)
+            .filter_map(|f| self.time(*f))
+            .min()
     }
 
     /// The newest fork active at `timestamp` (Bedrock if no later fork is active).
@@ -283,14 +287,17 @@ impl OpForkSchedule {
 
     /// Iterates over the forks after Bedrock with their scheduled times.
     pub fn iter(&self) -> impl Iterator<Item = (OpFork, Option<u64>)> + '_ {
-        OpFork::TIMESTAMP_FORKS.into_iter().map(|fork| (fork, self.time(fork)))
+        OpFork::TIMESTAMP_FORKS
+            .into_iter()
+            .map(|fork| (fork, self.time(fork)))
     }
 
     fn condition(&self, fork: OpFork) -> ForkCondition {
         if fork == OpFork::Bedrock {
             return ForkCondition::Block(0);
         }
-        self.activation(fork).map_or(ForkCondition::Never, ForkCondition::Timestamp)
+        self.activation(fork)
+            .map_or(ForkCondition::Never, ForkCondition::Timestamp)
     }
 }
 
@@ -358,11 +365,19 @@ pub struct Eip1559Params {
 impl Eip1559Params {
     /// The OP Mainnet / Superchain default values: elasticity 6, denominator 50, Canyon
     /// denominator 250.
-    pub const OPTIMISM: Self = Self { elasticity: 6, denominator: 50, denominator_canyon: 250 };
+    pub const OPTIMISM: Self = Self {
+        elasticity: 6,
+        denominator: 50,
+        denominator_canyon: 250,
+    };
 
     /// The denominator in force at a block with Canyon active or not.
     pub const fn denominator_for(&self, canyon_active: bool) -> u64 {
-        if canyon_active { self.denominator_canyon } else { self.denominator }
+        if canyon_active {
+            self.denominator_canyon
+        } else {
+            self.denominator
+        }
     }
 }
 
@@ -398,7 +413,10 @@ mod tests {
         assert_eq!(s.active_fork(107), OpFork::Isthmus);
         assert_eq!(s.active_fork(108), OpFork::Jovian);
         assert_eq!(s.active_fork(u64::MAX), OpFork::Jovian);
-        assert_eq!(OpForkSchedule::default().active_fork(u64::MAX), OpFork::Bedrock);
+        assert_eq!(
+            OpForkSchedule::default().active_fork(u64::MAX),
+            OpFork::Bedrock
+        );
     }
 
     #[test]
@@ -416,7 +434,10 @@ mod tests {
 
     #[test]
     fn later_fork_implies_earlier() {
-        let s = OpForkSchedule { jovian: Some(10), ..Default::default() };
+        let s = OpForkSchedule {
+            jovian: Some(10),
+            ..Default::default()
+        };
         assert!(s.is_active(OpFork::Canyon, 10));
         assert!(!s.is_active(OpFork::Canyon, 9));
         assert_eq!(s.activation(OpFork::Canyon), Some(10));
@@ -425,7 +446,10 @@ mod tests {
         assert!(!s.is_shanghai_active_at_timestamp(9));
         // ...but such a schedule does not validate.
         let err = s.validate().unwrap_err().to_string();
-        assert!(err.contains("jovianTime") && err.contains("regolithTime"), "{err}");
+        assert!(
+            err.contains("jovianTime") && err.contains("regolithTime"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -433,7 +457,10 @@ mod tests {
         let mut s = staggered();
         s.isthmus = Some(200);
         let err = s.validate().unwrap_err().to_string();
-        assert!(err.contains("jovianTime") && err.contains("isthmusTime"), "{err}");
+        assert!(
+            err.contains("jovianTime") && err.contains("isthmusTime"),
+            "{err}"
+        );
         assert!(staggered().validate().is_ok());
         assert!(OpForkSchedule::default().validate().is_ok());
         assert!(OpForkSchedule::all_at_genesis().validate().is_ok());

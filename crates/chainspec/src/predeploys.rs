@@ -81,12 +81,10 @@ pub const BEACON_ROOTS_CODE_HASH: B256 =
     b256!("0xf57acd40259872606d76197ef052f3d35588dadf919ee1f0e3cb9b62d3f4b02c");
 
 /// EIP-2935 history storage contract.
-pub const HISTORY_STORAGE_ADDRESS: Address =
-    address!("0x0000F90827F1C53a10cb7A02335B175320002935");
+pub const HISTORY_STORAGE_ADDRESS: Address = address!("0x0000F90827F1C53a10cb7A02335B175320002935");
 /// The keyless sender of the EIP-2935 deployment transaction (also used by the Isthmus upgrade
 /// transaction).
-pub const HISTORY_STORAGE_SENDER: Address =
-    address!("0x3462413Af4609098e1E27A490f554f260213D685");
+pub const HISTORY_STORAGE_SENDER: Address = address!("0x3462413Af4609098e1E27A490f554f260213D685");
 /// Runtime code of the EIP-2935 contract (final version, as published in EIP-2935).
 pub const HISTORY_STORAGE_CODE: &[u8] = &hex!(
     "3373fffffffffffffffffffffffffffffffffffffffe14604657602036036042575f35600143038111604257611fff81430311604257611fff9006545f5260205ff35b5f5ffd5b5f35611fff60014303065500"
@@ -219,7 +217,9 @@ impl PredeployArtifacts {
             }
             let mut immutable_references = BTreeMap::new();
             for (id, ranges) in contract.immutable_references.unwrap_or_default() {
-                let id: u64 = id.parse().map_err(|_| bad(format!("bad immutable id {id:?}")))?;
+                let id: u64 = id
+                    .parse()
+                    .map_err(|_| bad(format!("bad immutable id {id:?}")))?;
                 for range in &ranges {
                     if range.length != 32
                         || range.start + range.length > contract.deployed_bytecode.len()
@@ -242,7 +242,10 @@ impl PredeployArtifacts {
                 },
             );
         }
-        Ok(Self { source: raw.source, contracts })
+        Ok(Self {
+            source: raw.source,
+            contracts,
+        })
     }
 
     /// Where the artifacts come from (e.g. `@eth-optimism/contracts-bedrock@0.17.3`).
@@ -313,12 +316,13 @@ fn parse_storage_layout(layout: &serde_json::Value) -> Result<Vec<StorageVariabl
     };
     let number = |entry: &serde_json::Value, key: &str| -> Result<U256, String> {
         match entry.get(key) {
-            Some(serde_json::Value::Number(n)) => {
-                n.as_u64().map(U256::from).ok_or_else(|| format!("bad storageLayout {key}"))
-            }
-            Some(serde_json::Value::String(s)) => {
-                s.parse::<U256>().map_err(|_| format!("bad storageLayout {key} {s:?}"))
-            }
+            Some(serde_json::Value::Number(n)) => n
+                .as_u64()
+                .map(U256::from)
+                .ok_or_else(|| format!("bad storageLayout {key}")),
+            Some(serde_json::Value::String(s)) => s
+                .parse::<U256>()
+                .map_err(|_| format!("bad storageLayout {key} {s:?}")),
             _ => Err(format!("storageLayout entry without {key}")),
         }
     };
@@ -348,7 +352,12 @@ fn parse_storage_layout(layout: &serde_json::Value) -> Result<Vec<StorageVariabl
             if offset + number_of_bytes > 32 {
                 return Err(format!("storage variable {label} does not fit its slot"));
             }
-            Ok(StorageVariable { slot: number(entry, "slot")?, offset, number_of_bytes, label })
+            Ok(StorageVariable {
+                slot: number(entry, "slot")?,
+                offset,
+                number_of_bytes,
+                label,
+            })
         })
         .collect()
 }
@@ -374,13 +383,19 @@ mod tests {
     fn eip1967_slots() {
         let slot = |s: &str| B256::from(U256::from_be_bytes(keccak256(s).0) - U256::from(1));
         assert_eq!(slot("eip1967.proxy.admin"), EIP1967_ADMIN_SLOT);
-        assert_eq!(slot("eip1967.proxy.implementation"), EIP1967_IMPLEMENTATION_SLOT);
+        assert_eq!(
+            slot("eip1967.proxy.implementation"),
+            EIP1967_IMPLEMENTATION_SLOT
+        );
     }
 
     #[test]
     fn addresses() {
         assert_eq!(predeploy_address(0x16), crate::L2_TO_L1_MESSAGE_PASSER);
-        assert_eq!(predeploy_address(0x07ff), address!("0x42000000000000000000000000000000000007ff"));
+        assert_eq!(
+            predeploy_address(0x07ff),
+            address!("0x42000000000000000000000000000000000007ff")
+        );
         assert_eq!(
             code_namespace_address(GAS_PRICE_ORACLE),
             address!("0xc0d3c0d3c0d3c0d3c0d3c0d3c0d3c0d3c0d3000f")
@@ -390,12 +405,24 @@ mod tests {
     #[test]
     fn bundled_artifacts_parse() {
         let artifacts = PredeployArtifacts::bundled().unwrap();
-        assert!(artifacts.source().contains("contracts-bedrock"), "{}", artifacts.source());
+        assert!(
+            artifacts.source().contains("contracts-bedrock"),
+            "{}",
+            artifacts.source()
+        );
         let gpo = artifacts.require("GasPriceOracle").unwrap();
         let flag = gpo.storage_variable("isFjord").unwrap();
-        assert_eq!((flag.slot, flag.offset, flag.number_of_bytes), (U256::ZERO, 1, 1));
+        assert_eq!(
+            (flag.slot, flag.offset, flag.number_of_bytes),
+            (U256::ZERO, 1, 1)
+        );
         // Ecotone L1-info selector setL1BlockValuesEcotone().
-        assert!(artifacts.require("L1Block").unwrap().has_selector([0x44, 0x0a, 0x5e, 0x20]));
+        assert!(
+            artifacts
+                .require("L1Block")
+                .unwrap()
+                .has_selector([0x44, 0x0a, 0x5e, 0x20])
+        );
         assert!(artifacts.require("Nope").is_err());
     }
 

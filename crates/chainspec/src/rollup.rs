@@ -116,7 +116,10 @@ pub fn rollup_config(spec: &ChainSpec, l1: &L1GenesisRef, opts: &RollupOptions) 
         }),
     );
     config.insert("block_time".to_owned(), json!(opts.block_time));
-    config.insert("max_sequencer_drift".to_owned(), json!(opts.max_sequencer_drift));
+    config.insert(
+        "max_sequencer_drift".to_owned(),
+        json!(opts.max_sequencer_drift),
+    );
     config.insert("seq_window_size".to_owned(), json!(opts.seq_window_size));
     config.insert("channel_timeout".to_owned(), json!(opts.channel_timeout));
     config.insert("l1_chain_id".to_owned(), json!(opts.l1_chain_id));
@@ -136,11 +139,23 @@ pub fn rollup_config(spec: &ChainSpec, l1: &L1GenesisRef, opts: &RollupOptions) 
 
     config.insert(
         "batch_inbox_address".to_owned(),
-        json!(opts.batch_inbox_address.unwrap_or_else(|| default_batch_inbox(spec.chain_id))),
+        json!(
+            opts.batch_inbox_address
+                .unwrap_or_else(|| default_batch_inbox(spec.chain_id))
+        ),
     );
-    config.insert("deposit_contract_address".to_owned(), json!(opts.deposit_contract_address));
-    config.insert("l1_system_config_address".to_owned(), json!(opts.l1_system_config_address));
-    config.insert("protocol_versions_address".to_owned(), json!(opts.protocol_versions_address));
+    config.insert(
+        "deposit_contract_address".to_owned(),
+        json!(opts.deposit_contract_address),
+    );
+    config.insert(
+        "l1_system_config_address".to_owned(),
+        json!(opts.l1_system_config_address),
+    );
+    config.insert(
+        "protocol_versions_address".to_owned(),
+        json!(opts.protocol_versions_address),
+    );
     config.insert(
         "chain_op_config".to_owned(),
         json!({
@@ -159,12 +174,19 @@ mod tests {
     use alloy_primitives::{b256, uint};
 
     fn devnet_spec() -> ChainSpec {
-        let opts = DevnetGenesisOptions { timestamp: 1_700_000_000, ..Default::default() };
+        let opts = DevnetGenesisOptions {
+            timestamp: 1_700_000_000,
+            ..Default::default()
+        };
         ChainSpec::from_genesis(devnet_genesis(&opts).unwrap()).unwrap()
     }
 
     fn l1() -> L1GenesisRef {
-        L1GenesisRef { hash: B256::repeat_byte(0xab), number: 7, timestamp: 1_699_999_990 }
+        L1GenesisRef {
+            hash: B256::repeat_byte(0xab),
+            number: 7,
+            timestamp: 1_699_999_990,
+        }
     }
 
     #[test]
@@ -188,7 +210,10 @@ mod tests {
         assert_eq!(json["genesis"]["l2_time"], 1_700_000_000u64);
         assert_eq!(json["genesis"]["l1"]["number"], 7);
         assert_eq!(json["genesis"]["system_config"]["gasLimit"], 60_000_000);
-        assert_eq!(json["genesis"]["system_config"]["eip1559Params"], "0x0000000000000000");
+        assert_eq!(
+            json["genesis"]["system_config"]["eip1559Params"],
+            "0x0000000000000000"
+        );
         assert_eq!(json["regolith_time"], 0);
         assert_eq!(json["delta_time"], 0);
         assert_eq!(json["holocene_time"], 0);

@@ -56,8 +56,10 @@ impl ChainSpec {
     /// [`Genesis`] does not model (`gasUsed`, `stateHash`) and reports malformed values with their
     /// JSON path.
     pub fn from_genesis_json(json: &str) -> Result<Self, ChainSpecError> {
-        let value: Value = serde_json::from_str(json)
-            .map_err(|source| ChainSpecError::Json { path: ".".to_owned(), source })?;
+        let value: Value = serde_json::from_str(json).map_err(|source| ChainSpecError::Json {
+            path: ".".to_owned(),
+            source,
+        })?;
         let genesis: Genesis =
             serde_path_to_error::deserialize(&value).map_err(ChainSpecError::json)?;
         let extras = OpGethExtras::from_value(&value)?;
@@ -66,8 +68,10 @@ impl ChainSpec {
 
     /// Reads and loads an op-geth `genesis.json` file; errors name the file.
     pub fn from_genesis_file(path: &Path) -> Result<Self, ChainSpecError> {
-        let json = std::fs::read_to_string(path)
-            .map_err(|source| ChainSpecError::Io { path: path.to_owned(), source })?;
+        let json = std::fs::read_to_string(path).map_err(|source| ChainSpecError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
         Self::from_genesis_json(&json).map_err(|err| ChainSpecError::File {
             path: path.to_owned(),
             source: Box::new(err),
@@ -83,7 +87,9 @@ impl ChainSpec {
     fn build(genesis: Genesis, extras: OpGethExtras) -> Result<Self, ChainSpecError> {
         let chain_id = genesis.config.chain_id;
         if chain_id == 0 {
-            return Err(ChainSpecError::ZeroField { field: "config.chainId" });
+            return Err(ChainSpecError::ZeroField {
+                field: "config.chainId",
+            });
         }
         let OpConfig { forks, eip1559 } = OpConfig::from_genesis(&genesis)?;
         check_extra_data(&genesis, &forks)?;
@@ -112,11 +118,21 @@ impl ChainSpec {
         let genesis_header = genesis_header(
             &genesis,
             &forks,
-            GenesisRoots { state_root, message_passer_root },
+            GenesisRoots {
+                state_root,
+                message_passer_root,
+            },
             extras.gas_used,
         )?;
         let genesis_hash = genesis_header.hash_slow();
-        Ok(Self { chain_id, genesis, forks, eip1559, genesis_header, genesis_hash })
+        Ok(Self {
+            chain_id,
+            genesis,
+            forks,
+            eip1559,
+            genesis_header,
+            genesis_hash,
+        })
     }
 
     /// The genesis block header.
@@ -181,7 +197,9 @@ impl OpGethExtras {
                 return Err(ChainSpecError::MissingField { field: "config" });
             }
             Some(config) if config.get("chainId").is_none_or(Value::is_null) => {
-                return Err(ChainSpecError::MissingField { field: "config.chainId" });
+                return Err(ChainSpecError::MissingField {
+                    field: "config.chainId",
+                });
             }
             Some(_) => {}
         }
@@ -192,10 +210,16 @@ impl OpGethExtras {
         let state_hash = match object.get("stateHash") {
             None | Some(Value::Null) => None,
             Some(v) => Some(serde_json::from_value::<B256>(v.clone()).map_err(|source| {
-                ChainSpecError::Json { path: "stateHash".to_owned(), source }
+                ChainSpecError::Json {
+                    path: "stateHash".to_owned(),
+                    source,
+                }
             })?),
         };
-        Ok(Self { gas_used, state_hash })
+        Ok(Self {
+            gas_used,
+            state_hash,
+        })
     }
 }
 
@@ -208,13 +232,18 @@ fn quantity(field: &str, value: &Value) -> Result<Option<u64>, ChainSpecError> {
     };
     match value {
         Value::Null => Ok(None),
-        Value::Number(n) => n.as_u64().map(Some).ok_or_else(|| invalid("expected a u64")),
+        Value::Number(n) => n
+            .as_u64()
+            .map(Some)
+            .ok_or_else(|| invalid("expected a u64")),
         Value::String(s) => {
             let parsed = match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
                 Some(hex) => u64::from_str_radix(hex, 16),
                 None => s.parse(),
             };
-            parsed.map(Some).map_err(|_| invalid("expected a u64 quantity"))
+            parsed
+                .map(Some)
+                .map_err(|_| invalid("expected a u64 quantity"))
         }
         _ => Err(invalid("expected a u64 quantity")),
     }
@@ -249,12 +278,16 @@ impl OpConfig {
             ("bpo5Time", config.bpo5_time),
         ] {
             if time.is_some() {
-                return Err(ChainSpecError::UnsupportedHardfork { field: field.to_owned() });
+                return Err(ChainSpecError::UnsupportedHardfork {
+                    field: field.to_owned(),
+                });
             }
         }
 
         let field_u64 = |key: &'static str| -> Result<Option<u64>, ChainSpecError> {
-            extra.get(key).map_or(Ok(None), |v| quantity(&format!("config.{key}"), v))
+            extra
+                .get(key)
+                .map_or(Ok(None), |v| quantity(&format!("config.{key}"), v))
         };
 
         match field_u64("bedrockBlock")? {
@@ -270,7 +303,9 @@ impl OpConfig {
                 field: "config.londonBlock".to_owned(),
                 reason: format!(
                     "must be 0 on an OP Stack chain, found {}",
-                    config.london_block.map_or_else(|| "unset".to_owned(), |b| b.to_string())
+                    config
+                        .london_block
+                        .map_or_else(|| "unset".to_owned(), |b| b.to_string())
                 ),
             });
         }
@@ -299,7 +334,9 @@ impl OpConfig {
 
         let optimism = match extra.get("optimism") {
             None | Some(Value::Null) => {
-                return Err(ChainSpecError::MissingField { field: "config.optimism" });
+                return Err(ChainSpecError::MissingField {
+                    field: "config.optimism",
+                });
             }
             Some(Value::Object(map)) => map,
             Some(other) => {
@@ -342,7 +379,11 @@ fn check_extra_data(genesis: &Genesis, forks: &OpForkSchedule) -> Result<(), Cha
         OpFork::Holocene | OpFork::Isthmus => (OpFork::Holocene, 0u8, 9),
         _ => return Ok(()),
     };
-    let invalid = |reason| ChainSpecError::InvalidExtraData { fork, extra_data: extra.clone(), reason };
+    let invalid = |reason| ChainSpecError::InvalidExtraData {
+        fork,
+        extra_data: extra.clone(),
+        reason,
+    };
     if extra.len() != len {
         return Err(invalid(if fork == OpFork::Jovian {
             "expected 17 bytes: 0x01 ‖ denominator (u32) ‖ elasticity (u32) ‖ minBaseFee (u64)"
@@ -387,7 +428,11 @@ pub(crate) fn trie_account(account: &GenesisAccount) -> TrieAccount {
         balance: account.balance,
         storage_root: account_storage_root(account.storage.as_ref()),
         code_hash: account.code.as_ref().map_or(KECCAK_EMPTY, |code| {
-            if code.is_empty() { KECCAK_EMPTY } else { keccak256(code) }
+            if code.is_empty() {
+                KECCAK_EMPTY
+            } else {
+                keccak256(code)
+            }
         }),
     }
 }
@@ -399,10 +444,16 @@ pub(crate) fn state_root(accounts: impl IntoIterator<Item = (Address, TrieAccoun
 
 /// State root of an alloc and the storage root of its `L2ToL1MessagePasser`.
 pub(crate) fn alloc_roots(alloc: &BTreeMap<Address, GenesisAccount>) -> (B256, B256) {
-    let state_root = state_root(alloc.iter().map(|(address, account)| (*address, trie_account(account))));
+    let state_root = state_root(
+        alloc
+            .iter()
+            .map(|(address, account)| (*address, trie_account(account))),
+    );
     let message_passer_root = alloc
         .get(&L2_TO_L1_MESSAGE_PASSER)
-        .map_or(EMPTY_ROOT_HASH, |account| account_storage_root(account.storage.as_ref()));
+        .map_or(EMPTY_ROOT_HASH, |account| {
+            account_storage_root(account.storage.as_ref())
+        });
     (state_root, message_passer_root)
 }
 
@@ -444,7 +495,11 @@ pub(crate) fn genesis_header(
         logs_bloom: Bloom::ZERO,
         difficulty: genesis.difficulty,
         number: genesis.number.unwrap_or_default(),
-        gas_limit: if genesis.gas_limit == 0 { GENESIS_GAS_LIMIT } else { genesis.gas_limit },
+        gas_limit: if genesis.gas_limit == 0 {
+            GENESIS_GAS_LIMIT
+        } else {
+            genesis.gas_limit
+        },
         gas_used,
         timestamp,
         extra_data: genesis.extra_data.clone(),
@@ -556,7 +611,10 @@ pub(crate) mod tests {
         // alloy-genesis' own GenesisAccount → TrieAccount conversion is an independent path.
         let spec = load(&sample_json()).unwrap();
         let reference = root::state_root_unhashed(
-            spec.genesis.alloc.iter().map(|(a, acc)| (*a, TrieAccount::from(acc.clone()))),
+            spec.genesis
+                .alloc
+                .iter()
+                .map(|(a, acc)| (*a, TrieAccount::from(acc.clone()))),
         );
         assert_eq!(spec.genesis_header().state_root, reference);
     }
@@ -632,32 +690,54 @@ pub(crate) mod tests {
     #[test]
     fn malformed_json_names_the_path() {
         let mut json = sample_json();
-        json["alloc"]["f39fd6e51aad88f6f4ce6ab8827279cfffb92266"]["balance"] = serde_json::json!([]);
+        json["alloc"]["f39fd6e51aad88f6f4ce6ab8827279cfffb92266"]["balance"] =
+            serde_json::json!([]);
         let err = load(&json).unwrap_err();
-        let ChainSpecError::Json { path, .. } = &err else { panic!("{err:?}") };
-        assert_eq!(path, "alloc.f39fd6e51aad88f6f4ce6ab8827279cfffb92266.balance");
-        assert!(err.to_string().contains("alloc.f39fd6e51aad88f6f4ce6ab8827279cfffb92266.balance"));
+        let ChainSpecError::Json { path, .. } = &err else {
+            panic!("{err:?}")
+        };
+        assert_eq!(
+            path,
+            "alloc.f39fd6e51aad88f6f4ce6ab8827279cfffb92266.balance"
+        );
+        assert!(
+            err.to_string()
+                .contains("alloc.f39fd6e51aad88f6f4ce6ab8827279cfffb92266.balance")
+        );
 
         let mut json = sample_json();
         json["gasLimit"] = serde_json::json!({"x": 1});
         let err = load(&json).unwrap_err().to_string();
         assert!(err.contains("`gasLimit`"), "{err}");
 
-        let err = ChainSpec::from_genesis_json("{ not json").unwrap_err().to_string();
+        let err = ChainSpec::from_genesis_json("{ not json")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("line 1"), "{err}");
     }
 
     #[test]
     fn missing_or_zero_eip1559_params_are_named() {
         let mut json = sample_json();
-        json["config"]["optimism"].as_object_mut().unwrap().remove("eip1559DenominatorCanyon");
+        json["config"]["optimism"]
+            .as_object_mut()
+            .unwrap()
+            .remove("eip1559DenominatorCanyon");
         let err = load(&json).unwrap_err().to_string();
-        assert!(err.contains("config.optimism.eip1559DenominatorCanyon"), "{err}");
+        assert!(
+            err.contains("config.optimism.eip1559DenominatorCanyon"),
+            "{err}"
+        );
 
         let mut json = sample_json();
         json["config"]["optimism"]["eip1559Elasticity"] = 0.into();
         let err = load(&json).unwrap_err();
-        assert!(matches!(err, ChainSpecError::ZeroField { field: "config.optimism.eip1559Elasticity" }));
+        assert!(matches!(
+            err,
+            ChainSpecError::ZeroField {
+                field: "config.optimism.eip1559Elasticity"
+            }
+        ));
 
         let mut json = sample_json();
         json["config"].as_object_mut().unwrap().remove("optimism");
@@ -672,24 +752,45 @@ pub(crate) mod tests {
 
     #[test]
     fn bedrock_must_be_at_genesis() {
-        let err = load(&with_config("bedrockBlock", 5.into())).unwrap_err().to_string();
+        let err = load(&with_config("bedrockBlock", 5.into()))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("bedrockBlock") && err.contains('5'), "{err}");
         let mut json = sample_json();
-        json["config"].as_object_mut().unwrap().remove("bedrockBlock");
+        json["config"]
+            .as_object_mut()
+            .unwrap()
+            .remove("bedrockBlock");
         let err = load(&json).unwrap_err().to_string();
-        assert!(err.contains("bedrockBlock") && err.contains("unset"), "{err}");
+        assert!(
+            err.contains("bedrockBlock") && err.contains("unset"),
+            "{err}"
+        );
     }
 
     #[test]
     fn l1_fork_mismatch_is_named() {
-        let err = load(&with_config("shanghaiTime", 7.into())).unwrap_err().to_string();
-        assert!(err.contains("shanghaiTime") && err.contains("canyonTime"), "{err}");
+        let err = load(&with_config("shanghaiTime", 7.into()))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("shanghaiTime") && err.contains("canyonTime"),
+            "{err}"
+        );
         let mut json = sample_json();
         json["config"].as_object_mut().unwrap().remove("cancunTime");
         let err = load(&json).unwrap_err().to_string();
-        assert!(err.contains("cancunTime` (unset)") && err.contains("ecotoneTime` (0)"), "{err}");
-        let err = load(&with_config("pragueTime", 3.into())).unwrap_err().to_string();
-        assert!(err.contains("pragueTime") && err.contains("isthmusTime"), "{err}");
+        assert!(
+            err.contains("cancunTime` (unset)") && err.contains("ecotoneTime` (0)"),
+            "{err}"
+        );
+        let err = load(&with_config("pragueTime", 3.into()))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("pragueTime") && err.contains("isthmusTime"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -697,7 +798,10 @@ pub(crate) mod tests {
         let mut json = sample_json();
         json["config"]["graniteTime"] = 100.into();
         let err = load(&json).unwrap_err().to_string();
-        assert!(err.contains("holoceneTime") && err.contains("graniteTime"), "{err}");
+        assert!(
+            err.contains("holoceneTime") && err.contains("graniteTime"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -710,7 +814,9 @@ pub(crate) mod tests {
             );
             assert!(err.to_string().contains(key));
         }
-        let err = load(&with_config("osakaTime", 0.into())).unwrap_err().to_string();
+        let err = load(&with_config("osakaTime", 0.into()))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("osakaTime"), "{err}");
         // Tolerated, derivation-only keys.
         load(&with_config("deltaTime", 0.into())).unwrap();
@@ -722,7 +828,10 @@ pub(crate) mod tests {
         let mut json = sample_json();
         json["extraData"] = format!("0x{}", "11".repeat(33)).into();
         let err = load(&json).unwrap_err();
-        assert!(matches!(err, ChainSpecError::ExtraDataTooLong { len: 33 }), "{err:?}");
+        assert!(
+            matches!(err, ChainSpecError::ExtraDataTooLong { len: 33 }),
+            "{err:?}"
+        );
 
         let mut json = sample_json();
         json["extraData"] = "0x00000000fa00000006".into(); // Holocene form while Jovian is active
@@ -734,13 +843,18 @@ pub(crate) mod tests {
     fn file_errors_name_the_file() {
         let dir = tempfile::tempdir().unwrap();
         let missing = dir.path().join("missing.json");
-        let err = ChainSpec::from_genesis_file(&missing).unwrap_err().to_string();
+        let err = ChainSpec::from_genesis_file(&missing)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("missing.json"), "{err}");
 
         let bad = dir.path().join("bad.json");
         std::fs::write(&bad, with_config("interopTime", 0.into()).to_string()).unwrap();
         let err = ChainSpec::from_genesis_file(&bad).unwrap_err().to_string();
-        assert!(err.contains("bad.json") && err.contains("interopTime"), "{err}");
+        assert!(
+            err.contains("bad.json") && err.contains("interopTime"),
+            "{err}"
+        );
 
         let good = dir.path().join("genesis.json");
         std::fs::write(&good, sample_json().to_string()).unwrap();

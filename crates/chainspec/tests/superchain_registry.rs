@@ -10,15 +10,21 @@ use serde_json::{Map, Value, json};
 use std::{collections::HashMap, path::PathBuf};
 
 fn fixture_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("AEGIS_SUPERCHAIN_FIXTURES")
-        .map_or_else(|| PathBuf::from("/work/shared/fixtures/superchain-genesis"), PathBuf::from);
+    let dir = std::env::var_os("AEGIS_SUPERCHAIN_FIXTURES").map_or_else(
+        || PathBuf::from("/work/shared/fixtures/superchain-genesis"),
+        PathBuf::from,
+    );
     dir.join("codes.json").is_file().then_some(dir)
 }
 
 /// Rebuilds the op-geth genesis JSON of a compact fixture (see `make_fixtures.py`).
 fn expand(fixture: &Value, codes: &HashMap<String, String>) -> String {
-    let code_ids: Vec<&str> =
-        fixture["codes"].as_array().unwrap().iter().map(|c| c.as_str().unwrap()).collect();
+    let code_ids: Vec<&str> = fixture["codes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
     let keys = fixture["storage_keys"].as_array().unwrap();
     let values = fixture["storage_values"].as_array().unwrap();
     let mut alloc = Map::new();
@@ -87,7 +93,8 @@ fn superchain_registry_genesis_hashes() {
     ];
     for (name, fork) in cases {
         let path = dir.join(format!("{name}.json"));
-        let fixture: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let fixture: Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
         let spec = ChainSpec::from_genesis_json(&expand(&fixture, &codes))
             .unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(spec.fork_at(spec.genesis_timestamp()), fork, "{name}");

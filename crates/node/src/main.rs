@@ -91,10 +91,10 @@ struct GenesisArgs {
     timestamp: Option<u64>,
     /// Isthmus activation, seconds after genesis ("none" to leave it unscheduled).
     #[arg(long, default_value = "4", value_parser = parse_offset)]
-    isthmus_offset: Option<u64>,
+    isthmus_offset: ForkOffset,
     /// Jovian activation, seconds after genesis ("none" to leave it unscheduled).
     #[arg(long, default_value = "8", value_parser = parse_offset)]
-    jovian_offset: Option<u64>,
+    jovian_offset: ForkOffset,
     /// L1 genesis block hash the rollup starts from.
     #[arg(long, default_value_t = B256::ZERO)]
     l1_hash: B256,
@@ -112,11 +112,18 @@ struct GenesisArgs {
     batcher: Option<Address>,
 }
 
-fn parse_offset(value: &str) -> Result<Option<u64>, String> {
+/// A fork activation offset in seconds after genesis, or unscheduled.
+#[derive(Clone, Copy, Debug)]
+struct ForkOffset(Option<u64>);
+
+fn parse_offset(value: &str) -> Result<ForkOffset, String> {
     if value == "none" {
-        return Ok(None);
+        return Ok(ForkOffset(None));
     }
-    value.parse().map(Some).map_err(|_| format!("expected seconds or \"none\", got {value:?}"))
+    value
+        .parse()
+        .map(|v| ForkOffset(Some(v)))
+        .map_err(|_| format!("expected seconds or \"none\", got {value:?}"))
 }
 
 fn now() -> u64 {
@@ -143,8 +150,8 @@ fn genesis_command(args: GenesisArgs) -> anyhow::Result<()> {
     let options = DevnetGenesisOptions {
         chain_id: args.chain_id,
         timestamp,
-        isthmus_offset: args.isthmus_offset,
-        jovian_offset: args.jovian_offset,
+        isthmus_offset: args.isthmus_offset.0,
+        jovian_offset: args.jovian_offset.0,
         ..Default::default()
     };
     let genesis = devnet_genesis(&options)?;
