@@ -1,30 +1,4 @@
 //! Local devnet genesis generation with the OP predeploys.
-//!
-//! The layout follows OP's `L2Genesis` script:
-//!
-//! - every address of the predeploy range `0x4200…0000`–`0x4200…07ff` (except the unproxied WETH9
-//!   and GovernanceToken) holds the `Proxy` bytecode with the EIP-1967 admin slot set to the
-//!   `ProxyAdmin` predeploy; supported predeploys also have the implementation slot set to their
-//!   code-namespace address `0xc0D3…c0d3XXXX`, which holds the implementation bytecode;
-//! - `ProxyAdmin` itself is behind a proxy it administers; its `owner` (slot 0) is the configured
-//!   admin, written both in the proxy and in the implementation;
-//! - implementations with immutables get them patched into the bytecode: the fee vaults
-//!   (recipient = admin, minimum withdrawal = [`DevnetGenesisOptions::fee_vault_min_withdrawal`],
-//!   withdrawal network = L2) and `OptimismMintableERC721Factory` (bridge = `L2ERC721Bridge`,
-//!   remote chain id = the L1 chain id);
-//! - the `GasPriceOracle` proxy has its `isEcotone` / `isFjord` (and, when those forks are active
-//!   at genesis, `isIsthmus` / `isJovian`) flags set, as the Ecotone/Fjord activation would;
-//! - precompiles `0x00…00`–`0x00…ff` hold 1 wei; the preinstalls EIP-4788 beacon roots, EIP-2935
-//!   history storage, `Create2Deployer` and Arachnid's deterministic deployment proxy are present
-//!   with nonce 1, and the EIP-4788 / EIP-2935 keyless senders have nonce 1, so the Ecotone and
-//!   Isthmus upgrade transactions deploy to a fresh address instead of colliding;
-//! - the dev accounts derived from the mnemonic (`m/44'/60'/0'/0/i`) are funded.
-//!
-//! Not set up (a local devnet without L1 bridge contracts does not need them): the `initialize`
-//! state of `L2CrossDomainMessenger`, `L2StandardBridge`, `L2ERC721Bridge` and
-//! `OptimismMintableERC20Factory`, the `EAS` implementation (its EIP-712 immutables cannot be
-//! derived from deployed bytecode; its proxy exists without implementation) and the governance
-//! token.
 
 use crate::{
     ChainSpec, ChainSpecError, Eip1559Params, OpFork, OpForkSchedule,
@@ -183,8 +157,33 @@ pub fn derive_dev_accounts(mnemonic: &str, count: u32) -> Result<Vec<Address>, C
         .collect()
 }
 
-/// Generates an op-geth `genesis.json` for a local devnet with the bundled OP predeploys
-/// (see the [module docs](self) for the exact layout).
+/// Generates an op-geth `genesis.json` for a local devnet with the bundled OP predeploys.
+///
+/// The layout follows OP's `L2Genesis` script:
+///
+/// - every address of the predeploy range `0x4200…0000`–`0x4200…07ff` (except the unproxied WETH9
+///   and GovernanceToken) holds the `Proxy` bytecode with the EIP-1967 admin slot set to the
+///   `ProxyAdmin` predeploy; supported predeploys also have the implementation slot set to their
+///   code-namespace address `0xc0D3…c0d3XXXX`, which holds the implementation bytecode;
+/// - `ProxyAdmin` itself is behind a proxy it administers; its `owner` (slot 0) is the configured
+///   admin, written both in the proxy and in the implementation;
+/// - implementations with immutables get them patched into the bytecode: the fee vaults
+///   (recipient = admin, minimum withdrawal = [`DevnetGenesisOptions::fee_vault_min_withdrawal`],
+///   withdrawal network = L2) and `OptimismMintableERC721Factory` (bridge = `L2ERC721Bridge`,
+///   remote chain id = the L1 chain id);
+/// - the `GasPriceOracle` proxy has its `isEcotone` / `isFjord` (and, when those forks are active
+///   at genesis, `isIsthmus` / `isJovian`) flags set, as the Ecotone/Fjord activation would;
+/// - precompiles `0x00…00`–`0x00…ff` hold 1 wei; the preinstalls EIP-4788 beacon roots, EIP-2935
+///   history storage, `Create2Deployer` and Arachnid's deterministic deployment proxy are present
+///   with nonce 1, and the EIP-4788 / EIP-2935 keyless senders have nonce 1, so the Ecotone and
+///   Isthmus upgrade transactions deploy to a fresh address instead of colliding;
+/// - the dev accounts derived from the mnemonic (`m/44'/60'/0'/0/i`) are funded.
+///
+/// Not set up (a local devnet without L1 bridge contracts does not need them): the `initialize`
+/// state of `L2CrossDomainMessenger`, `L2StandardBridge`, `L2ERC721Bridge` and
+/// `OptimismMintableERC20Factory`, the `EAS` implementation (its EIP-712 immutables cannot be
+/// derived from deployed bytecode; its proxy exists without implementation) and the governance
+/// token.
 pub fn devnet_genesis(opts: &DevnetGenesisOptions) -> Result<Genesis, ChainSpecError> {
     devnet_genesis_with_artifacts(opts, &PredeployArtifacts::bundled()?)
 }

@@ -1,9 +1,11 @@
-//! Genesis hashes of real OP Stack chains, as published in the superchain registry.
+//! Genesis hashes of real OP Stack chains, as published in the superchain registry, plus one
+//! small published op-geth genesis / `rollup.json` pair.
 //!
 //! The vectors are data derived from `ethereum-optimism/superchain-registry` (each chain's
-//! genesis and the `[genesis.l2] hash` of its TOML) and live outside this repository, in
-//! `$AEGIS_SUPERCHAIN_FIXTURES` (default `/work/shared/fixtures/superchain-genesis`, see the README
-//! there). Without them this test only prints a notice.
+//! genesis and the `[genesis.l2] hash` of its TOML) and `base/benchmark`, and live outside this
+//! repository, in `$AEGIS_SUPERCHAIN_FIXTURES` (default
+//! `/work/shared/fixtures/superchain-genesis`, see the README there). Without them these tests
+//! only print a notice.
 
 use aegis_chainspec::{ChainSpec, OpFork};
 use serde_json::{Map, Value, json};
@@ -105,4 +107,23 @@ fn superchain_registry_genesis_hashes() {
             fixture["source"]
         );
     }
+}
+
+#[test]
+fn small_published_genesis_hash() {
+    let Some(dir) = fixture_dir() else {
+        eprintln!("genesis vectors not found; set AEGIS_SUPERCHAIN_FIXTURES");
+        return;
+    };
+    // base/benchmark@218e9db: genesis.json and the `genesis.l2.hash` of its rollup.json.
+    let json = std::fs::read_to_string(dir.join("base-benchmark-genesis.json")).unwrap();
+    let spec = ChainSpec::from_genesis_json(&json).unwrap();
+    assert_eq!(spec.fork_at(spec.genesis_timestamp()), OpFork::Isthmus);
+    let header = spec.genesis_header();
+    assert_eq!(header.difficulty, alloy_primitives::U256::from(1));
+    assert_eq!(header.base_fee_per_gas, Some(1_000_000_000));
+    assert_eq!(
+        format!("{}", spec.genesis_hash()),
+        "0xf53ca979d47dd597f1c2d6525d25f2803eeccff9f754dd8cda7f8749b6608ba9"
+    );
 }

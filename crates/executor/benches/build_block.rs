@@ -2,9 +2,14 @@
 //!
 //! `cargo bench -p aegis-executor --bench build_block` — prints Mgas/s besides criterion's time.
 
+#![allow(missing_docs)] // criterion_group! generates undocumented items
+
 use aegis_chainspec::ChainSpec;
 use aegis_executor::{FeeOrderedTxs, PoolTx};
-use aegis_testing::{IWeth, TestNode, TxType, attributes, deploy_code, head_hash, signer, spec, user_tx, weth_runtime};
+use aegis_testing::{
+    IWeth, TestNode, TxType, attributes, deploy_code, head_hash, signer, spec, user_tx,
+    weth_runtime,
+};
 use alloy_genesis::GenesisAccount;
 use alloy_primitives::{Address, Bytes, TxKind, U256, keccak256};
 use alloy_signer_local::PrivateKeySigner;
@@ -23,7 +28,10 @@ fn build_block(c: &mut Criterion) {
         .collect();
     let funded = GenesisAccount::default().with_balance(U256::from(10u128.pow(21)));
     for i in 0..ACCOUNTS {
-        genesis.alloc.insert(Address::from_word(keccak256((i + 1_000_000).to_be_bytes())), funded.clone());
+        genesis.alloc.insert(
+            Address::from_word(keccak256((i + 1_000_000).to_be_bytes())),
+            funded.clone(),
+        );
     }
     for s in &senders {
         genesis.alloc.insert(s.address(), funded.clone());
@@ -34,13 +42,25 @@ fn build_block(c: &mut Criterion) {
 
     // Block 1: deploy the token; block 2: every sender wraps ETH into it.
     let deployer = signer(0);
-    let deploy = user_tx(TxType::Eip1559, &deployer, chain, 0, TxKind::Create, U256::ZERO, deploy_code(&weth_runtime(&spec)), 3_000_000);
+    let deploy = user_tx(
+        TxType::Eip1559,
+        &deployer,
+        chain,
+        0,
+        TxKind::Create,
+        U256::ZERO,
+        deploy_code(&weth_runtime(&spec)),
+        3_000_000,
+    );
     let token = deployer.address().create(0);
     let seal = |txs: Vec<Bytes>| {
         let parent = node.head();
         let attrs = attributes(&spec, &parent, vec![], false);
         let mut pool = FeeOrderedTxs::new(txs.into_iter().map(|t| PoolTx::decode(t).unwrap()), 1);
-        let block = node.executor.build(head_hash(&node), &attrs, Some(&mut pool)).unwrap();
+        let block = node
+            .executor
+            .build(head_hash(&node), &attrs, Some(&mut pool))
+            .unwrap();
         node.executor.commit(&block, true).unwrap();
         block
     };
@@ -48,18 +68,47 @@ fn build_block(c: &mut Criterion) {
     let wrap: Bytes = IWeth::depositCall {}.abi_encode().into();
     let deposits = senders
         .iter()
-        .map(|s| user_tx(TxType::Eip1559, s, chain, 0, TxKind::Call(token), U256::from(10u128.pow(18)), wrap.clone(), 100_000))
+        .map(|s| {
+            user_tx(
+                TxType::Eip1559,
+                s,
+                chain,
+                0,
+                TxKind::Call(token),
+                U256::from(10u128.pow(18)),
+                wrap.clone(),
+                100_000,
+            )
+        })
         .collect();
     let block = seal(deposits);
-    assert_eq!(block.block.body.transactions.len(), TRANSFERS + 1, "every sender wrapped");
+    assert_eq!(
+        block.block.body.transactions.len(),
+        TRANSFERS + 1,
+        "every sender wrapped"
+    );
 
     let transfers: Vec<PoolTx> = senders
         .iter()
         .enumerate()
         .map(|(i, s)| {
             let to = senders[(i + 1) % TRANSFERS].address();
-            let data = IWeth::transferCall { to, value: U256::from(1_000 + i) }.abi_encode();
-            PoolTx::decode(user_tx(TxType::Eip1559, s, chain, 1, TxKind::Call(token), U256::ZERO, data.into(), 100_000)).unwrap()
+            let data = IWeth::transferCall {
+                to,
+                value: U256::from(1_000 + i),
+            }
+            .abi_encode();
+            PoolTx::decode(user_tx(
+                TxType::Eip1559,
+                s,
+                chain,
+                1,
+                TxKind::Call(token),
+                U256::ZERO,
+                data.into(),
+                100_000,
+            ))
+            .unwrap()
         })
         .collect();
     let parent = node.head();
@@ -67,7 +116,9 @@ fn build_block(c: &mut Criterion) {
     let attrs = attributes(&spec, &parent, vec![], false);
     let run = || {
         let mut pool = FeeOrderedTxs::new(transfers.iter().cloned(), 1);
-        node.executor.build(parent_hash, &attrs, Some(&mut pool)).unwrap()
+        node.executor
+            .build(parent_hash, &attrs, Some(&mut pool))
+            .unwrap()
     };
     let started = Instant::now();
     let block = run();

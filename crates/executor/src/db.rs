@@ -41,10 +41,13 @@ impl Database for StoreDb {
     }
 
     fn code_by_hash(&mut self, code_hash: B256) -> Result<Bytecode, DbError> {
-        let code = self.view.code(&code_hash)?.ok_or(StorageError::CorruptRecord {
-            table: "code",
-            reason: "code referenced by an account is missing",
-        })?;
+        let code = self
+            .view
+            .code(&code_hash)?
+            .ok_or(StorageError::CorruptRecord {
+                table: "code",
+                reason: "code referenced by an account is missing",
+            })?;
         Ok(Bytecode::new_raw(code))
     }
 

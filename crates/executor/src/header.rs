@@ -32,7 +32,11 @@ fn params_or_default(elasticity: u32, denominator: u32, default: BaseFeeParams) 
 /// The base fee of a child of `parent` at `timestamp`: Holocene and Jovian take the EIP-1559
 /// parameters from the parent's `extraData`; Jovian also counts the parent's DA footprint and
 /// clamps to its minimum base fee.
-pub fn next_base_fee(spec: &ChainSpec, parent: &Header, timestamp: u64) -> Result<u64, ExecutorError> {
+pub fn next_base_fee(
+    spec: &ChainSpec,
+    parent: &Header,
+    timestamp: u64,
+) -> Result<u64, ExecutorError> {
     let default = default_params(spec, timestamp);
     let bad = |e: op_alloy_consensus::EIP1559ParamError| {
         ExecutorError::InvalidAttributes(format!("parent extraData: {e}"))
@@ -41,18 +45,26 @@ pub fn next_base_fee(spec: &ChainSpec, parent: &Header, timestamp: u64) -> Resul
     if spec.forks.is_active(OpFork::Jovian, parent.timestamp) {
         let (elasticity, denominator, min_base_fee) =
             decode_jovian_extra_data(&parent.extra_data).map_err(bad)?;
-        let used = parent.gas_used.max(parent.blob_gas_used.unwrap_or_default());
+        let used = parent
+            .gas_used
+            .max(parent.blob_gas_used.unwrap_or_default());
         let params = params_or_default(elasticity, denominator, default);
         let fee = calc_next_block_base_fee(used, parent.gas_limit, parent_base_fee, params);
         return Ok(fee.max(min_base_fee));
     }
     let params = if spec.forks.is_active(OpFork::Holocene, parent.timestamp) {
-        let (elasticity, denominator) = decode_holocene_extra_data(&parent.extra_data).map_err(bad)?;
+        let (elasticity, denominator) =
+            decode_holocene_extra_data(&parent.extra_data).map_err(bad)?;
         params_or_default(elasticity, denominator, default)
     } else {
         default
     };
-    Ok(calc_next_block_base_fee(parent.gas_used, parent.gas_limit, parent_base_fee, params))
+    Ok(calc_next_block_base_fee(
+        parent.gas_used,
+        parent.gas_limit,
+        parent_base_fee,
+        params,
+    ))
 }
 
 /// The `extraData` of a block built from `attrs`: empty before Holocene, version 0 with the
@@ -67,7 +79,9 @@ pub(crate) fn extra_data_for(
     let jovian = spec.forks.is_active(OpFork::Jovian, timestamp);
     if !holocene {
         if attrs.eip1559_params.is_some() {
-            return Err(invalid("eip1559Params must be absent before Holocene".into()));
+            return Err(invalid(
+                "eip1559Params must be absent before Holocene".into(),
+            ));
         }
         return Ok(Bytes::new());
     }
@@ -101,10 +115,16 @@ pub(crate) fn check_against_parent(
 ) -> Result<(), String> {
     let ts = header.timestamp;
     if header.number != parent.number + 1 {
-        return Err(format!("number {} does not follow parent {}", header.number, parent.number));
+        return Err(format!(
+            "number {} does not follow parent {}",
+            header.number, parent.number
+        ));
     }
     if ts <= parent.timestamp {
-        return Err(format!("timestamp {ts} is not after parent's {}", parent.timestamp));
+        return Err(format!(
+            "timestamp {ts} is not after parent's {}",
+            parent.timestamp
+        ));
     }
     if header.extra_data.len() > 32 {
         return Err("extraData longer than 32 bytes".into());
@@ -112,10 +132,12 @@ pub(crate) fn check_against_parent(
     if spec.forks.is_active(OpFork::Jovian, ts) {
         decode_jovian_extra_data(&header.extra_data).map_err(|e| format!("extraData: {e}"))?;
     } else if spec.forks.is_active(OpFork::Holocene, ts) {
-        let (elasticity, denominator) =
-            decode_holocene_extra_data(&header.extra_data).map_err(|e| format!("extraData: {e}"))?;
+        let (elasticity, denominator) = decode_holocene_extra_data(&header.extra_data)
+            .map_err(|e| format!("extraData: {e}"))?;
         if denominator == 0 {
-            return Err(format!("extraData: zero denominator (elasticity {elasticity})"));
+            return Err(format!(
+                "extraData: zero denominator (elasticity {elasticity})"
+            ));
         }
     }
     if spec.forks.is_active(OpFork::Ecotone, ts) != header.parent_beacon_block_root.is_some() {
@@ -125,7 +147,11 @@ pub(crate) fn check_against_parent(
 }
 
 /// The receipts root; between Regolith and Canyon op-geth left the deposit nonce out of it.
-pub(crate) fn receipts_root(spec: &ChainSpec, timestamp: u64, receipts: &[OpReceiptEnvelope]) -> B256 {
+pub(crate) fn receipts_root(
+    spec: &ChainSpec,
+    timestamp: u64,
+    receipts: &[OpReceiptEnvelope],
+) -> B256 {
     if spec.forks.is_active(OpFork::Regolith, timestamp)
         && !spec.forks.is_active(OpFork::Canyon, timestamp)
     {
@@ -150,16 +176,31 @@ pub(crate) fn first_difference(built: &Header, given: &Header) -> Option<&'stati
     let fields: [(&'static str, bool); 12] = [
         ("stateRoot", built.state_root == given.state_root),
         ("receiptsRoot", built.receipts_root == given.receipts_root),
-        ("transactionsRoot", built.transactions_root == given.transactions_root),
+        (
+            "transactionsRoot",
+            built.transactions_root == given.transactions_root,
+        ),
         ("logsBloom", built.logs_bloom == given.logs_bloom),
         ("gasUsed", built.gas_used == given.gas_used),
-        ("baseFeePerGas", built.base_fee_per_gas == given.base_fee_per_gas),
-        ("withdrawalsRoot", built.withdrawals_root == given.withdrawals_root),
+        (
+            "baseFeePerGas",
+            built.base_fee_per_gas == given.base_fee_per_gas,
+        ),
+        (
+            "withdrawalsRoot",
+            built.withdrawals_root == given.withdrawals_root,
+        ),
         ("blobGasUsed", built.blob_gas_used == given.blob_gas_used),
-        ("excessBlobGas", built.excess_blob_gas == given.excess_blob_gas),
+        (
+            "excessBlobGas",
+            built.excess_blob_gas == given.excess_blob_gas,
+        ),
         ("requestsHash", built.requests_hash == given.requests_hash),
         ("ommersHash", built.ommers_hash == given.ommers_hash),
-        ("difficulty/nonce", built.difficulty == given.difficulty && built.nonce == given.nonce),
+        (
+            "difficulty/nonce",
+            built.difficulty == given.difficulty && built.nonce == given.nonce,
+        ),
     ];
     if let Some((name, _)) = fields.iter().find(|(_, same)| !same) {
         return Some(name);

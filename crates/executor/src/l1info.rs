@@ -29,8 +29,9 @@ impl L1InfoFormat {
     /// activation block still uses the previous fork's format. `None` before Ecotone is fully
     /// active (the Bedrock format is not supported here).
     pub fn for_block(spec: &ChainSpec, parent_timestamp: u64, timestamp: u64) -> Option<Self> {
-        let active_after_activation =
-            |fork| spec.forks.is_active(fork, timestamp) && spec.forks.is_active(fork, parent_timestamp);
+        let active_after_activation = |fork| {
+            spec.forks.is_active(fork, timestamp) && spec.forks.is_active(fork, parent_timestamp)
+        };
         if active_after_activation(OpFork::Jovian) {
             Some(Self::Jovian)
         } else if active_after_activation(OpFork::Isthmus) {

@@ -182,7 +182,11 @@ impl Executor {
             (OpHardfork::Isthmus, condition(f.isthmus)),
             (OpHardfork::Jovian, condition(f.jovian)),
         ]);
-        Ok(Self { spec, store, hardforks })
+        Ok(Self {
+            spec,
+            store,
+            hardforks,
+        })
     }
 
     /// The chain configuration.
@@ -200,7 +204,9 @@ impl Executor {
     }
 
     fn parent(&self, parent_hash: &B256) -> Result<Header, ExecutorError> {
-        self.store.header(parent_hash)?.ok_or(ExecutorError::UnknownParent(*parent_hash))
+        self.store
+            .header(parent_hash)?
+            .ok_or(ExecutorError::UnknownParent(*parent_hash))
     }
 
     /// Builds a block on `parent_hash` from `attrs`, drawing pool transactions from `pool`
@@ -215,7 +221,10 @@ impl Executor {
         let ts = attrs.timestamp;
         let invalid = |m: String| Err(ExecutorError::InvalidAttributes(m));
         if ts <= parent.timestamp {
-            return invalid(format!("timestamp {ts} is not after parent's {}", parent.timestamp));
+            return invalid(format!(
+                "timestamp {ts} is not after parent's {}",
+                parent.timestamp
+            ));
         }
         if attrs.gas_limit == 0 {
             return invalid("gasLimit is required".into());
@@ -237,7 +246,8 @@ impl Executor {
             extra_data,
         };
         let pool = if attrs.no_tx_pool { None } else { pool };
-        let executed = self.execute(parent_hash, &inputs, &attrs.transactions, Mode::Build(pool))?;
+        let executed =
+            self.execute(parent_hash, &inputs, &attrs.transactions, Mode::Build(pool))?;
         self.seal(parent_hash, &inputs, executed)
     }
 
@@ -251,7 +261,10 @@ impl Executor {
         }
         let parent = self.parent(&header.parent_hash)?;
         let invalid = |reason: String| {
-            Ok(ImportOutcome::Invalid { latest_valid_hash: header.parent_hash, reason })
+            Ok(ImportOutcome::Invalid {
+                latest_valid_hash: header.parent_hash,
+                reason,
+            })
         };
         if let Err(reason) = header::check_against_parent(&self.spec, &parent, header) {
             return invalid(reason);
@@ -270,7 +283,12 @@ impl Executor {
             parent_beacon_block_root: header.parent_beacon_block_root,
             extra_data: header.extra_data.clone(),
         };
-        let raw: Vec<Bytes> = block.body.transactions.iter().map(|tx| tx.encoded_2718().into()).collect();
+        let raw: Vec<Bytes> = block
+            .body
+            .transactions
+            .iter()
+            .map(|tx| tx.encoded_2718().into())
+            .collect();
         let executed = match self.execute(header.parent_hash, &inputs, &raw, Mode::Import) {
             Ok(executed) => executed,
             Err(ExecutorError::ForcedTransaction { index, reason }) => {
@@ -289,9 +307,18 @@ impl Executor {
 
     /// Stores an executed block, optionally making it the canonical head, in one transaction.
     pub fn commit(&self, block: &ExecutedBlock, make_head: bool) -> Result<B256, ExecutorError> {
-        let body: Vec<Bytes> =
-            block.block.body.transactions.iter().map(|tx| tx.encoded_2718().into()).collect();
-        let receipts: Vec<Bytes> = block.receipts.iter().map(|r| r.encoded_2718().into()).collect();
+        let body: Vec<Bytes> = block
+            .block
+            .body
+            .transactions
+            .iter()
+            .map(|tx| tx.encoded_2718().into())
+            .collect();
+        let receipts: Vec<Bytes> = block
+            .receipts
+            .iter()
+            .map(|r| r.encoded_2718().into())
+            .collect();
         Ok(self.store.commit_block(
             &block.block.header,
             &alloy_rlp::encode(&body),
@@ -309,8 +336,10 @@ impl Executor {
         mode: Mode<'_>,
     ) -> Result<Executed, ExecutorError> {
         let view = self.store.state_at(&parent_hash)?;
-        let mut state =
-            State::builder().with_database(db::StoreDb::new(view)).with_bundle_update().build();
+        let mut state = State::builder()
+            .with_database(db::StoreDb::new(view))
+            .with_bundle_update()
+            .build();
         let spec_id = spec_by_timestamp_after_bedrock(&self.hardforks, inputs.timestamp);
         let cfg = CfgEnv::new()
             .with_chain_id(self.spec.chain_id)
@@ -324,12 +353,16 @@ impl Executor {
             difficulty: U256::ZERO,
             prevrandao: Some(inputs.prev_randao),
             // OP has no blobs: the blob base fee is pinned at 1 from Ecotone.
-            blob_excess_gas_and_price: self
-                .active(OpFork::Ecotone, inputs.timestamp)
-                .then_some(BlobExcessGasAndPrice { excess_blob_gas: 0, blob_gasprice: 1 }),
+            blob_excess_gas_and_price: self.active(OpFork::Ecotone, inputs.timestamp).then_some(
+                BlobExcessGasAndPrice {
+                    excess_blob_gas: 0,
+                    blob_gasprice: 1,
+                },
+            ),
             slot_num: 0,
         };
-        let evm = OpEvmFactory::<OpTx>::default().create_evm(&mut state, EvmEnv::new(cfg, block_env));
+        let evm =
+            OpEvmFactory::<OpTx>::default().create_evm(&mut state, EvmEnv::new(cfg, block_env));
         let ctx = OpBlockExecutionCtx {
             parent_hash,
             parent_beacon_block_root: inputs.parent_beacon_block_root,
@@ -337,7 +370,9 @@ impl Executor {
         };
         let receipt_builder = OpAlloyReceiptBuilder::default();
         let mut executor = OpBlockExecutor::new(evm, ctx, &self.hardforks, &receipt_builder);
-        executor.apply_pre_execution_changes().map_err(|e| ExecutorError::Execution(e.to_string()))?;
+        executor
+            .apply_pre_execution_changes()
+            .map_err(|e| ExecutorError::Execution(e.to_string()))?;
 
         let mut transactions = Vec::with_capacity(forced.len());
         let mut fees = U256::ZERO;
@@ -375,8 +410,9 @@ impl Executor {
                 }
             }
         }
-        let (_evm, result) =
-            executor.finish().map_err(|e| ExecutorError::Execution(e.to_string()))?;
+        let (_evm, result) = executor
+            .finish()
+            .map_err(|e| ExecutorError::Execution(e.to_string()))?;
         state.merge_transitions(BundleRetention::PlainState);
         let bundle = state.take_bundle();
         let mut diff = StateDiff::default();
@@ -386,10 +422,18 @@ impl Executor {
                 balance: i.balance,
                 code_hash: i.code_hash,
             });
-            let storage = account.storage.iter().map(|(k, s)| (*k, s.present_value)).collect();
+            let storage = account
+                .storage
+                .iter()
+                .map(|(k, s)| (*k, s.present_value))
+                .collect();
             diff.accounts.insert(
                 address,
-                AccountDiff { info, storage_wiped: account.was_destroyed(), storage },
+                AccountDiff {
+                    info,
+                    storage_wiped: account.was_destroyed(),
+                    storage,
+                },
             );
         }
         for (hash, code) in bundle.contracts {
@@ -419,7 +463,10 @@ impl Executor {
         let withdrawals_root = if isthmus {
             let passer = match update.changed_account(&L2_TO_L1_MESSAGE_PASSER) {
                 Some(account) => account,
-                None => self.store.state_at(&parent_hash)?.account(&L2_TO_L1_MESSAGE_PASSER)?,
+                None => self
+                    .store
+                    .state_at(&parent_hash)?
+                    .account(&L2_TO_L1_MESSAGE_PASSER)?,
             };
             Some(passer.map_or(EMPTY_ROOT_HASH, |a| a.storage_root))
         } else {

@@ -26,7 +26,10 @@ impl PoolTx {
         let sender = envelope
             .recover_signer()
             .map_err(|e| ExecutorError::InvalidTransaction(format!("signature: {e}")))?;
-        Ok(Self { tx: Recovered::new_unchecked(envelope, sender), encoded })
+        Ok(Self {
+            tx: Recovered::new_unchecked(envelope, sender),
+            encoded,
+        })
     }
 
     /// The sender.
@@ -106,7 +109,10 @@ impl FeeOrderedTxs {
         for tx in txs {
             by_sender.entry(tx.sender()).or_default().push(tx);
         }
-        let mut this = Self { base_fee, ..Default::default() };
+        let mut this = Self {
+            base_fee,
+            ..Default::default()
+        };
         for (sender, mut txs) in by_sender {
             txs.sort_by_key(PoolTx::nonce);
             this.by_sender.insert(sender, txs.into());
@@ -116,7 +122,9 @@ impl FeeOrderedTxs {
     }
 
     fn push_head(&mut self, sender: Address) {
-        let Some(queue) = self.by_sender.get_mut(&sender) else { return };
+        let Some(queue) = self.by_sender.get_mut(&sender) else {
+            return;
+        };
         while let Some(head) = queue.front() {
             match head.effective_tip(self.base_fee) {
                 Some(tip) => {

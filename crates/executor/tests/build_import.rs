@@ -15,22 +15,26 @@ use op_alloy_consensus::OpReceiptEnvelope;
 const ETH: u128 = 1_000_000_000_000_000_000;
 
 fn pool(txs: &[Bytes], base_fee: u64) -> FeeOrderedTxs {
-    FeeOrderedTxs::new(txs.iter().map(|raw| PoolTx::decode(raw.clone()).unwrap()), base_fee)
+    FeeOrderedTxs::new(
+        txs.iter().map(|raw| PoolTx::decode(raw.clone()).unwrap()),
+        base_fee,
+    )
 }
 
 /// Builds one block on the head of `node` and makes it the head.
-fn build(
-    node: &TestNode,
-    forced: Vec<Bytes>,
-    txs: &[Bytes],
-) -> aegis_executor::ExecutedBlock {
+fn build(node: &TestNode, forced: Vec<Bytes>, txs: &[Bytes]) -> aegis_executor::ExecutedBlock {
     let parent = node.head();
     let attrs = attributes(node.executor.spec(), &parent, forced, txs.is_empty());
-    let base_fee = aegis_executor::next_base_fee(node.executor.spec(), &parent, attrs.timestamp).unwrap();
+    let base_fee =
+        aegis_executor::next_base_fee(node.executor.spec(), &parent, attrs.timestamp).unwrap();
     let mut source = pool(txs, base_fee);
     let block = node
         .executor
-        .build(head_hash(node), &attrs, Some(&mut source as &mut dyn PoolTxSource))
+        .build(
+            head_hash(node),
+            &attrs,
+            Some(&mut source as &mut dyn PoolTxSource),
+        )
         .unwrap();
     node.executor.commit(&block, true).unwrap();
     block
@@ -56,37 +60,122 @@ fn holocene_block_with_deposits_and_every_tx_type_imports_identically() {
 
     // Block 1: deposits (mint to a fresh account, a reverting call with mint, a creation), then
     // legacy, EIP-2930, EIP-1559 transfers and a contract deployment from the pool.
-    let withdraw_too_much = IWeth::withdrawCall { wad: U256::from(ETH) }.abi_encode();
+    let withdraw_too_much = IWeth::withdrawCall {
+        wad: U256::from(ETH),
+    }
+    .abi_encode();
     let forced = vec![
-        user_deposit(depositor, TxKind::Call(depositor), 3 * ETH, U256::ZERO, 100_000, Bytes::new(), 1),
-        user_deposit(depositor, TxKind::Call(WETH), 2 * ETH, U256::ZERO, 200_000, withdraw_too_much.into(), 2),
-        user_deposit(creator, TxKind::Create, 0, U256::ZERO, 3_000_000, deploy_code(&weth_runtime(&spec)), 3),
+        user_deposit(
+            depositor,
+            TxKind::Call(depositor),
+            3 * ETH,
+            U256::ZERO,
+            100_000,
+            Bytes::new(),
+            1,
+        ),
+        user_deposit(
+            depositor,
+            TxKind::Call(WETH),
+            2 * ETH,
+            U256::ZERO,
+            200_000,
+            withdraw_too_much.into(),
+            2,
+        ),
+        user_deposit(
+            creator,
+            TxKind::Create,
+            0,
+            U256::ZERO,
+            3_000_000,
+            deploy_code(&weth_runtime(&spec)),
+            3,
+        ),
     ];
     let to = TxKind::Call(bob.address());
     let txs = vec![
-        user_tx(TxType::Legacy, &alice, chain, 0, to, U256::from(1), Bytes::new(), 21_000),
-        user_tx(TxType::Eip2930, &alice, chain, 1, to, U256::from(2), Bytes::new(), 30_000),
-        user_tx(TxType::Eip1559, &alice, chain, 2, to, U256::from(3), Bytes::new(), 21_000),
-        user_tx(TxType::Eip1559, &bob, chain, 0, TxKind::Create, U256::ZERO, deploy_code(&weth_runtime(&spec)), 3_000_000),
+        user_tx(
+            TxType::Legacy,
+            &alice,
+            chain,
+            0,
+            to,
+            U256::from(1),
+            Bytes::new(),
+            21_000,
+        ),
+        user_tx(
+            TxType::Eip2930,
+            &alice,
+            chain,
+            1,
+            to,
+            U256::from(2),
+            Bytes::new(),
+            30_000,
+        ),
+        user_tx(
+            TxType::Eip1559,
+            &alice,
+            chain,
+            2,
+            to,
+            U256::from(3),
+            Bytes::new(),
+            21_000,
+        ),
+        user_tx(
+            TxType::Eip1559,
+            &bob,
+            chain,
+            0,
+            TxKind::Create,
+            U256::ZERO,
+            deploy_code(&weth_runtime(&spec)),
+            3_000_000,
+        ),
     ];
     let block1 = build(&a, forced, &txs);
     assert_eq!(block1.block.body.transactions.len(), 8, "every tx included");
-    assert!(block1.receipts.iter().skip(4).all(|r| r.status()), "pool txs succeed");
+    assert!(
+        block1.receipts.iter().skip(4).all(|r| r.status()),
+        "pool txs succeed"
+    );
 
     // Deposit receipts carry depositNonce and version 1; the reverting deposit keeps its mint
     // and bumps the nonce.
-    let receipts: Vec<_> = block1.receipts.iter().take(4).map(|r| match r {
-        OpReceiptEnvelope::Deposit(d) => d.receipt.clone(),
-        other => panic!("expected a deposit receipt, got {other:?}"),
-    }).collect();
-    assert!(receipts.iter().all(|r| r.deposit_receipt_version == Some(1)));
+    let receipts: Vec<_> = block1
+        .receipts
+        .iter()
+        .take(4)
+        .map(|r| match r {
+            OpReceiptEnvelope::Deposit(d) => d.receipt.clone(),
+            other => panic!("expected a deposit receipt, got {other:?}"),
+        })
+        .collect();
+    assert!(
+        receipts
+            .iter()
+            .all(|r| r.deposit_receipt_version == Some(1))
+    );
     assert_eq!(receipts[1].deposit_nonce, Some(0));
     assert_eq!(receipts[2].deposit_nonce, Some(1));
-    assert!(!receipts[2].inner.status.coerce_status(), "withdraw without balance reverts");
+    assert!(
+        !receipts[2].inner.status.coerce_status(),
+        "withdraw without balance reverts"
+    );
     assert_eq!(a.balance(&depositor), U256::from(5 * ETH));
     assert_eq!(a.nonce(&depositor), 2);
     let created = creator.create(0);
-    assert!(a.store.state_at(&block1.hash).unwrap().account(&created).unwrap().is_some());
+    assert!(
+        a.store
+            .state_at(&block1.hash)
+            .unwrap()
+            .account(&created)
+            .unwrap()
+            .is_some()
+    );
 
     // Fees reach the vaults.
     assert!(a.balance(&BASE_FEE_VAULT) > U256::ZERO, "base fee paid");
@@ -99,11 +188,44 @@ fn holocene_block_with_deposits_and_every_tx_type_imports_identically() {
     // Block 2: ERC-20 (WETH) deposits and transfers on the deployed token.
     let token = bob.address().create(0);
     let deposit = IWeth::depositCall {}.abi_encode();
-    let transfer = |to: Address, v: u64| IWeth::transferCall { to, value: U256::from(v) }.abi_encode();
+    let transfer = |to: Address, v: u64| {
+        IWeth::transferCall {
+            to,
+            value: U256::from(v),
+        }
+        .abi_encode()
+    };
     let txs = vec![
-        user_tx(TxType::Eip1559, &alice, chain, 3, TxKind::Call(token), U256::from(ETH), deposit.into(), 100_000),
-        user_tx(TxType::Eip1559, &alice, chain, 4, TxKind::Call(token), U256::ZERO, transfer(bob.address(), 40).into(), 100_000),
-        user_tx(TxType::Legacy, &alice, chain, 5, TxKind::Call(token), U256::ZERO, transfer(depositor, 2).into(), 100_000),
+        user_tx(
+            TxType::Eip1559,
+            &alice,
+            chain,
+            3,
+            TxKind::Call(token),
+            U256::from(ETH),
+            deposit.into(),
+            100_000,
+        ),
+        user_tx(
+            TxType::Eip1559,
+            &alice,
+            chain,
+            4,
+            TxKind::Call(token),
+            U256::ZERO,
+            transfer(bob.address(), 40).into(),
+            100_000,
+        ),
+        user_tx(
+            TxType::Legacy,
+            &alice,
+            chain,
+            5,
+            TxKind::Call(token),
+            U256::ZERO,
+            transfer(depositor, 2).into(),
+            100_000,
+        ),
     ];
     let block2 = build(&a, vec![], &txs);
     assert_eq!(block2.block.body.transactions.len(), 4);
@@ -115,8 +237,14 @@ fn holocene_block_with_deposits_and_every_tx_type_imports_identically() {
     import(&b, &block1);
     import(&b, &block2);
     assert_eq!(b.head().hash_slow(), block2.hash);
-    assert_eq!(b.store.recompute_flat_state_root().unwrap(), block2.block.header.state_root);
-    assert_eq!(a.store.recompute_flat_state_root().unwrap(), block2.block.header.state_root);
+    assert_eq!(
+        b.store.recompute_flat_state_root().unwrap(),
+        block2.block.header.state_root
+    );
+    assert_eq!(
+        a.store.recompute_flat_state_root().unwrap(),
+        block2.block.header.state_root
+    );
 }
 
 #[test]
@@ -134,13 +262,31 @@ fn isthmus_block_commits_message_passer_root_and_requests_hash() {
         data: Bytes::new(),
     }
     .abi_encode();
-    let txs = vec![user_tx(TxType::Eip1559, &alice, spec.chain_id, 0, TxKind::Call(MESSAGE_PASSER), U256::from(ETH), withdrawal.into(), 200_000)];
+    let txs = vec![user_tx(
+        TxType::Eip1559,
+        &alice,
+        spec.chain_id,
+        0,
+        TxKind::Call(MESSAGE_PASSER),
+        U256::from(ETH),
+        withdrawal.into(),
+        200_000,
+    )];
     let block = build(&a, vec![], &txs);
     assert!(block.receipts[1].status(), "withdrawal initiated");
     let header = &block.block.header;
-    let passer = a.store.state_at(&block.hash).unwrap().account(&MESSAGE_PASSER).unwrap().unwrap();
+    let passer = a
+        .store
+        .state_at(&block.hash)
+        .unwrap()
+        .account(&MESSAGE_PASSER)
+        .unwrap()
+        .unwrap();
     assert_eq!(header.withdrawals_root, Some(passer.storage_root));
-    assert_ne!(header.withdrawals_root, genesis.withdrawals_root, "a message was recorded");
+    assert_ne!(
+        header.withdrawals_root, genesis.withdrawals_root,
+        "a message was recorded"
+    );
     assert_eq!(header.requests_hash, Some(EMPTY_REQUESTS_HASH));
     import(&b, &block);
 }
@@ -153,15 +299,34 @@ fn jovian_activation_writes_min_base_fee_extra_data_and_da_footprint() {
     let alice = signer(0);
     let mut blocks = Vec::new();
     for nonce in 0..4 {
-        let tx = user_tx(TxType::Eip1559, &alice, spec.chain_id, nonce, TxKind::Call(Address::repeat_byte(1)), U256::from(1), Bytes::from(vec![0xab; 300]), 60_000);
+        let tx = user_tx(
+            TxType::Eip1559,
+            &alice,
+            spec.chain_id,
+            nonce,
+            TxKind::Call(Address::repeat_byte(1)),
+            U256::from(1),
+            Bytes::from(vec![0xab; 300]),
+            60_000,
+        );
         blocks.push(build(&a, vec![], &[tx]));
     }
     let first = &blocks[0].block.header;
     assert_eq!(first.extra_data.len(), 9, "before Jovian");
     let jovian = &blocks[1].block.header;
-    assert_eq!(jovian.extra_data.len(), 17, "Jovian extraData carries the min base fee");
-    assert!(jovian.base_fee_per_gas.unwrap() >= 1_000 || blocks[2].block.header.base_fee_per_gas.unwrap() >= 1_000);
-    assert!(blocks[3].block.header.base_fee_per_gas.unwrap() >= 1_000, "clamped to minBaseFee");
+    assert_eq!(
+        jovian.extra_data.len(),
+        17,
+        "Jovian extraData carries the min base fee"
+    );
+    assert!(
+        jovian.base_fee_per_gas.unwrap() >= 1_000
+            || blocks[2].block.header.base_fee_per_gas.unwrap() >= 1_000
+    );
+    assert!(
+        blocks[3].block.header.base_fee_per_gas.unwrap() >= 1_000,
+        "clamped to minBaseFee"
+    );
     for block in &blocks {
         import(&b, block);
     }
@@ -173,7 +338,16 @@ fn tampered_blocks_are_invalid_with_parent_as_latest_valid() {
     let a = TestNode::new(spec.clone());
     let b = TestNode::new(spec.clone());
     let alice = signer(0);
-    let tx = user_tx(TxType::Eip1559, &alice, spec.chain_id, 0, TxKind::Call(Address::repeat_byte(2)), U256::from(5), Bytes::new(), 21_000);
+    let tx = user_tx(
+        TxType::Eip1559,
+        &alice,
+        spec.chain_id,
+        0,
+        TxKind::Call(Address::repeat_byte(2)),
+        U256::from(5),
+        Bytes::new(),
+        21_000,
+    );
     let block = build(&a, vec![], &[tx]);
     let parent = block.block.header.parent_hash;
 
@@ -185,9 +359,17 @@ fn tampered_blocks_are_invalid_with_parent_as_latest_valid() {
     wrong_gas.header.gas_used += 1;
     let mut bad_extra = block.block.clone();
     bad_extra.header.extra_data = Bytes::from_static(&[1, 2, 3]);
-    for (name, bad) in [("state root", wrong_root), ("tx", missing_tx), ("gas", wrong_gas), ("extra", bad_extra)] {
+    for (name, bad) in [
+        ("state root", wrong_root),
+        ("tx", missing_tx),
+        ("gas", wrong_gas),
+        ("extra", bad_extra),
+    ] {
         match b.executor.import(&bad).unwrap() {
-            ImportOutcome::Invalid { latest_valid_hash, reason } => {
+            ImportOutcome::Invalid {
+                latest_valid_hash,
+                reason,
+            } => {
                 assert_eq!(latest_valid_hash, parent, "{name}");
                 assert!(!reason.is_empty());
             }
@@ -199,7 +381,10 @@ fn tampered_blocks_are_invalid_with_parent_as_latest_valid() {
 
     let mut orphan = block.block.clone();
     orphan.header.parent_hash = alloy_primitives::B256::repeat_byte(9);
-    assert!(matches!(b.executor.import(&orphan), Err(ExecutorError::UnknownParent(_))));
+    assert!(matches!(
+        b.executor.import(&orphan),
+        Err(ExecutorError::UnknownParent(_))
+    ));
 }
 
 #[test]
@@ -208,19 +393,36 @@ fn bad_forced_transactions_and_attributes_fail_the_build() {
     let a = TestNode::new(spec.clone());
     let parent = a.head();
     let head = head_hash(&a);
-    let mut attrs = attributes(&spec, &parent, vec![Bytes::from_static(&[0x7e, 0x01])], true);
+    let mut attrs = attributes(
+        &spec,
+        &parent,
+        vec![Bytes::from_static(&[0x7e, 0x01])],
+        true,
+    );
     let err = a.executor.build(head, &attrs, None).unwrap_err();
-    assert!(matches!(err, ExecutorError::ForcedTransaction { index: 1, .. }), "{err}");
+    assert!(
+        matches!(err, ExecutorError::ForcedTransaction { index: 1, .. }),
+        "{err}"
+    );
 
     attrs = attributes(&spec, &parent, vec![], true);
     attrs.eip1559_params = None;
-    assert!(matches!(a.executor.build(head, &attrs, None), Err(ExecutorError::InvalidAttributes(_))));
+    assert!(matches!(
+        a.executor.build(head, &attrs, None),
+        Err(ExecutorError::InvalidAttributes(_))
+    ));
     attrs = attributes(&spec, &parent, vec![], true);
     attrs.timestamp = parent.timestamp;
-    assert!(matches!(a.executor.build(head, &attrs, None), Err(ExecutorError::InvalidAttributes(_))));
+    assert!(matches!(
+        a.executor.build(head, &attrs, None),
+        Err(ExecutorError::InvalidAttributes(_))
+    ));
     attrs = attributes(&spec, &parent, vec![], true);
     attrs.parent_beacon_block_root = None;
-    assert!(matches!(a.executor.build(head, &attrs, None), Err(ExecutorError::InvalidAttributes(_))));
+    assert!(matches!(
+        a.executor.build(head, &attrs, None),
+        Err(ExecutorError::InvalidAttributes(_))
+    ));
 }
 
 #[test]
@@ -234,30 +436,97 @@ fn pool_skips_bad_transactions_and_their_senders_followers_and_respects_no_tx_po
     let to = TxKind::Call(Address::repeat_byte(3));
     let txs = vec![
         // Nonce gap: alice's nonce is 0, so neither of these may go in.
-        user_tx(TxType::Eip1559, &alice, chain, 1, to, U256::from(1), Bytes::new(), 21_000),
-        user_tx(TxType::Eip1559, &alice, chain, 2, to, U256::from(1), Bytes::new(), 21_000),
+        user_tx(
+            TxType::Eip1559,
+            &alice,
+            chain,
+            1,
+            to,
+            U256::from(1),
+            Bytes::new(),
+            21_000,
+        ),
+        user_tx(
+            TxType::Eip1559,
+            &alice,
+            chain,
+            2,
+            to,
+            U256::from(1),
+            Bytes::new(),
+            21_000,
+        ),
         // Wrong chain id.
-        user_tx(TxType::Eip1559, &bob, chain + 1, 0, to, U256::from(1), Bytes::new(), 21_000),
+        user_tx(
+            TxType::Eip1559,
+            &bob,
+            chain + 1,
+            0,
+            to,
+            U256::from(1),
+            Bytes::new(),
+            21_000,
+        ),
         // No funds.
-        user_tx(TxType::Eip1559, &broke, chain, 0, to, U256::from(1), Bytes::new(), 21_000),
+        user_tx(
+            TxType::Eip1559,
+            &broke,
+            chain,
+            0,
+            to,
+            U256::from(1),
+            Bytes::new(),
+            21_000,
+        ),
         // Over the block gas limit.
-        user_tx(TxType::Eip1559, &bob, chain, 0, to, U256::from(1), Bytes::new(), 100_000_000),
+        user_tx(
+            TxType::Eip1559,
+            &bob,
+            chain,
+            0,
+            to,
+            U256::from(1),
+            Bytes::new(),
+            100_000_000,
+        ),
     ];
     let parent = a.head();
     let attrs = attributes(&spec, &parent, vec![], false);
     let mut source = pool(&txs, 1);
-    let block = a.executor.build(head_hash(&a), &attrs, Some(&mut source)).unwrap();
-    assert_eq!(block.block.body.transactions.len(), 1, "only the L1-info deposit");
+    let block = a
+        .executor
+        .build(head_hash(&a), &attrs, Some(&mut source))
+        .unwrap();
+    assert_eq!(
+        block.block.body.transactions.len(),
+        1,
+        "only the L1-info deposit"
+    );
 
     // noTxPool: a valid pool tx is not included.
-    let ok = user_tx(TxType::Eip1559, &alice, chain, 0, to, U256::from(1), Bytes::new(), 21_000);
+    let ok = user_tx(
+        TxType::Eip1559,
+        &alice,
+        chain,
+        0,
+        to,
+        U256::from(1),
+        Bytes::new(),
+        21_000,
+    );
     let attrs = attributes(&spec, &parent, vec![], true);
-    let mut source = pool(&[ok.clone()], 1);
-    let block = a.executor.build(head_hash(&a), &attrs, Some(&mut source)).unwrap();
+    let mut source = pool(std::slice::from_ref(&ok), 1);
+    let block = a
+        .executor
+        .build(head_hash(&a), &attrs, Some(&mut source))
+        .unwrap();
     assert_eq!(block.block.body.transactions.len(), 1);
     let attrs = attributes(&spec, &parent, vec![], false);
     let mut source = pool(&[ok], 1);
-    let block = a.executor.build(head_hash(&a), &attrs, Some(&mut source)).unwrap();
+    let block = a
+        .executor
+        .build(head_hash(&a), &attrs, Some(&mut source))
+        .unwrap();
     assert_eq!(block.block.body.transactions.len(), 2);
     assert!(block.block.body.transactions[1].gas_limit() == 21_000);
 }
@@ -275,9 +544,21 @@ fn reorg_between_sibling_blocks_restores_state_and_proofs() {
     let mut siblings = Vec::new();
     for (target, value) in [(x, 7u64), (y, 9u64)] {
         let attrs = attributes(&spec, &parent, vec![], false);
-        let tx = user_tx(TxType::Eip1559, &alice, chain, 0, TxKind::Call(target), U256::from(value), Bytes::new(), 21_000);
+        let tx = user_tx(
+            TxType::Eip1559,
+            &alice,
+            chain,
+            0,
+            TxKind::Call(target),
+            U256::from(value),
+            Bytes::new(),
+            21_000,
+        );
         let mut source = pool(&[tx], 1);
-        let block = a.executor.build(base.hash, &attrs, Some(&mut source)).unwrap();
+        let block = a
+            .executor
+            .build(base.hash, &attrs, Some(&mut source))
+            .unwrap();
         a.executor.commit(&block, false).unwrap();
         siblings.push(block);
     }
@@ -287,7 +568,10 @@ fn reorg_between_sibling_blocks_restores_state_and_proofs() {
             assert_eq!(a.balance(&target), U256::from(value));
             assert_eq!(a.balance(&other), U256::ZERO);
             assert_eq!(a.nonce(&alice.address()), 1);
-            assert_eq!(a.store.recompute_flat_state_root().unwrap(), block.block.header.state_root);
+            assert_eq!(
+                a.store.recompute_flat_state_root().unwrap(),
+                block.block.header.state_root
+            );
         }
     }
     // Proofs at the non-canonical sibling still verify against its state root.

@@ -22,12 +22,21 @@ use std::{
 use tracing::{info, warn};
 
 #[derive(Parser, Debug)]
-#[command(name = "aegis", version, about = "QuantumAegis OP Stack execution engine and sequencer")]
+#[command(
+    name = "aegis",
+    version,
+    about = "QuantumAegis OP Stack execution engine and sequencer"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
     /// Log format.
-    #[arg(long = "log.format", global = true, env = "AEGIS_LOG_FORMAT", default_value = "text")]
+    #[arg(
+        long = "log.format",
+        global = true,
+        env = "AEGIS_LOG_FORMAT",
+        default_value = "text"
+    )]
     log_format: LogFormat,
 }
 
@@ -127,13 +136,18 @@ fn parse_offset(value: &str) -> Result<ForkOffset, String> {
 }
 
 fn now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default()
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default()
 }
 
 fn init_tracing(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),
@@ -161,7 +175,10 @@ fn genesis_command(args: GenesisArgs) -> anyhow::Result<()> {
         number: args.l1_number,
         timestamp: args.l1_timestamp.unwrap_or(timestamp),
     };
-    let mut rollup_options = RollupOptions { l1_chain_id: args.l1_chain_id, ..Default::default() };
+    let mut rollup_options = RollupOptions {
+        l1_chain_id: args.l1_chain_id,
+        ..Default::default()
+    };
     if let Some(batcher) = args.batcher {
         rollup_options.batcher_address = batcher;
     }
@@ -183,7 +200,10 @@ fn load_spec(genesis: Option<&Path>, datadir: &Path) -> anyhow::Result<ChainSpec
     if path.exists() {
         return Ok(ChainSpec::from_genesis_file(&path)?);
     }
-    let options = DevnetGenesisOptions { timestamp: now(), ..Default::default() };
+    let options = DevnetGenesisOptions {
+        timestamp: now(),
+        ..Default::default()
+    };
     let genesis = devnet_genesis(&options)?;
     std::fs::create_dir_all(datadir).with_context(|| format!("creating {}", datadir.display()))?;
     write_json(&path, &genesis)?;
@@ -196,7 +216,12 @@ fn open(datadir: &Path) -> anyhow::Result<Arc<Store>> {
 }
 
 /// Attributes for the next dev block: a synthetic L1 origin, no pool (no RPC yet).
-fn dev_attributes(spec: &ChainSpec, parent: &alloy_consensus::Header, seq: u64, period: u64) -> anyhow::Result<BuildAttributes> {
+fn dev_attributes(
+    spec: &ChainSpec,
+    parent: &alloy_consensus::Header,
+    seq: u64,
+    period: u64,
+) -> anyhow::Result<BuildAttributes> {
     let timestamp = now().max(parent.timestamp + period);
     let Some(format) = L1InfoFormat::for_block(spec, parent.timestamp, timestamp) else {
         bail!("dev mode needs Ecotone active from genesis");
@@ -221,11 +246,15 @@ fn dev_attributes(spec: &ChainSpec, parent: &alloy_consensus::Header, seq: u64, 
         timestamp,
         prev_randao: keccak256(timestamp.to_be_bytes()),
         fee_recipient: Address::ZERO,
-        parent_beacon_block_root: forks.is_active(OpFork::Ecotone, timestamp).then_some(B256::ZERO),
+        parent_beacon_block_root: forks
+            .is_active(OpFork::Ecotone, timestamp)
+            .then_some(B256::ZERO),
         gas_limit: parent.gas_limit,
         transactions: vec![deposit.encoded_2718().into()],
         no_tx_pool: true,
-        eip1559_params: forks.is_active(OpFork::Holocene, timestamp).then_some(B64::ZERO),
+        eip1559_params: forks
+            .is_active(OpFork::Holocene, timestamp)
+            .then_some(B64::ZERO),
         min_base_fee: forks.is_active(OpFork::Jovian, timestamp).then_some(0),
     })
 }
@@ -301,6 +330,8 @@ async fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Node(args) => node_command(args).await,
         Command::Genesis(args) => genesis_command(args),
-        Command::Db { command: DbCommand::Verify(args) } => verify_command(args),
+        Command::Db {
+            command: DbCommand::Verify(args),
+        } => verify_command(args),
     }
 }

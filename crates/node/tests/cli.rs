@@ -4,7 +4,11 @@
 use std::{path::Path, process::Command};
 
 fn aegis(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_aegis")).args(args).env("RUST_LOG", "info").output().unwrap()
+    Command::new(env!("CARGO_BIN_EXE_aegis"))
+        .args(args)
+        .env("RUST_LOG", "info")
+        .output()
+        .unwrap()
 }
 
 fn ok(args: &[&str]) -> String {
@@ -30,19 +34,41 @@ fn path(p: &Path) -> &str {
 #[test]
 fn genesis_writes_matching_genesis_and_rollup_config() {
     let dir = tempfile::tempdir().unwrap();
-    let hash = ok(&["genesis", "--out", path(dir.path()), "--timestamp", "1700000000"]);
+    let hash = ok(&[
+        "genesis",
+        "--out",
+        path(dir.path()),
+        "--timestamp",
+        "1700000000",
+    ]);
     let genesis: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.path().join("genesis.json")).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("genesis.json")).unwrap())
+            .unwrap();
     let rollup: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.path().join("rollup.json")).unwrap()).unwrap();
-    assert_eq!(rollup["genesis"]["l2"]["hash"].as_str().unwrap(), hash.trim());
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("rollup.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        rollup["genesis"]["l2"]["hash"].as_str().unwrap(),
+        hash.trim()
+    );
     assert_eq!(rollup["l2_chain_id"], 901);
     assert_eq!(genesis["config"]["chainId"], 901);
     // L1Block predeploy is a proxy (upgradable by later forks' upgrade transactions).
-    assert!(genesis["alloc"].as_object().unwrap().keys().any(|k| k.to_lowercase()
-        == "0x4200000000000000000000000000000000000015"));
+    assert!(
+        genesis["alloc"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .any(|k| k.to_lowercase() == "0x4200000000000000000000000000000000000015")
+    );
     // Same inputs, same genesis.
-    let again = ok(&["genesis", "--out", path(dir.path()), "--timestamp", "1700000000"]);
+    let again = ok(&[
+        "genesis",
+        "--out",
+        path(dir.path()),
+        "--timestamp",
+        "1700000000",
+    ]);
     assert_eq!(hash, again);
 }
 
@@ -52,7 +78,13 @@ fn node_seals_blocks_restarts_at_its_head_and_verifies() {
     let datadir = dir.path().join("data");
     let genesis_dir = dir.path().join("g");
     // A genesis in the past so dev blocks seal without waiting for the wall clock.
-    ok(&["genesis", "--out", path(&genesis_dir), "--timestamp", "1700000000"]);
+    ok(&[
+        "genesis",
+        "--out",
+        path(&genesis_dir),
+        "--timestamp",
+        "1700000000",
+    ]);
     let genesis = genesis_dir.join("genesis.json");
     let args = |blocks: &'static str| {
         vec![
@@ -80,8 +112,22 @@ fn node_seals_blocks_restarts_at_its_head_and_verifies() {
 
     // A different genesis against the same database is refused.
     let other = dir.path().join("other");
-    ok(&["genesis", "--out", path(&other), "--timestamp", "1700000002"]);
-    let stderr = err(&["node", "--datadir", path(&datadir), "--genesis", path(&other.join("genesis.json")), "--dev.blocks", "1"]);
+    ok(&[
+        "genesis",
+        "--out",
+        path(&other),
+        "--timestamp",
+        "1700000002",
+    ]);
+    let stderr = err(&[
+        "node",
+        "--datadir",
+        path(&datadir),
+        "--genesis",
+        path(&other.join("genesis.json")),
+        "--dev.blocks",
+        "1",
+    ]);
     assert!(stderr.contains("genesis"), "{stderr}");
 }
 
@@ -90,7 +136,13 @@ fn bad_input_gets_named_errors() {
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("genesis.json");
     std::fs::write(&bad, r#"{"config":{"chainId":"nope"},"alloc":{}}"#).unwrap();
-    let stderr = err(&["node", "--datadir", path(dir.path()), "--genesis", path(&bad)]);
+    let stderr = err(&[
+        "node",
+        "--datadir",
+        path(dir.path()),
+        "--genesis",
+        path(&bad),
+    ]);
     assert!(stderr.contains("chainId"), "{stderr}");
 
     let datadir = dir.path().join("corrupt");
@@ -99,6 +151,12 @@ fn bad_input_gets_named_errors() {
     let stderr = err(&["db", "verify", "--datadir", path(&datadir)]);
     assert!(stderr.contains("chain.redb"), "{stderr}");
 
-    let stderr = err(&["genesis", "--out", path(dir.path()), "--isthmus-offset", "soon"]);
+    let stderr = err(&[
+        "genesis",
+        "--out",
+        path(dir.path()),
+        "--isthmus-offset",
+        "soon",
+    ]);
     assert!(stderr.contains("soon"), "{stderr}");
 }

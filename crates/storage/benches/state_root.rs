@@ -2,6 +2,8 @@
 //!
 //! `cargo bench -p aegis-storage --bench state_root`
 
+#![allow(missing_docs)] // criterion_group! generates undocumented items
+
 use aegis_storage::{AccountDiff, AccountInfo, EMPTY_CODE_HASH, StateDiff, Store};
 use alloy_consensus::Header;
 use alloy_primitives::{Address, B256, U256, keccak256};

@@ -586,10 +586,7 @@ impl Store {
 
     /// Calls `f(keccak(bytes), bytes)` for every trie node, contract code and header in the
     /// store: the preimage set a stateless executor needs to re-execute any stored block.
-    pub fn for_each_preimage(
-        &self,
-        f: &mut impl FnMut(B256, &[u8]),
-    ) -> Result<(), StorageError> {
+    pub fn for_each_preimage(&self, f: &mut impl FnMut(B256, &[u8])) -> Result<(), StorageError> {
         let txn = self.db.begin_read()?;
         for def in [NODES, CODE, HEADERS] {
             for entry in txn.open_table(def)?.iter()? {
@@ -627,7 +624,7 @@ impl Store {
             account.storage_root = hb.root();
             leaves.push((keccak256(address), account.trie_rlp()));
         }
-        leaves.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        leaves.sort_unstable_by_key(|(key, _)| *key);
         let mut hb = HashBuilder::default();
         for (key, rlp) in &leaves {
             hb.add_leaf(Nibbles::unpack(key), rlp);

@@ -8,9 +8,7 @@ use aegis_executor::{
     l1info::{L1Info, L1InfoFormat},
 };
 use aegis_storage::Store;
-use alloy_consensus::{
-    Header, Sealed, SignableTransaction, TxEip1559, TxEip2930, TxLegacy,
-};
+use alloy_consensus::{Header, Sealed, SignableTransaction, TxEip1559, TxEip2930, TxLegacy};
 use alloy_eips::{eip2718::Encodable2718, eip2930::AccessList};
 use alloy_primitives::{Address, B64, B256, Bytes, TxKind, U256, address, keccak256};
 use alloy_signer::SignerSync;
@@ -66,7 +64,9 @@ pub fn spec(isthmus: Option<u64>, jovian: Option<u64>) -> Arc<ChainSpec> {
         jovian_offset: jovian,
         ..Default::default()
     };
-    Arc::new(ChainSpec::from_genesis(devnet_genesis(&options).expect("devnet genesis")).expect("spec"))
+    Arc::new(
+        ChainSpec::from_genesis(devnet_genesis(&options).expect("devnet genesis")).expect("spec"),
+    )
 }
 
 /// An executor over a fresh store in a temporary directory.
@@ -84,7 +84,11 @@ impl TestNode {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = Arc::new(Store::open(dir.path().join("chain.redb")).expect("store"));
         let executor = Executor::new(spec, store.clone()).expect("executor");
-        Self { executor, store, _dir: dir }
+        Self {
+            executor,
+            store,
+            _dir: dir,
+        }
     }
 
     /// The head header.
@@ -95,20 +99,33 @@ impl TestNode {
     /// Balance of `address` at the head.
     pub fn balance(&self, address: &Address) -> U256 {
         let head = self.store.head_hash().unwrap().unwrap();
-        self.store.state_at(&head).unwrap().account(address).unwrap().map(|a| a.balance).unwrap_or_default()
+        self.store
+            .state_at(&head)
+            .unwrap()
+            .account(address)
+            .unwrap()
+            .map(|a| a.balance)
+            .unwrap_or_default()
     }
 
     /// Nonce of `address` at the head.
     pub fn nonce(&self, address: &Address) -> u64 {
         let head = self.store.head_hash().unwrap().unwrap();
-        self.store.state_at(&head).unwrap().account(address).unwrap().map(|a| a.nonce).unwrap_or_default()
+        self.store
+            .state_at(&head)
+            .unwrap()
+            .account(address)
+            .unwrap()
+            .map(|a| a.nonce)
+            .unwrap_or_default()
     }
 }
 
 /// The L1-attributes deposit a rollup node would put first in a block at `timestamp` on
 /// `parent`.
 pub fn l1_info_tx(spec: &ChainSpec, parent: &Header, timestamp: u64) -> Bytes {
-    let format = L1InfoFormat::for_block(spec, parent.timestamp, timestamp).expect("ecotone active");
+    let format =
+        L1InfoFormat::for_block(spec, parent.timestamp, timestamp).expect("ecotone active");
     let info = L1Info {
         number: 100 + parent.number / 6,
         timestamp: timestamp - 4,
@@ -127,7 +144,15 @@ pub fn l1_info_tx(spec: &ChainSpec, parent: &Header, timestamp: u64) -> Bytes {
 }
 
 /// A user deposit (as derived from an L1 `TransactionDeposited` log).
-pub fn user_deposit(from: Address, to: TxKind, mint: u128, value: U256, gas: u64, input: Bytes, seed: u64) -> Bytes {
+pub fn user_deposit(
+    from: Address,
+    to: TxKind,
+    mint: u128,
+    value: U256,
+    gas: u64,
+    input: Bytes,
+    seed: u64,
+) -> Bytes {
     let deposit = TxDeposit {
         source_hash: keccak256(seed.to_be_bytes()),
         from,
@@ -146,7 +171,10 @@ pub fn encode(tx: OpTxEnvelope) -> Bytes {
     tx.encoded_2718().into()
 }
 
-fn sign<T: SignableTransaction<alloy_primitives::Signature>>(signer: &PrivateKeySigner, tx: T) -> alloy_consensus::Signed<T> {
+fn sign<T: SignableTransaction<alloy_primitives::Signature>>(
+    signer: &PrivateKeySigner,
+    tx: T,
+) -> alloy_consensus::Signed<T> {
     let signature = signer.sign_hash_sync(&tx.signature_hash()).expect("sign");
     tx.into_signed(signature)
 }
@@ -178,11 +206,28 @@ pub fn user_tx(
     let envelope = match kind {
         TxType::Legacy => OpTxEnvelope::Legacy(sign(
             signer,
-            TxLegacy { chain_id: Some(chain_id), nonce, gas_price, gas_limit, to, value, input },
+            TxLegacy {
+                chain_id: Some(chain_id),
+                nonce,
+                gas_price,
+                gas_limit,
+                to,
+                value,
+                input,
+            },
         )),
         TxType::Eip2930 => OpTxEnvelope::Eip2930(sign(
             signer,
-            TxEip2930 { chain_id, nonce, gas_price, gas_limit, to, value, input, access_list: AccessList::default() },
+            TxEip2930 {
+                chain_id,
+                nonce,
+                gas_price,
+                gas_limit,
+                to,
+                value,
+                input,
+                access_list: AccessList::default(),
+            },
         )),
         TxType::Eip1559 => OpTxEnvelope::Eip1559(sign(
             signer,
@@ -204,21 +249,34 @@ pub fn user_tx(
 
 /// Init code that deploys `runtime` as is.
 pub fn deploy_code(runtime: &[u8]) -> Bytes {
-    let len = u16::try_from(runtime.len()).expect("runtime under 64 KiB").to_be_bytes();
+    let len = u16::try_from(runtime.len())
+        .expect("runtime under 64 KiB")
+        .to_be_bytes();
     // PUSH2 len, DUP1, PUSH1 12, PUSH1 0, CODECOPY, PUSH1 0, RETURN; runtime follows at offset 12.
-    let mut code = vec![0x61, len[0], len[1], 0x80, 0x60, 0x0c, 0x60, 0x00, 0x39, 0x60, 0x00, 0xf3];
+    let mut code = vec![
+        0x61, len[0], len[1], 0x80, 0x60, 0x0c, 0x60, 0x00, 0x39, 0x60, 0x00, 0xf3,
+    ];
     code.extend_from_slice(runtime);
     code.into()
 }
 
 /// The WETH9 runtime from the genesis (official OP artifact).
 pub fn weth_runtime(spec: &ChainSpec) -> Bytes {
-    spec.genesis.alloc.get(&WETH).and_then(|a| a.code.clone()).expect("WETH predeploy")
+    spec.genesis
+        .alloc
+        .get(&WETH)
+        .and_then(|a| a.code.clone())
+        .expect("WETH predeploy")
 }
 
 /// Attributes a rollup node would send for the child of `parent`: the L1-info deposit, then
 /// `forced`.
-pub fn attributes(spec: &ChainSpec, parent: &Header, forced: Vec<Bytes>, no_tx_pool: bool) -> BuildAttributes {
+pub fn attributes(
+    spec: &ChainSpec,
+    parent: &Header,
+    forced: Vec<Bytes>,
+    no_tx_pool: bool,
+) -> BuildAttributes {
     let timestamp = parent.timestamp + BLOCK_TIME;
     let mut transactions = vec![l1_info_tx(spec, parent, timestamp)];
     transactions.extend(forced);
@@ -230,8 +288,14 @@ pub fn attributes(spec: &ChainSpec, parent: &Header, forced: Vec<Bytes>, no_tx_p
         gas_limit: parent.gas_limit,
         transactions,
         no_tx_pool,
-        eip1559_params: spec.forks.is_active(OpFork::Holocene, timestamp).then_some(B64::ZERO),
-        min_base_fee: spec.forks.is_active(OpFork::Jovian, timestamp).then_some(1_000),
+        eip1559_params: spec
+            .forks
+            .is_active(OpFork::Holocene, timestamp)
+            .then_some(B64::ZERO),
+        min_base_fee: spec
+            .forks
+            .is_active(OpFork::Jovian, timestamp)
+            .then_some(1_000),
     }
 }
 

@@ -34,7 +34,9 @@ impl Preimages {
     }
 
     fn get(&self, hash: B256) -> Result<&Bytes, String> {
-        self.0.get(&hash).ok_or_else(|| format!("missing preimage {hash}"))
+        self.0
+            .get(&hash)
+            .ok_or_else(|| format!("missing preimage {hash}"))
     }
 }
 
@@ -93,7 +95,13 @@ fn kona_reexecutes(spec: &ChainSpec, node: &TestNode, block: &ExecutedBlock) {
             parent_beacon_block_root: header.parent_beacon_block_root,
         },
         transactions: Some(
-            block.block.body.transactions.iter().map(|tx| tx.encoded_2718().into()).collect(),
+            block
+                .block
+                .body
+                .transactions
+                .iter()
+                .map(|tx| tx.encoded_2718().into())
+                .collect(),
         ),
         no_tx_pool: Some(true),
         gas_limit: Some(header.gas_limit),
@@ -112,7 +120,10 @@ fn kona_reexecutes(spec: &ChainSpec, node: &TestNode, block: &ExecutedBlock) {
     assert_eq!(kona.state_root, header.state_root, "state root");
     assert_eq!(kona.receipts_root, header.receipts_root, "receipts root");
     assert_eq!(kona.gas_used, header.gas_used, "gas used");
-    assert_eq!(kona.withdrawals_root, header.withdrawals_root, "withdrawals root");
+    assert_eq!(
+        kona.withdrawals_root, header.withdrawals_root,
+        "withdrawals root"
+    );
     assert_eq!(outcome.header.hash(), block.hash, "block hash");
 }
 
@@ -121,8 +132,14 @@ fn build(node: &TestNode, forced: Vec<Bytes>, txs: &[Bytes]) -> ExecutedBlock {
     let parent = node.head();
     let attrs = attributes(spec, &parent, forced, false);
     let base_fee = aegis_executor::next_base_fee(spec, &parent, attrs.timestamp).unwrap();
-    let mut pool = FeeOrderedTxs::new(txs.iter().map(|t| PoolTx::decode(t.clone()).unwrap()), base_fee);
-    let block = node.executor.build(head_hash(node), &attrs, Some(&mut pool)).unwrap();
+    let mut pool = FeeOrderedTxs::new(
+        txs.iter().map(|t| PoolTx::decode(t.clone()).unwrap()),
+        base_fee,
+    );
+    let block = node
+        .executor
+        .build(head_hash(node), &attrs, Some(&mut pool))
+        .unwrap();
     node.executor.commit(&block, true).unwrap();
     block
 }
@@ -137,23 +154,110 @@ fn scenario(isthmus: Option<u64>) {
     let bob = signer(1);
     let depositor = Address::repeat_byte(0xd0);
     let forced = vec![
-        user_deposit(depositor, TxKind::Call(depositor), 3 * ETH, U256::ZERO, 100_000, Bytes::new(), 1),
-        user_deposit(depositor, TxKind::Call(WETH), 2 * ETH, U256::ZERO, 200_000, IWeth::withdrawCall { wad: U256::from(ETH) }.abi_encode().into(), 2),
-        user_deposit(depositor, TxKind::Create, 0, U256::ZERO, 3_000_000, deploy_code(&weth_runtime(&spec)), 3),
+        user_deposit(
+            depositor,
+            TxKind::Call(depositor),
+            3 * ETH,
+            U256::ZERO,
+            100_000,
+            Bytes::new(),
+            1,
+        ),
+        user_deposit(
+            depositor,
+            TxKind::Call(WETH),
+            2 * ETH,
+            U256::ZERO,
+            200_000,
+            IWeth::withdrawCall {
+                wad: U256::from(ETH),
+            }
+            .abi_encode()
+            .into(),
+            2,
+        ),
+        user_deposit(
+            depositor,
+            TxKind::Create,
+            0,
+            U256::ZERO,
+            3_000_000,
+            deploy_code(&weth_runtime(&spec)),
+            3,
+        ),
     ];
     let to = TxKind::Call(bob.address());
     let txs = vec![
-        user_tx(TxType::Legacy, &alice, chain, 0, to, U256::from(1), Bytes::new(), 21_000),
-        user_tx(TxType::Eip2930, &alice, chain, 1, to, U256::from(2), Bytes::new(), 30_000),
-        user_tx(TxType::Eip1559, &alice, chain, 2, to, U256::from(3), Bytes::from(vec![0x11; 200]), 40_000),
-        user_tx(TxType::Eip1559, &bob, chain, 0, TxKind::Create, U256::ZERO, deploy_code(&weth_runtime(&spec)), 3_000_000),
+        user_tx(
+            TxType::Legacy,
+            &alice,
+            chain,
+            0,
+            to,
+            U256::from(1),
+            Bytes::new(),
+            21_000,
+        ),
+        user_tx(
+            TxType::Eip2930,
+            &alice,
+            chain,
+            1,
+            to,
+            U256::from(2),
+            Bytes::new(),
+            30_000,
+        ),
+        user_tx(
+            TxType::Eip1559,
+            &alice,
+            chain,
+            2,
+            to,
+            U256::from(3),
+            Bytes::from(vec![0x11; 200]),
+            40_000,
+        ),
+        user_tx(
+            TxType::Eip1559,
+            &bob,
+            chain,
+            0,
+            TxKind::Create,
+            U256::ZERO,
+            deploy_code(&weth_runtime(&spec)),
+            3_000_000,
+        ),
     ];
     let block = build(&node, forced, &txs);
     kona_reexecutes(&spec, &node, &block);
     let token = bob.address().create(0);
     let txs = vec![
-        user_tx(TxType::Eip1559, &alice, chain, 3, TxKind::Call(token), U256::from(ETH), IWeth::depositCall {}.abi_encode().into(), 100_000),
-        user_tx(TxType::Eip1559, &alice, chain, 4, TxKind::Call(token), U256::ZERO, IWeth::transferCall { to: bob.address(), value: U256::from(9) }.abi_encode().into(), 100_000),
+        user_tx(
+            TxType::Eip1559,
+            &alice,
+            chain,
+            3,
+            TxKind::Call(token),
+            U256::from(ETH),
+            IWeth::depositCall {}.abi_encode().into(),
+            100_000,
+        ),
+        user_tx(
+            TxType::Eip1559,
+            &alice,
+            chain,
+            4,
+            TxKind::Call(token),
+            U256::ZERO,
+            IWeth::transferCall {
+                to: bob.address(),
+                value: U256::from(9),
+            }
+            .abi_encode()
+            .into(),
+            100_000,
+        ),
     ];
     let block = build(&node, vec![], &txs);
     kona_reexecutes(&spec, &node, &block);
@@ -171,9 +275,20 @@ fn isthmus_blocks_match_kona() {
 
 #[derive(Clone, Debug)]
 enum Op {
-    Transfer { from: u32, to: u8, value: u64, kind: u8 },
-    Deploy { from: u32 },
-    Deposit { to: u8, mint: u64, revert: bool },
+    Transfer {
+        from: u32,
+        to: u8,
+        value: u64,
+        kind: u8,
+    },
+    Deploy {
+        from: u32,
+    },
+    Deposit {
+        to: u8,
+        mint: u64,
+        revert: bool,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
