@@ -436,7 +436,8 @@ fn implementations(
     admin: Address,
 ) -> Result<BTreeMap<Address, Bytes>, ChainSpecError> {
     let fee_vault = |recipient: Address, min_withdrawal: U256| {
-        // Declaration order in FeeVault: MIN_WITHDRAWAL_AMOUNT, RECIPIENT, WITHDRAWAL_NETWORK.
+        // Declaration order in FeeVault: MIN_WITHDRAWAL_AMOUNT, RECIPIENT, WITHDRAWAL_NETWORK
+        // (checked by executing the getters in tests/devnet_evm.rs).
         vec![
             B256::from(min_withdrawal),
             address_word(recipient),

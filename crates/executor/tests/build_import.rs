@@ -588,3 +588,79 @@ fn reorg_between_sibling_blocks_restores_state_and_proofs() {
     a.store.set_head(base.hash).unwrap();
     assert_eq!(a.nonce(&alice.address()), 0);
 }
+
+mod untrusted_input {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn valid_tx() -> Bytes {
+        user_tx(
+            TxType::Eip1559,
+            &signer(0),
+            901,
+            0,
+            TxKind::Call(Address::repeat_byte(4)),
+            U256::from(1),
+            Bytes::from_static(b"hi"),
+            30_000,
+        )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        /// Arbitrary bytes never panic the transaction decoder.
+        #[test]
+        fn arbitrary_bytes_never_panic_tx_decoding(bytes in prop::collection::vec(any::<u8>(), 0..400)) {
+            let _ = PoolTx::decode(bytes.into());
+        }
+
+        /// A valid transaction with bytes flipped, cut or extended either decodes to a
+        /// transaction whose re-encoding is the input, or is rejected.
+        #[test]
+        fn mutated_transactions_round_trip_or_fail(pos in any::<prop::sample::Index>(), byte in any::<u8>(), cut in any::<bool>()) {
+            let mut raw = valid_tx().to_vec();
+            let i = pos.index(raw.len());
+            if cut { raw.truncate(i) } else { raw[i] = byte }
+            if let Ok(tx) = PoolTx::decode(raw.clone().into()) {
+                use alloy_eips::Encodable2718;
+                prop_assert_eq!(tx.envelope().encoded_2718(), raw);
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(24))]
+
+        /// Blocks with a corrupted header field are refused without touching the store.
+        #[test]
+        fn corrupted_headers_are_refused(field in 0usize..8, value in any::<u64>()) {
+            let spec = spec(None, None);
+            let a = TestNode::new(spec.clone());
+            let tx = user_tx(TxType::Eip1559, &signer(0), spec.chain_id, 0, TxKind::Call(Address::repeat_byte(2)), U256::from(5), Bytes::new(), 21_000);
+            let block = build(&a, vec![], &[tx]);
+            let b = TestNode::new(spec);
+            let genesis = b.head().hash_slow();
+            let mut bad = block.block.clone();
+            let h = &mut bad.header;
+            let word = alloy_primitives::B256::from(U256::from(value));
+            match field {
+                0 => h.state_root = word,
+                1 => h.receipts_root = word,
+                2 => h.gas_used = h.gas_used.wrapping_add(value | 1),
+                3 => h.base_fee_per_gas = Some(h.base_fee_per_gas.unwrap().wrapping_add(value | 1)),
+                4 => h.timestamp = value % (h.timestamp + 1),
+                5 => h.logs_bloom = alloy_primitives::Bloom::repeat_byte(value as u8 | 1),
+                6 => h.number = h.number.wrapping_add(value | 1),
+                _ => h.transactions_root = word,
+            }
+            prop_assume!(bad.header != block.block.header);
+            match b.executor.import(&bad).unwrap() {
+                ImportOutcome::Invalid { latest_valid_hash, .. } => prop_assert_eq!(latest_valid_hash, genesis),
+                ImportOutcome::Valid(_) => prop_assert!(false, "corrupted block accepted"),
+            }
+            prop_assert_eq!(b.head().hash_slow(), genesis);
+            prop_assert_eq!(b.store.header(&bad.header.hash_slow()).unwrap(), None);
+        }
+    }
+}

@@ -160,3 +160,53 @@ fn bad_input_gets_named_errors() {
     ]);
     assert!(stderr.contains("soon"), "{stderr}");
 }
+
+#[test]
+fn sigkill_while_sealing_restarts_at_a_consistent_head() {
+    let dir = tempfile::tempdir().unwrap();
+    let datadir = dir.path().join("data");
+    let genesis_dir = dir.path().join("g");
+    ok(&[
+        "genesis",
+        "--out",
+        path(&genesis_dir),
+        "--timestamp",
+        "1700000000",
+    ]);
+    let genesis = genesis_dir.join("genesis.json");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_aegis"))
+        .args([
+            "node",
+            "--datadir",
+            path(&datadir),
+            "--genesis",
+            path(&genesis),
+            "--dev.period",
+            "1",
+        ])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(2_500));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let verified = ok(&["db", "verify", "--datadir", path(&datadir)]);
+    let before: u64 = verified.split_whitespace().nth(1).unwrap().parse().unwrap();
+    assert!(before >= 1, "{verified}");
+    ok(&[
+        "node",
+        "--datadir",
+        path(&datadir),
+        "--genesis",
+        path(&genesis),
+        "--dev.blocks",
+        "1",
+        "--dev.period",
+        "1",
+    ]);
+    let verified = ok(&["db", "verify", "--datadir", path(&datadir)]);
+    assert!(
+        verified.starts_with(&format!("block {} ", before + 1)),
+        "{verified}"
+    );
+}
