@@ -53,20 +53,9 @@ fn build_block(c: &mut Criterion) {
         3_000_000,
     );
     let token = deployer.address().create(0);
-    let seal = |txs: Vec<Bytes>| {
-        let parent = node.head();
-        let attrs = attributes(&spec, &parent, vec![], false);
-        let mut pool = FeeOrderedTxs::new(txs.into_iter().map(|t| PoolTx::decode(t).unwrap()), 1);
-        let block = node
-            .executor
-            .build(head_hash(&node), &attrs, Some(&mut pool))
-            .unwrap();
-        node.executor.commit(&block, true).unwrap();
-        block
-    };
-    seal(vec![deploy]);
+    node.build(vec![], &[deploy]);
     let wrap: Bytes = IWeth::depositCall {}.abi_encode().into();
-    let deposits = senders
+    let deposits: Vec<Bytes> = senders
         .iter()
         .map(|s| {
             user_tx(
@@ -81,7 +70,7 @@ fn build_block(c: &mut Criterion) {
             )
         })
         .collect();
-    let block = seal(deposits);
+    let block = node.build(vec![], &deposits);
     assert_eq!(
         block.block.body.transactions.len(),
         TRANSFERS + 1,

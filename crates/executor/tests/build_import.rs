@@ -2,8 +2,8 @@
 
 use aegis_executor::{ExecutorError, FeeOrderedTxs, ImportOutcome, PoolTx, PoolTxSource};
 use aegis_testing::{
-    BASE_FEE_VAULT, IMessagePasser, IWeth, L1_FEE_VAULT, MESSAGE_PASSER, TestNode, TxType, WETH,
-    attributes, deploy_code, head_hash, signer, spec, user_deposit, user_tx, weth_runtime,
+    BASE_FEE_VAULT, DEPOSITOR, ETH, IMessagePasser, L1_FEE_VAULT, MESSAGE_PASSER, TestNode, TxType,
+    attributes, erc20_block, fee_ordered, head_hash, rich_block, signer, spec, user_tx,
 };
 use alloy_consensus::Transaction;
 use alloy_eips::eip7685::EMPTY_REQUESTS_HASH;
@@ -12,32 +12,12 @@ use alloy_signer::Signer as _;
 use alloy_sol_types::SolCall;
 use op_alloy_consensus::OpReceiptEnvelope;
 
-const ETH: u128 = 1_000_000_000_000_000_000;
-
 fn pool(txs: &[Bytes], base_fee: u64) -> FeeOrderedTxs {
-    FeeOrderedTxs::new(
-        txs.iter().map(|raw| PoolTx::decode(raw.clone()).unwrap()),
-        base_fee,
-    )
+    fee_ordered(txs, base_fee)
 }
 
-/// Builds one block on the head of `node` and makes it the head.
 fn build(node: &TestNode, forced: Vec<Bytes>, txs: &[Bytes]) -> aegis_executor::ExecutedBlock {
-    let parent = node.head();
-    let attrs = attributes(node.executor.spec(), &parent, forced, txs.is_empty());
-    let base_fee =
-        aegis_executor::next_base_fee(node.executor.spec(), &parent, attrs.timestamp).unwrap();
-    let mut source = pool(txs, base_fee);
-    let block = node
-        .executor
-        .build(
-            head_hash(node),
-            &attrs,
-            Some(&mut source as &mut dyn PoolTxSource),
-        )
-        .unwrap();
-    node.executor.commit(&block, true).unwrap();
-    block
+    node.build(forced, txs)
 }
 
 fn import(node: &TestNode, block: &aegis_executor::ExecutedBlock) {
@@ -52,90 +32,12 @@ fn holocene_block_with_deposits_and_every_tx_type_imports_identically() {
     let a = TestNode::new(spec.clone());
     let b = TestNode::new(spec.clone());
     assert_eq!(a.head().hash_slow(), spec.genesis_hash());
-    let chain = spec.chain_id;
-    let alice = signer(0);
-    let bob = signer(1);
-    let depositor = Address::repeat_byte(0xd0);
-    let creator = Address::repeat_byte(0xc0);
+    let (alice, bob) = (signer(0), signer(1));
+    let depositor = DEPOSITOR;
 
     // Block 1: deposits (mint to a fresh account, a reverting call with mint, a creation), then
     // legacy, EIP-2930, EIP-1559 transfers and a contract deployment from the pool.
-    let withdraw_too_much = IWeth::withdrawCall {
-        wad: U256::from(ETH),
-    }
-    .abi_encode();
-    let forced = vec![
-        user_deposit(
-            depositor,
-            TxKind::Call(depositor),
-            3 * ETH,
-            U256::ZERO,
-            100_000,
-            Bytes::new(),
-            1,
-        ),
-        user_deposit(
-            depositor,
-            TxKind::Call(WETH),
-            2 * ETH,
-            U256::ZERO,
-            200_000,
-            withdraw_too_much.into(),
-            2,
-        ),
-        user_deposit(
-            creator,
-            TxKind::Create,
-            0,
-            U256::ZERO,
-            3_000_000,
-            deploy_code(&weth_runtime(&spec)),
-            3,
-        ),
-    ];
-    let to = TxKind::Call(bob.address());
-    let txs = vec![
-        user_tx(
-            TxType::Legacy,
-            &alice,
-            chain,
-            0,
-            to,
-            U256::from(1),
-            Bytes::new(),
-            21_000,
-        ),
-        user_tx(
-            TxType::Eip2930,
-            &alice,
-            chain,
-            1,
-            to,
-            U256::from(2),
-            Bytes::new(),
-            30_000,
-        ),
-        user_tx(
-            TxType::Eip1559,
-            &alice,
-            chain,
-            2,
-            to,
-            U256::from(3),
-            Bytes::new(),
-            21_000,
-        ),
-        user_tx(
-            TxType::Eip1559,
-            &bob,
-            chain,
-            0,
-            TxKind::Create,
-            U256::ZERO,
-            deploy_code(&weth_runtime(&spec)),
-            3_000_000,
-        ),
-    ];
+    let (forced, txs) = rich_block(&spec);
     let block1 = build(&a, forced, &txs);
     assert_eq!(block1.block.body.transactions.len(), 8, "every tx included");
     assert!(
@@ -166,8 +68,8 @@ fn holocene_block_with_deposits_and_every_tx_type_imports_identically() {
         "withdraw without balance reverts"
     );
     assert_eq!(a.balance(&depositor), U256::from(5 * ETH));
-    assert_eq!(a.nonce(&depositor), 2);
-    let created = creator.create(0);
+    assert_eq!(a.nonce(&depositor), 3);
+    let created = depositor.create(2);
     assert!(
         a.store
             .state_at(&block1.hash)
@@ -187,46 +89,7 @@ fn holocene_block_with_deposits_and_every_tx_type_imports_identically() {
 
     // Block 2: ERC-20 (WETH) deposits and transfers on the deployed token.
     let token = bob.address().create(0);
-    let deposit = IWeth::depositCall {}.abi_encode();
-    let transfer = |to: Address, v: u64| {
-        IWeth::transferCall {
-            to,
-            value: U256::from(v),
-        }
-        .abi_encode()
-    };
-    let txs = vec![
-        user_tx(
-            TxType::Eip1559,
-            &alice,
-            chain,
-            3,
-            TxKind::Call(token),
-            U256::from(ETH),
-            deposit.into(),
-            100_000,
-        ),
-        user_tx(
-            TxType::Eip1559,
-            &alice,
-            chain,
-            4,
-            TxKind::Call(token),
-            U256::ZERO,
-            transfer(bob.address(), 40).into(),
-            100_000,
-        ),
-        user_tx(
-            TxType::Legacy,
-            &alice,
-            chain,
-            5,
-            TxKind::Call(token),
-            U256::ZERO,
-            transfer(depositor, 2).into(),
-            100_000,
-        ),
-    ];
+    let txs = erc20_block(&spec);
     let block2 = build(&a, vec![], &txs);
     assert_eq!(block2.block.body.transactions.len(), 4);
     assert!(block2.receipts.iter().all(|r| r.status()));

@@ -163,6 +163,7 @@ fn genesis_command(args: GenesisArgs) -> anyhow::Result<()> {
     let timestamp = args.timestamp.unwrap_or_else(now);
     let options = DevnetGenesisOptions {
         chain_id: args.chain_id,
+        l1_chain_id: args.l1_chain_id,
         timestamp,
         isthmus_offset: args.isthmus_offset.0,
         jovian_offset: args.jovian_offset.0,

@@ -14,8 +14,9 @@ use redb::{
     WriteTransaction,
 };
 use std::{
-    collections::BTreeMap,
+    collections::{BTreeMap, HashMap},
     path::{Path, PathBuf},
+    sync::{Arc, RwLock},
 };
 
 type Key20 = &'static [u8; 20];
@@ -59,6 +60,36 @@ impl BlockLabel {
 pub struct Store {
     db: Database,
     path: PathBuf,
+    upper_nodes: Arc<UpperNodeCache>,
+}
+
+/// Trie nodes of the upper levels, decoded from the database once. Every state-root update
+/// walks through them, and their number depends on the trie's fan-out, not on the state's size,
+/// so caching them keeps root computation proportional to the keys changed. Content-addressed,
+/// hence never stale.
+#[derive(Debug, Default)]
+struct UpperNodeCache {
+    nodes: RwLock<HashMap<B256, Arc<[u8]>>>,
+}
+
+impl UpperNodeCache {
+    /// Nodes with at most this many nibbles above them are cached (1 + 16 + … + 16^4 per root).
+    const MAX_DEPTH: usize = 4;
+    /// Beyond this many entries (old roots' nodes pile up) the cache starts over.
+    const CAPACITY: usize = 1 << 18;
+
+    fn get(&self, hash: &B256) -> Option<Arc<[u8]>> {
+        self.nodes.read().ok()?.get(hash).cloned()
+    }
+
+    fn insert(&self, hash: B256, rlp: &[u8]) {
+        if let Ok(mut nodes) = self.nodes.write() {
+            if nodes.len() >= Self::CAPACITY {
+                nodes.clear();
+            }
+            nodes.insert(hash, rlp.into());
+        }
+    }
 }
 
 /// State changes of one block, ready to commit: the new root, the trie nodes it created and the
@@ -202,7 +233,11 @@ impl Store {
             Ok(())
         };
         init(&db).map_err(|e| open_err(e.to_string()))?;
-        let store = Self { db, path };
+        let store = Self {
+            db,
+            path,
+            upper_nodes: Arc::default(),
+        };
         store.check_head()?;
         Ok(store)
     }
@@ -346,7 +381,13 @@ impl Store {
         let txn = self.db.begin_read()?;
         let header = read_header(&txn, hash)?.ok_or(StorageError::UnknownBlock(*hash))?;
         let flat = read_head(&txn)? == Some(*hash);
-        StateView::new(txn, *hash, header.state_root, flat)
+        StateView::new(
+            txn,
+            self.upper_nodes.clone(),
+            *hash,
+            header.state_root,
+            flat,
+        )
     }
 
     /// Proves `address` and its `slots` against the state of block `hash`.
@@ -358,7 +399,13 @@ impl Store {
     ) -> Result<AccountProof, StorageError> {
         let txn = self.db.begin_read()?;
         let header = read_header(&txn, hash)?.ok_or(StorageError::UnknownBlock(*hash))?;
-        let view = StateView::new(txn, *hash, header.state_root, false)?;
+        let view = StateView::new(
+            txn,
+            self.upper_nodes.clone(),
+            *hash,
+            header.state_root,
+            false,
+        )?;
         let mut account_proof = Vec::new();
         let account = trie::get(
             &view,
@@ -402,7 +449,13 @@ impl Store {
         diff: &StateDiff,
     ) -> Result<StateUpdate, StorageError> {
         let view = if parent.is_zero() {
-            StateView::new(self.db.begin_read()?, B256::ZERO, EMPTY_ROOT, false)?
+            StateView::new(
+                self.db.begin_read()?,
+                self.upper_nodes.clone(),
+                B256::ZERO,
+                EMPTY_ROOT,
+                false,
+            )?
         } else {
             self.state_at(parent)?
         };
@@ -722,6 +775,7 @@ fn set_head_in(txn: &WriteTransaction, target: B256) -> Result<(), StorageError>
 
 /// A consistent read-only view of the state after one block.
 pub struct StateView {
+    upper_nodes: Arc<UpperNodeCache>,
     block: B256,
     state_root: B256,
     flat: bool,
@@ -744,19 +798,29 @@ impl std::fmt::Debug for StateView {
 }
 
 impl NodeSource for StateView {
-    fn node(&self, hash: &B256) -> Result<Option<Vec<u8>>, StorageError> {
-        Ok(self.nodes.get(&hash.0)?.map(|v| v.value().to_vec()))
+    fn node(&self, hash: &B256, depth: usize) -> Result<Option<Vec<u8>>, StorageError> {
+        let cacheable = depth <= UpperNodeCache::MAX_DEPTH;
+        if cacheable && let Some(rlp) = self.upper_nodes.get(hash) {
+            return Ok(Some(rlp.to_vec()));
+        }
+        let rlp = self.nodes.get(&hash.0)?.map(|v| v.value().to_vec());
+        if cacheable && let Some(rlp) = &rlp {
+            self.upper_nodes.insert(*hash, rlp);
+        }
+        Ok(rlp)
     }
 }
 
 impl StateView {
     fn new(
         txn: ReadTransaction,
+        upper_nodes: Arc<UpperNodeCache>,
         block: B256,
         state_root: B256,
         flat: bool,
     ) -> Result<Self, StorageError> {
         Ok(Self {
+            upper_nodes,
             block,
             state_root,
             flat,

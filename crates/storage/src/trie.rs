@@ -18,12 +18,13 @@ pub const EMPTY_ROOT: B256 = alloy_trie::EMPTY_ROOT_HASH;
 
 /// Where trie nodes are read from.
 pub trait NodeSource {
-    /// The RLP of the node whose keccak is `hash`, if present.
-    fn node(&self, hash: &B256) -> Result<Option<Vec<u8>>, StorageError>;
+    /// The RLP of the node whose keccak is `hash`, if present; `depth` is the number of key
+    /// nibbles above it (sources may cache the upper levels).
+    fn node(&self, hash: &B256, depth: usize) -> Result<Option<Vec<u8>>, StorageError>;
 }
 
 impl NodeSource for std::collections::HashMap<B256, Vec<u8>> {
-    fn node(&self, hash: &B256) -> Result<Option<Vec<u8>>, StorageError> {
+    fn node(&self, hash: &B256, _depth: usize) -> Result<Option<Vec<u8>>, StorageError> {
         Ok(self.get(hash).cloned())
     }
 }
@@ -119,12 +120,12 @@ pub fn get(
         return Ok(None);
     }
     let path = nibbles(key);
-    let mut node = load(src, &root, proof.as_deref_mut())?;
+    let mut node = load(src, &root, 0, proof.as_deref_mut())?;
     let mut pos = 0;
     loop {
         node = match node {
             Node::Empty => return Ok(None),
-            Node::Hash(h) => load(src, &h, proof.as_deref_mut())?,
+            Node::Hash(h) => load(src, &h, pos, proof.as_deref_mut())?,
             Node::Leaf { path: p, value } => {
                 return Ok((p[..] == path[pos..]).then_some(value));
             }
@@ -158,7 +159,7 @@ pub fn for_each_leaf(
     ) -> Result<(), StorageError> {
         match node {
             Node::Empty => Ok(()),
-            Node::Hash(h) => walk(src, load(src, &h, None)?, prefix, f),
+            Node::Hash(h) => walk(src, load(src, &h, prefix.len(), None)?, prefix, f),
             Node::Leaf { path, value } => {
                 let len = prefix.len();
                 prefix.extend_from_slice(&path);
@@ -192,10 +193,11 @@ pub fn for_each_leaf(
 fn load(
     src: &impl NodeSource,
     hash: &B256,
+    depth: usize,
     proof: Option<&mut Vec<Bytes>>,
 ) -> Result<Node, StorageError> {
     let rlp = src
-        .node(hash)?
+        .node(hash, depth)?
         .ok_or(StorageError::MissingTrieNode(*hash))?;
     let node = decode(&rlp)?;
     if let Some(proof) = proof {
@@ -204,9 +206,9 @@ fn load(
     Ok(node)
 }
 
-fn resolve(node: Node, src: &impl NodeSource) -> Result<Node, StorageError> {
+fn resolve(node: Node, depth: usize, src: &impl NodeSource) -> Result<Node, StorageError> {
     match node {
-        Node::Hash(h) => load(src, &h, None),
+        Node::Hash(h) => load(src, &h, depth, None),
         node => Ok(node),
     }
 }
@@ -262,7 +264,7 @@ fn insert(
             path: path.to_vec(),
             value,
         },
-        Node::Hash(h) => insert(load(src, &h, None)?, path, value, src)?,
+        Node::Hash(h) => insert(load(src, &h, 64 - path.len(), None)?, path, value, src)?,
         Node::Leaf {
             path: lp,
             value: lv,
@@ -323,7 +325,7 @@ fn insert(
 fn remove(node: Node, path: &[u8], src: &impl NodeSource) -> Result<Node, StorageError> {
     Ok(match node {
         Node::Empty => Node::Empty,
-        Node::Hash(h) => remove(load(src, &h, None)?, path, src)?,
+        Node::Hash(h) => remove(load(src, &h, 64 - path.len(), None)?, path, src)?,
         Node::Leaf { path: lp, value } => {
             if lp == path {
                 Node::Empty
@@ -335,8 +337,9 @@ fn remove(node: Node, path: &[u8], src: &impl NodeSource) -> Result<Node, Storag
             if !path.starts_with(&ep) {
                 return Ok(Node::Ext { path: ep, child });
             }
-            let child = remove(*child, &path[ep.len()..], src)?;
-            join_prefix(&ep, child, src)?
+            let rest = &path[ep.len()..];
+            let child = remove(*child, rest, src)?;
+            join_prefix(&ep, child, 64 - rest.len(), src)?
         }
         Node::Branch { mut children } => {
             let Some((&i, rest)) = path.split_first() else {
@@ -354,7 +357,7 @@ fn remove(node: Node, path: &[u8], src: &impl NodeSource) -> Result<Node, Storag
                 (None, _) => Node::Empty,
                 (Some(only), None) => {
                     let child = std::mem::take(&mut children[only]);
-                    join_prefix(&[only as u8], child, src)?
+                    join_prefix(&[only as u8], child, 64 - rest.len(), src)?
                 }
                 _ => Node::Branch { children },
             }
@@ -362,10 +365,15 @@ fn remove(node: Node, path: &[u8], src: &impl NodeSource) -> Result<Node, Storag
     })
 }
 
-/// `prefix` followed by `child`, merging paths so that no extension points at a leaf or another
-/// extension.
-fn join_prefix(prefix: &[u8], child: Node, src: &impl NodeSource) -> Result<Node, StorageError> {
-    Ok(match resolve(child, src)? {
+/// `prefix` followed by `child` (at `depth`), merging paths so that no extension points at a
+/// leaf or another extension.
+fn join_prefix(
+    prefix: &[u8],
+    child: Node,
+    depth: usize,
+    src: &impl NodeSource,
+) -> Result<Node, StorageError> {
+    Ok(match resolve(child, depth, src)? {
         Node::Empty => Node::Empty,
         Node::Leaf { path, value } => Node::Leaf {
             path: [prefix, &path].concat(),

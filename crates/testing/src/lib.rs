@@ -4,15 +4,17 @@
 
 use aegis_chainspec::{ChainSpec, DevnetGenesisOptions, OpFork, devnet_genesis};
 use aegis_executor::{
-    BuildAttributes, Executor,
+    BuildAttributes, ExecutedBlock, Executor, FeeOrderedTxs, PoolTx,
     l1info::{L1Info, L1InfoFormat},
+    next_base_fee,
 };
-use aegis_storage::Store;
+use aegis_storage::{Account, Store};
 use alloy_consensus::{Header, Sealed, SignableTransaction, TxEip1559, TxEip2930, TxLegacy};
 use alloy_eips::{eip2718::Encodable2718, eip2930::AccessList};
 use alloy_primitives::{Address, B64, B256, Bytes, TxKind, U256, address, keccak256};
 use alloy_signer::SignerSync;
 use alloy_signer_local::{MnemonicBuilder, PrivateKeySigner, coins_bip39::English};
+use alloy_sol_types::SolCall;
 use op_alloy_consensus::{OpTxEnvelope, TxDeposit};
 use std::sync::Arc;
 
@@ -96,29 +98,196 @@ impl TestNode {
         self.store.head().expect("store").expect("head")
     }
 
-    /// Balance of `address` at the head.
-    pub fn balance(&self, address: &Address) -> U256 {
+    /// `address` at the head.
+    pub fn account(&self, address: &Address) -> Option<Account> {
         let head = self.store.head_hash().unwrap().unwrap();
         self.store
             .state_at(&head)
             .unwrap()
             .account(address)
             .unwrap()
-            .map(|a| a.balance)
-            .unwrap_or_default()
+    }
+
+    /// Balance of `address` at the head.
+    pub fn balance(&self, address: &Address) -> U256 {
+        self.account(address).map(|a| a.balance).unwrap_or_default()
     }
 
     /// Nonce of `address` at the head.
     pub fn nonce(&self, address: &Address) -> u64 {
-        let head = self.store.head_hash().unwrap().unwrap();
-        self.store
-            .state_at(&head)
-            .unwrap()
-            .account(address)
-            .unwrap()
-            .map(|a| a.nonce)
-            .unwrap_or_default()
+        self.account(address).map(|a| a.nonce).unwrap_or_default()
     }
+
+    /// Builds a block on the head from rollup-node style attributes (L1-info deposit, then
+    /// `forced`) and the pool transactions `txs`, and makes it the head.
+    pub fn build(&self, forced: Vec<Bytes>, txs: &[Bytes]) -> ExecutedBlock {
+        let spec = self.executor.spec();
+        let parent = self.head();
+        let attrs = attributes(spec, &parent, forced, txs.is_empty());
+        let base_fee = next_base_fee(spec, &parent, attrs.timestamp).expect("base fee");
+        let mut pool = fee_ordered(txs, base_fee);
+        let block = self
+            .executor
+            .build(parent.hash_slow(), &attrs, Some(&mut pool))
+            .expect("build");
+        self.executor.commit(&block, true).expect("commit");
+        block
+    }
+}
+
+/// A fee-ordered pool over encoded transactions.
+pub fn fee_ordered(txs: &[Bytes], base_fee: u64) -> FeeOrderedTxs {
+    FeeOrderedTxs::new(
+        txs.iter()
+            .map(|raw| PoolTx::decode(raw.clone()).expect("decodes")),
+        base_fee,
+    )
+}
+
+/// A plain value transfer of `kind` (21,000 gas; 30,000 for EIP-2930).
+pub fn transfer(
+    kind: TxType,
+    signer: &PrivateKeySigner,
+    chain_id: u64,
+    nonce: u64,
+    to: Address,
+    value: u64,
+) -> Bytes {
+    let gas = if kind == TxType::Eip2930 {
+        30_000
+    } else {
+        21_000
+    };
+    user_tx(
+        kind,
+        signer,
+        chain_id,
+        nonce,
+        TxKind::Call(to),
+        U256::from(value),
+        Bytes::new(),
+        gas,
+    )
+}
+
+/// One ether in wei.
+pub const ETH: u128 = 1_000_000_000_000_000_000;
+
+/// Address of the depositor in [`rich_block`].
+pub const DEPOSITOR: Address = address!("0xd0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0");
+
+/// Inputs of a block exercising every kind of transaction: deposits (mint to a fresh account, a
+/// reverting call that keeps its mint, a contract creation) as forced transactions, then legacy,
+/// EIP-2930 and EIP-1559 transfers and a WETH9 deployment (by dev account 1) from the pool.
+pub fn rich_block(spec: &ChainSpec) -> (Vec<Bytes>, Vec<Bytes>) {
+    let (alice, bob) = (signer(0), signer(1));
+    let chain = spec.chain_id;
+    let withdraw_too_much = IWeth::withdrawCall {
+        wad: U256::from(ETH),
+    }
+    .abi_encode();
+    let forced = vec![
+        user_deposit(
+            DEPOSITOR,
+            TxKind::Call(DEPOSITOR),
+            3 * ETH,
+            U256::ZERO,
+            100_000,
+            Bytes::new(),
+            1,
+        ),
+        user_deposit(
+            DEPOSITOR,
+            TxKind::Call(WETH),
+            2 * ETH,
+            U256::ZERO,
+            200_000,
+            withdraw_too_much.into(),
+            2,
+        ),
+        user_deposit(
+            DEPOSITOR,
+            TxKind::Create,
+            0,
+            U256::ZERO,
+            3_000_000,
+            deploy_code(&weth_runtime(spec)),
+            3,
+        ),
+    ];
+    let txs = vec![
+        transfer(TxType::Legacy, &alice, chain, 0, bob.address(), 1),
+        transfer(TxType::Eip2930, &alice, chain, 1, bob.address(), 2),
+        user_tx(
+            TxType::Eip1559,
+            &alice,
+            chain,
+            2,
+            TxKind::Call(bob.address()),
+            U256::from(3),
+            Bytes::from(vec![0x11; 200]),
+            40_000,
+        ),
+        user_tx(
+            TxType::Eip1559,
+            &bob,
+            chain,
+            0,
+            TxKind::Create,
+            U256::ZERO,
+            deploy_code(&weth_runtime(spec)),
+            3_000_000,
+        ),
+    ];
+    (forced, txs)
+}
+
+/// Pool transactions for the block after [`rich_block`]: dev account 0 wraps one ether in the
+/// token bob deployed and makes two ERC-20 transfers.
+pub fn erc20_block(spec: &ChainSpec) -> Vec<Bytes> {
+    let (alice, bob) = (signer(0), signer(1));
+    let chain = spec.chain_id;
+    let token = TxKind::Call(bob.address().create(0));
+    let transfer = |to: Address, value: u64| -> Bytes {
+        IWeth::transferCall {
+            to,
+            value: U256::from(value),
+        }
+        .abi_encode()
+        .into()
+    };
+    vec![
+        user_tx(
+            TxType::Eip1559,
+            &alice,
+            chain,
+            3,
+            token,
+            U256::from(ETH),
+            IWeth::depositCall {}.abi_encode().into(),
+            100_000,
+        ),
+        user_tx(
+            TxType::Eip1559,
+            &alice,
+            chain,
+            4,
+            token,
+            U256::ZERO,
+            transfer(bob.address(), 40),
+            100_000,
+        ),
+        user_tx(
+            TxType::Legacy,
+            &alice,
+            chain,
+            5,
+            token,
+            U256::ZERO,
+            transfer(DEPOSITOR, 2),
+            100_000,
+        ),
+    ]
 }
 
 /// The L1-attributes deposit a rollup node would put first in a block at `timestamp` on

@@ -1,10 +1,10 @@
 //! Blocks built by aegis, re-executed by kona-executor from aegis' stored trie preimages.
 
 use aegis_chainspec::ChainSpec;
-use aegis_executor::{ExecutedBlock, FeeOrderedTxs, PoolTx};
+use aegis_executor::ExecutedBlock;
 use aegis_testing::{
-    IWeth, TestNode, TxType, WETH, attributes, deploy_code, head_hash, signer, spec, user_deposit,
-    user_tx, weth_runtime,
+    ETH, IWeth, TestNode, TxType, WETH, deploy_code, erc20_block, rich_block, signer, spec,
+    transfer, user_deposit, user_tx, weth_runtime,
 };
 use alloy_consensus::{Header, Sealable};
 use alloy_eips::Encodable2718;
@@ -128,138 +128,16 @@ fn kona_reexecutes(spec: &ChainSpec, node: &TestNode, block: &ExecutedBlock) {
 }
 
 fn build(node: &TestNode, forced: Vec<Bytes>, txs: &[Bytes]) -> ExecutedBlock {
-    let spec = node.executor.spec();
-    let parent = node.head();
-    let attrs = attributes(spec, &parent, forced, false);
-    let base_fee = aegis_executor::next_base_fee(spec, &parent, attrs.timestamp).unwrap();
-    let mut pool = FeeOrderedTxs::new(
-        txs.iter().map(|t| PoolTx::decode(t.clone()).unwrap()),
-        base_fee,
-    );
-    let block = node
-        .executor
-        .build(head_hash(node), &attrs, Some(&mut pool))
-        .unwrap();
-    node.executor.commit(&block, true).unwrap();
-    block
+    node.build(forced, txs)
 }
-
-const ETH: u128 = 1_000_000_000_000_000_000;
 
 fn scenario(isthmus: Option<u64>) {
     let spec = spec(isthmus, None);
     let node = TestNode::new(spec.clone());
-    let chain = spec.chain_id;
-    let alice = signer(0);
-    let bob = signer(1);
-    let depositor = Address::repeat_byte(0xd0);
-    let forced = vec![
-        user_deposit(
-            depositor,
-            TxKind::Call(depositor),
-            3 * ETH,
-            U256::ZERO,
-            100_000,
-            Bytes::new(),
-            1,
-        ),
-        user_deposit(
-            depositor,
-            TxKind::Call(WETH),
-            2 * ETH,
-            U256::ZERO,
-            200_000,
-            IWeth::withdrawCall {
-                wad: U256::from(ETH),
-            }
-            .abi_encode()
-            .into(),
-            2,
-        ),
-        user_deposit(
-            depositor,
-            TxKind::Create,
-            0,
-            U256::ZERO,
-            3_000_000,
-            deploy_code(&weth_runtime(&spec)),
-            3,
-        ),
-    ];
-    let to = TxKind::Call(bob.address());
-    let txs = vec![
-        user_tx(
-            TxType::Legacy,
-            &alice,
-            chain,
-            0,
-            to,
-            U256::from(1),
-            Bytes::new(),
-            21_000,
-        ),
-        user_tx(
-            TxType::Eip2930,
-            &alice,
-            chain,
-            1,
-            to,
-            U256::from(2),
-            Bytes::new(),
-            30_000,
-        ),
-        user_tx(
-            TxType::Eip1559,
-            &alice,
-            chain,
-            2,
-            to,
-            U256::from(3),
-            Bytes::from(vec![0x11; 200]),
-            40_000,
-        ),
-        user_tx(
-            TxType::Eip1559,
-            &bob,
-            chain,
-            0,
-            TxKind::Create,
-            U256::ZERO,
-            deploy_code(&weth_runtime(&spec)),
-            3_000_000,
-        ),
-    ];
+    let (forced, txs) = rich_block(&spec);
     let block = build(&node, forced, &txs);
     kona_reexecutes(&spec, &node, &block);
-    let token = bob.address().create(0);
-    let txs = vec![
-        user_tx(
-            TxType::Eip1559,
-            &alice,
-            chain,
-            3,
-            TxKind::Call(token),
-            U256::from(ETH),
-            IWeth::depositCall {}.abi_encode().into(),
-            100_000,
-        ),
-        user_tx(
-            TxType::Eip1559,
-            &alice,
-            chain,
-            4,
-            TxKind::Call(token),
-            U256::ZERO,
-            IWeth::transferCall {
-                to: bob.address(),
-                value: U256::from(9),
-            }
-            .abi_encode()
-            .into(),
-            100_000,
-        ),
-    ];
-    let block = build(&node, vec![], &txs);
+    let block = build(&node, vec![], &erc20_block(&spec));
     kona_reexecutes(&spec, &node, &block);
 }
 
