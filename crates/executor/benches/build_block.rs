@@ -4,6 +4,10 @@
 
 #![allow(missing_docs)] // criterion_group! generates undocumented items
 
+// The allocator the `aegis` binary runs with.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use aegis_chainspec::ChainSpec;
 use aegis_executor::{FeeOrderedTxs, PoolTx};
 use aegis_testing::{

@@ -32,7 +32,6 @@ use alloy_op_evm::{
     OpBlockExecutionCtx, OpBlockExecutor, OpEvmFactory, OpTx, block::OpAlloyReceiptBuilder,
     spec_by_timestamp_after_bedrock,
 };
-use alloy_op_hardforks::{ForkCondition, OpChainHardforks, OpHardfork};
 use alloy_primitives::{Address, B64, B256, Bytes, U256, logs_bloom};
 use alloy_trie::EMPTY_ROOT_HASH;
 use op_alloy_consensus::{OpBlock, OpReceiptEnvelope, OpTxEnvelope};
@@ -132,7 +131,6 @@ pub enum ImportOutcome {
 pub struct Executor {
     spec: Arc<ChainSpec>,
     store: Arc<Store>,
-    hardforks: OpChainHardforks,
 }
 
 /// Inputs of one block's execution that are not transactions.
@@ -169,24 +167,7 @@ impl Executor {
     pub fn new(spec: Arc<ChainSpec>, store: Arc<Store>) -> Result<Self, ExecutorError> {
         let genesis = spec.genesis_header();
         store.init_genesis(genesis, &genesis_alloc(&spec))?;
-        let condition = |t: Option<u64>| t.map_or(ForkCondition::Never, ForkCondition::Timestamp);
-        let f = &spec.forks;
-        let hardforks = OpChainHardforks::new([
-            (OpHardfork::Bedrock, ForkCondition::Block(0)),
-            (OpHardfork::Regolith, condition(f.regolith)),
-            (OpHardfork::Canyon, condition(f.canyon)),
-            (OpHardfork::Ecotone, condition(f.ecotone)),
-            (OpHardfork::Fjord, condition(f.fjord)),
-            (OpHardfork::Granite, condition(f.granite)),
-            (OpHardfork::Holocene, condition(f.holocene)),
-            (OpHardfork::Isthmus, condition(f.isthmus)),
-            (OpHardfork::Jovian, condition(f.jovian)),
-        ]);
-        Ok(Self {
-            spec,
-            store,
-            hardforks,
-        })
+        Ok(Self { spec, store })
     }
 
     /// The chain configuration.
@@ -340,7 +321,7 @@ impl Executor {
             .with_database(db::StoreDb::new(view))
             .with_bundle_update()
             .build();
-        let spec_id = spec_by_timestamp_after_bedrock(&self.hardforks, inputs.timestamp);
+        let spec_id = spec_by_timestamp_after_bedrock(self.spec.forks, inputs.timestamp);
         let cfg = CfgEnv::new()
             .with_chain_id(self.spec.chain_id)
             .with_spec_and_mainnet_gas_params(spec_id);
@@ -369,7 +350,7 @@ impl Executor {
             extra_data: inputs.extra_data.clone(),
         };
         let receipt_builder = OpAlloyReceiptBuilder::default();
-        let mut executor = OpBlockExecutor::new(evm, ctx, &self.hardforks, &receipt_builder);
+        let mut executor = OpBlockExecutor::new(evm, ctx, self.spec.forks, &receipt_builder);
         executor
             .apply_pre_execution_changes()
             .map_err(|e| ExecutorError::Execution(e.to_string()))?;

@@ -1,6 +1,6 @@
 //! Blocks built from rollup-node style attributes on one node and imported on a fresh node.
 
-use aegis_executor::{ExecutorError, FeeOrderedTxs, ImportOutcome, PoolTx, PoolTxSource};
+use aegis_executor::{ExecutorError, FeeOrderedTxs, ImportOutcome, PoolTx};
 use aegis_testing::{
     BASE_FEE_VAULT, DEPOSITOR, ETH, IMessagePasser, L1_FEE_VAULT, MESSAGE_PASSER, TestNode, TxType,
     attributes, erc20_block, fee_ordered, head_hash, rich_block, signer, spec, user_tx,
@@ -32,7 +32,7 @@ fn holocene_block_with_deposits_and_every_tx_type_imports_identically() {
     let a = TestNode::new(spec.clone());
     let b = TestNode::new(spec.clone());
     assert_eq!(a.head().hash_slow(), spec.genesis_hash());
-    let (alice, bob) = (signer(0), signer(1));
+    let bob = signer(1);
     let depositor = DEPOSITOR;
 
     // Block 1: deposits (mint to a fresh account, a reverting call with mint, a creation), then

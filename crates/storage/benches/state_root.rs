@@ -4,6 +4,10 @@
 
 #![allow(missing_docs)] // criterion_group! generates undocumented items
 
+// The allocator the `aegis` binary runs with.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use aegis_storage::{AccountDiff, AccountInfo, EMPTY_CODE_HASH, StateDiff, Store};
 use alloy_consensus::Header;
 use alloy_primitives::{Address, B256, U256, keccak256};

@@ -60,35 +60,40 @@ impl BlockLabel {
 pub struct Store {
     db: Database,
     path: PathBuf,
-    upper_nodes: Arc<UpperNodeCache>,
+    interior_nodes: Arc<InteriorNodeCache>,
 }
 
-/// Trie nodes of the upper levels, decoded from the database once. Every state-root update
-/// walks through them, and their number depends on the trie's fan-out, not on the state's size,
-/// so caching them keeps root computation proportional to the keys changed. Content-addressed,
-/// hence never stale.
+/// Interior (branch and extension) trie nodes kept in memory. Every state-root update walks
+/// through them, and they are about a third of a trie's nodes, so with them cached an update
+/// reads only the leaves it touches from the database and its cost follows the number of keys
+/// changed, not the size of the state. Content-addressed, hence never stale; two generations
+/// approximate LRU eviction.
 #[derive(Debug, Default)]
-struct UpperNodeCache {
-    nodes: RwLock<HashMap<B256, Arc<[u8]>>>,
+struct InteriorNodeCache {
+    generations: RwLock<[HashMap<B256, Arc<[u8]>>; 2]>,
 }
 
-impl UpperNodeCache {
-    /// Nodes with at most this many nibbles above them are cached (1 + 16 + … + 16^4 per root).
-    const MAX_DEPTH: usize = 4;
-    /// Beyond this many entries (old roots' nodes pile up) the cache starts over.
-    const CAPACITY: usize = 1 << 18;
+impl InteriorNodeCache {
+    /// Entries per generation (a branch node is at most 532 bytes).
+    const GENERATION: usize = 1 << 20;
 
     fn get(&self, hash: &B256) -> Option<Arc<[u8]>> {
-        self.nodes.read().ok()?.get(hash).cloned()
+        let generations = self.generations.read().ok()?;
+        generations[0]
+            .get(hash)
+            .or_else(|| generations[1].get(hash))
+            .cloned()
     }
 
     fn insert(&self, hash: B256, rlp: &[u8]) {
-        if let Ok(mut nodes) = self.nodes.write() {
-            if nodes.len() >= Self::CAPACITY {
-                nodes.clear();
-            }
-            nodes.insert(hash, rlp.into());
+        let Ok(mut generations) = self.generations.write() else {
+            return;
+        };
+        if generations[0].len() >= Self::GENERATION {
+            // The older generation goes; what is still used gets re-inserted on its next load.
+            generations[1] = std::mem::take(&mut generations[0]);
         }
+        generations[0].insert(hash, rlp.into());
     }
 }
 
@@ -236,7 +241,7 @@ impl Store {
         let store = Self {
             db,
             path,
-            upper_nodes: Arc::default(),
+            interior_nodes: Arc::default(),
         };
         store.check_head()?;
         Ok(store)
@@ -383,7 +388,7 @@ impl Store {
         let flat = read_head(&txn)? == Some(*hash);
         StateView::new(
             txn,
-            self.upper_nodes.clone(),
+            self.interior_nodes.clone(),
             *hash,
             header.state_root,
             flat,
@@ -401,7 +406,7 @@ impl Store {
         let header = read_header(&txn, hash)?.ok_or(StorageError::UnknownBlock(*hash))?;
         let view = StateView::new(
             txn,
-            self.upper_nodes.clone(),
+            self.interior_nodes.clone(),
             *hash,
             header.state_root,
             false,
@@ -451,7 +456,7 @@ impl Store {
         let view = if parent.is_zero() {
             StateView::new(
                 self.db.begin_read()?,
-                self.upper_nodes.clone(),
+                self.interior_nodes.clone(),
                 B256::ZERO,
                 EMPTY_ROOT,
                 false,
@@ -487,13 +492,14 @@ impl Store {
                 };
                 if wiped {
                     if !new.is_zero() {
-                        storage.insert(&hashed, alloy_rlp::encode(new), &view)?;
+                        storage.insert(&hashed, alloy_rlp::encode(new), None, &view)?;
                     }
                 } else if previous != *new {
                     if new.is_zero() {
                         storage.remove(&hashed, &view)?;
                     } else {
-                        storage.insert(&hashed, alloy_rlp::encode(new), &view)?;
+                        let old = (!previous.is_zero()).then(|| alloy_rlp::encode(previous));
+                        storage.insert(&hashed, alloy_rlp::encode(new), old.as_deref(), &view)?;
                     }
                 }
                 if previous != *new {
@@ -525,7 +531,10 @@ impl Store {
             if new != old {
                 let key = keccak256(address);
                 match &new {
-                    Some(account) => state.insert(&key, account.trie_rlp(), &view)?,
+                    Some(account) => {
+                        let known = old.map(|a| a.trie_rlp());
+                        state.insert(&key, account.trie_rlp(), known.as_deref(), &view)?
+                    }
                     None => state.remove(&key, &view)?,
                 }
                 changeset.accounts.push(AccountChange {
@@ -775,7 +784,7 @@ fn set_head_in(txn: &WriteTransaction, target: B256) -> Result<(), StorageError>
 
 /// A consistent read-only view of the state after one block.
 pub struct StateView {
-    upper_nodes: Arc<UpperNodeCache>,
+    interior_nodes: Arc<InteriorNodeCache>,
     block: B256,
     state_root: B256,
     flat: bool,
@@ -798,29 +807,32 @@ impl std::fmt::Debug for StateView {
 }
 
 impl NodeSource for StateView {
-    fn node(&self, hash: &B256, depth: usize) -> Result<Option<Vec<u8>>, StorageError> {
-        let cacheable = depth <= UpperNodeCache::MAX_DEPTH;
-        if cacheable && let Some(rlp) = self.upper_nodes.get(hash) {
+    fn node(&self, hash: &B256) -> Result<Option<Vec<u8>>, StorageError> {
+        if let Some(rlp) = self.interior_nodes.get(hash) {
             return Ok(Some(rlp.to_vec()));
         }
-        let rlp = self.nodes.get(&hash.0)?.map(|v| v.value().to_vec());
-        if cacheable && let Some(rlp) = &rlp {
-            self.upper_nodes.insert(*hash, rlp);
-        }
-        Ok(rlp)
+        Ok(self.nodes.get(&hash.0)?.map(|v| v.value().to_vec()))
+    }
+
+    fn loaded_interior(&self, hash: &B256, rlp: &[u8]) {
+        self.interior_nodes.insert(*hash, rlp);
+    }
+
+    fn is_cached(&self, hash: &B256) -> bool {
+        self.interior_nodes.get(hash).is_some()
     }
 }
 
 impl StateView {
     fn new(
         txn: ReadTransaction,
-        upper_nodes: Arc<UpperNodeCache>,
+        interior_nodes: Arc<InteriorNodeCache>,
         block: B256,
         state_root: B256,
         flat: bool,
     ) -> Result<Self, StorageError> {
         Ok(Self {
-            upper_nodes,
+            interior_nodes,
             block,
             state_root,
             flat,

@@ -18,13 +18,21 @@ pub const EMPTY_ROOT: B256 = alloy_trie::EMPTY_ROOT_HASH;
 
 /// Where trie nodes are read from.
 pub trait NodeSource {
-    /// The RLP of the node whose keccak is `hash`, if present; `depth` is the number of key
-    /// nibbles above it (sources may cache the upper levels).
-    fn node(&self, hash: &B256, depth: usize) -> Result<Option<Vec<u8>>, StorageError>;
+    /// The RLP of the node whose keccak is `hash`, if present.
+    fn node(&self, hash: &B256) -> Result<Option<Vec<u8>>, StorageError>;
+
+    /// Called after a branch or extension node was loaded: interior nodes are a small part of a
+    /// trie that every update walks through, so a source may keep them in memory.
+    fn loaded_interior(&self, _hash: &B256, _rlp: &[u8]) {}
+
+    /// `true` if the node is held in memory (a load would not touch the database).
+    fn is_cached(&self, _hash: &B256) -> bool {
+        false
+    }
 }
 
 impl NodeSource for std::collections::HashMap<B256, Vec<u8>> {
-    fn node(&self, hash: &B256, _depth: usize) -> Result<Option<Vec<u8>>, StorageError> {
+    fn node(&self, hash: &B256) -> Result<Option<Vec<u8>>, StorageError> {
         Ok(self.get(hash).cloned())
     }
 }
@@ -70,15 +78,19 @@ impl Trie {
     }
 
     /// Sets `key` to `value` (an RLP item). An empty `value` is not allowed: use [`Trie::remove`].
+    ///
+    /// `old` is the key's current value when the caller knows it (from the flat state): the
+    /// update then recognises the key's own leaf by its hash instead of reading it.
     pub fn insert(
         &mut self,
         key: &B256,
         value: Vec<u8>,
+        old: Option<&[u8]>,
         src: &impl NodeSource,
     ) -> Result<(), StorageError> {
         let path = nibbles(key);
         let root = std::mem::take(&mut self.root);
-        self.root = insert(root, &path, value, src)?;
+        self.root = insert(root, &path, value, old, src)?;
         Ok(())
     }
 
@@ -120,12 +132,12 @@ pub fn get(
         return Ok(None);
     }
     let path = nibbles(key);
-    let mut node = load(src, &root, 0, proof.as_deref_mut())?;
+    let mut node = load(src, &root, proof.as_deref_mut())?;
     let mut pos = 0;
     loop {
         node = match node {
             Node::Empty => return Ok(None),
-            Node::Hash(h) => load(src, &h, pos, proof.as_deref_mut())?,
+            Node::Hash(h) => load(src, &h, proof.as_deref_mut())?,
             Node::Leaf { path: p, value } => {
                 return Ok((p[..] == path[pos..]).then_some(value));
             }
@@ -159,7 +171,7 @@ pub fn for_each_leaf(
     ) -> Result<(), StorageError> {
         match node {
             Node::Empty => Ok(()),
-            Node::Hash(h) => walk(src, load(src, &h, prefix.len(), None)?, prefix, f),
+            Node::Hash(h) => walk(src, load(src, &h, None)?, prefix, f),
             Node::Leaf { path, value } => {
                 let len = prefix.len();
                 prefix.extend_from_slice(&path);
@@ -193,22 +205,24 @@ pub fn for_each_leaf(
 fn load(
     src: &impl NodeSource,
     hash: &B256,
-    depth: usize,
     proof: Option<&mut Vec<Bytes>>,
 ) -> Result<Node, StorageError> {
     let rlp = src
-        .node(hash, depth)?
+        .node(hash)?
         .ok_or(StorageError::MissingTrieNode(*hash))?;
     let node = decode(&rlp)?;
+    if matches!(node, Node::Branch { .. } | Node::Ext { .. }) {
+        src.loaded_interior(hash, &rlp);
+    }
     if let Some(proof) = proof {
         proof.push(rlp.into());
     }
     Ok(node)
 }
 
-fn resolve(node: Node, depth: usize, src: &impl NodeSource) -> Result<Node, StorageError> {
+fn resolve(node: Node, src: &impl NodeSource) -> Result<Node, StorageError> {
     match node {
-        Node::Hash(h) => load(src, &h, depth, None),
+        Node::Hash(h) => load(src, &h, None),
         node => Ok(node),
     }
 }
@@ -253,10 +267,24 @@ fn with_prefix(path: &[u8], node: Node) -> Node {
     }
 }
 
+/// The leaf for `path` holding `old`, if its hash is `hash` (then it need not be read).
+fn known_leaf(src: &impl NodeSource, hash: &B256, path: &[u8], old: &[u8]) -> Option<Node> {
+    if src.is_cached(hash) {
+        return None;
+    }
+    let leaf = Node::Leaf {
+        path: path.to_vec(),
+        value: old.to_vec(),
+    };
+    let rlp = encode(&leaf, &mut Vec::new());
+    (rlp.len() >= 32 && keccak256(&rlp) == *hash).then_some(leaf)
+}
+
 fn insert(
     node: Node,
     path: &[u8],
     value: Vec<u8>,
+    old: Option<&[u8]>,
     src: &impl NodeSource,
 ) -> Result<Node, StorageError> {
     Ok(match node {
@@ -264,7 +292,13 @@ fn insert(
             path: path.to_vec(),
             value,
         },
-        Node::Hash(h) => insert(load(src, &h, 64 - path.len(), None)?, path, value, src)?,
+        Node::Hash(h) => {
+            let node = match old.and_then(|old| known_leaf(src, &h, path, old)) {
+                Some(leaf) => leaf,
+                None => load(src, &h, None)?,
+            };
+            insert(node, path, value, old, src)?
+        }
         Node::Leaf {
             path: lp,
             value: lv,
@@ -292,7 +326,7 @@ fn insert(
         Node::Ext { path: ep, child } => {
             let c = common_prefix(&ep, path);
             if c == ep.len() {
-                let child = insert(*child, &path[c..], value, src)?;
+                let child = insert(*child, &path[c..], value, old, src)?;
                 return Ok(Node::Ext {
                     path: ep,
                     child: Box::new(child),
@@ -316,7 +350,7 @@ fn insert(
                 return Err(StorageError::CorruptTrieNode("key ends at a branch"));
             };
             let child = std::mem::take(&mut children[i as usize]);
-            children[i as usize] = insert(child, rest, value, src)?;
+            children[i as usize] = insert(child, rest, value, old, src)?;
             Node::Branch { children }
         }
     })
@@ -325,7 +359,7 @@ fn insert(
 fn remove(node: Node, path: &[u8], src: &impl NodeSource) -> Result<Node, StorageError> {
     Ok(match node {
         Node::Empty => Node::Empty,
-        Node::Hash(h) => remove(load(src, &h, 64 - path.len(), None)?, path, src)?,
+        Node::Hash(h) => remove(load(src, &h, None)?, path, src)?,
         Node::Leaf { path: lp, value } => {
             if lp == path {
                 Node::Empty
@@ -337,9 +371,8 @@ fn remove(node: Node, path: &[u8], src: &impl NodeSource) -> Result<Node, Storag
             if !path.starts_with(&ep) {
                 return Ok(Node::Ext { path: ep, child });
             }
-            let rest = &path[ep.len()..];
-            let child = remove(*child, rest, src)?;
-            join_prefix(&ep, child, 64 - rest.len(), src)?
+            let child = remove(*child, &path[ep.len()..], src)?;
+            join_prefix(&ep, child, src)?
         }
         Node::Branch { mut children } => {
             let Some((&i, rest)) = path.split_first() else {
@@ -357,7 +390,7 @@ fn remove(node: Node, path: &[u8], src: &impl NodeSource) -> Result<Node, Storag
                 (None, _) => Node::Empty,
                 (Some(only), None) => {
                     let child = std::mem::take(&mut children[only]);
-                    join_prefix(&[only as u8], child, 64 - rest.len(), src)?
+                    join_prefix(&[only as u8], child, src)?
                 }
                 _ => Node::Branch { children },
             }
@@ -365,15 +398,10 @@ fn remove(node: Node, path: &[u8], src: &impl NodeSource) -> Result<Node, Storag
     })
 }
 
-/// `prefix` followed by `child` (at `depth`), merging paths so that no extension points at a
-/// leaf or another extension.
-fn join_prefix(
-    prefix: &[u8],
-    child: Node,
-    depth: usize,
-    src: &impl NodeSource,
-) -> Result<Node, StorageError> {
-    Ok(match resolve(child, depth, src)? {
+/// `prefix` followed by `child`, merging paths so that no extension points at a leaf or another
+/// extension.
+fn join_prefix(prefix: &[u8], child: Node, src: &impl NodeSource) -> Result<Node, StorageError> {
+    Ok(match resolve(child, src)? {
         Node::Empty => Node::Empty,
         Node::Leaf { path, value } => Node::Leaf {
             path: [prefix, &path].concat(),
@@ -588,11 +616,17 @@ mod tests {
         alloy_rlp::encode(U256::from(n))
     }
 
-    fn apply(db: &mut HashMap<B256, Vec<u8>>, root: B256, ops: &[(B256, Option<Vec<u8>>)]) -> B256 {
+    /// Applies `(key, new value or removal)` ops; inserts get `hints` as the known old values.
+    fn apply_hinted(
+        db: &mut HashMap<B256, Vec<u8>>,
+        root: B256,
+        ops: &[(B256, Option<Vec<u8>>)],
+        hints: &[Option<Vec<u8>>],
+    ) -> B256 {
         let mut trie = Trie::new(root);
-        for (k, v) in ops {
+        for ((k, v), hint) in ops.iter().zip(hints.iter().chain(std::iter::repeat(&None))) {
             match v {
-                Some(v) => trie.insert(k, v.clone(), db).unwrap(),
+                Some(v) => trie.insert(k, v.clone(), hint.as_deref(), db).unwrap(),
                 None => trie.remove(k, db).unwrap(),
             }
         }
@@ -600,6 +634,10 @@ mod tests {
         let root = trie.commit(&mut nodes);
         db.extend(nodes);
         root
+    }
+
+    fn apply(db: &mut HashMap<B256, Vec<u8>>, root: B256, ops: &[(B256, Option<Vec<u8>>)]) -> B256 {
+        apply_hinted(db, root, ops, &[])
     }
 
     #[test]
@@ -661,10 +699,14 @@ mod tests {
                     .iter()
                     .map(|(k, v)| (keccak256(k.to_be_bytes()), v.map(value)))
                     .collect();
-                for (k, v) in &ops {
+                // Old values as the flat state would give them, sometimes withheld or wrong.
+                let mut hints = Vec::new();
+                for (i, (k, v)) in ops.iter().enumerate() {
+                    let known = model.get(k).cloned();
+                    hints.push(match i % 3 { 0 => known, 1 => None, _ => Some(value(7)) });
                     match v { Some(v) => { model.insert(*k, v.clone()); } None => { model.remove(k); } }
                 }
-                root = apply(&mut db, root, &ops);
+                root = apply_hinted(&mut db, root, &ops, &hints);
                 prop_assert_eq!(root, reference_root(&model));
                 history.push((root, model.clone()));
             }

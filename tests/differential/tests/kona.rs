@@ -196,8 +196,7 @@ proptest! {
                 match op {
                     Op::Transfer { from, to, value, kind } => {
                         let kind = [TxType::Legacy, TxType::Eip2930, TxType::Eip1559][kind as usize];
-                        let gas = if kind == TxType::Eip2930 { 30_000 } else { 21_000 };
-                        txs.push(user_tx(kind, &signer(from), spec.chain_id, nonces[from as usize], TxKind::Call(Address::repeat_byte(to)), U256::from(value), Bytes::new(), gas));
+                        txs.push(transfer(kind, &signer(from), spec.chain_id, nonces[from as usize], Address::repeat_byte(to), value));
                         nonces[from as usize] += 1;
                     }
                     Op::Deploy { from } => {
