@@ -85,7 +85,7 @@ impl InteriorNodeCache {
             .cloned()
     }
 
-    fn insert(&self, hash: B256, rlp: &[u8]) {
+    fn insert(&self, hash: B256, rlp: &Arc<[u8]>) {
         let Ok(mut generations) = self.generations.write() else {
             return;
         };
@@ -93,7 +93,7 @@ impl InteriorNodeCache {
             // The older generation goes; what is still used gets re-inserted on its next load.
             generations[1] = std::mem::take(&mut generations[0]);
         }
-        generations[0].insert(hash, rlp.into());
+        generations[0].insert(hash, rlp.clone());
     }
 }
 
@@ -807,14 +807,14 @@ impl std::fmt::Debug for StateView {
 }
 
 impl NodeSource for StateView {
-    fn node(&self, hash: &B256) -> Result<Option<Vec<u8>>, StorageError> {
+    fn node(&self, hash: &B256) -> Result<Option<Arc<[u8]>>, StorageError> {
         if let Some(rlp) = self.interior_nodes.get(hash) {
-            return Ok(Some(rlp.to_vec()));
+            return Ok(Some(rlp));
         }
-        Ok(self.nodes.get(&hash.0)?.map(|v| v.value().to_vec()))
+        Ok(self.nodes.get(&hash.0)?.map(|v| v.value().into()))
     }
 
-    fn loaded_interior(&self, hash: &B256, rlp: &[u8]) {
+    fn loaded_interior(&self, hash: &B256, rlp: &Arc<[u8]>) {
         self.interior_nodes.insert(*hash, rlp);
     }
 

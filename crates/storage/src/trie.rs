@@ -12,6 +12,7 @@
 use crate::StorageError;
 use alloy_primitives::{B256, Bytes, keccak256};
 use alloy_rlp::Header as RlpHeader;
+use std::sync::Arc;
 
 /// Root hash of an empty trie: `keccak256(rlp(""))`.
 pub const EMPTY_ROOT: B256 = alloy_trie::EMPTY_ROOT_HASH;
@@ -19,11 +20,11 @@ pub const EMPTY_ROOT: B256 = alloy_trie::EMPTY_ROOT_HASH;
 /// Where trie nodes are read from.
 pub trait NodeSource {
     /// The RLP of the node whose keccak is `hash`, if present.
-    fn node(&self, hash: &B256) -> Result<Option<Vec<u8>>, StorageError>;
+    fn node(&self, hash: &B256) -> Result<Option<Arc<[u8]>>, StorageError>;
 
     /// Called after a branch or extension node was loaded: interior nodes are a small part of a
     /// trie that every update walks through, so a source may keep them in memory.
-    fn loaded_interior(&self, _hash: &B256, _rlp: &[u8]) {}
+    fn loaded_interior(&self, _hash: &B256, _rlp: &Arc<[u8]>) {}
 
     /// `true` if the node is held in memory (a load would not touch the database).
     fn is_cached(&self, _hash: &B256) -> bool {
@@ -32,8 +33,8 @@ pub trait NodeSource {
 }
 
 impl NodeSource for std::collections::HashMap<B256, Vec<u8>> {
-    fn node(&self, hash: &B256) -> Result<Option<Vec<u8>>, StorageError> {
-        Ok(self.get(hash).cloned())
+    fn node(&self, hash: &B256) -> Result<Option<Arc<[u8]>>, StorageError> {
+        Ok(self.get(hash).map(|rlp| rlp.as_slice().into()))
     }
 }
 
@@ -215,7 +216,7 @@ fn load(
         src.loaded_interior(hash, &rlp);
     }
     if let Some(proof) = proof {
-        proof.push(rlp.into());
+        proof.push(Bytes::copy_from_slice(&rlp));
     }
     Ok(node)
 }
@@ -521,11 +522,17 @@ fn decode(rlp: &[u8]) -> Result<Node, StorageError> {
             "node is not a single RLP list",
         ));
     }
-    let mut items = Vec::with_capacity(17);
+    // At most 17 items: a fixed array spares an allocation per decoded node.
+    let mut items: [(&[u8], &[u8], bool); 17] = [(&[], &[], false); 17];
+    let mut count = 0;
     while !payload.is_empty() {
-        items.push(split_item(&mut payload)?);
+        if count == items.len() {
+            return Err(StorageError::CorruptTrieNode("node has more than 17 items"));
+        }
+        items[count] = split_item(&mut payload)?;
+        count += 1;
     }
-    match items.len() {
+    match count {
         2 => {
             let (_, compact, false) = items[0] else {
                 return Err(StorageError::CorruptTrieNode("path is not a string"));
