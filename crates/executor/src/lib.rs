@@ -373,7 +373,7 @@ impl Executor {
                     pool.skip_sender(sender);
                     continue;
                 }
-                let available = inputs.gas_limit - executor.gas_used;
+                let available = inputs.gas_limit.saturating_sub(executor.gas_used);
                 if tx.gas_limit() > available {
                     pool.skip_sender(sender);
                     continue;

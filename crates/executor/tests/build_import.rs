@@ -3,7 +3,7 @@
 use aegis_executor::{ExecutorError, FeeOrderedTxs, ImportOutcome, PoolTx};
 use aegis_testing::{
     BASE_FEE_VAULT, DEPOSITOR, ETH, IMessagePasser, L1_FEE_VAULT, MESSAGE_PASSER, TestNode, TxType,
-    attributes, erc20_block, fee_ordered, head_hash, rich_block, signer, spec, user_tx,
+    attributes, erc20_block, fee_ordered, head_hash, rich_block, signer, spec, transfer, user_tx,
 };
 use alloy_consensus::Transaction;
 use alloy_eips::eip7685::EMPTY_REQUESTS_HASH;
@@ -296,58 +296,22 @@ fn pool_skips_bad_transactions_and_their_senders_followers_and_respects_no_tx_po
     let alice = signer(0);
     let bob = signer(1);
     let broke = signer(19).with_chain_id(Some(chain));
-    let to = TxKind::Call(Address::repeat_byte(3));
+    let to = Address::repeat_byte(3);
     let txs = vec![
         // Nonce gap: alice's nonce is 0, so neither of these may go in.
-        user_tx(
-            TxType::Eip1559,
-            &alice,
-            chain,
-            1,
-            to,
-            U256::from(1),
-            Bytes::new(),
-            21_000,
-        ),
-        user_tx(
-            TxType::Eip1559,
-            &alice,
-            chain,
-            2,
-            to,
-            U256::from(1),
-            Bytes::new(),
-            21_000,
-        ),
+        transfer(TxType::Eip1559, &alice, chain, 1, to, 1),
+        transfer(TxType::Eip1559, &alice, chain, 2, to, 1),
         // Wrong chain id.
-        user_tx(
-            TxType::Eip1559,
-            &bob,
-            chain + 1,
-            0,
-            to,
-            U256::from(1),
-            Bytes::new(),
-            21_000,
-        ),
+        transfer(TxType::Eip1559, &bob, chain + 1, 0, to, 1),
         // No funds.
-        user_tx(
-            TxType::Eip1559,
-            &broke,
-            chain,
-            0,
-            to,
-            U256::from(1),
-            Bytes::new(),
-            21_000,
-        ),
+        transfer(TxType::Eip1559, &broke, chain, 0, to, 1),
         // Over the block gas limit.
         user_tx(
             TxType::Eip1559,
             &bob,
             chain,
             0,
-            to,
+            TxKind::Call(to),
             U256::from(1),
             Bytes::new(),
             100_000_000,
@@ -367,16 +331,7 @@ fn pool_skips_bad_transactions_and_their_senders_followers_and_respects_no_tx_po
     );
 
     // noTxPool: a valid pool tx is not included.
-    let ok = user_tx(
-        TxType::Eip1559,
-        &alice,
-        chain,
-        0,
-        to,
-        U256::from(1),
-        Bytes::new(),
-        21_000,
-    );
+    let ok = transfer(TxType::Eip1559, &alice, chain, 0, to, 1);
     let attrs = attributes(&spec, &parent, vec![], true);
     let mut source = pool(std::slice::from_ref(&ok), 1);
     let block = a

@@ -31,6 +31,12 @@ fn path(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
+/// Writes a devnet genesis at `timestamp` into `dir`; returns the genesis.json path.
+fn genesis_at(dir: &Path, timestamp: &str) -> std::path::PathBuf {
+    ok(&["genesis", "--out", path(dir), "--timestamp", timestamp]);
+    dir.join("genesis.json")
+}
+
 #[test]
 fn genesis_writes_matching_genesis_and_rollup_config() {
     let dir = tempfile::tempdir().unwrap();
@@ -78,14 +84,7 @@ fn node_seals_blocks_restarts_at_its_head_and_verifies() {
     let datadir = dir.path().join("data");
     let genesis_dir = dir.path().join("g");
     // A genesis in the past so dev blocks seal without waiting for the wall clock.
-    ok(&[
-        "genesis",
-        "--out",
-        path(&genesis_dir),
-        "--timestamp",
-        "1700000000",
-    ]);
-    let genesis = genesis_dir.join("genesis.json");
+    let genesis = genesis_at(&genesis_dir, "1700000000");
     let args = |blocks: &'static str| {
         vec![
             "node".to_string(),
@@ -111,20 +110,13 @@ fn node_seals_blocks_restarts_at_its_head_and_verifies() {
     assert!(verified.starts_with("block 5 "), "{verified}");
 
     // A different genesis against the same database is refused.
-    let other = dir.path().join("other");
-    ok(&[
-        "genesis",
-        "--out",
-        path(&other),
-        "--timestamp",
-        "1700000002",
-    ]);
+    let other = genesis_at(&dir.path().join("other"), "1700000002");
     let stderr = err(&[
         "node",
         "--datadir",
         path(&datadir),
         "--genesis",
-        path(&other.join("genesis.json")),
+        path(&other),
         "--dev.blocks",
         "1",
     ]);
@@ -166,14 +158,7 @@ fn sigkill_while_sealing_restarts_at_a_consistent_head() {
     let dir = tempfile::tempdir().unwrap();
     let datadir = dir.path().join("data");
     let genesis_dir = dir.path().join("g");
-    ok(&[
-        "genesis",
-        "--out",
-        path(&genesis_dir),
-        "--timestamp",
-        "1700000000",
-    ]);
-    let genesis = genesis_dir.join("genesis.json");
+    let genesis = genesis_at(&genesis_dir, "1700000000");
     let mut child = Command::new(env!("CARGO_BIN_EXE_aegis"))
         .args([
             "node",
