@@ -125,6 +125,15 @@ struct GenesisArgs {
     /// Batcher address in the rollup system config.
     #[arg(long)]
     batcher: Option<Address>,
+    /// BIP-39 mnemonic of the prefunded dev accounts (default: anvil's).
+    #[arg(long = "dev.mnemonic", env = "AEGIS_DEV_MNEMONIC")]
+    dev_mnemonic: Option<String>,
+    /// Number of prefunded dev accounts (m/44'/60'/0'/0/0..N).
+    #[arg(long = "dev.accounts", default_value_t = 10)]
+    dev_accounts: u32,
+    /// Balance of each dev account, in ether.
+    #[arg(long = "dev.balance", default_value_t = 10_000)]
+    dev_balance: u64,
 }
 
 /// A fork activation offset in seconds after genesis, or unscheduled.
@@ -167,13 +176,19 @@ fn write_json(path: &Path, value: &impl serde::Serialize) -> anyhow::Result<()> 
 
 fn genesis_command(args: GenesisArgs) -> anyhow::Result<()> {
     let timestamp = args.timestamp.unwrap_or_else(now);
+    let defaults = DevnetGenesisOptions::default();
     let options = DevnetGenesisOptions {
         chain_id: args.chain_id,
         l1_chain_id: args.l1_chain_id,
         timestamp,
         isthmus_offset: args.isthmus_offset.0,
         jovian_offset: args.jovian_offset.0,
-        ..Default::default()
+        dev_mnemonic: args
+            .dev_mnemonic
+            .unwrap_or_else(|| defaults.dev_mnemonic.clone()),
+        dev_accounts: args.dev_accounts,
+        dev_balance: U256::from(args.dev_balance) * U256::from(10u64).pow(U256::from(18)),
+        ..defaults
     };
     let genesis = devnet_genesis(&options)?;
     let spec = ChainSpec::from_genesis(genesis.clone())?;

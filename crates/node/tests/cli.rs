@@ -67,6 +67,41 @@ fn genesis_writes_matching_genesis_and_rollup_config() {
             .keys()
             .any(|k| k.to_lowercase() == "0x4200000000000000000000000000000000000015")
     );
+    // Dev accounts are configurable: 3 accounts of a given mnemonic, 5 ether each.
+    let custom = dir.path().join("custom");
+    let mnemonic = "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about";
+    ok(&[
+        "genesis",
+        "--out",
+        path(&custom),
+        "--timestamp",
+        "1700000000",
+        "--dev.mnemonic",
+        mnemonic,
+        "--dev.accounts",
+        "3",
+        "--dev.balance",
+        "5",
+    ]);
+    let custom: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(custom.join("genesis.json")).unwrap())
+            .unwrap();
+    let funded: Vec<_> = custom["alloc"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(_, a)| a["balance"] == "0x4563918244f40000")
+        .map(|(k, _)| k.to_lowercase())
+        .collect();
+    assert_eq!(funded.len(), 3, "{funded:?}");
+    // m/44'/60'/0'/0/0 of the "abandon … about" mnemonic.
+    assert!(
+        funded
+            .iter()
+            .any(|k| k.ends_with("9858effd232b4033e47d90003d41ec34ecaeda94")),
+        "{funded:?}"
+    );
+
     // Same inputs, same genesis.
     let again = ok(&[
         "genesis",
