@@ -23,7 +23,7 @@ pub use pool::{FeeOrderedTxs, PoolTx, PoolTxSource};
 use aegis_chainspec::{ChainSpec, OpFork};
 use aegis_storage::{AccountDiff, AccountInfo, StateDiff, StateUpdate, StorageError, Store};
 use alloy_consensus::{BlockBody, EMPTY_OMMER_ROOT_HASH, Header, proofs};
-use alloy_eips::{Encodable2718, eip7685::EMPTY_REQUESTS_HASH};
+use alloy_eips::{Decodable2718, Encodable2718, eip7685::EMPTY_REQUESTS_HASH};
 use alloy_evm::{
     EvmEnv, EvmFactory,
     block::{BlockExecutionError, BlockExecutor},
@@ -307,6 +307,37 @@ impl Executor {
             &block.update,
             make_head,
         )?)
+    }
+
+    /// A stored block and its receipts.
+    pub fn stored_block(
+        &self,
+        hash: &B256,
+    ) -> Result<Option<(OpBlock, Vec<OpReceiptEnvelope>)>, ExecutorError> {
+        let Some(header) = self.store.header(hash)? else { return Ok(None) };
+        let corrupt = |reason: &'static str| {
+            ExecutorError::Storage(StorageError::CorruptRecord { table: "bodies", reason })
+        };
+        let decode_list = |bytes: Option<Vec<u8>>| -> Result<Vec<Bytes>, ExecutorError> {
+            let bytes = bytes.ok_or(corrupt("missing body or receipts"))?;
+            if bytes.is_empty() {
+                return Ok(Vec::new());
+            }
+            alloy_rlp::decode_exact(&bytes).map_err(|_| corrupt("list does not decode"))
+        };
+        let transactions = decode_list(self.store.body(hash)?)?
+            .iter()
+            .map(|raw| OpTxEnvelope::decode_2718_exact(raw).map_err(|_| corrupt("transaction")))
+            .collect::<Result<Vec<_>, _>>()?;
+        let receipts = decode_list(self.store.receipts(hash)?)?
+            .iter()
+            .map(|raw| {
+                OpReceiptEnvelope::decode_2718(&mut raw.as_ref()).map_err(|_| corrupt("receipt"))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let withdrawals = self.active(OpFork::Canyon, header.timestamp).then(Default::default);
+        let body = BlockBody { transactions, ommers: Vec::new(), withdrawals };
+        Ok(Some((OpBlock::new(header, body), receipts)))
     }
 
     fn execute(
