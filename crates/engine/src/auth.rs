@@ -49,7 +49,9 @@ pub enum AuthError {
 }
 
 fn now_secs() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 /// Checks an `Authorization` header value against `secret` at time `now`.
@@ -59,7 +61,10 @@ pub fn check_authorization(
     now: u64,
 ) -> Result<(), AuthError> {
     let header = header.ok_or(AuthError::Missing)?;
-    let token = header.strip_prefix("Bearer ").ok_or(AuthError::NotBearer)?.trim();
+    let token = header
+        .strip_prefix("Bearer ")
+        .ok_or(AuthError::NotBearer)?
+        .trim();
     let mut validation = Validation::new(Algorithm::HS256);
     validation.set_required_spec_claims(&["iat"]);
     validation.validate_exp = false;
@@ -78,7 +83,10 @@ pub fn check_authorization(
 
 /// Reads the hex secret at `path` (optional `0x`), or creates it (mode 0600) when missing.
 pub fn load_or_create_secret(path: &Path) -> Result<JwtSecret, EngineError> {
-    let bad = |reason: String| EngineError::JwtSecret { path: path.to_path_buf(), reason };
+    let bad = |reason: String| EngineError::JwtSecret {
+        path: path.to_path_buf(),
+        reason,
+    };
     match std::fs::read_to_string(path) {
         Ok(text) => {
             let hex = text.trim();
@@ -114,7 +122,9 @@ pub struct JwtAuthLayer {
 impl JwtAuthLayer {
     /// A layer checking tokens against `secret`.
     pub fn new(secret: JwtSecret) -> Self {
-        Self { secret: Arc::new(secret) }
+        Self {
+            secret: Arc::new(secret),
+        }
     }
 }
 
@@ -122,7 +132,10 @@ impl<S> tower::Layer<S> for JwtAuthLayer {
     type Service = JwtAuth<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        JwtAuth { inner, secret: self.secret.clone() }
+        JwtAuth {
+            inner,
+            secret: self.secret.clone(),
+        }
     }
 }
 
@@ -157,7 +170,10 @@ where
     }
 
     fn call(&mut self, request: HttpRequest<B>) -> Self::Future {
-        let header = request.headers().get(AUTHORIZATION).and_then(|v| v.to_str().ok());
+        let header = request
+            .headers()
+            .get(AUTHORIZATION)
+            .and_then(|v| v.to_str().ok());
         match check_authorization(&self.secret, header, now_secs()) {
             Ok(()) => Box::pin(self.inner.call(request)),
             Err(error) => {
@@ -175,7 +191,10 @@ mod tests {
     use alloy_rpc_types_engine::Claims as AlloyClaims;
 
     fn token(secret: &JwtSecret, iat: u64) -> String {
-        format!("Bearer {}", secret.encode(&AlloyClaims { iat, exp: None }).unwrap())
+        format!(
+            "Bearer {}",
+            secret.encode(&AlloyClaims { iat, exp: None }).unwrap()
+        )
     }
 
     #[test]
@@ -191,8 +210,14 @@ mod tests {
     fn refuses_missing_wrong_key_stale_future_and_none_alg() {
         let secret = JwtSecret::random();
         let now = 1_700_000_000;
-        assert_eq!(check_authorization(&secret, None, now), Err(AuthError::Missing));
-        assert_eq!(check_authorization(&secret, Some("Basic abc"), now), Err(AuthError::NotBearer));
+        assert_eq!(
+            check_authorization(&secret, None, now),
+            Err(AuthError::Missing)
+        );
+        assert_eq!(
+            check_authorization(&secret, Some("Basic abc"), now),
+            Err(AuthError::NotBearer)
+        );
         let other = JwtSecret::random();
         assert!(matches!(
             check_authorization(&secret, Some(&token(&other, now)), now),
@@ -231,7 +256,10 @@ mod tests {
             let bytes = input.as_bytes();
             let mut out = String::new();
             for chunk in bytes.chunks(3) {
-                let n = chunk.iter().enumerate().fold(0u32, |acc, (i, b)| acc | (*b as u32) << (16 - 8 * i));
+                let n = chunk
+                    .iter()
+                    .enumerate()
+                    .fold(0u32, |acc, (i, b)| acc | (*b as u32) << (16 - 8 * i));
                 for i in 0..=chunk.len() {
                     out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
                 }
@@ -248,7 +276,10 @@ mod tests {
         let created = load_or_create_secret(&path).unwrap();
         let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
-        assert_eq!(load_or_create_secret(&path).unwrap().as_bytes(), created.as_bytes());
+        assert_eq!(
+            load_or_create_secret(&path).unwrap().as_bytes(),
+            created.as_bytes()
+        );
         std::fs::write(&path, format!("0x{}\n", hex::encode([7u8; 32]))).unwrap();
         assert_eq!(load_or_create_secret(&path).unwrap().as_bytes(), &[7u8; 32]);
         std::fs::write(&path, "zz").unwrap();

@@ -31,13 +31,27 @@ pub(crate) fn rpc_block(block: OpBlock, receipts: &[OpReceiptEnvelope], full: bo
             .transactions
             .into_iter()
             .enumerate()
-            .map(|(index, tx)| rpc_transaction(tx, receipts.get(index), hash, number, index, base_fee))
+            .map(|(index, tx)| {
+                rpc_transaction(tx, receipts.get(index), hash, number, index, base_fee)
+            })
             .collect();
         BlockTransactions::Full(txs)
     } else {
-        BlockTransactions::Hashes(block.body.transactions.iter().map(|tx| tx.tx_hash()).collect())
+        BlockTransactions::Hashes(
+            block
+                .body
+                .transactions
+                .iter()
+                .map(|tx| tx.tx_hash())
+                .collect(),
+        )
     };
-    Block { header, uncles: Vec::new(), transactions, withdrawals: block.body.withdrawals }
+    Block {
+        header,
+        uncles: Vec::new(),
+        transactions,
+        withdrawals: block.body.withdrawals,
+    }
 }
 
 fn rpc_transaction(
@@ -98,4 +112,3 @@ pub(crate) fn proof_response(proof: AccountProof) -> EIP1186AccountProofResponse
             .collect(),
     }
 }
-

@@ -1,7 +1,9 @@
 //! Payload jobs: one per distinct set of attributes, building in the background so that
 //! `engine_getPayload` answers at once with the best block so far.
 
-use aegis_executor::{BuildAttributes, ExecutedBlock, Executor, ExecutorError, PoolTx, PoolTxSource};
+use aegis_executor::{
+    BuildAttributes, ExecutedBlock, Executor, ExecutorError, PoolTx, PoolTxSource,
+};
 use alloy_primitives::{B256, keccak256};
 use alloy_rpc_types_engine::PayloadId;
 use std::{
@@ -100,7 +102,12 @@ pub fn payload_id(parent: &B256, attrs: &BuildAttributes, version: u8) -> Payloa
     buf.extend_from_slice(&attrs.timestamp.to_be_bytes());
     buf.extend_from_slice(attrs.prev_randao.as_slice());
     buf.extend_from_slice(attrs.fee_recipient.as_slice());
-    buf.extend_from_slice(attrs.parent_beacon_block_root.unwrap_or_default().as_slice());
+    buf.extend_from_slice(
+        attrs
+            .parent_beacon_block_root
+            .unwrap_or_default()
+            .as_slice(),
+    );
     buf.push(attrs.no_tx_pool as u8);
     buf.extend_from_slice(&(attrs.transactions.len() as u64).to_be_bytes());
     for tx in &attrs.transactions {
@@ -118,12 +125,18 @@ pub fn payload_id(parent: &B256, attrs: &BuildAttributes, version: u8) -> Payloa
 impl PayloadJobs {
     /// Jobs building with `executor` from `pool`.
     pub fn new(executor: Arc<Executor>, pool: Arc<dyn TxPool>) -> Self {
-        Self { executor, pool, jobs: Mutex::new(VecDeque::new()) }
+        Self {
+            executor,
+            pool,
+            jobs: Mutex::new(VecDeque::new()),
+        }
     }
 
     fn find(&self, id: &PayloadId) -> Option<Arc<Job>> {
         let jobs = self.jobs.lock().expect("jobs lock");
-        jobs.iter().find(|(job_id, _)| job_id == id).map(|(_, job)| job.clone())
+        jobs.iter()
+            .find(|(job_id, _)| job_id == id)
+            .map(|(_, job)| job.clone())
     }
 
     fn build(
@@ -136,8 +149,12 @@ impl PayloadJobs {
         if !with_pool {
             return executor.build(parent, attrs, None);
         }
-        let parent_header = executor.store().header(&parent)?.ok_or(ExecutorError::UnknownParent(parent))?;
-        let base_fee = aegis_executor::next_base_fee(executor.spec(), &parent_header, attrs.timestamp)?;
+        let parent_header = executor
+            .store()
+            .header(&parent)?
+            .ok_or(ExecutorError::UnknownParent(parent))?;
+        let base_fee =
+            aegis_executor::next_base_fee(executor.spec(), &parent_header, attrs.timestamp)?;
         let mut txs = pool.best_transactions(base_fee);
         executor.build(parent, attrs, Some(&mut *txs))
     }

@@ -69,7 +69,10 @@ impl std::fmt::Debug for EngineApi {
 impl EngineApi {
     /// An engine building from `pool`.
     pub fn new(executor: Arc<Executor>, pool: Arc<dyn TxPool>) -> Self {
-        Self { jobs: PayloadJobs::new(executor.clone(), pool), executor }
+        Self {
+            jobs: PayloadJobs::new(executor.clone(), pool),
+            executor,
+        }
     }
 
     /// The executor behind the engine.
@@ -139,7 +142,11 @@ impl EngineApi {
         });
         method!("engine_newPayloadV2", |params, api| {
             let payload: ExecutionPayloadInputV2 = params.one()?;
-            api.new_payload(OpExecutionPayload::v2(payload), OpExecutionPayloadSidecar::default()).await
+            api.new_payload(
+                OpExecutionPayload::v2(payload),
+                OpExecutionPayloadSidecar::default(),
+            )
+            .await
         });
         method!("engine_newPayloadV3", |params, api| {
             let mut seq = params.sequence();
@@ -147,7 +154,8 @@ impl EngineApi {
             let hashes: Vec<B256> = seq.next()?;
             let root: B256 = seq.next()?;
             let sidecar = OpExecutionPayloadSidecar::v3(CancunPayloadFields::new(root, hashes));
-            api.new_payload(OpExecutionPayload::v3(payload), sidecar).await
+            api.new_payload(OpExecutionPayload::v3(payload), sidecar)
+                .await
         });
         method!("engine_newPayloadV4", |params, api| {
             let mut seq = params.sequence();
@@ -156,15 +164,21 @@ impl EngineApi {
             let root: B256 = seq.next()?;
             let requests: Vec<Bytes> = seq.next()?;
             if !requests.is_empty() {
-                return Err(rpc_error(codes::INVALID_PARAMS, "OP blocks carry no execution requests"));
+                return Err(rpc_error(
+                    codes::INVALID_PARAMS,
+                    "OP blocks carry no execution requests",
+                ));
             }
             let sidecar = OpExecutionPayloadSidecar::v4(
                 CancunPayloadFields::new(root, hashes),
                 PraguePayloadFields::new(Requests::new(Vec::new())),
             );
-            api.new_payload(OpExecutionPayload::v4(payload), sidecar).await
+            api.new_payload(OpExecutionPayload::v4(payload), sidecar)
+                .await
         });
-        method!("eth_chainId", |_params, api| RpcResult::Ok(U64::from(api.executor.spec().chain_id)));
+        method!("eth_chainId", |_params, api| RpcResult::Ok(U64::from(
+            api.executor.spec().chain_id
+        )));
         method!("eth_blockNumber", |_params, api| {
             let head = api.executor.store().head().map_err(internal)?;
             RpcResult::Ok(U64::from(head.map_or(0, |h| h.number)))
@@ -263,7 +277,12 @@ impl EngineApi {
     ) -> RpcResult<PayloadStatus> {
         let claimed = payload.block_hash();
         let invalid = |latest: Option<B256>, reason: String| {
-            Ok(PayloadStatus::new(PayloadStatusEnum::Invalid { validation_error: reason }, latest))
+            Ok(PayloadStatus::new(
+                PayloadStatusEnum::Invalid {
+                    validation_error: reason,
+                },
+                latest,
+            ))
         };
         let block = match payload.try_into_block_with_sidecar(&sidecar) {
             Ok(block) => block,
@@ -271,7 +290,10 @@ impl EngineApi {
         };
         let hash = block.header.hash_slow();
         if hash != claimed {
-            return invalid(None, format!("block hash mismatch: payload says {claimed}, header hashes to {hash}"));
+            return invalid(
+                None,
+                format!("block hash mismatch: payload says {claimed}, header hashes to {hash}"),
+            );
         }
         if let Some(built) = self.jobs.built_block(&hash) {
             self.executor.commit(&built, false).map_err(internal)?;
@@ -285,9 +307,10 @@ impl EngineApi {
             Ok(ImportOutcome::Valid(hash)) => {
                 Ok(PayloadStatus::new(PayloadStatusEnum::Valid, Some(hash)))
             }
-            Ok(ImportOutcome::Invalid { latest_valid_hash, reason }) => {
-                invalid(Some(latest_valid_hash), reason)
-            }
+            Ok(ImportOutcome::Invalid {
+                latest_valid_hash,
+                reason,
+            }) => invalid(Some(latest_valid_hash), reason),
             Err(ExecutorError::UnknownParent(_)) => {
                 Ok(PayloadStatus::from_status(PayloadStatusEnum::Syncing))
             }
@@ -324,15 +347,23 @@ impl EngineApi {
         }
         .ok_or_else(|| rpc_error(codes::INVALID_PARAMS, "unknown block"))?;
         let slots: Vec<B256> = keys.iter().map(|k| k.as_b256()).collect();
-        let proof = self.executor.store().proof(&hash, &address, &slots).map_err(|e| match e {
-            aegis_storage::StorageError::UnknownBlock(_) => rpc_error(codes::INVALID_PARAMS, "unknown block"),
-            other => internal(other),
-        })?;
+        let proof = self
+            .executor
+            .store()
+            .proof(&hash, &address, &slots)
+            .map_err(|e| match e {
+                aegis_storage::StorageError::UnknownBlock(_) => {
+                    rpc_error(codes::INVALID_PARAMS, "unknown block")
+                }
+                other => internal(other),
+            })?;
         Ok(proof_response(proof))
     }
 }
 
-fn fcu_params(params: Params<'static>) -> RpcResult<(ForkchoiceState, Option<OpPayloadAttributes>)> {
+fn fcu_params(
+    params: Params<'static>,
+) -> RpcResult<(ForkchoiceState, Option<OpPayloadAttributes>)> {
     let mut seq = params.sequence();
     let state: ForkchoiceState = seq.next()?;
     let attrs: Option<OpPayloadAttributes> = seq.optional_next()?;
@@ -350,7 +381,9 @@ fn build_attributes(attrs: OpPayloadAttributes) -> RpcResult<BuildAttributes> {
         prev_randao: inner.prev_randao,
         fee_recipient: inner.suggested_fee_recipient,
         parent_beacon_block_root: inner.parent_beacon_block_root,
-        gas_limit: attrs.gas_limit.ok_or_else(|| invalid("gasLimit is required"))?,
+        gas_limit: attrs
+            .gas_limit
+            .ok_or_else(|| invalid("gasLimit is required"))?,
         transactions: attrs.transactions.unwrap_or_default(),
         no_tx_pool: attrs.no_tx_pool.unwrap_or(false),
         eip1559_params: attrs.eip_1559_params,
@@ -366,7 +399,10 @@ fn envelope_v2(block: &ExecutedBlock) -> ExecutionPayloadEnvelopeV2 {
         OpExecutionPayload::V3(v3) => ExecutionPayloadFieldV2::V2(v3.payload_inner),
         OpExecutionPayload::V4(v4) => ExecutionPayloadFieldV2::V2(v4.payload_inner.payload_inner),
     };
-    ExecutionPayloadEnvelopeV2 { execution_payload, block_value: block.fees }
+    ExecutionPayloadEnvelopeV2 {
+        execution_payload,
+        block_value: block.fees,
+    }
 }
 
 fn unsupported(message: &str) -> ErrorObjectOwned {
@@ -376,7 +412,9 @@ fn unsupported(message: &str) -> ErrorObjectOwned {
 fn envelope_v3(block: &ExecutedBlock) -> RpcResult<OpExecutionPayloadEnvelopeV3> {
     let header = &block.block.header;
     if header.requests_hash.is_some() {
-        return Err(unsupported("Isthmus payloads are served by engine_getPayloadV4"));
+        return Err(unsupported(
+            "Isthmus payloads are served by engine_getPayloadV4",
+        ));
     }
     let parent_beacon_block_root = header
         .parent_beacon_block_root
@@ -392,10 +430,14 @@ fn envelope_v3(block: &ExecutedBlock) -> RpcResult<OpExecutionPayloadEnvelopeV3>
 
 fn envelope_v4(block: &ExecutedBlock) -> RpcResult<OpExecutionPayloadEnvelopeV4> {
     let header = &block.block.header;
-    let (Some(parent_beacon_block_root), Some(withdrawals_root), Some(_)) =
-        (header.parent_beacon_block_root, header.withdrawals_root, header.requests_hash)
-    else {
-        return Err(unsupported("pre-Isthmus payloads are served by engine_getPayloadV3"));
+    let (Some(parent_beacon_block_root), Some(withdrawals_root), Some(_)) = (
+        header.parent_beacon_block_root,
+        header.withdrawals_root,
+        header.requests_hash,
+    ) else {
+        return Err(unsupported(
+            "pre-Isthmus payloads are served by engine_getPayloadV3",
+        ));
     };
     Ok(OpExecutionPayloadEnvelopeV4 {
         execution_payload: OpExecutionPayloadV4::from_v3_with_withdrawals_root(

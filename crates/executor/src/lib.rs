@@ -314,9 +314,14 @@ impl Executor {
         &self,
         hash: &B256,
     ) -> Result<Option<(OpBlock, Vec<OpReceiptEnvelope>)>, ExecutorError> {
-        let Some(header) = self.store.header(hash)? else { return Ok(None) };
+        let Some(header) = self.store.header(hash)? else {
+            return Ok(None);
+        };
         let corrupt = |reason: &'static str| {
-            ExecutorError::Storage(StorageError::CorruptRecord { table: "bodies", reason })
+            ExecutorError::Storage(StorageError::CorruptRecord {
+                table: "bodies",
+                reason,
+            })
         };
         let decode_list = |bytes: Option<Vec<u8>>| -> Result<Vec<Bytes>, ExecutorError> {
             let bytes = bytes.ok_or(corrupt("missing body or receipts"))?;
@@ -335,8 +340,14 @@ impl Executor {
                 OpReceiptEnvelope::decode_2718(&mut raw.as_ref()).map_err(|_| corrupt("receipt"))
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let withdrawals = self.active(OpFork::Canyon, header.timestamp).then(Default::default);
-        let body = BlockBody { transactions, ommers: Vec::new(), withdrawals };
+        let withdrawals = self
+            .active(OpFork::Canyon, header.timestamp)
+            .then(Default::default);
+        let body = BlockBody {
+            transactions,
+            ommers: Vec::new(),
+            withdrawals,
+        };
         Ok(Some((OpBlock::new(header, body), receipts)))
     }
 
