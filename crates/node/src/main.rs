@@ -4,6 +4,7 @@ use aegis_chainspec::{
     ChainSpec, DevnetGenesisOptions, L1GenesisRef, OpFork, RollupOptions, devnet_genesis,
     rollup_config,
 };
+use aegis_engine::{EmptyPool, EngineApi};
 use aegis_executor::{
     BuildAttributes, Executor,
     l1info::{L1Info, L1InfoFormat},
@@ -85,12 +86,57 @@ struct NodeArgs {
     /// op-geth style genesis.json; without it a devnet genesis is generated in the datadir.
     #[arg(long, env = "AEGIS_GENESIS")]
     genesis: Option<PathBuf>,
-    /// Dev mode: seal a block every N seconds without a rollup node (synthetic L1 origin).
+    /// The rollup node's rollup.json: checked against the genesis (chain id, genesis hash).
+    #[arg(long = "rollup.config", env = "AEGIS_ROLLUP_CONFIG")]
+    rollup_config: Option<PathBuf>,
+    #[command(flatten)]
+    engine: EngineArgs,
+    #[command(flatten)]
+    dev: DevArgs,
+}
+
+/// The authenticated engine port the rollup node drives.
+#[derive(Args, Debug)]
+#[command(next_help_heading = "Engine API")]
+struct EngineArgs {
+    /// Listen address of the engine API.
+    #[arg(
+        long = "engine.addr",
+        visible_alias = "authrpc.addr",
+        env = "AEGIS_ENGINE_ADDR",
+        default_value = "127.0.0.1"
+    )]
+    addr: std::net::IpAddr,
+    /// Port of the engine API.
+    #[arg(
+        long = "engine.port",
+        visible_alias = "authrpc.port",
+        env = "AEGIS_ENGINE_PORT",
+        default_value_t = 8551
+    )]
+    port: u16,
+    /// JWT secret file (hex); created with mode 0600 when missing [default: <datadir>/jwt.hex].
+    #[arg(
+        long = "engine.jwtsecret",
+        visible_alias = "authrpc.jwtsecret",
+        env = "AEGIS_ENGINE_JWTSECRET"
+    )]
+    jwt_secret: Option<PathBuf>,
+}
+
+/// Sealing without a rollup node.
+#[derive(Args, Debug)]
+#[command(next_help_heading = "Development")]
+struct DevArgs {
+    /// Seal blocks from a synthetic L1 origin instead of serving a rollup node.
+    #[arg(long = "dev", env = "AEGIS_DEV")]
+    enabled: bool,
+    /// Seconds between dev blocks.
     #[arg(long = "dev.period", env = "AEGIS_DEV_PERIOD", default_value_t = 2)]
-    dev_period: u64,
+    period: u64,
     /// Stop after this many dev blocks (0: run until interrupted).
     #[arg(long = "dev.blocks", env = "AEGIS_DEV_BLOCKS", default_value_t = 0)]
-    dev_blocks: u64,
+    blocks: u64,
 }
 
 #[derive(Args, Debug)]
@@ -281,11 +327,53 @@ fn dev_attributes(
     })
 }
 
+/// Resolves on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}
+
+/// Refuses a rollup config that belongs to another chain.
+fn check_rollup_config(path: &Path, spec: &ChainSpec) -> anyhow::Result<()> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let config: serde_json::Value =
+        serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+    let chain_id = config["l2_chain_id"].as_u64();
+    if chain_id != Some(spec.chain_id) {
+        bail!(
+            "rollup config {}: l2_chain_id {:?} does not match the genesis chain id {}",
+            path.display(),
+            chain_id,
+            spec.chain_id
+        );
+    }
+    let hash = config["genesis"]["l2"]["hash"]
+        .as_str()
+        .and_then(|h| h.parse::<B256>().ok());
+    if hash != Some(spec.genesis_hash()) {
+        bail!(
+            "rollup config {}: genesis.l2.hash {:?} does not match the genesis hash {}",
+            path.display(),
+            hash,
+            spec.genesis_hash()
+        );
+    }
+    Ok(())
+}
+
 async fn node_command(args: NodeArgs) -> anyhow::Result<()> {
     let datadir = &args.datadir.datadir;
     let spec = Arc::new(load_spec(args.genesis.as_deref(), datadir)?);
+    if let Some(path) = &args.rollup_config {
+        check_rollup_config(path, &spec)?;
+    }
     let store = open(datadir)?;
-    let executor = Executor::new(spec.clone(), store.clone())?;
+    let executor = Arc::new(Executor::new(spec.clone(), store.clone())?);
     let head = store.head()?.context("store has no head after genesis")?;
     info!(
         target: "aegis::node",
@@ -296,16 +384,38 @@ async fn node_command(args: NodeArgs) -> anyhow::Result<()> {
         db = %store.path().display(),
         "aegis started"
     );
-    let period = args.dev_period.max(1);
+    if args.dev.enabled {
+        return dev_loop(&spec, &executor, &args.dev).await;
+    }
+    let secret_path = args
+        .engine
+        .jwt_secret
+        .clone()
+        .unwrap_or_else(|| datadir.join("jwt.hex"));
+    let secret = aegis_engine::auth::load_or_create_secret(&secret_path)?;
+    let api = Arc::new(EngineApi::new(executor, Arc::new(EmptyPool)));
+    let addr = std::net::SocketAddr::new(args.engine.addr, args.engine.port);
+    let (local, server) = api.serve(addr, secret).await?;
+    info!(target: "aegis::node", engine = %local, jwt = %secret_path.display(), "ready");
+    shutdown_signal().await;
+    info!(target: "aegis::node", "shutting down");
+    let _ = server.stop();
+    server.stopped().await;
+    Ok(())
+}
+
+async fn dev_loop(spec: &ChainSpec, executor: &Executor, dev: &DevArgs) -> anyhow::Result<()> {
+    let store = executor.store();
+    let period = dev.period.max(1);
     let mut sealed = 0u64;
     loop {
         let parent = store.head()?.context("head vanished")?;
         let parent_hash = parent.hash_slow();
-        let attrs = dev_attributes(&spec, &parent, sealed, period)?;
+        let attrs = dev_attributes(spec, &parent, sealed, period)?;
         let wait = attrs.timestamp.saturating_sub(now());
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_secs(wait)) => {}
-            _ = tokio::signal::ctrl_c() => { info!(target: "aegis::node", "interrupted"); return Ok(()); }
+            _ = shutdown_signal() => { info!(target: "aegis::node", "interrupted"); return Ok(()); }
         }
         let block = executor.build(parent_hash, &attrs, None)?;
         executor.commit(&block, true)?;
@@ -324,7 +434,7 @@ async fn node_command(args: NodeArgs) -> anyhow::Result<()> {
             warn!(target: "aegis::node", number = header.number, "a forced transaction reverted");
         }
         sealed += 1;
-        if args.dev_blocks != 0 && sealed >= args.dev_blocks {
+        if dev.blocks != 0 && sealed >= dev.blocks {
             return Ok(());
         }
     }

@@ -127,6 +127,7 @@ fn node_seals_blocks_restarts_at_its_head_and_verifies() {
             path(&datadir).into(),
             "--genesis".into(),
             path(&genesis).into(),
+            "--dev".into(),
             "--dev.period".into(),
             "1".into(),
             "--dev.blocks".into(),
@@ -152,6 +153,7 @@ fn node_seals_blocks_restarts_at_its_head_and_verifies() {
         path(&datadir),
         "--genesis",
         path(&other),
+        "--dev",
         "--dev.blocks",
         "1",
     ]);
@@ -201,6 +203,7 @@ fn sigkill_while_sealing_restarts_at_a_consistent_head() {
             path(&datadir),
             "--genesis",
             path(&genesis),
+            "--dev",
             "--dev.period",
             "1",
         ])
@@ -221,6 +224,7 @@ fn sigkill_while_sealing_restarts_at_a_consistent_head() {
         path(&genesis),
         "--dev.blocks",
         "1",
+        "--dev",
         "--dev.period",
         "1",
     ]);
