@@ -56,8 +56,9 @@ pub struct DevnetGenesisOptions {
     /// must come after genesis: the rollup node then upgrades them with the network-upgrade
     /// transactions of the activation block.
     pub isthmus_offset: Option<u64>,
-    /// Jovian activation, seconds after genesis; `None` = not scheduled
-    /// (default `Some(4 * block_time)` = 8). Requires Isthmus at or before it.
+    /// Jovian activation, seconds after genesis; `None` = not scheduled (the default: the
+    /// rollup node this devnet pairs with, kona-node 1.0.0-rc.1, cannot derive Jovian blocks).
+    /// Requires Isthmus at or before it.
     pub jovian_offset: Option<u64>,
     /// L2 block time in seconds (default 2); only used to validate the offsets.
     pub block_time: u64,
@@ -82,7 +83,9 @@ impl Default for DevnetGenesisOptions {
             fee_vault_min_withdrawal: U256::from(10 * ETHER),
             eip1559: Eip1559Params::OPTIMISM,
             isthmus_offset: Some(2 * block_time),
-            jovian_offset: Some(4 * block_time),
+            // kona-node 1.0.0-rc.1 derives no Jovian attributes (no minBaseFee, no Jovian
+            // L1-info format), so Jovian is opt-in.
+            jovian_offset: None,
             block_time,
         }
     }
@@ -569,6 +572,7 @@ mod tests {
     fn opts() -> DevnetGenesisOptions {
         DevnetGenesisOptions {
             timestamp: 1_700_000_000,
+            jovian_offset: Some(8),
             ..Default::default()
         }
     }
@@ -599,7 +603,7 @@ mod tests {
         assert_eq!(o.dev_accounts, 10);
         assert_eq!(o.dev_balance, U256::from(10_000u64) * U256::from(ETHER));
         assert_eq!(o.isthmus_offset, Some(4));
-        assert_eq!(o.jovian_offset, Some(8));
+        assert_eq!(o.jovian_offset, None);
         assert!(o.timestamp > 1_700_000_000);
     }
 

@@ -176,6 +176,7 @@ mod tests {
     fn devnet_spec() -> ChainSpec {
         let opts = DevnetGenesisOptions {
             timestamp: 1_700_000_000,
+            jovian_offset: Some(8),
             ..Default::default()
         };
         ChainSpec::from_genesis(devnet_genesis(&opts).unwrap()).unwrap()

@@ -193,10 +193,10 @@ impl PayloadJobs {
         });
         {
             let mut jobs = self.jobs.lock().expect("jobs lock");
-            if jobs.len() >= MAX_JOBS {
-                if let Some((_, old)) = jobs.pop_front() {
-                    old.finish();
-                }
+            if jobs.len() >= MAX_JOBS
+                && let Some((_, old)) = jobs.pop_front()
+            {
+                old.finish();
             }
             jobs.push_back((id, job.clone()));
         }

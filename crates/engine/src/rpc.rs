@@ -297,6 +297,14 @@ impl EngineApi {
         }
         if let Some(built) = self.jobs.built_block(&hash) {
             self.executor.commit(&built, false).map_err(internal)?;
+            tracing::info!(
+                target: "aegis::engine",
+                number = built.block.header.number,
+                %hash,
+                txs = built.block.body.transactions.len(),
+                gas_used = built.block.header.gas_used,
+                "sealed block"
+            );
             return Ok(PayloadStatus::new(PayloadStatusEnum::Valid, Some(hash)));
         }
         let executor = self.executor.clone();

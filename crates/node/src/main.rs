@@ -153,8 +153,9 @@ struct GenesisArgs {
     /// Isthmus activation, seconds after genesis ("none" to leave it unscheduled).
     #[arg(long, default_value = "4", value_parser = parse_offset)]
     isthmus_offset: ForkOffset,
-    /// Jovian activation, seconds after genesis ("none" to leave it unscheduled).
-    #[arg(long, default_value = "8", value_parser = parse_offset)]
+    /// Jovian activation, seconds after genesis, or "none" (kona-node 1.0.0-rc.1 derives no
+    /// Jovian blocks).
+    #[arg(long, default_value = "none", value_parser = parse_offset)]
     jovian_offset: ForkOffset,
     /// L1 genesis block hash the rollup starts from.
     #[arg(long, default_value_t = B256::ZERO)]
