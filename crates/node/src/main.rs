@@ -92,7 +92,32 @@ struct NodeArgs {
     #[command(flatten)]
     engine: EngineArgs,
     #[command(flatten)]
+    batcher: BatcherArgs,
+    #[command(flatten)]
     dev: DevArgs,
+}
+
+/// Posting L2 blocks to the L1 batch inbox (sequencer only).
+#[derive(Args, Debug)]
+#[command(next_help_heading = "Batcher")]
+struct BatcherArgs {
+    /// L1 JSON-RPC URL; enables the batcher (needs --rollup.config for the inbox and L1 chain).
+    #[arg(long = "batcher.l1-rpc", env = "AEGIS_BATCHER_L1_RPC")]
+    l1_rpc: Option<String>,
+    /// Hex private key of the rollup config's batcher address (never logged).
+    #[arg(
+        long = "batcher.key",
+        env = "AEGIS_BATCHER_KEY",
+        hide_env_values = true
+    )]
+    key: Option<String>,
+    /// Seconds between looks for new L2 blocks.
+    #[arg(
+        long = "batcher.interval",
+        env = "AEGIS_BATCHER_INTERVAL",
+        default_value_t = 6
+    )]
+    interval: u64,
 }
 
 /// The authenticated engine port the rollup node drives.
@@ -338,8 +363,8 @@ async fn shutdown_signal() {
     }
 }
 
-/// Refuses a rollup config that belongs to another chain.
-fn check_rollup_config(path: &Path, spec: &ChainSpec) -> anyhow::Result<()> {
+/// Refuses a rollup config that belongs to another chain; returns it parsed.
+fn check_rollup_config(path: &Path, spec: &ChainSpec) -> anyhow::Result<serde_json::Value> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let config: serde_json::Value =
@@ -364,15 +389,64 @@ fn check_rollup_config(path: &Path, spec: &ChainSpec) -> anyhow::Result<()> {
             spec.genesis_hash()
         );
     }
-    Ok(())
+    Ok(config)
+}
+
+/// The batcher the flags ask for, if any.
+fn batcher(
+    args: &BatcherArgs,
+    rollup: Option<&serde_json::Value>,
+    executor: &Arc<Executor>,
+) -> anyhow::Result<Option<aegis_batcher::Batcher>> {
+    let Some(l1_rpc) = args.l1_rpc.clone() else {
+        return Ok(None);
+    };
+    let rollup =
+        rollup.context("--batcher.l1-rpc needs --rollup.config (batch inbox, L1 chain id)")?;
+    let key = args
+        .key
+        .as_deref()
+        .context("--batcher.l1-rpc needs --batcher.key")?;
+    let signer: alloy_signer_local::PrivateKeySigner = key
+        .trim()
+        .parse()
+        .map_err(|_| anyhow::anyhow!("--batcher.key is not a hex private key"))?;
+    let inbox: Address = serde_json::from_value(rollup["batch_inbox_address"].clone())
+        .context("rollup config batch_inbox_address")?;
+    let l1_chain_id = rollup["l1_chain_id"]
+        .as_u64()
+        .context("rollup config l1_chain_id")?;
+    let expected = rollup["genesis"]["system_config"]["batcherAddr"]
+        .as_str()
+        .unwrap_or_default();
+    if !expected.eq_ignore_ascii_case(&signer.address().to_string()) {
+        bail!(
+            "--batcher.key is for {}, but the rollup config's batcher is {expected}",
+            signer.address()
+        );
+    }
+    let config = aegis_batcher::BatcherConfig {
+        l1_rpc,
+        l1_chain_id,
+        inbox,
+        poll_interval: Duration::from_secs(args.interval.max(1)),
+    };
+    info!(target: "aegis::node", batcher = %signer.address(), %inbox, "batcher enabled");
+    Ok(Some(aegis_batcher::Batcher::new(
+        executor.clone(),
+        signer,
+        config,
+    )))
 }
 
 async fn node_command(args: NodeArgs) -> anyhow::Result<()> {
     let datadir = &args.datadir.datadir;
     let spec = Arc::new(load_spec(args.genesis.as_deref(), datadir)?);
-    if let Some(path) = &args.rollup_config {
-        check_rollup_config(path, &spec)?;
-    }
+    let rollup = args
+        .rollup_config
+        .as_deref()
+        .map(|path| check_rollup_config(path, &spec))
+        .transpose()?;
     let store = open(datadir)?;
     let executor = Arc::new(Executor::new(spec.clone(), store.clone())?);
     let head = store.head()?.context("store has no head after genesis")?;
@@ -396,9 +470,13 @@ async fn node_command(args: NodeArgs) -> anyhow::Result<()> {
     let secret = aegis_engine::auth::load_or_create_secret(&secret_path)?;
     let api = Arc::new(EngineApi::new(executor, Arc::new(EmptyPool)));
     let addr = std::net::SocketAddr::new(args.engine.addr, args.engine.port);
+    let batcher = batcher(&args.batcher, rollup.as_ref(), api.executor())?;
     let (local, server) = api.serve(addr, secret).await?;
     info!(target: "aegis::node", engine = %local, jwt = %secret_path.display(), "ready");
-    shutdown_signal().await;
+    match batcher {
+        Some(batcher) => batcher.run(shutdown_signal()).await,
+        None => shutdown_signal().await,
+    }
     info!(target: "aegis::node", "shutting down");
     let _ = server.stop();
     server.stopped().await;
