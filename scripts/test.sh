@@ -7,7 +7,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 step() { echo "==> $*" >&2; }
 
 step "bootstrap"
-./scripts/bootstrap.sh
+# kona-node drives the devnet integration test.
+./scripts/bootstrap.sh --kona
 
 export PATH="$PWD/.tools/bin:$PATH"
 
