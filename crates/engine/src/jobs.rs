@@ -146,6 +146,19 @@ impl PayloadJobs {
         attrs: &BuildAttributes,
         with_pool: bool,
     ) -> Result<ExecutedBlock, ExecutorError> {
+        let started = std::time::Instant::now();
+        let built = Self::build_inner(executor, pool, parent, attrs, with_pool);
+        metrics::histogram!("aegis_payload_build_seconds").record(started.elapsed().as_secs_f64());
+        built
+    }
+
+    fn build_inner(
+        executor: &Executor,
+        pool: &dyn TxPool,
+        parent: B256,
+        attrs: &BuildAttributes,
+        with_pool: bool,
+    ) -> Result<ExecutedBlock, ExecutorError> {
         if !with_pool {
             return executor.build(parent, attrs, None);
         }

@@ -237,6 +237,15 @@ impl EngineApi {
             }
         }
         store.set_head(state.head_block_hash).map_err(internal)?;
+        let number_of =
+            |hash: &B256| store.header(hash).ok().flatten().map_or(0, |h| h.number) as f64;
+        metrics::gauge!("aegis_head_number").set(number_of(&state.head_block_hash));
+        if !state.safe_block_hash.is_zero() {
+            metrics::gauge!("aegis_safe_number").set(number_of(&state.safe_block_hash));
+        }
+        if !state.finalized_block_hash.is_zero() {
+            metrics::gauge!("aegis_finalized_number").set(number_of(&state.finalized_block_hash));
+        }
         for (label, hash) in [
             (BlockLabel::Safe, state.safe_block_hash),
             (BlockLabel::Finalized, state.finalized_block_hash),
@@ -264,10 +273,15 @@ impl EngineApi {
     }
 
     async fn best_payload(&self, id: PayloadId) -> RpcResult<Arc<ExecutedBlock>> {
-        self.jobs
-            .best(&id)
-            .await
-            .ok_or_else(|| rpc_error(codes::UNKNOWN_PAYLOAD, format!("unknown payload {id}")))
+        let started = std::time::Instant::now();
+        let best =
+            self.jobs.best(&id).await.ok_or_else(|| {
+                rpc_error(codes::UNKNOWN_PAYLOAD, format!("unknown payload {id}"))
+            })?;
+        metrics::histogram!("aegis_get_payload_seconds").record(started.elapsed().as_secs_f64());
+        metrics::histogram!("aegis_block_transactions")
+            .record(best.block.body.transactions.len() as f64);
+        Ok(best)
     }
 
     async fn new_payload(

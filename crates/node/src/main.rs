@@ -1,5 +1,7 @@
 //! `aegis`: the QuantumAegis OP Stack execution engine and sequencer.
 
+mod observe;
+
 use aegis_chainspec::{
     ChainSpec, DevnetGenesisOptions, L1GenesisRef, OpFork, RollupOptions, devnet_genesis,
     rollup_config,
@@ -93,6 +95,9 @@ struct NodeArgs {
     engine: EngineArgs,
     #[command(flatten)]
     batcher: BatcherArgs,
+    /// Serve Prometheus metrics (/metrics) and health (/healthz, /readyz) on this address.
+    #[arg(long = "metrics", env = "AEGIS_METRICS")]
+    metrics: Option<std::net::SocketAddr>,
     #[command(flatten)]
     dev: DevArgs,
 }
@@ -447,6 +452,12 @@ async fn node_command(args: NodeArgs) -> anyhow::Result<()> {
         .as_deref()
         .map(|path| check_rollup_config(path, &spec))
         .transpose()?;
+    let ready = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    if let Some(addr) = args.metrics {
+        let handle = observe::install_recorder()?;
+        let local = observe::serve(addr, handle, ready.clone()).await?;
+        info!(target: "aegis::node", metrics = %local, "metrics and health endpoints listening");
+    }
     let store = open(datadir)?;
     let executor = Arc::new(Executor::new(spec.clone(), store.clone())?);
     let head = store.head()?.context("store has no head after genesis")?;
@@ -472,6 +483,7 @@ async fn node_command(args: NodeArgs) -> anyhow::Result<()> {
     let addr = std::net::SocketAddr::new(args.engine.addr, args.engine.port);
     let batcher = batcher(&args.batcher, rollup.as_ref(), api.executor())?;
     let (local, server) = api.serve(addr, secret).await?;
+    ready.store(true, std::sync::atomic::Ordering::Release);
     info!(target: "aegis::node", engine = %local, jwt = %secret_path.display(), "ready");
     match batcher {
         Some(batcher) => batcher.run(shutdown_signal()).await,

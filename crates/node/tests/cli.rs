@@ -234,3 +234,105 @@ fn sigkill_while_sealing_restarts_at_a_consistent_head() {
         "{verified}"
     );
 }
+
+fn http_get(url: &str) -> Option<(u16, String)> {
+    let response = reqwest::blocking::get(url).ok()?;
+    Some((response.status().as_u16(), response.text().ok()?))
+}
+
+#[test]
+fn engine_node_serves_health_metrics_refuses_unauthenticated_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let genesis = genesis_at(&dir.path().join("g"), "1700000000");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_aegis"))
+        .args([
+            "node",
+            "--datadir",
+            path(&dir.path().join("data")),
+            "--genesis",
+            path(&genesis),
+        ])
+        .args(["--authrpc.port", "38551", "--metrics", "127.0.0.1:39001"])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while http_get("http://127.0.0.1:39001/readyz").map(|r| r.0) != Some(200) {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "never ready"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(http_get("http://127.0.0.1:39001/healthz").unwrap().0, 200);
+    let (status, metrics) = http_get("http://127.0.0.1:39001/metrics").unwrap();
+    assert_eq!(status, 200);
+    assert!(metrics.contains("aegis_build_info"), "{metrics}");
+    let unauthenticated = reqwest::blocking::Client::new()
+        .post("http://127.0.0.1:38551")
+        .json(
+            &serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []}),
+        )
+        .send()
+        .unwrap();
+    assert_eq!(unauthenticated.status().as_u16(), 401);
+    let jwt = std::fs::read_to_string(dir.path().join("data/jwt.hex")).unwrap();
+    assert_eq!(jwt.trim().len(), 64, "generated 32-byte hex secret");
+    // SIGTERM: clean exit.
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "did not stop on SIGTERM"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert!(status.success(), "{status:?}");
+}
+
+#[test]
+fn rollup_config_of_another_chain_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let genesis = genesis_at(&dir.path().join("g"), "1700000000");
+    let rollup_path = dir.path().join("g/rollup.json");
+    let rollup: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&rollup_path).unwrap()).unwrap();
+    for (field, mutate) in [
+        (
+            "l2_chain_id",
+            Box::new(|r: &mut serde_json::Value| r["l2_chain_id"] = 902.into())
+                as Box<dyn Fn(&mut serde_json::Value)>,
+        ),
+        (
+            "genesis.l2.hash",
+            Box::new(|r: &mut serde_json::Value| {
+                r["genesis"]["l2"]["hash"] = format!("0x{}", "11".repeat(32)).into()
+            }),
+        ),
+    ] {
+        let mut bad = rollup.clone();
+        mutate(&mut bad);
+        let bad_path = dir.path().join("bad-rollup.json");
+        std::fs::write(&bad_path, bad.to_string()).unwrap();
+        let stderr = err(&[
+            "node",
+            "--datadir",
+            path(&dir.path().join("data")),
+            "--genesis",
+            path(&genesis),
+            "--rollup.config",
+            path(&bad_path),
+        ]);
+        assert!(stderr.contains(field), "{field}: {stderr}");
+    }
+}

@@ -30,13 +30,15 @@ fn devnet(data: &Path, script: &str, args: &[&str]) -> std::process::Output {
         .env("AEGIS_DEVNET_BEACON_PORT", "25052")
         .env("AEGIS_DEVNET_ENGINE_PORT", "28551")
         .env("AEGIS_DEVNET_VALIDATOR_ENGINE_PORT", "28552")
-        .env("AEGIS_DEVNET_ROLLUP_PORT", &SEQUENCER_RPC.to_string())
+        .env("AEGIS_DEVNET_ROLLUP_PORT", SEQUENCER_RPC.to_string())
         .env(
             "AEGIS_DEVNET_VALIDATOR_ROLLUP_PORT",
-            &VALIDATOR_RPC.to_string(),
+            VALIDATOR_RPC.to_string(),
         )
         .env("AEGIS_DEVNET_P2P_PORT", "29222")
         .env("AEGIS_DEVNET_VALIDATOR_P2P_PORT", "29223")
+        .env("AEGIS_DEVNET_METRICS_PORT", "29001")
+        .env("AEGIS_DEVNET_VALIDATOR_METRICS_PORT", "29002")
         .output()
         .unwrap()
 }
@@ -155,6 +157,18 @@ fn devnet_sequences_batches_and_validates_from_l1() {
         safe_hash_before,
         "a safe block was reorged"
     );
+    let metrics = reqwest::blocking::get("http://127.0.0.1:29001/metrics")
+        .unwrap()
+        .text()
+        .unwrap();
+    for name in [
+        "aegis_head_number",
+        "aegis_safe_number",
+        "aegis_payload_build_seconds",
+        "aegis_get_payload_seconds",
+    ] {
+        assert!(metrics.contains(name), "{name} missing from /metrics");
+    }
     let common = heads(SEQUENCER_RPC).1.min(heads(VALIDATOR_RPC).1);
     assert!(common > safe_before);
     for number in 1..=common {
