@@ -1,5 +1,6 @@
 //! `aegis`: the QuantumAegis OP Stack execution engine and sequencer.
 
+mod config;
 mod observe;
 
 use aegis_chainspec::{
@@ -85,6 +86,9 @@ struct DatadirArgs {
 struct NodeArgs {
     #[command(flatten)]
     datadir: DatadirArgs,
+    /// Configuration file (phala.toml); flags and environment variables override it.
+    #[arg(long, env = "AEGIS_CONFIG")]
+    config: Option<PathBuf>,
     /// op-geth style genesis.json; without it a devnet genesis is generated in the datadir.
     #[arg(long, env = "AEGIS_GENESIS")]
     genesis: Option<PathBuf>,
@@ -546,12 +550,67 @@ fn verify_command(args: DatadirArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Fills what neither a flag nor its environment variable set from the config file.
+fn apply_config(args: &mut NodeArgs, file: config::ConfigFile, matches: &clap::ArgMatches) {
+    use clap::parser::ValueSource;
+    let explicit = |id: &str| {
+        matches
+            .value_source(id)
+            .is_some_and(|s| s != ValueSource::DefaultValue)
+    };
+    if !explicit("datadir")
+        && let Some(datadir) = file.node.datadir
+    {
+        args.datadir.datadir = datadir;
+    }
+    args.genesis = args.genesis.take().or(file.node.genesis);
+    args.rollup_config = args.rollup_config.take().or(file.node.rollup_config);
+    if !explicit("addr")
+        && let Some(addr) = file.engine.addr
+    {
+        args.engine.addr = addr;
+    }
+    if !explicit("port")
+        && let Some(port) = file.engine.port
+    {
+        args.engine.port = port;
+    }
+    args.engine.jwt_secret = args.engine.jwt_secret.take().or(file.engine.jwtsecret);
+    args.batcher.l1_rpc = args.batcher.l1_rpc.take().or(file.batcher.l1_rpc);
+    if !explicit("interval")
+        && let Some(interval) = file.batcher.interval
+    {
+        args.batcher.interval = interval;
+    }
+    args.metrics = args.metrics.or(file.metrics.addr);
+    for (section, table) in [
+        ("phala", &file.phala),
+        ("worker", &file.worker),
+        ("quantum", &file.quantum),
+        ("intelligence", &file.intelligence),
+    ] {
+        if !table.is_empty() {
+            let keys: Vec<_> = table.keys().collect();
+            info!(target: "aegis::node", section, ?keys, "subsystem settings loaded");
+        }
+    }
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
+    use clap::{CommandFactory, FromArgMatches};
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches)?;
     init_tracing(cli.log_format);
     match cli.command {
-        Command::Node(args) => node_command(args).await,
+        Command::Node(mut args) => {
+            if let Some(path) = args.config.clone() {
+                let file = config::ConfigFile::load(&path)?;
+                let node_matches = matches.subcommand_matches("node").expect("node subcommand");
+                apply_config(&mut args, file, node_matches);
+            }
+            node_command(args).await
+        }
         Command::Genesis(args) => genesis_command(args),
         Command::Db {
             command: DbCommand::Verify(args),

@@ -336,3 +336,41 @@ fn rollup_config_of_another_chain_is_refused() {
         assert!(stderr.contains(field), "{field}: {stderr}");
     }
 }
+
+#[test]
+fn config_file_sets_what_flags_do_not_and_bad_files_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let genesis = genesis_at(&dir.path().join("g"), "1700000000");
+    let datadir = dir.path().join("from-config");
+    let config = dir.path().join("phala.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[node]\ndatadir = {:?}\ngenesis = {:?}\n[phala]\nattestation = \"simulator\"\n",
+            datadir.display().to_string(),
+            genesis.display().to_string()
+        ),
+    )
+    .unwrap();
+    ok(&[
+        "node",
+        "--config",
+        path(&config),
+        "--dev",
+        "--dev.blocks",
+        "1",
+        "--dev.period",
+        "1",
+    ]);
+    assert!(
+        datadir.join("chain.redb").exists(),
+        "datadir taken from the config file"
+    );
+
+    std::fs::write(&config, "[engine]\nprot = 8551\n").unwrap();
+    let stderr = err(&["node", "--config", path(&config)]);
+    assert!(
+        stderr.contains("prot") && stderr.contains("phala.toml"),
+        "{stderr}"
+    );
+}
