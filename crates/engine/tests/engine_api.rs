@@ -357,6 +357,48 @@ async fn error_codes_for_bad_requests() {
     );
     assert_eq!(h.err_code("engine_newPayloadV3", json!([{}])).await, -32602);
     assert_eq!(h.err_code("eth_noSuchMethod", json!([])).await, -32601);
+    // Out of range: a timestamp not after the parent's, a block beyond the head.
+    let mut attrs = h.attributes(vec![], true).await;
+    attrs["timestamp"] = json!("0x0");
+    assert_eq!(
+        h.err_code(
+            "engine_forkchoiceUpdatedV3",
+            json!([Harness::forkchoice(&genesis), attrs])
+        )
+        .await,
+        -38003
+    );
+    assert_eq!(
+        h.ok("eth_getBlockByNumber", json!(["0xffffffffff", false]))
+            .await,
+        Value::Null
+    );
+    // Oversized request: refused by the transport, the server keeps serving.
+    let huge = "0".repeat(130 * 1024 * 1024);
+    let response = h
+        .client
+        .post(&h.url)
+        .header("authorization", h.token(now()))
+        .header("content-type", "application/json")
+        .body(format!(
+            r#"{{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":["{huge}"]}}"#
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        response.status() == 413 || response.status() == 200,
+        "{}",
+        response.status()
+    );
+    if response.status() == 200 {
+        let body: Value = response.json().await.unwrap();
+        assert!(
+            body.get("error").is_some(),
+            "oversized request answered: {body}"
+        );
+    }
+    assert_eq!(h.ok("eth_chainId", json!([])).await, "0x385");
     // Unknown head: SYNCING, not an error.
     let unknown = json!({"headBlockHash": B256::repeat_byte(7), "safeBlockHash": B256::ZERO, "finalizedBlockHash": B256::ZERO});
     let fcu = h.ok("engine_forkchoiceUpdatedV3", json!([unknown])).await;
