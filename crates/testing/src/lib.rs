@@ -359,7 +359,7 @@ pub enum TxType {
     Eip1559,
 }
 
-/// A signed user transaction of `kind`.
+/// A signed user transaction of `kind` (5 gwei max fee, 1 gwei tip).
 #[allow(clippy::too_many_arguments)]
 pub fn user_tx(
     kind: TxType,
@@ -371,14 +371,53 @@ pub fn user_tx(
     input: Bytes,
     gas_limit: u64,
 ) -> Bytes {
-    let gas_price = 5_000_000_000u128;
+    let fees = Fees {
+        max_fee: 5_000_000_000,
+        tip: 1_000_000_000,
+    };
+    user_tx_with_fees(
+        kind,
+        signer,
+        Some(chain_id),
+        nonce,
+        to,
+        value,
+        input,
+        gas_limit,
+        fees,
+    )
+}
+
+/// Fees of a test transaction (legacy and EIP-2930 use `max_fee` as the gas price).
+#[derive(Clone, Copy, Debug)]
+pub struct Fees {
+    /// Max fee per gas / gas price.
+    pub max_fee: u128,
+    /// Max priority fee per gas (EIP-1559).
+    pub tip: u128,
+}
+
+/// A signed user transaction with explicit fees; `chain_id: None` makes a pre-EIP-155 legacy tx.
+#[allow(clippy::too_many_arguments)]
+pub fn user_tx_with_fees(
+    kind: TxType,
+    signer: &PrivateKeySigner,
+    chain_id: Option<u64>,
+    nonce: u64,
+    to: TxKind,
+    value: U256,
+    input: Bytes,
+    gas_limit: u64,
+    fees: Fees,
+) -> Bytes {
+    let chain = chain_id.unwrap_or_default();
     let envelope = match kind {
         TxType::Legacy => OpTxEnvelope::Legacy(sign(
             signer,
             TxLegacy {
-                chain_id: Some(chain_id),
+                chain_id,
                 nonce,
-                gas_price,
+                gas_price: fees.max_fee,
                 gas_limit,
                 to,
                 value,
@@ -388,9 +427,9 @@ pub fn user_tx(
         TxType::Eip2930 => OpTxEnvelope::Eip2930(sign(
             signer,
             TxEip2930 {
-                chain_id,
+                chain_id: chain,
                 nonce,
-                gas_price,
+                gas_price: fees.max_fee,
                 gas_limit,
                 to,
                 value,
@@ -401,11 +440,11 @@ pub fn user_tx(
         TxType::Eip1559 => OpTxEnvelope::Eip1559(sign(
             signer,
             TxEip1559 {
-                chain_id,
+                chain_id: chain,
                 nonce,
                 gas_limit,
-                max_fee_per_gas: gas_price,
-                max_priority_fee_per_gas: 1_000_000_000,
+                max_fee_per_gas: fees.max_fee,
+                max_priority_fee_per_gas: fees.tip,
                 to,
                 value,
                 input,

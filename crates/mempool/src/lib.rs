@@ -1,0 +1,349 @@
+//! The aegis transaction pool.
+//!
+//! Validates transactions the way geth does (same error texts: `nonce too low`,
+//! `insufficient funds for gas * price + value`, `replacement transaction underpriced`, …),
+//! keeps them per sender in nonce order, split into *pending* (executable now: consecutive
+//! nonces from the account's state nonce) and *queued* (behind a nonce gap), replaces a
+//! transaction only for a 10 % fee bump, bounds its size with per-sender limits and evicts the
+//! lowest-paying transactions when full, and revalidates everything after each new head.
+//! [`Pool::best`] hands the builder pending transactions through the executor's
+//! [`PoolTxSource`] ordering interface, which keeps per-sender nonce order.
+
+use aegis_executor::{FeeOrderedTxs, PoolTx, PoolTxSource};
+use alloy_consensus::Transaction;
+use alloy_primitives::{Address, B256, U256};
+use op_alloy_consensus::OpTxEnvelope;
+use std::{
+    collections::{BTreeMap, HashMap},
+    sync::RwLock,
+};
+
+/// Why a transaction was refused; `Display` is geth's text where geth has one.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PoolError {
+    /// Nonce below the account's.
+    #[error("nonce too low")]
+    NonceTooLow,
+    /// Nonce too far ahead of the account's (beyond the per-sender queue).
+    #[error("nonce too high")]
+    NonceTooHigh,
+    /// Balance does not cover `gas * price + value + L1 fee`.
+    #[error("insufficient funds for gas * price + value")]
+    InsufficientFunds,
+    /// Same sender and nonce, fees not bumped enough.
+    #[error("replacement transaction underpriced")]
+    ReplacementUnderpriced,
+    /// Fee below the pool's floor.
+    #[error("transaction underpriced")]
+    Underpriced,
+    /// Encoded size above the limit.
+    #[error("oversized data")]
+    OversizedData,
+    /// Signature does not recover.
+    #[error("invalid sender")]
+    InvalidSender,
+    /// No room and the transaction does not pay more than what is there.
+    #[error("txpool is full")]
+    PoolFull,
+    /// Gas limit above the block gas limit.
+    #[error("exceeds block gas limit")]
+    ExceedsBlockGasLimit,
+    /// Wrong or missing (pre-EIP-155 legacy) chain id.
+    #[error("invalid chain id")]
+    InvalidChainId,
+    /// Deposits and blob transactions never come from the pool.
+    #[error("transaction type not supported")]
+    TxTypeNotSupported,
+    /// Gas limit below the intrinsic gas.
+    #[error("intrinsic gas too low")]
+    IntrinsicGasTooLow,
+    /// Already in the pool.
+    #[error("already known")]
+    AlreadyKnown,
+}
+
+/// Pool limits and policy.
+#[derive(Debug, Clone)]
+pub struct PoolConfig {
+    /// Most transactions held (pending + queued).
+    pub capacity: usize,
+    /// Most transactions one sender may hold.
+    pub per_sender: usize,
+    /// Largest encoded transaction.
+    pub max_tx_bytes: usize,
+    /// Fee bump a replacement needs, in percent.
+    pub price_bump_percent: u128,
+    /// Lowest max fee per gas accepted.
+    pub min_fee_per_gas: u128,
+}
+
+impl Default for PoolConfig {
+    fn default() -> Self {
+        Self {
+            capacity: 10_000,
+            per_sender: 64,
+            max_tx_bytes: 128 * 1024,
+            price_bump_percent: 10,
+            min_fee_per_gas: 1,
+        }
+    }
+}
+
+/// The chain state a transaction is validated against.
+pub trait ChainState {
+    /// Nonce and balance of `address` at the head.
+    fn account(&self, address: &Address) -> (u64, U256);
+    /// The chain id.
+    fn chain_id(&self) -> u64;
+    /// The head's gas limit.
+    fn block_gas_limit(&self) -> u64;
+    /// The L1 data fee `tx` (EIP-2718 bytes) would pay.
+    fn l1_fee(&self, encoded: &[u8]) -> U256;
+}
+
+/// Counts for `txpool_status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PoolStatus {
+    /// Executable now.
+    pub pending: usize,
+    /// Waiting behind a nonce gap.
+    pub queued: usize,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    by_sender: HashMap<Address, BTreeMap<u64, PoolTx>>,
+    by_hash: HashMap<B256, (Address, u64)>,
+    /// The state nonce of each sender, as of the last validation.
+    state_nonce: HashMap<Address, u64>,
+}
+
+/// The transaction pool.
+#[derive(Debug, Default)]
+pub struct Pool {
+    config: PoolConfig,
+    inner: RwLock<Inner>,
+}
+
+/// Gas every transaction pays before executing (EIP-2028, EIP-2930, EIP-3860, EIP-7702) and the
+/// EIP-7623 calldata floor; a gas limit must cover the larger.
+pub fn intrinsic_gas(tx: &OpTxEnvelope) -> u64 {
+    let input = tx.input();
+    let zeros = input.iter().filter(|b| **b == 0).count() as u64;
+    let non_zeros = input.len() as u64 - zeros;
+    let mut gas = 21_000 + zeros * 4 + non_zeros * 16;
+    if tx.kind().is_create() {
+        gas += 32_000 + 2 * input.len().div_ceil(32) as u64;
+    }
+    if let Some(list) = tx.access_list() {
+        gas += list
+            .iter()
+            .map(|item| 2_400 + 1_900 * item.storage_keys.len() as u64)
+            .sum::<u64>();
+    }
+    if let Some(auths) = tx.authorization_list() {
+        gas += 25_000 * auths.len() as u64;
+    }
+    let floor = 21_000 + 10 * (zeros + 4 * non_zeros);
+    gas.max(floor)
+}
+
+fn max_fee(tx: &PoolTx) -> u128 {
+    tx.envelope().max_fee_per_gas()
+}
+
+fn tip(tx: &PoolTx) -> u128 {
+    tx.envelope()
+        .max_priority_fee_per_gas()
+        .unwrap_or_else(|| tx.envelope().max_fee_per_gas())
+}
+
+impl Pool {
+    /// An empty pool.
+    pub fn new(config: PoolConfig) -> Self {
+        Self {
+            config,
+            inner: RwLock::default(),
+        }
+    }
+
+    /// Validates `tx` against `state` and adds it; returns its hash.
+    pub fn add(&self, tx: PoolTx, state: &dyn ChainState) -> Result<B256, PoolError> {
+        let envelope = tx.envelope();
+        let hash = envelope.tx_hash();
+        if tx.is_deposit() {
+            return Err(PoolError::TxTypeNotSupported);
+        }
+        if tx.encoded().len() > self.config.max_tx_bytes {
+            return Err(PoolError::OversizedData);
+        }
+        match envelope.chain_id() {
+            Some(id) if id == state.chain_id() => {}
+            _ => return Err(PoolError::InvalidChainId),
+        }
+        if envelope.gas_limit() > state.block_gas_limit() {
+            return Err(PoolError::ExceedsBlockGasLimit);
+        }
+        if envelope.gas_limit() < intrinsic_gas(envelope) {
+            return Err(PoolError::IntrinsicGasTooLow);
+        }
+        if max_fee(&tx) < self.config.min_fee_per_gas {
+            return Err(PoolError::Underpriced);
+        }
+        let sender = tx.sender();
+        let (state_nonce, balance) = state.account(&sender);
+        let nonce = tx.nonce();
+        if nonce < state_nonce {
+            return Err(PoolError::NonceTooLow);
+        }
+        if nonce >= state_nonce + self.config.per_sender as u64 {
+            return Err(PoolError::NonceTooHigh);
+        }
+        let cost = U256::from(envelope.gas_limit()) * U256::from(max_fee(&tx))
+            + envelope.value()
+            + state.l1_fee(tx.encoded());
+        if cost > balance {
+            return Err(PoolError::InsufficientFunds);
+        }
+
+        let mut inner = self.inner.write().expect("pool lock");
+        if inner.by_hash.contains_key(&hash) {
+            return Err(PoolError::AlreadyKnown);
+        }
+        inner.state_nonce.insert(sender, state_nonce);
+        let replaced = inner
+            .by_sender
+            .get(&sender)
+            .and_then(|txs| txs.get(&nonce))
+            .cloned();
+        if let Some(old) = &replaced {
+            let bump = |old: u128| old + old * self.config.price_bump_percent / 100;
+            if max_fee(&tx) < bump(max_fee(old)) || tip(&tx) < bump(tip(old)) {
+                return Err(PoolError::ReplacementUnderpriced);
+            }
+        } else if inner.by_hash.len() >= self.config.capacity {
+            // Full: make room only by evicting something that pays less.
+            let cheapest = inner
+                .by_sender
+                .iter()
+                .filter_map(|(s, txs)| txs.iter().next_back().map(|(n, t)| (tip(t), *s, *n)))
+                .min();
+            match cheapest {
+                Some((cheapest_tip, s, n)) if cheapest_tip < tip(&tx) && s != sender => {
+                    Self::remove_entry(&mut inner, &s, n);
+                }
+                _ => return Err(PoolError::PoolFull),
+            }
+        }
+        if let Some(old) = replaced {
+            inner.by_hash.remove(&old.envelope().tx_hash());
+        }
+        inner.by_hash.insert(hash, (sender, nonce));
+        inner.by_sender.entry(sender).or_default().insert(nonce, tx);
+        Ok(hash)
+    }
+
+    fn remove_entry(inner: &mut Inner, sender: &Address, nonce: u64) {
+        if let Some(txs) = inner.by_sender.get_mut(sender) {
+            if let Some(tx) = txs.remove(&nonce) {
+                inner.by_hash.remove(&tx.envelope().tx_hash());
+            }
+            if txs.is_empty() {
+                inner.by_sender.remove(sender);
+                inner.state_nonce.remove(sender);
+            }
+        }
+    }
+
+    /// After a new head: drops included (nonce below the state's), now-unaffordable and
+    /// over-limit transactions; what remains is re-split into pending and queued.
+    pub fn revalidate(&self, state: &dyn ChainState) {
+        let mut inner = self.inner.write().expect("pool lock");
+        let senders: Vec<Address> = inner.by_sender.keys().copied().collect();
+        for sender in senders {
+            let (state_nonce, balance) = state.account(&sender);
+            inner.state_nonce.insert(sender, state_nonce);
+            let txs = inner.by_sender.get(&sender).cloned().unwrap_or_default();
+            for (nonce, tx) in txs {
+                let envelope = tx.envelope();
+                let cost = U256::from(envelope.gas_limit()) * U256::from(max_fee(&tx))
+                    + envelope.value()
+                    + state.l1_fee(tx.encoded());
+                let stale = nonce < state_nonce;
+                let unaffordable = cost > balance;
+                let too_big = envelope.gas_limit() > state.block_gas_limit();
+                if stale || unaffordable || too_big {
+                    Self::remove_entry(&mut inner, &sender, nonce);
+                }
+            }
+        }
+    }
+
+    /// The pending (executable) transactions of each sender, in nonce order.
+    fn pending_txs(inner: &Inner) -> Vec<PoolTx> {
+        let mut out = Vec::new();
+        for (sender, txs) in &inner.by_sender {
+            let first = inner.state_nonce.get(sender).copied().unwrap_or_default();
+            // Consecutive nonces from the state nonce are executable; a gap ends them.
+            out.extend(
+                (first..)
+                    .zip(txs)
+                    .take_while(|(expected, (nonce, _))| *expected == **nonce)
+                    .map(|(_, (_, tx))| tx.clone()),
+            );
+        }
+        out
+    }
+
+    /// Pending transactions ordered for a block with `base_fee` (fee priority, nonce order per
+    /// sender).
+    pub fn best(&self, base_fee: u64) -> FeeOrderedTxs {
+        let inner = self.inner.read().expect("pool lock");
+        FeeOrderedTxs::new(Self::pending_txs(&inner), base_fee)
+    }
+
+    /// Pending and queued counts.
+    pub fn status(&self) -> PoolStatus {
+        let inner = self.inner.read().expect("pool lock");
+        let pending = Self::pending_txs(&inner).len();
+        PoolStatus {
+            pending,
+            queued: inner.by_hash.len() - pending,
+        }
+    }
+
+    /// A transaction by hash.
+    pub fn get(&self, hash: &B256) -> Option<PoolTx> {
+        let inner = self.inner.read().expect("pool lock");
+        let (sender, nonce) = inner.by_hash.get(hash)?;
+        inner.by_sender.get(sender)?.get(nonce).cloned()
+    }
+
+    /// The nonce after the sender's last pending transaction (`eth_getTransactionCount`
+    /// with `pending`), given its state nonce.
+    pub fn pending_nonce(&self, sender: &Address, state_nonce: u64) -> u64 {
+        let inner = self.inner.read().expect("pool lock");
+        let mut next = state_nonce;
+        if let Some(txs) = inner.by_sender.get(sender) {
+            while txs.contains_key(&next) {
+                next += 1;
+            }
+        }
+        next
+    }
+
+    /// Number of transactions held.
+    pub fn len(&self) -> usize {
+        self.inner.read().expect("pool lock").by_hash.len()
+    }
+
+    /// Whether the pool is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// A pool source the builder can consume.
+pub fn best_source(pool: &Pool, base_fee: u64) -> Box<dyn PoolTxSource + Send> {
+    Box::new(pool.best(base_fee))
+}

@@ -1,0 +1,344 @@
+//! Every pool rule, with geth's error texts.
+
+use aegis_executor::{PoolTx, PoolTxSource};
+use aegis_mempool::{ChainState, Pool, PoolConfig, PoolError, PoolStatus};
+use aegis_testing::{Fees, TxType, signer, user_deposit, user_tx_with_fees};
+use alloy_primitives::{Address, Bytes, TxKind, U256};
+use alloy_signer_local::PrivateKeySigner;
+use std::collections::HashMap;
+
+const CHAIN: u64 = 901;
+const GWEI: u128 = 1_000_000_000;
+
+#[derive(Default)]
+struct State {
+    accounts: HashMap<Address, (u64, U256)>,
+    l1_fee: U256,
+}
+
+impl ChainState for State {
+    fn account(&self, address: &Address) -> (u64, U256) {
+        self.accounts.get(address).copied().unwrap_or_default()
+    }
+    fn chain_id(&self) -> u64 {
+        CHAIN
+    }
+    fn block_gas_limit(&self) -> u64 {
+        30_000_000
+    }
+    fn l1_fee(&self, encoded: &[u8]) -> U256 {
+        self.l1_fee * U256::from(encoded.len())
+    }
+}
+
+fn funded(signers: &[&PrivateKeySigner]) -> State {
+    let mut state = State::default();
+    for s in signers {
+        state
+            .accounts
+            .insert(s.address(), (0, U256::from(10u128.pow(20))));
+    }
+    state
+}
+
+fn tx(signer: &PrivateKeySigner, nonce: u64, max_fee: u128, tip: u128) -> PoolTx {
+    tx_with(
+        signer,
+        nonce,
+        Fees { max_fee, tip },
+        21_000,
+        Bytes::new(),
+        Some(CHAIN),
+    )
+}
+
+fn tx_with(
+    signer: &PrivateKeySigner,
+    nonce: u64,
+    fees: Fees,
+    gas: u64,
+    input: Bytes,
+    chain: Option<u64>,
+) -> PoolTx {
+    let raw = user_tx_with_fees(
+        TxType::Eip1559,
+        signer,
+        chain,
+        nonce,
+        TxKind::Call(Address::repeat_byte(1)),
+        U256::from(1),
+        input,
+        gas,
+        fees,
+    );
+    PoolTx::decode(raw).unwrap()
+}
+
+#[test]
+fn pending_queued_and_promotion_when_the_gap_fills() {
+    let alice = signer(0);
+    let state = funded(&[&alice]);
+    let pool = Pool::new(PoolConfig::default());
+    pool.add(tx(&alice, 0, 5 * GWEI, GWEI), &state).unwrap();
+    pool.add(tx(&alice, 2, 5 * GWEI, GWEI), &state).unwrap();
+    assert_eq!(
+        pool.status(),
+        PoolStatus {
+            pending: 1,
+            queued: 1
+        }
+    );
+    assert_eq!(pool.pending_nonce(&alice.address(), 0), 1);
+    pool.add(tx(&alice, 1, 5 * GWEI, GWEI), &state).unwrap();
+    assert_eq!(
+        pool.status(),
+        PoolStatus {
+            pending: 3,
+            queued: 0
+        }
+    );
+    assert_eq!(pool.pending_nonce(&alice.address(), 0), 3);
+    // The builder gets them in nonce order.
+    let mut best = pool.best(GWEI as u64);
+    let nonces: Vec<_> = std::iter::from_fn(|| best.next_tx())
+        .map(|t| t.nonce())
+        .collect();
+    assert_eq!(nonces, vec![0, 1, 2]);
+}
+
+#[test]
+fn nonce_rules() {
+    let alice = signer(0);
+    let mut state = funded(&[&alice]);
+    state
+        .accounts
+        .insert(alice.address(), (5, U256::from(10u128.pow(20))));
+    let pool = Pool::new(PoolConfig {
+        per_sender: 4,
+        ..Default::default()
+    });
+    assert_eq!(
+        pool.add(tx(&alice, 4, 5 * GWEI, GWEI), &state),
+        Err(PoolError::NonceTooLow)
+    );
+    assert_eq!(
+        pool.add(tx(&alice, 9, 5 * GWEI, GWEI), &state),
+        Err(PoolError::NonceTooHigh)
+    );
+    let t = tx(&alice, 5, 5 * GWEI, GWEI);
+    pool.add(t.clone(), &state).unwrap();
+    assert_eq!(pool.add(t, &state), Err(PoolError::AlreadyKnown));
+}
+
+#[test]
+fn replacement_needs_a_ten_percent_bump() {
+    let alice = signer(0);
+    let state = funded(&[&alice]);
+    let pool = Pool::new(PoolConfig::default());
+    let first = pool
+        .add(tx(&alice, 0, 10 * GWEI, 2 * GWEI), &state)
+        .unwrap();
+    let low = tx(&alice, 0, 10_500_000_000, 2_100_000_000);
+    assert_eq!(
+        pool.add(low, &state),
+        Err(PoolError::ReplacementUnderpriced)
+    );
+    let second = pool
+        .add(tx(&alice, 0, 11 * GWEI, 2_200_000_000), &state)
+        .unwrap();
+    assert!(pool.get(&first).is_none(), "replaced");
+    assert!(pool.get(&second).is_some());
+    assert_eq!(pool.len(), 1);
+}
+
+#[test]
+fn funds_include_value_gas_and_l1_fee() {
+    let alice = signer(0);
+    let mut state = State {
+        l1_fee: U256::from(10u64.pow(12)),
+        ..Default::default()
+    };
+    // 21,000 gas * 5 gwei + 1 wei = 105,000 gwei; the L1 fee (≈ 110 bytes * 1e12) tips it over.
+    state
+        .accounts
+        .insert(alice.address(), (0, U256::from(105_000u128 * GWEI + 1)));
+    let pool = Pool::new(PoolConfig::default());
+    assert_eq!(
+        pool.add(tx(&alice, 0, 5 * GWEI, GWEI), &state),
+        Err(PoolError::InsufficientFunds)
+    );
+    state.l1_fee = U256::ZERO;
+    pool.add(tx(&alice, 0, 5 * GWEI, GWEI), &state).unwrap();
+}
+
+#[test]
+fn static_checks() {
+    let alice = signer(0);
+    let state = funded(&[&alice]);
+    let pool = Pool::new(PoolConfig {
+        min_fee_per_gas: GWEI,
+        ..Default::default()
+    });
+    let fees = Fees {
+        max_fee: 5 * GWEI,
+        tip: GWEI,
+    };
+    assert_eq!(
+        pool.add(
+            tx_with(&alice, 0, fees, 21_000, Bytes::new(), Some(CHAIN + 1)),
+            &state
+        ),
+        Err(PoolError::InvalidChainId)
+    );
+    let legacy = user_tx_with_fees(
+        TxType::Legacy,
+        &alice,
+        None,
+        0,
+        TxKind::Call(Address::ZERO),
+        U256::ZERO,
+        Bytes::new(),
+        21_000,
+        fees,
+    );
+    assert_eq!(
+        pool.add(PoolTx::decode(legacy).unwrap(), &state),
+        Err(PoolError::InvalidChainId)
+    );
+    let deposit = user_deposit(
+        alice.address(),
+        TxKind::Call(Address::ZERO),
+        0,
+        U256::ZERO,
+        21_000,
+        Bytes::new(),
+        1,
+    );
+    assert_eq!(
+        pool.add(PoolTx::decode(deposit).unwrap(), &state),
+        Err(PoolError::TxTypeNotSupported)
+    );
+    assert_eq!(
+        pool.add(
+            tx_with(&alice, 0, fees, 20_000, Bytes::new(), Some(CHAIN)),
+            &state
+        ),
+        Err(PoolError::IntrinsicGasTooLow)
+    );
+    assert_eq!(
+        pool.add(
+            tx_with(&alice, 0, fees, 31_000_000, Bytes::new(), Some(CHAIN)),
+            &state
+        ),
+        Err(PoolError::ExceedsBlockGasLimit)
+    );
+    let big = Bytes::from(vec![1u8; 129 * 1024]);
+    assert_eq!(
+        pool.add(
+            tx_with(&alice, 0, fees, 29_000_000, big, Some(CHAIN)),
+            &state
+        ),
+        Err(PoolError::OversizedData)
+    );
+    let cheap = Fees {
+        max_fee: GWEI - 1,
+        tip: 1,
+    };
+    assert_eq!(
+        pool.add(
+            tx_with(&alice, 0, cheap, 21_000, Bytes::new(), Some(CHAIN)),
+            &state
+        ),
+        Err(PoolError::Underpriced)
+    );
+    // EIP-7623 floor: 1 KiB of non-zero calldata needs 21,000 + 40,960 gas.
+    let data = Bytes::from(vec![1u8; 1024]);
+    assert_eq!(
+        pool.add(
+            tx_with(&alice, 0, fees, 60_000, data.clone(), Some(CHAIN)),
+            &state
+        ),
+        Err(PoolError::IntrinsicGasTooLow)
+    );
+    pool.add(tx_with(&alice, 0, fees, 62_000, data, Some(CHAIN)), &state)
+        .unwrap();
+}
+
+#[test]
+fn full_pool_evicts_the_lowest_paying_or_refuses() {
+    let signers: Vec<_> = (0..5).map(signer).collect();
+    let state = funded(&signers.iter().collect::<Vec<_>>());
+    let pool = Pool::new(PoolConfig {
+        capacity: 3,
+        ..Default::default()
+    });
+    for (i, s) in signers.iter().take(3).enumerate() {
+        pool.add(tx(s, 0, 10 * GWEI, (i as u128 + 1) * GWEI), &state)
+            .unwrap();
+    }
+    assert_eq!(
+        pool.add(tx(&signers[3], 0, 10 * GWEI, GWEI / 2), &state),
+        Err(PoolError::PoolFull)
+    );
+    pool.add(tx(&signers[4], 0, 10 * GWEI, 5 * GWEI), &state)
+        .unwrap();
+    assert_eq!(pool.len(), 3);
+    assert_eq!(
+        pool.pending_nonce(&signers[0].address(), 0),
+        0,
+        "the 1-gwei tip was evicted"
+    );
+}
+
+#[test]
+fn revalidation_drops_included_and_unaffordable() {
+    let (alice, bob) = (signer(0), signer(1));
+    let mut state = funded(&[&alice, &bob]);
+    let pool = Pool::new(PoolConfig::default());
+    for n in 0..3 {
+        pool.add(tx(&alice, n, 5 * GWEI, GWEI), &state).unwrap();
+    }
+    pool.add(tx(&bob, 0, 5 * GWEI, GWEI), &state).unwrap();
+    // A block included alice's first two; bob spent his balance elsewhere.
+    state
+        .accounts
+        .insert(alice.address(), (2, U256::from(10u128.pow(20))));
+    state.accounts.insert(bob.address(), (0, U256::from(1)));
+    pool.revalidate(&state);
+    assert_eq!(
+        pool.status(),
+        PoolStatus {
+            pending: 1,
+            queued: 0
+        }
+    );
+    assert_eq!(pool.pending_nonce(&alice.address(), 2), 3);
+}
+
+#[test]
+fn error_texts_are_geths() {
+    for (error, text) in [
+        (PoolError::NonceTooLow, "nonce too low"),
+        (PoolError::NonceTooHigh, "nonce too high"),
+        (
+            PoolError::InsufficientFunds,
+            "insufficient funds for gas * price + value",
+        ),
+        (
+            PoolError::ReplacementUnderpriced,
+            "replacement transaction underpriced",
+        ),
+        (PoolError::Underpriced, "transaction underpriced"),
+        (PoolError::OversizedData, "oversized data"),
+        (PoolError::InvalidSender, "invalid sender"),
+        (PoolError::PoolFull, "txpool is full"),
+        (PoolError::ExceedsBlockGasLimit, "exceeds block gas limit"),
+        (PoolError::InvalidChainId, "invalid chain id"),
+        (
+            PoolError::TxTypeNotSupported,
+            "transaction type not supported",
+        ),
+    ] {
+        assert_eq!(error.to_string(), text);
+    }
+}
