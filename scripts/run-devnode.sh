@@ -8,4 +8,4 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export PATH="$PWD/.tools/bin:$PATH"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/quantumaegis/target}"
 
-exec cargo run --release -p aegis-node --bin aegis -- node --dev "$@"
+exec cargo run --release -p aegis-node --bin aegis -- node --dev --http "$@"

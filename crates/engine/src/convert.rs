@@ -11,10 +11,10 @@ use op_alloy_consensus::{OpBlock, OpReceiptEnvelope, OpTxEnvelope};
 use op_alloy_rpc_types::Transaction;
 
 /// An OP block as `eth_getBlockBy*` returns it.
-pub(crate) type RpcBlock = Block<Transaction, Header>;
+pub type RpcBlock = Block<Transaction, Header>;
 
 /// The JSON-RPC block for a stored block; `full` includes transaction objects.
-pub(crate) fn rpc_block(block: OpBlock, receipts: &[OpReceiptEnvelope], full: bool) -> RpcBlock {
+pub fn rpc_block(block: OpBlock, receipts: &[OpReceiptEnvelope], full: bool) -> RpcBlock {
     let size = U256::from(block.length());
     let hash = block.header.hash_slow();
     let number = block.header.number;
@@ -84,7 +84,7 @@ fn rpc_transaction(
 }
 
 /// `eth_getProof`'s response from a store proof.
-pub(crate) fn proof_response(proof: AccountProof) -> EIP1186AccountProofResponse {
+pub fn proof_response(proof: AccountProof) -> EIP1186AccountProofResponse {
     let account = proof.account.unwrap_or_default();
     EIP1186AccountProofResponse {
         address: proof.address,

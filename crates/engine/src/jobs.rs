@@ -16,13 +16,7 @@ use std::{
 };
 use tokio::sync::{Notify, watch};
 
-/// Transactions offered to payload jobs.
-pub trait TxPool: Send + Sync + 'static {
-    /// Pool transactions, best first, for a block with `base_fee`.
-    fn best_transactions(&self, base_fee: u64) -> Box<dyn PoolTxSource + Send>;
-    /// Changes whenever the pool's content changes, so a job rebuilds only when it can improve.
-    fn version(&self) -> u64;
-}
+pub use aegis_executor::TxPool;
 
 /// A pool with no transactions.
 #[derive(Debug, Default)]

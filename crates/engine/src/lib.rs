@@ -9,7 +9,7 @@
 //! them.
 
 pub mod auth;
-mod convert;
+pub mod convert;
 pub mod jobs;
 mod rpc;
 

@@ -57,6 +57,7 @@ fn internal(error: impl std::fmt::Display) -> ErrorObjectOwned {
 /// The engine API over an executor and a transaction pool.
 pub struct EngineApi {
     executor: Arc<Executor>,
+    pool: Arc<dyn TxPool>,
     jobs: PayloadJobs,
 }
 
@@ -70,7 +71,8 @@ impl EngineApi {
     /// An engine building from `pool`.
     pub fn new(executor: Arc<Executor>, pool: Arc<dyn TxPool>) -> Self {
         Self {
-            jobs: PayloadJobs::new(executor.clone(), pool),
+            jobs: PayloadJobs::new(executor.clone(), pool.clone()),
+            pool,
             executor,
         }
     }
@@ -236,7 +238,11 @@ impl EngineApi {
                 ));
             }
         }
+        let moved = store.head_hash().map_err(internal)? != Some(state.head_block_hash);
         store.set_head(state.head_block_hash).map_err(internal)?;
+        if moved {
+            self.pool.on_new_head(&self.executor);
+        }
         let number_of =
             |hash: &B256| store.header(hash).ok().flatten().map_or(0, |h| h.number) as f64;
         metrics::gauge!("aegis_head_number").set(number_of(&state.head_block_hash));

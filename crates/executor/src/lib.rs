@@ -309,6 +309,18 @@ impl Executor {
         )?)
     }
 
+    /// The L1 fee parameters in force after block `hash` (what the next block's transactions pay).
+    pub fn l1_fees(&self, hash: &B256) -> Result<L1Fees, ExecutorError> {
+        let header = self.parent(hash)?;
+        let view = self.store.state_at(hash)?;
+        let mut db = db::StoreDb::new(view);
+        let timestamp = header.timestamp + 1;
+        let spec = spec_by_timestamp_after_bedrock(self.spec.forks, timestamp);
+        let info = op_revm::L1BlockInfo::try_fetch(&mut db, U256::from(header.number + 1), spec)
+            .map_err(|e| ExecutorError::Execution(e.to_string()))?;
+        Ok(L1Fees { info, spec })
+    }
+
     /// A stored block and its receipts.
     pub fn stored_block(
         &self,
@@ -536,6 +548,39 @@ impl Executor {
             update,
         })
     }
+}
+
+/// L1 data fee and operator fee of transactions at one block, from the L1Block predeploy.
+#[derive(Debug, Clone)]
+pub struct L1Fees {
+    info: op_revm::L1BlockInfo,
+    spec: op_revm::OpSpecId,
+}
+
+impl L1Fees {
+    /// The L1 data fee of a transaction with these EIP-2718 bytes.
+    pub fn l1_fee(&self, encoded: &[u8]) -> U256 {
+        let mut info = self.info.clone();
+        info.tx_l1_cost = None;
+        info.calculate_tx_l1_cost(encoded, self.spec)
+    }
+
+    /// The operator fee charged up front for `gas_limit` (Isthmus).
+    pub fn operator_fee(&self, encoded: &[u8], gas_limit: u64) -> U256 {
+        self.info
+            .operator_fee_charge(encoded, U256::from(gas_limit), self.spec)
+    }
+}
+
+/// Transactions offered to block building by a pool.
+pub trait TxPool: Send + Sync + 'static {
+    /// Pool transactions, best first, for a block with `base_fee`.
+    fn best_transactions(&self, base_fee: u64) -> Box<dyn PoolTxSource + Send>;
+    /// Changes whenever the pool's content changes, so a payload job rebuilds only when it can
+    /// improve.
+    fn version(&self) -> u64;
+    /// A new canonical head: drop what it included or made invalid.
+    fn on_new_head(&self, _executor: &Executor) {}
 }
 
 /// The genesis alloc as a state diff from the empty state.

@@ -9,13 +9,19 @@
 //! [`Pool::best`] hands the builder pending transactions through the executor's
 //! [`PoolTxSource`] ordering interface, which keeps per-sender nonce order.
 
-use aegis_executor::{FeeOrderedTxs, PoolTx, PoolTxSource};
+use aegis_executor::{
+    Executor, ExecutorError, FeeOrderedTxs, L1Fees, PoolTx, PoolTxSource, TxPool,
+};
+use aegis_storage::StateView;
 use alloy_consensus::Transaction;
 use alloy_primitives::{Address, B256, U256};
 use op_alloy_consensus::OpTxEnvelope;
 use std::{
     collections::{BTreeMap, HashMap},
-    sync::RwLock,
+    sync::{
+        RwLock,
+        atomic::{AtomicU64, Ordering},
+    },
 };
 
 /// Why a transaction was refused; `Display` is geth's text where geth has one.
@@ -123,6 +129,71 @@ struct Inner {
 pub struct Pool {
     config: PoolConfig,
     inner: RwLock<Inner>,
+    /// Bumped on every change, so payload jobs know when a rebuild can improve.
+    version: AtomicU64,
+}
+
+/// The canonical head as the pool validates against it.
+#[derive(Debug)]
+pub struct HeadState {
+    view: StateView,
+    chain_id: u64,
+    gas_limit: u64,
+    fees: L1Fees,
+}
+
+impl HeadState {
+    /// The state after the executor's canonical head.
+    pub fn at_head(executor: &Executor) -> Result<Self, ExecutorError> {
+        let store = executor.store();
+        let head = store
+            .head()?
+            .ok_or(ExecutorError::Execution("no head".into()))?;
+        let hash = head.hash_slow();
+        Ok(Self {
+            view: store.state_at(&hash)?,
+            chain_id: executor.spec().chain_id,
+            gas_limit: head.gas_limit,
+            fees: executor.l1_fees(&hash)?,
+        })
+    }
+}
+
+impl ChainState for HeadState {
+    fn account(&self, address: &Address) -> (u64, U256) {
+        match self.view.account(address) {
+            Ok(Some(account)) => (account.nonce, account.balance),
+            Ok(None) => (0, U256::ZERO),
+            Err(error) => {
+                tracing::warn!(target: "aegis::pool", %error, "state read failed");
+                (0, U256::ZERO)
+            }
+        }
+    }
+    fn chain_id(&self) -> u64 {
+        self.chain_id
+    }
+    fn block_gas_limit(&self) -> u64 {
+        self.gas_limit
+    }
+    fn l1_fee(&self, encoded: &[u8]) -> U256 {
+        self.fees.l1_fee(encoded)
+    }
+}
+
+impl TxPool for Pool {
+    fn best_transactions(&self, base_fee: u64) -> Box<dyn PoolTxSource + Send> {
+        Box::new(self.best(base_fee))
+    }
+    fn version(&self) -> u64 {
+        self.version.load(Ordering::Acquire)
+    }
+    fn on_new_head(&self, executor: &Executor) {
+        match HeadState::at_head(executor) {
+            Ok(state) => self.revalidate(&state),
+            Err(error) => tracing::warn!(target: "aegis::pool", %error, "revalidation skipped"),
+        }
+    }
 }
 
 /// Gas every transaction pays before executing (EIP-2028, EIP-2930, EIP-3860, EIP-7702) and the
@@ -164,6 +235,7 @@ impl Pool {
         Self {
             config,
             inner: RwLock::default(),
+            version: AtomicU64::new(0),
         }
     }
 
@@ -240,6 +312,7 @@ impl Pool {
         }
         inner.by_hash.insert(hash, (sender, nonce));
         inner.by_sender.entry(sender).or_default().insert(nonce, tx);
+        self.version.fetch_add(1, Ordering::AcqRel);
         Ok(hash)
     }
 
@@ -258,6 +331,7 @@ impl Pool {
     /// After a new head: drops included (nonce below the state's), now-unaffordable and
     /// over-limit transactions; what remains is re-split into pending and queued.
     pub fn revalidate(&self, state: &dyn ChainState) {
+        self.version.fetch_add(1, Ordering::AcqRel);
         let mut inner = self.inner.write().expect("pool lock");
         let senders: Vec<Address> = inner.by_sender.keys().copied().collect();
         for sender in senders {
@@ -341,9 +415,4 @@ impl Pool {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
-}
-
-/// A pool source the builder can consume.
-pub fn best_source(pool: &Pool, base_fee: u64) -> Box<dyn PoolTxSource + Send> {
-    Box::new(pool.best(base_fee))
 }

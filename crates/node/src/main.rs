@@ -7,7 +7,7 @@ use aegis_chainspec::{
     ChainSpec, DevnetGenesisOptions, L1GenesisRef, OpFork, RollupOptions, devnet_genesis,
     rollup_config,
 };
-use aegis_engine::{EmptyPool, EngineApi};
+use aegis_engine::EngineApi;
 use aegis_executor::{
     BuildAttributes, Executor,
     l1info::{L1Info, L1InfoFormat},
@@ -99,11 +99,39 @@ struct NodeArgs {
     engine: EngineArgs,
     #[command(flatten)]
     batcher: BatcherArgs,
+    #[command(flatten)]
+    rpc: RpcArgs,
     /// Serve Prometheus metrics (/metrics) and health (/healthz, /readyz) on this address.
     #[arg(long = "metrics", env = "AEGIS_METRICS")]
     metrics: Option<std::net::SocketAddr>,
     #[command(flatten)]
     dev: DevArgs,
+}
+
+/// The public (wallet) JSON-RPC port: HTTP and WebSocket, no JWT.
+#[derive(Args, Debug)]
+#[command(next_help_heading = "JSON-RPC")]
+struct RpcArgs {
+    /// Serve the wallet JSON-RPC (eth_*, txpool_*).
+    #[arg(long = "http", env = "AEGIS_HTTP")]
+    http: bool,
+    /// Listen address of the JSON-RPC.
+    #[arg(
+        long = "http.addr",
+        env = "AEGIS_HTTP_ADDR",
+        default_value = "127.0.0.1"
+    )]
+    http_addr: std::net::IpAddr,
+    /// Port of the JSON-RPC.
+    #[arg(long = "http.port", env = "AEGIS_HTTP_PORT", default_value_t = 8545)]
+    http_port: u16,
+    /// Most transactions the pool holds.
+    #[arg(
+        long = "txpool.capacity",
+        env = "AEGIS_TXPOOL_CAPACITY",
+        default_value_t = 10_000
+    )]
+    pool_capacity: usize,
 }
 
 /// Posting L2 blocks to the L1 batch inbox (sequencer only).
@@ -354,7 +382,7 @@ fn dev_attributes(
             .then_some(B256::ZERO),
         gas_limit: parent.gas_limit,
         transactions: vec![deposit.encoded_2718().into()],
-        no_tx_pool: true,
+        no_tx_pool: false,
         eip1559_params: forks
             .is_active(OpFork::Holocene, timestamp)
             .then_some(B64::ZERO),
@@ -474,8 +502,24 @@ async fn node_command(args: NodeArgs) -> anyhow::Result<()> {
         db = %store.path().display(),
         "aegis started"
     );
+    let pool = Arc::new(aegis_mempool::Pool::new(aegis_mempool::PoolConfig {
+        capacity: args.rpc.pool_capacity,
+        ..Default::default()
+    }));
+    let _rpc = if args.rpc.http {
+        let api = Arc::new(aegis_rpc::EthApi::new(executor.clone(), pool.clone()));
+        let addr = std::net::SocketAddr::new(args.rpc.http_addr, args.rpc.http_port);
+        let (local, handle) = api
+            .serve(addr, aegis_rpc::RpcLimits::default())
+            .await
+            .with_context(|| format!("JSON-RPC on {addr}"))?;
+        info!(target: "aegis::node", rpc = %local, "JSON-RPC ready");
+        Some(handle)
+    } else {
+        None
+    };
     if args.dev.enabled {
-        return dev_loop(&spec, &executor, &args.dev).await;
+        return dev_loop(&spec, &executor, &pool, &args.dev).await;
     }
     let secret_path = args
         .engine
@@ -483,7 +527,7 @@ async fn node_command(args: NodeArgs) -> anyhow::Result<()> {
         .clone()
         .unwrap_or_else(|| datadir.join("jwt.hex"));
     let secret = aegis_engine::auth::load_or_create_secret(&secret_path)?;
-    let api = Arc::new(EngineApi::new(executor, Arc::new(EmptyPool)));
+    let api = Arc::new(EngineApi::new(executor, pool));
     let addr = std::net::SocketAddr::new(args.engine.addr, args.engine.port);
     let batcher = batcher(&args.batcher, rollup.as_ref(), api.executor())?;
     let (local, server) = api.serve(addr, secret).await?;
@@ -499,7 +543,13 @@ async fn node_command(args: NodeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn dev_loop(spec: &ChainSpec, executor: &Executor, dev: &DevArgs) -> anyhow::Result<()> {
+async fn dev_loop(
+    spec: &ChainSpec,
+    executor: &Executor,
+    pool: &aegis_mempool::Pool,
+    dev: &DevArgs,
+) -> anyhow::Result<()> {
+    use aegis_executor::TxPool;
     let store = executor.store();
     let period = dev.period.max(1);
     let mut sealed = 0u64;
@@ -512,8 +562,11 @@ async fn dev_loop(spec: &ChainSpec, executor: &Executor, dev: &DevArgs) -> anyho
             _ = tokio::time::sleep(Duration::from_secs(wait)) => {}
             _ = shutdown_signal() => { info!(target: "aegis::node", "interrupted"); return Ok(()); }
         }
-        let block = executor.build(parent_hash, &attrs, None)?;
+        let base_fee = aegis_executor::next_base_fee(spec, &parent, attrs.timestamp)?;
+        let mut txs = pool.best_transactions(base_fee);
+        let block = executor.build(parent_hash, &attrs, Some(&mut *txs))?;
         executor.commit(&block, true)?;
+        pool.on_new_head(executor);
         let header = &block.block.header;
         info!(
             target: "aegis::node",

@@ -374,3 +374,72 @@ fn config_file_sets_what_flags_do_not_and_bad_files_are_named() {
         "{stderr}"
     );
 }
+
+#[test]
+fn dev_mode_includes_transactions_sent_over_json_rpc() {
+    use alloy_primitives::{Address, U256};
+    let dir = tempfile::tempdir().unwrap();
+    let genesis = genesis_at(&dir.path().join("g"), "1700000000");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_aegis"))
+        .args([
+            "node",
+            "--datadir",
+            path(&dir.path().join("data")),
+            "--genesis",
+            path(&genesis),
+        ])
+        .args([
+            "--dev",
+            "--dev.period",
+            "1",
+            "--http",
+            "--http.port",
+            "38645",
+        ])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let call = |method: &str, params: serde_json::Value| -> Option<serde_json::Value> {
+        let body =
+            serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
+        reqwest::blocking::Client::new()
+            .post("http://127.0.0.1:38645")
+            .json(&body)
+            .send()
+            .ok()?
+            .json()
+            .ok()
+    };
+    let started = std::time::Instant::now();
+    while call("eth_chainId", serde_json::json!([])).is_none() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "JSON-RPC never came up"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let to = Address::repeat_byte(0x77);
+    let tx = aegis_testing::transfer(
+        aegis_testing::TxType::Eip1559,
+        &aegis_testing::signer(0),
+        901,
+        0,
+        to,
+        1234,
+    );
+    let sent = call("eth_sendRawTransaction", serde_json::json!([tx])).unwrap();
+    assert!(sent.get("result").is_some(), "{sent}");
+    let included = loop {
+        let balance = call("eth_getBalance", serde_json::json!([to, "latest"])).unwrap();
+        if balance["result"] == serde_json::json!(U256::from(1234)) {
+            break true;
+        }
+        if started.elapsed() > std::time::Duration::from_secs(30) {
+            break false;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(included, "transfer never included");
+}

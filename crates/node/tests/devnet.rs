@@ -38,6 +38,8 @@ fn devnet(data: &Path, script: &str, args: &[&str]) -> std::process::Output {
         .env("AEGIS_DEVNET_P2P_PORT", "29222")
         .env("AEGIS_DEVNET_VALIDATOR_P2P_PORT", "29223")
         .env("AEGIS_DEVNET_METRICS_PORT", "29001")
+        .env("AEGIS_DEVNET_L2_RPC_PORT", "28645")
+        .env("AEGIS_DEVNET_VALIDATOR_L2_RPC_PORT", "28646")
         .env("AEGIS_DEVNET_VALIDATOR_METRICS_PORT", "29002")
         .output()
         .unwrap()

@@ -1,0 +1,255 @@
+//! Wallet-facing JSON-RPC for aegis (HTTP and WebSocket on one port, no JWT).
+//!
+//! Account and block reads in go-ethereum's shapes, `eth_sendRawTransaction` into the
+//! [`aegis_mempool::Pool`] with geth's rejection texts (JSON-RPC code -32000), and `txpool_*`.
+//! Block JSON is shared with the engine port ([`aegis_engine::convert`]).
+
+use aegis_engine::convert::{RpcBlock, rpc_block};
+use aegis_executor::{Executor, PoolTx};
+use aegis_mempool::{HeadState, Pool};
+use aegis_storage::BlockLabel;
+use alloy_eips::{BlockId, BlockNumberOrTag};
+use alloy_primitives::{Address, B256, Bytes, U64, U256};
+use jsonrpsee::{
+    RpcModule,
+    server::{Server, ServerConfig, ServerHandle},
+    types::{ErrorObjectOwned, Params},
+};
+use std::{net::SocketAddr, sync::Arc};
+
+/// geth's code for transaction and execution errors.
+const SERVER_ERROR: i32 = -32000;
+/// Invalid params.
+const INVALID_PARAMS: i32 = -32602;
+
+type RpcResult<T> = Result<T, ErrorObjectOwned>;
+
+fn error(code: i32, message: impl Into<String>) -> ErrorObjectOwned {
+    ErrorObjectOwned::owned(code, message.into(), None::<()>)
+}
+
+fn internal(e: impl std::fmt::Display) -> ErrorObjectOwned {
+    error(-32603, e.to_string())
+}
+
+/// The wallet API over an executor and its pool.
+pub struct EthApi {
+    executor: Arc<Executor>,
+    pool: Arc<Pool>,
+}
+
+impl std::fmt::Debug for EthApi {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EthApi").finish_non_exhaustive()
+    }
+}
+
+/// Request limits of the public port.
+#[derive(Debug, Clone, Copy)]
+pub struct RpcLimits {
+    /// Largest request body.
+    pub max_request_bytes: u32,
+    /// Most calls in one batch.
+    pub max_batch: u32,
+}
+
+impl Default for RpcLimits {
+    fn default() -> Self {
+        Self {
+            max_request_bytes: 5 * 1024 * 1024,
+            max_batch: 100,
+        }
+    }
+}
+
+impl EthApi {
+    /// The API over `executor`, submitting into `pool`.
+    pub fn new(executor: Arc<Executor>, pool: Arc<Pool>) -> Self {
+        Self { executor, pool }
+    }
+
+    /// Serves HTTP and WebSocket on `addr`.
+    pub async fn serve(
+        self: Arc<Self>,
+        addr: SocketAddr,
+        limits: RpcLimits,
+    ) -> std::io::Result<(SocketAddr, ServerHandle)> {
+        let config = ServerConfig::builder()
+            .max_request_body_size(limits.max_request_bytes)
+            .set_batch_request_config(jsonrpsee::server::BatchRequestConfig::Limit(
+                limits.max_batch,
+            ))
+            .build();
+        let server = Server::builder().set_config(config).build(addr).await?;
+        let local = server.local_addr()?;
+        let handle = server.start(self.rpc_module());
+        tracing::info!(target: "aegis::rpc", addr = %local, "JSON-RPC listening");
+        Ok((local, handle))
+    }
+
+    /// The JSON-RPC module.
+    pub fn rpc_module(self: Arc<Self>) -> RpcModule<Arc<Self>> {
+        let mut module = RpcModule::new(self);
+        macro_rules! method {
+            ($name:literal, |$params:ident, $api:ident| $body:expr) => {
+                module
+                    .register_method($name, |$params: Params<'_>, ctx, _| {
+                        let $api: &Arc<EthApi> = ctx;
+                        $body
+                    })
+                    .expect("method names are unique");
+            };
+        }
+        method!("eth_chainId", |_p, api| RpcResult::Ok(U64::from(
+            api.executor.spec().chain_id
+        )));
+        method!("net_version", |_p, api| RpcResult::Ok(
+            api.executor.spec().chain_id.to_string()
+        ));
+        method!("web3_clientVersion", |_p, _api| {
+            RpcResult::Ok(format!("aegis/v{}", env!("CARGO_PKG_VERSION")))
+        });
+        method!("eth_blockNumber", |_p, api| {
+            let head = api.executor.store().head().map_err(internal)?;
+            RpcResult::Ok(U64::from(head.map_or(0, |h| h.number)))
+        });
+        method!("eth_gasPrice", |_p, api| {
+            let head = api.executor.store().head().map_err(internal)?;
+            let base = head.and_then(|h| h.base_fee_per_gas).unwrap_or_default();
+            RpcResult::Ok(U256::from(base as u128 + 1_000_000))
+        });
+        method!("eth_maxPriorityFeePerGas", |_p, _api| RpcResult::Ok(
+            U256::from(1_000_000u64)
+        ));
+        method!("eth_getBalance", |params, api| {
+            let (address, block) = address_and_block(params)?;
+            let account = api.account(address, block)?;
+            RpcResult::Ok(account.map_or(U256::ZERO, |a| a.balance))
+        });
+        method!("eth_getTransactionCount", |params, api| {
+            let mut seq = params.sequence();
+            let address: Address = seq.next()?;
+            let block: BlockId = seq.optional_next()?.unwrap_or_default();
+            let pending = matches!(block, BlockId::Number(BlockNumberOrTag::Pending));
+            let block = if pending { BlockId::latest() } else { block };
+            let nonce = api.account(address, block)?.map_or(0, |a| a.nonce);
+            let nonce = if pending {
+                api.pool.pending_nonce(&address, nonce)
+            } else {
+                nonce
+            };
+            RpcResult::Ok(U64::from(nonce))
+        });
+        method!("eth_getCode", |params, api| {
+            let (address, block) = address_and_block(params)?;
+            let hash = api.block_hash(block)?;
+            let view = api.executor.store().state_at(&hash).map_err(internal)?;
+            let code = match view.account(&address).map_err(internal)? {
+                Some(account) => view
+                    .code(&account.code_hash)
+                    .map_err(internal)?
+                    .unwrap_or_default(),
+                None => Bytes::new(),
+            };
+            RpcResult::Ok(code)
+        });
+        method!("eth_getStorageAt", |params, api| {
+            let mut seq = params.sequence();
+            let address: Address = seq.next()?;
+            let slot: alloy_serde::JsonStorageKey = seq.next()?;
+            let block: BlockId = seq.optional_next()?.unwrap_or_default();
+            let hash = api.block_hash(block)?;
+            let view = api.executor.store().state_at(&hash).map_err(internal)?;
+            let value = view
+                .storage(&address, &slot.as_b256().into())
+                .map_err(internal)?;
+            RpcResult::Ok(B256::from(value))
+        });
+        method!("eth_getBlockByNumber", |params, api| {
+            let mut seq = params.sequence();
+            let tag: BlockNumberOrTag = seq.next()?;
+            let full: bool = seq.optional_next()?.unwrap_or(false);
+            match api.resolve(tag)? {
+                Some(hash) => api.block(hash, full),
+                None => RpcResult::Ok(None),
+            }
+        });
+        method!("eth_getBlockByHash", |params, api| {
+            let mut seq = params.sequence();
+            let hash: B256 = seq.next()?;
+            let full: bool = seq.optional_next()?.unwrap_or(false);
+            api.block(hash, full)
+        });
+        method!("eth_sendRawTransaction", |params, api| {
+            let raw: Bytes = params.one()?;
+            api.send_raw(raw)
+        });
+        method!("txpool_status", |_p, api| {
+            let status = api.pool.status();
+            RpcResult::Ok(serde_json::json!({
+                "pending": U64::from(status.pending),
+                "queued": U64::from(status.queued),
+            }))
+        });
+        module
+    }
+
+    fn resolve(&self, tag: BlockNumberOrTag) -> RpcResult<Option<B256>> {
+        let store = self.executor.store();
+        match tag {
+            BlockNumberOrTag::Latest | BlockNumberOrTag::Pending => store.head_hash(),
+            BlockNumberOrTag::Safe => store.label(BlockLabel::Safe),
+            BlockNumberOrTag::Finalized => store.label(BlockLabel::Finalized),
+            BlockNumberOrTag::Earliest => store.canonical_hash(0),
+            BlockNumberOrTag::Number(n) => store.canonical_hash(n),
+        }
+        .map_err(internal)
+    }
+
+    fn block_hash(&self, block: BlockId) -> RpcResult<B256> {
+        match block {
+            BlockId::Hash(hash) => Ok(hash.block_hash),
+            BlockId::Number(tag) => self
+                .resolve(tag)?
+                .ok_or_else(|| error(SERVER_ERROR, "header not found")),
+        }
+    }
+
+    fn account(
+        &self,
+        address: Address,
+        block: BlockId,
+    ) -> RpcResult<Option<aegis_storage::Account>> {
+        let hash = self.block_hash(block)?;
+        let view = self.executor.store().state_at(&hash).map_err(|e| match e {
+            aegis_storage::StorageError::UnknownBlock(_) => error(SERVER_ERROR, "header not found"),
+            other => internal(other),
+        })?;
+        view.account(&address).map_err(internal)
+    }
+
+    fn block(&self, hash: B256, full: bool) -> RpcResult<Option<RpcBlock>> {
+        let stored = self.executor.stored_block(&hash).map_err(internal)?;
+        Ok(stored.map(|(block, receipts)| rpc_block(block, &receipts, full)))
+    }
+
+    fn send_raw(&self, raw: Bytes) -> RpcResult<B256> {
+        let tx = PoolTx::decode(raw).map_err(|e| match e {
+            aegis_executor::ExecutorError::InvalidTransaction(m) if m.starts_with("signature") => {
+                error(SERVER_ERROR, "invalid sender")
+            }
+            other => error(INVALID_PARAMS, format!("invalid transaction: {other}")),
+        })?;
+        let state = HeadState::at_head(&self.executor).map_err(internal)?;
+        self.pool
+            .add(tx, &state)
+            .map_err(|e| error(SERVER_ERROR, e.to_string()))
+    }
+}
+
+fn address_and_block(params: Params<'_>) -> RpcResult<(Address, BlockId)> {
+    let mut seq = params.sequence();
+    let address: Address = seq.next()?;
+    let block: BlockId = seq.optional_next()?.unwrap_or_default();
+    Ok((address, block))
+}
