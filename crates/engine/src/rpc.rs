@@ -241,7 +241,11 @@ impl EngineApi {
         let moved = store.head_hash().map_err(internal)? != Some(state.head_block_hash);
         store.set_head(state.head_block_hash).map_err(internal)?;
         if moved {
-            self.pool.on_new_head(&self.executor);
+            // Revalidating a full pool reads state for every sender: off the async workers.
+            let (pool, executor) = (self.pool.clone(), self.executor.clone());
+            tokio::task::spawn_blocking(move || pool.on_new_head(&executor))
+                .await
+                .map_err(internal)?;
         }
         let number_of =
             |hash: &B256| store.header(hash).ok().flatten().map_or(0, |h| h.number) as f64;
