@@ -54,7 +54,8 @@ pub fn rpc_block(block: OpBlock, receipts: &[OpReceiptEnvelope], full: bool) -> 
     }
 }
 
-fn rpc_transaction(
+/// A transaction as `eth_getTransactionByHash` and full blocks return it.
+pub fn rpc_transaction(
     tx: OpTxEnvelope,
     receipt: Option<&OpReceiptEnvelope>,
     block_hash: B256,

@@ -300,10 +300,18 @@ impl Executor {
             .iter()
             .map(|r| r.encoded_2718().into())
             .collect();
+        let hashes: Vec<B256> = block
+            .block
+            .body
+            .transactions
+            .iter()
+            .map(|tx| tx.tx_hash())
+            .collect();
         Ok(self.store.commit_block(
             &block.block.header,
             &alloy_rlp::encode(&body),
             &alloy_rlp::encode(&receipts),
+            &hashes,
             &block.update,
             make_head,
         )?)
@@ -558,6 +566,16 @@ pub struct L1Fees {
 }
 
 impl L1Fees {
+    /// The L1Block values these fees are computed from.
+    pub fn info(&self) -> &op_revm::L1BlockInfo {
+        &self.info
+    }
+
+    /// L1 gas a transaction's data is charged for (pre-Fjord metering; informational).
+    pub fn l1_gas_used(&self, encoded: &[u8]) -> U256 {
+        self.info.data_gas(encoded, self.spec)
+    }
+
     /// The L1 data fee of a transaction with these EIP-2718 bytes.
     pub fn l1_fee(&self, encoded: &[u8]) -> U256 {
         let mut info = self.info.clone();

@@ -4,10 +4,15 @@
 //! [`aegis_mempool::Pool`] with geth's rejection texts (JSON-RPC code -32000), and `txpool_*`.
 //! Block JSON is shared with the engine port ([`aegis_engine::convert`]).
 
-use aegis_engine::convert::{RpcBlock, rpc_block};
+use aegis_engine::convert::{RpcBlock, rpc_block, rpc_transaction};
 use aegis_executor::{Executor, PoolTx};
 use aegis_mempool::{HeadState, Pool};
 use aegis_storage::BlockLabel;
+use alloy_consensus::{
+    Transaction as _,
+    transaction::{Recovered, SignerRecoverable},
+};
+use alloy_eips::Encodable2718;
 use alloy_eips::{BlockId, BlockNumberOrTag};
 use alloy_primitives::{Address, B256, Bytes, U64, U256};
 use jsonrpsee::{
@@ -15,6 +20,7 @@ use jsonrpsee::{
     server::{Server, ServerConfig, ServerHandle},
     types::{ErrorObjectOwned, Params},
 };
+use op_alloy_consensus::{OpBlock, OpReceipt, OpReceiptEnvelope};
 use std::{net::SocketAddr, sync::Arc};
 
 /// geth's code for transaction and execution errors.
@@ -184,6 +190,14 @@ impl EthApi {
             let raw: Bytes = params.one()?;
             api.send_raw(raw)
         });
+        method!("eth_getTransactionByHash", |params, api| {
+            let hash: B256 = params.one()?;
+            api.transaction(hash)
+        });
+        method!("eth_getTransactionReceipt", |params, api| {
+            let hash: B256 = params.one()?;
+            api.receipt(hash)
+        });
         method!("txpool_status", |_p, api| {
             let status = api.pool.status();
             RpcResult::Ok(serde_json::json!({
@@ -233,6 +247,133 @@ impl EthApi {
         Ok(stored.map(|(block, receipts)| rpc_block(block, &receipts, full)))
     }
 
+    fn located(&self, hash: B256) -> RpcResult<Option<Located>> {
+        let store = self.executor.store();
+        let Some((block_hash, _, index)) = store.transaction_location(&hash).map_err(internal)?
+        else {
+            return Ok(None);
+        };
+        let (block, receipts) = self
+            .executor
+            .stored_block(&block_hash)
+            .map_err(internal)?
+            .ok_or_else(|| internal("indexed block missing"))?;
+        Ok(Some((block_hash, index as usize, block, receipts)))
+    }
+
+    fn transaction(&self, hash: B256) -> RpcResult<Option<op_alloy_rpc_types::Transaction>> {
+        let Some((block_hash, index, block, receipts)) = self.located(hash)? else {
+            // Pooled transactions are known too, without a block.
+            return Ok(self.pool.get(&hash).map(|tx| {
+                let sender = tx.sender();
+                op_alloy_rpc_types::Transaction {
+                    inner: alloy_rpc_types_eth::Transaction {
+                        inner: Recovered::new_unchecked(tx.envelope().clone(), sender),
+                        block_hash: None,
+                        block_number: None,
+                        transaction_index: None,
+                        effective_gas_price: None,
+                    },
+                    deposit_nonce: None,
+                    deposit_receipt_version: None,
+                }
+            }));
+        };
+        let header = &block.header;
+        let (number, base_fee) = (header.number, header.base_fee_per_gas);
+        let tx = block.body.transactions[index].clone();
+        Ok(Some(rpc_transaction(
+            tx,
+            receipts.get(index),
+            block_hash,
+            number,
+            index,
+            base_fee,
+        )))
+    }
+
+    fn receipt(&self, hash: B256) -> RpcResult<Option<op_alloy_rpc_types::OpTransactionReceipt>> {
+        let Some((block_hash, index, block, receipts)) = self.located(hash)? else {
+            return Ok(None);
+        };
+        let header = &block.header;
+        let tx = &block.body.transactions[index];
+        let envelope = &receipts[index];
+        let previous = index
+            .checked_sub(1)
+            .map_or(0, |i| receipts[i].cumulative_gas_used());
+        let first_log = receipts[..index]
+            .iter()
+            .map(|r| r.logs().len() as u64)
+            .sum::<u64>();
+        let from = tx
+            .recover_signer()
+            .map_err(|_| internal("stored transaction without sender"))?;
+        let nonce = envelope.deposit_nonce().unwrap_or_else(|| tx.nonce());
+        let contract_address = tx.kind().is_create().then(|| from.create(nonce));
+        let logs_bloom = *envelope.logs_bloom();
+        let mut log_index = first_log;
+        let receipt = OpReceipt::from(envelope.clone()).map_logs(|log| {
+            let log = alloy_rpc_types_eth::Log {
+                inner: log,
+                block_hash: Some(block_hash),
+                block_number: Some(header.number),
+                block_timestamp: Some(header.timestamp),
+                transaction_hash: Some(hash),
+                transaction_index: Some(index as u64),
+                log_index: Some(log_index),
+                removed: false,
+            };
+            log_index += 1;
+            log
+        });
+        let l1_block_info = if tx.is_deposit() {
+            op_alloy_rpc_types::L1BlockInfo::default()
+        } else {
+            let fees = self.executor.l1_fees(&block_hash).map_err(internal)?;
+            let info = fees.info();
+            let encoded = tx.encoded_2718();
+            let to_u128 = |v: U256| v.try_into().unwrap_or(u128::MAX);
+            op_alloy_rpc_types::L1BlockInfo {
+                l1_gas_price: Some(to_u128(info.l1_base_fee)),
+                l1_gas_used: Some(to_u128(fees.l1_gas_used(&encoded))),
+                l1_fee: Some(to_u128(fees.l1_fee(&encoded))),
+                l1_fee_scalar: None,
+                l1_base_fee_scalar: Some(to_u128(info.l1_base_fee_scalar)),
+                l1_blob_base_fee: info.l1_blob_base_fee.map(to_u128),
+                l1_blob_base_fee_scalar: info.l1_blob_base_fee_scalar.map(to_u128),
+                operator_fee_scalar: info.operator_fee_scalar.map(to_u128),
+                operator_fee_constant: info.operator_fee_constant.map(to_u128),
+                da_footprint_gas_scalar: None,
+            }
+        };
+        let effective_gas_price = if tx.is_deposit() {
+            0
+        } else {
+            tx.effective_gas_price(header.base_fee_per_gas)
+        };
+        Ok(Some(op_alloy_rpc_types::OpTransactionReceipt {
+            inner: alloy_rpc_types_eth::TransactionReceipt {
+                inner: alloy_consensus::ReceiptWithBloom {
+                    receipt,
+                    logs_bloom,
+                },
+                transaction_hash: hash,
+                transaction_index: Some(index as u64),
+                block_hash: Some(block_hash),
+                block_number: Some(header.number),
+                gas_used: receipt_gas(&receipts[index], previous),
+                effective_gas_price,
+                blob_gas_used: None,
+                blob_gas_price: None,
+                from,
+                to: tx.to(),
+                contract_address,
+            },
+            l1_block_info,
+        }))
+    }
+
     fn send_raw(&self, raw: Bytes) -> RpcResult<B256> {
         let tx = PoolTx::decode(raw).map_err(|e| match e {
             aegis_executor::ExecutorError::InvalidTransaction(m) if m.starts_with("signature") => {
@@ -245,6 +386,13 @@ impl EthApi {
             .add(tx, &state)
             .map_err(|e| error(SERVER_ERROR, e.to_string()))
     }
+}
+
+/// A canonical transaction: its block hash, index, block and the block's receipts.
+type Located = (B256, usize, OpBlock, Vec<OpReceiptEnvelope>);
+
+fn receipt_gas(receipt: &OpReceiptEnvelope, previous_cumulative: u64) -> u64 {
+    receipt.cumulative_gas_used() - previous_cumulative
 }
 
 fn address_and_block(params: Params<'_>) -> RpcResult<(Address, BlockId)> {

@@ -55,7 +55,7 @@ fn state_root(c: &mut Criterion) {
             ..Default::default()
         };
         store
-            .commit_block(&header, &[], &[], &update, true)
+            .commit_block(&header, &[], &[], &[], &update, true)
             .unwrap();
         drop((alloc, update));
         eprintln!(

@@ -30,6 +30,8 @@ const HEADERS: TableDefinition<'_, Key32, &[u8]> = TableDefinition::new("headers
 const BODIES: TableDefinition<'_, Key32, &[u8]> = TableDefinition::new("bodies");
 const RECEIPTS: TableDefinition<'_, Key32, &[u8]> = TableDefinition::new("receipts");
 const CHANGESETS: TableDefinition<'_, Key32, &[u8]> = TableDefinition::new("changesets");
+/// Transaction hash → block hash ‖ index (u32 BE); may point at a non-canonical block.
+const TX_INDEX: TableDefinition<'_, Key32, &[u8; 36]> = TableDefinition::new("tx_index");
 const CANONICAL: TableDefinition<'_, u64, Key32> = TableDefinition::new("canonical");
 const META: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("meta");
 
@@ -257,6 +259,7 @@ impl Store {
             txn.open_table(ACCOUNTS)?;
             txn.open_table(STORAGE)?;
             txn.open_table(CANONICAL)?;
+            txn.open_table(TX_INDEX)?;
             for def in [CODE, NODES, HEADERS, BODIES, RECEIPTS, CHANGESETS] {
                 txn.open_table(def)?;
             }
@@ -353,6 +356,27 @@ impl Store {
     /// The encoded receipts of a block, as given to [`Store::commit_block`].
     pub fn receipts(&self, hash: &B256) -> Result<Option<Vec<u8>>, StorageError> {
         self.db.begin_read()?.get_bytes(RECEIPTS, &hash.0)
+    }
+
+    /// The block and position of a transaction, if its block is canonical.
+    pub fn transaction_location(
+        &self,
+        tx: &B256,
+    ) -> Result<Option<(B256, u64, u32)>, StorageError> {
+        let txn = self.db.begin_read()?;
+        let Some(location) = txn.open_table(TX_INDEX)?.get(&tx.0)?.map(|v| *v.value()) else {
+            return Ok(None);
+        };
+        let block = B256::from_slice(&location[..32]);
+        let index = u32::from_be_bytes(location[32..].try_into().expect("4 bytes"));
+        let Some(header) = read_header(&txn, &block)? else {
+            return Ok(None);
+        };
+        let canonical = txn
+            .open_table(CANONICAL)?
+            .get(header.number)?
+            .map(|v| B256::from(*v.value()));
+        Ok((canonical == Some(block)).then_some((block, header.number, index)))
     }
 
     /// The changeset of a block.
@@ -560,13 +584,15 @@ impl Store {
         })
     }
 
-    /// Writes a block (header, encoded body and receipts) with its state update, in one
-    /// transaction; with `make_head` the block also becomes the canonical head.
+    /// Writes a block (header, encoded body and receipts, the hashes of its transactions) with
+    /// its state update, in one transaction; with `make_head` the block also becomes the
+    /// canonical head.
     pub fn commit_block(
         &self,
         header: &Header,
         body: &[u8],
         receipts: &[u8],
+        tx_hashes: &[B256],
         update: &StateUpdate,
         make_head: bool,
     ) -> Result<B256, StorageError> {
@@ -608,6 +634,13 @@ impl Store {
             txn.open_table(RECEIPTS)?.insert(&hash.0, receipts)?;
             txn.open_table(CHANGESETS)?
                 .insert(&hash.0, update.changeset.encode().as_slice())?;
+            let mut index = txn.open_table(TX_INDEX)?;
+            for (i, tx) in tx_hashes.iter().enumerate() {
+                let mut location = [0u8; 36];
+                location[..32].copy_from_slice(hash.as_slice());
+                location[32..].copy_from_slice(&(i as u32).to_be_bytes());
+                index.insert(&tx.0, &location)?;
+            }
         }
         if make_head {
             set_head_in(&txn, hash)?;
@@ -643,7 +676,7 @@ impl Store {
                 header: header.state_root,
             });
         }
-        self.commit_block(header, &[], &[], &update, true)
+        self.commit_block(header, &[], &[], &[], &update, true)
     }
 
     /// Calls `f(keccak(bytes), bytes)` for every trie node, contract code and header in the

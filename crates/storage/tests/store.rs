@@ -68,7 +68,7 @@ fn commit_child(store: &Store, parent: B256, diff: &StateDiff, salt: u64, head: 
         ..Default::default()
     };
     store
-        .commit_block(&header, b"body", b"receipts", &update, head)
+        .commit_block(&header, b"body", b"receipts", &[], &update, head)
         .unwrap()
 }
 
@@ -214,7 +214,7 @@ fn commit_with_unknown_parent_is_rejected() {
     };
     assert!(
         store
-            .commit_block(&header, &[], &[], &update, true)
+            .commit_block(&header, &[], &[], &[], &update, true)
             .is_err()
     );
     assert!(matches!(
