@@ -351,15 +351,7 @@ impl EngineApi {
     }
 
     fn resolve_tag(&self, tag: BlockNumberOrTag) -> RpcResult<Option<B256>> {
-        let store = self.executor.store();
-        match tag {
-            BlockNumberOrTag::Latest | BlockNumberOrTag::Pending => store.head_hash(),
-            BlockNumberOrTag::Safe => store.label(BlockLabel::Safe),
-            BlockNumberOrTag::Finalized => store.label(BlockLabel::Finalized),
-            BlockNumberOrTag::Earliest => store.canonical_hash(0),
-            BlockNumberOrTag::Number(n) => store.canonical_hash(n),
-        }
-        .map_err(internal)
+        self.executor.store().hash_for(tag).map_err(internal)
     }
 
     fn block(&self, hash: B256, full: bool) -> RpcResult<Option<RpcBlock>> {

@@ -7,7 +7,6 @@
 use aegis_engine::convert::{RpcBlock, rpc_block, rpc_transaction};
 use aegis_executor::{Executor, PoolTx};
 use aegis_mempool::{HeadState, Pool};
-use aegis_storage::BlockLabel;
 use alloy_consensus::{
     Transaction as _,
     transaction::{Recovered, SignerRecoverable},
@@ -209,15 +208,7 @@ impl EthApi {
     }
 
     fn resolve(&self, tag: BlockNumberOrTag) -> RpcResult<Option<B256>> {
-        let store = self.executor.store();
-        match tag {
-            BlockNumberOrTag::Latest | BlockNumberOrTag::Pending => store.head_hash(),
-            BlockNumberOrTag::Safe => store.label(BlockLabel::Safe),
-            BlockNumberOrTag::Finalized => store.label(BlockLabel::Finalized),
-            BlockNumberOrTag::Earliest => store.canonical_hash(0),
-            BlockNumberOrTag::Number(n) => store.canonical_hash(n),
-        }
-        .map_err(internal)
+        self.executor.store().hash_for(tag).map_err(internal)
     }
 
     fn block_hash(&self, block: BlockId) -> RpcResult<B256> {

@@ -348,6 +348,21 @@ impl Store {
         Ok(table.get(number)?.map(|v| B256::from(*v.value())))
     }
 
+    /// The block a JSON-RPC block tag or number names (`pending` is the head).
+    pub fn hash_for(
+        &self,
+        tag: alloy_eips::BlockNumberOrTag,
+    ) -> Result<Option<B256>, StorageError> {
+        use alloy_eips::BlockNumberOrTag as Tag;
+        match tag {
+            Tag::Latest | Tag::Pending => self.head_hash(),
+            Tag::Safe => self.label(BlockLabel::Safe),
+            Tag::Finalized => self.label(BlockLabel::Finalized),
+            Tag::Earliest => self.canonical_hash(0),
+            Tag::Number(n) => self.canonical_hash(n),
+        }
+    }
+
     /// The encoded body of a block, as given to [`Store::commit_block`].
     pub fn body(&self, hash: &B256) -> Result<Option<Vec<u8>>, StorageError> {
         self.db.begin_read()?.get_bytes(BODIES, &hash.0)
