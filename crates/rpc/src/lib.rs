@@ -197,6 +197,10 @@ impl EthApi {
             let hash: B256 = params.one()?;
             api.receipt(hash)
         });
+        method!("eth_getBlockReceipts", |params, api| {
+            let block: BlockId = params.one()?;
+            api.block_receipts(block)
+        });
         method!("txpool_status", |_p, api| {
             let status = api.pool.status();
             RpcResult::Ok(serde_json::json!({
@@ -287,8 +291,44 @@ impl EthApi {
         let Some((block_hash, index, block, receipts)) = self.located(hash)? else {
             return Ok(None);
         };
+        let fees = self.executor.l1_fees(&block_hash).map_err(internal)?;
+        self.receipt_at(block_hash, index, &block, &receipts, &fees)
+            .map(Some)
+    }
+
+    fn block_receipts(
+        &self,
+        block: BlockId,
+    ) -> RpcResult<Option<Vec<op_alloy_rpc_types::OpTransactionReceipt>>> {
+        let hash = match block {
+            BlockId::Hash(hash) => hash.block_hash,
+            BlockId::Number(tag) => match self.resolve(tag)? {
+                Some(hash) => hash,
+                None => return Ok(None),
+            },
+        };
+        let Some((block, receipts)) = self.executor.stored_block(&hash).map_err(internal)? else {
+            return Ok(None);
+        };
+        let fees = self.executor.l1_fees(&hash).map_err(internal)?;
+        (0..receipts.len())
+            .map(|index| self.receipt_at(hash, index, &block, &receipts, &fees))
+            .collect::<RpcResult<Vec<_>>>()
+            .map(Some)
+    }
+
+    /// The receipt of transaction `index` of a stored block, with the block's L1 fee parameters.
+    fn receipt_at(
+        &self,
+        block_hash: B256,
+        index: usize,
+        block: &OpBlock,
+        receipts: &[OpReceiptEnvelope],
+        fees: &aegis_executor::L1Fees,
+    ) -> RpcResult<op_alloy_rpc_types::OpTransactionReceipt> {
         let header = &block.header;
         let tx = &block.body.transactions[index];
+        let hash = tx.tx_hash();
         let envelope = &receipts[index];
         let previous = index
             .checked_sub(1)
@@ -321,7 +361,6 @@ impl EthApi {
         let l1_block_info = if tx.is_deposit() {
             op_alloy_rpc_types::L1BlockInfo::default()
         } else {
-            let fees = self.executor.l1_fees(&block_hash).map_err(internal)?;
             let info = fees.info();
             let encoded = tx.encoded_2718();
             let to_u128 = |v: U256| v.try_into().unwrap_or(u128::MAX);
@@ -343,7 +382,7 @@ impl EthApi {
         } else {
             tx.effective_gas_price(header.base_fee_per_gas)
         };
-        Ok(Some(op_alloy_rpc_types::OpTransactionReceipt {
+        Ok(op_alloy_rpc_types::OpTransactionReceipt {
             inner: alloy_rpc_types_eth::TransactionReceipt {
                 inner: alloy_consensus::ReceiptWithBloom {
                     receipt,
@@ -362,7 +401,7 @@ impl EthApi {
                 contract_address,
             },
             l1_block_info,
-        }))
+        })
     }
 
     fn send_raw(&self, raw: Bytes) -> RpcResult<B256> {
