@@ -116,6 +116,18 @@ pub struct PoolStatus {
     pub queued: usize,
 }
 
+/// Pool transactions by sender and nonce.
+pub type BySender = BTreeMap<Address, BTreeMap<u64, PoolTx>>;
+
+/// The pool's content for `txpool_content`.
+#[derive(Debug, Default)]
+pub struct PoolContent {
+    /// Executable now.
+    pub pending: BySender,
+    /// Behind a nonce gap.
+    pub queued: BySender,
+}
+
 #[derive(Debug, Default)]
 struct Inner {
     by_sender: HashMap<Address, BTreeMap<u64, PoolTx>>,
@@ -353,36 +365,51 @@ impl Pool {
         }
     }
 
-    /// The pending (executable) transactions of each sender, in nonce order.
-    fn pending_txs(inner: &Inner) -> Vec<PoolTx> {
-        let mut out = Vec::new();
+    /// Splits the pool into pending (consecutive nonces from the state nonce) and queued.
+    fn split(inner: &Inner) -> PoolContent {
+        let mut content = PoolContent::default();
         for (sender, txs) in &inner.by_sender {
-            let first = inner.state_nonce.get(sender).copied().unwrap_or_default();
-            // Consecutive nonces from the state nonce are executable; a gap ends them.
-            out.extend(
-                (first..)
-                    .zip(txs)
-                    .take_while(|(expected, (nonce, _))| *expected == **nonce)
-                    .map(|(_, (_, tx))| tx.clone()),
-            );
+            let mut next = inner.state_nonce.get(sender).copied().unwrap_or_default();
+            for (nonce, tx) in txs {
+                let bucket = if *nonce == next {
+                    next += 1;
+                    &mut content.pending
+                } else {
+                    // A gap: this and every later nonce waits.
+                    next = u64::MAX;
+                    &mut content.queued
+                };
+                bucket
+                    .entry(*sender)
+                    .or_default()
+                    .insert(*nonce, tx.clone());
+            }
         }
-        out
+        content
     }
 
     /// Pending transactions ordered for a block with `base_fee` (fee priority, nonce order per
     /// sender).
     pub fn best(&self, base_fee: u64) -> FeeOrderedTxs {
-        let inner = self.inner.read().expect("pool lock");
-        FeeOrderedTxs::new(Self::pending_txs(&inner), base_fee)
+        let pending = Self::split(&self.inner.read().expect("pool lock")).pending;
+        FeeOrderedTxs::new(
+            pending.into_values().flat_map(BTreeMap::into_values),
+            base_fee,
+        )
+    }
+
+    /// Every transaction, split into pending and queued, by sender and nonce (`txpool_content`).
+    pub fn content(&self) -> PoolContent {
+        Self::split(&self.inner.read().expect("pool lock"))
     }
 
     /// Pending and queued counts.
     pub fn status(&self) -> PoolStatus {
-        let inner = self.inner.read().expect("pool lock");
-        let pending = Self::pending_txs(&inner).len();
+        let content = self.content();
+        let count = |txs: &BySender| txs.values().map(BTreeMap::len).sum();
         PoolStatus {
-            pending,
-            queued: inner.by_hash.len() - pending,
+            pending: count(&content.pending),
+            queued: count(&content.queued),
         }
     }
 

@@ -201,6 +201,25 @@ impl EthApi {
             let block: BlockId = params.one()?;
             api.block_receipts(block)
         });
+        method!("txpool_content", |_p, api| {
+            let content = api.pool.content();
+            let shape = |txs: &aegis_mempool::BySender| -> serde_json::Value {
+                txs.iter()
+                    .map(|(sender, by_nonce)| {
+                        let txs: serde_json::Map<String, serde_json::Value> = by_nonce
+                            .iter()
+                            .map(|(nonce, tx)| (nonce.to_string(), pooled_json(tx)))
+                            .collect();
+                        (sender.to_checksum(None), serde_json::Value::Object(txs))
+                    })
+                    .collect::<serde_json::Map<_, _>>()
+                    .into()
+            };
+            RpcResult::Ok(serde_json::json!({
+                "pending": shape(&content.pending),
+                "queued": shape(&content.queued),
+            }))
+        });
         method!("txpool_status", |_p, api| {
             let status = api.pool.status();
             RpcResult::Ok(serde_json::json!({
@@ -259,20 +278,7 @@ impl EthApi {
     fn transaction(&self, hash: B256) -> RpcResult<Option<op_alloy_rpc_types::Transaction>> {
         let Some((block_hash, index, block, receipts)) = self.located(hash)? else {
             // Pooled transactions are known too, without a block.
-            return Ok(self.pool.get(&hash).map(|tx| {
-                let sender = tx.sender();
-                op_alloy_rpc_types::Transaction {
-                    inner: alloy_rpc_types_eth::Transaction {
-                        inner: Recovered::new_unchecked(tx.envelope().clone(), sender),
-                        block_hash: None,
-                        block_number: None,
-                        transaction_index: None,
-                        effective_gas_price: None,
-                    },
-                    deposit_nonce: None,
-                    deposit_receipt_version: None,
-                }
-            }));
+            return Ok(self.pool.get(&hash).map(|tx| pooled_transaction(&tx)));
         };
         let header = &block.header;
         let (number, base_fee) = (header.number, header.base_fee_per_gas);
@@ -416,6 +422,25 @@ impl EthApi {
             .add(tx, &state)
             .map_err(|e| error(SERVER_ERROR, e.to_string()))
     }
+}
+
+/// A pool transaction in the RPC shape (no block yet).
+fn pooled_transaction(tx: &PoolTx) -> op_alloy_rpc_types::Transaction {
+    op_alloy_rpc_types::Transaction {
+        inner: alloy_rpc_types_eth::Transaction {
+            inner: Recovered::new_unchecked(tx.envelope().clone(), tx.sender()),
+            block_hash: None,
+            block_number: None,
+            transaction_index: None,
+            effective_gas_price: None,
+        },
+        deposit_nonce: None,
+        deposit_receipt_version: None,
+    }
+}
+
+fn pooled_json(tx: &PoolTx) -> serde_json::Value {
+    serde_json::to_value(pooled_transaction(tx)).unwrap_or_default()
 }
 
 /// A canonical transaction: its block hash, index, block and the block's receipts.

@@ -72,6 +72,10 @@ async fn submitted_transactions_are_pooled_built_and_visible() {
     call(&url, "eth_sendRawTransaction", json!([second])).await;
     let status = call(&url, "txpool_status", json!([])).await["result"].clone();
     assert_eq!(status, json!({"pending": "0x0", "queued": "0x1"}));
+    let content = call(&url, "txpool_content", json!([])).await["result"].clone();
+    let sender = alice.address().to_checksum(None);
+    assert_eq!(content["queued"][&sender]["1"]["nonce"], "0x1", "{content}");
+    assert_eq!(content["pending"], json!({}));
     let sent = call(&url, "eth_sendRawTransaction", json!([first.clone()])).await;
     assert_eq!(sent["result"], json!(keccak256(&first)));
     let status = call(&url, "txpool_status", json!([])).await["result"].clone();
