@@ -201,6 +201,13 @@ impl EthApi {
             let block: BlockId = params.one()?;
             api.block_receipts(block)
         });
+        method!("eth_feeHistory", |params, api| {
+            let mut seq = params.sequence();
+            let count: U64 = seq.next()?;
+            let newest: BlockNumberOrTag = seq.next()?;
+            let percentiles: Option<Vec<f64>> = seq.optional_next()?;
+            api.fee_history(count.to::<u64>(), newest, percentiles.unwrap_or_default())
+        });
         method!("txpool_content", |_p, api| {
             let content = api.pool.content();
             let shape = |txs: &aegis_mempool::BySender| -> serde_json::Value {
@@ -408,6 +415,102 @@ impl EthApi {
             },
             l1_block_info,
         })
+    }
+
+    /// `eth_feeHistory`: base fees (plus the next block's), gas used ratios and, per block,
+    /// the effective tips at the given gas-weighted percentiles.
+    fn fee_history(
+        &self,
+        count: u64,
+        newest: BlockNumberOrTag,
+        percentiles: Vec<f64>,
+    ) -> RpcResult<serde_json::Value> {
+        const MAX_BLOCKS: u64 = 1024;
+        if percentiles.len() > 100
+            || percentiles.iter().any(|p| !(0.0..=100.0).contains(p))
+            || percentiles.windows(2).any(|w| w[0] > w[1])
+        {
+            return Err(error(INVALID_PARAMS, "invalid reward percentiles"));
+        }
+        let store = self.executor.store();
+        let newest_hash = self
+            .resolve(newest)?
+            .ok_or_else(|| error(SERVER_ERROR, "header not found"))?;
+        let newest_header = store
+            .header(&newest_hash)
+            .map_err(internal)?
+            .ok_or_else(|| internal("missing header"))?;
+        let count = count.clamp(1, MAX_BLOCKS).min(newest_header.number + 1);
+        let oldest = newest_header.number + 1 - count;
+        let (mut base_fees, mut ratios, mut rewards) = (Vec::new(), Vec::new(), Vec::new());
+        for number in oldest..=newest_header.number {
+            let hash = store
+                .canonical_hash(number)
+                .map_err(internal)?
+                .ok_or_else(|| internal("gap"))?;
+            let (block, receipts) = self
+                .executor
+                .stored_block(&hash)
+                .map_err(internal)?
+                .ok_or_else(|| internal("gap"))?;
+            let header = &block.header;
+            let base_fee = header.base_fee_per_gas.unwrap_or_default();
+            base_fees.push(U256::from(base_fee));
+            ratios.push(header.gas_used as f64 / header.gas_limit.max(1) as f64);
+            if percentiles.is_empty() {
+                continue;
+            }
+            let mut tips: Vec<(u128, u64)> = block
+                .body
+                .transactions
+                .iter()
+                .zip(&receipts)
+                .scan(0u64, |previous, (tx, receipt)| {
+                    let used = receipt.cumulative_gas_used() - *previous;
+                    *previous = receipt.cumulative_gas_used();
+                    Some((tx, used))
+                })
+                .filter(|(tx, _)| !tx.is_deposit())
+                .map(|(tx, used)| (tx.effective_tip_per_gas(base_fee).unwrap_or_default(), used))
+                .collect();
+            tips.sort_unstable();
+            let total: u64 = tips.iter().map(|(_, used)| used).sum();
+            let reward = percentiles
+                .iter()
+                .map(|p| {
+                    let threshold = (total as f64 * p / 100.0) as u64;
+                    let mut cumulative = 0;
+                    let tip = tips
+                        .iter()
+                        .find(|(_, used)| {
+                            cumulative += used;
+                            cumulative >= threshold
+                        })
+                        .or(tips.last())
+                        .map_or(0, |(tip, _)| *tip);
+                    U256::from(tip)
+                })
+                .collect::<Vec<_>>();
+            rewards.push(reward);
+        }
+        let next = aegis_executor::next_base_fee(
+            self.executor.spec(),
+            &newest_header,
+            newest_header.timestamp + 1,
+        )
+        .map_err(internal)?;
+        base_fees.push(U256::from(next));
+        let mut response = serde_json::json!({
+            "oldestBlock": U64::from(oldest),
+            "baseFeePerGas": base_fees,
+            "gasUsedRatio": ratios,
+            "baseFeePerBlobGas": vec![U256::from(1); count as usize + 1],
+            "blobGasUsedRatio": vec![0.0; count as usize],
+        });
+        if !percentiles.is_empty() {
+            response["reward"] = serde_json::json!(rewards);
+        }
+        Ok(response)
     }
 
     fn send_raw(&self, raw: Bytes) -> RpcResult<B256> {
