@@ -113,3 +113,41 @@ pub fn proof_response(proof: AccountProof) -> EIP1186AccountProofResponse {
             .collect(),
     }
 }
+
+/// `eth_getBlockByNumber(tag, full)` against the executor's store, for both RPC ports.
+pub fn block_by_number(
+    executor: &aegis_executor::Executor,
+    params: jsonrpsee::types::Params<'_>,
+) -> Result<Option<RpcBlock>, jsonrpsee::types::ErrorObjectOwned> {
+    let mut seq = params.sequence();
+    let tag: alloy_eips::BlockNumberOrTag = seq.next()?;
+    let full: bool = seq.optional_next()?.unwrap_or(false);
+    match executor.store().hash_for(tag).map_err(internal)? {
+        Some(hash) => stored_rpc_block(executor, hash, full),
+        None => Ok(None),
+    }
+}
+
+/// `eth_getBlockByHash(hash, full)` against the executor's store, for both RPC ports.
+pub fn block_by_hash(
+    executor: &aegis_executor::Executor,
+    params: jsonrpsee::types::Params<'_>,
+) -> Result<Option<RpcBlock>, jsonrpsee::types::ErrorObjectOwned> {
+    let mut seq = params.sequence();
+    let hash: B256 = seq.next()?;
+    let full: bool = seq.optional_next()?.unwrap_or(false);
+    stored_rpc_block(executor, hash, full)
+}
+
+fn stored_rpc_block(
+    executor: &aegis_executor::Executor,
+    hash: B256,
+    full: bool,
+) -> Result<Option<RpcBlock>, jsonrpsee::types::ErrorObjectOwned> {
+    let stored = executor.stored_block(&hash).map_err(internal)?;
+    Ok(stored.map(|(block, receipts)| rpc_block(block, &receipts, full)))
+}
+
+fn internal(e: impl std::fmt::Display) -> jsonrpsee::types::ErrorObjectOwned {
+    jsonrpsee::types::ErrorObjectOwned::owned(crate::codes::INTERNAL, e.to_string(), None::<()>)
+}

@@ -4,7 +4,7 @@ use crate::{
     EngineError,
     auth::JwtAuthLayer,
     codes,
-    convert::{RpcBlock, proof_response, rpc_block},
+    convert::proof_response,
     jobs::{PayloadJobs, TxPool},
 };
 use aegis_executor::{BuildAttributes, ExecutedBlock, Executor, ExecutorError, ImportOutcome};
@@ -186,19 +186,10 @@ impl EngineApi {
             RpcResult::Ok(U64::from(head.map_or(0, |h| h.number)))
         });
         method!("eth_getBlockByNumber", |params, api| {
-            let mut seq = params.sequence();
-            let tag: BlockNumberOrTag = seq.next()?;
-            let full: bool = seq.optional_next()?.unwrap_or(false);
-            match api.resolve_tag(tag)? {
-                Some(hash) => api.block(hash, full),
-                None => RpcResult::Ok(None),
-            }
+            crate::convert::block_by_number(&api.executor, params)
         });
         method!("eth_getBlockByHash", |params, api| {
-            let mut seq = params.sequence();
-            let hash: B256 = seq.next()?;
-            let full: bool = seq.optional_next()?.unwrap_or(false);
-            api.block(hash, full)
+            crate::convert::block_by_hash(&api.executor, params)
         });
         method!("eth_getProof", |params, api| {
             let mut seq = params.sequence();
@@ -352,11 +343,6 @@ impl EngineApi {
 
     fn resolve_tag(&self, tag: BlockNumberOrTag) -> RpcResult<Option<B256>> {
         self.executor.store().hash_for(tag).map_err(internal)
-    }
-
-    fn block(&self, hash: B256, full: bool) -> RpcResult<Option<RpcBlock>> {
-        let stored = self.executor.stored_block(&hash).map_err(internal)?;
-        Ok(stored.map(|(block, receipts)| rpc_block(block, &receipts, full)))
     }
 
     fn proof(

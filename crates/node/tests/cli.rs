@@ -31,6 +31,22 @@ fn path(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
+/// Starts `aegis node` on a fresh datadir under `dir` with `genesis` and `extra` flags.
+fn spawn_node(dir: &Path, genesis: &Path, extra: &[&str]) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_aegis"))
+        .args([
+            "node",
+            "--datadir",
+            path(&dir.join("data")),
+            "--genesis",
+            path(genesis),
+        ])
+        .args(extra)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
 /// Writes a devnet genesis at `timestamp` into `dir`; returns the genesis.json path.
 fn genesis_at(dir: &Path, timestamp: &str) -> std::path::PathBuf {
     ok(&["genesis", "--out", path(dir), "--timestamp", timestamp]);
@@ -196,20 +212,7 @@ fn sigkill_while_sealing_restarts_at_a_consistent_head() {
     let datadir = dir.path().join("data");
     let genesis_dir = dir.path().join("g");
     let genesis = genesis_at(&genesis_dir, "1700000000");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_aegis"))
-        .args([
-            "node",
-            "--datadir",
-            path(&datadir),
-            "--genesis",
-            path(&genesis),
-            "--dev",
-            "--dev.period",
-            "1",
-        ])
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_node(dir.path(), &genesis, &["--dev", "--dev.period", "1"]);
     std::thread::sleep(std::time::Duration::from_millis(2_500));
     child.kill().unwrap();
     child.wait().unwrap();
@@ -244,18 +247,11 @@ fn http_get(url: &str) -> Option<(u16, String)> {
 fn engine_node_serves_health_metrics_refuses_unauthenticated_and_stops_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
     let genesis = genesis_at(&dir.path().join("g"), "1700000000");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_aegis"))
-        .args([
-            "node",
-            "--datadir",
-            path(&dir.path().join("data")),
-            "--genesis",
-            path(&genesis),
-        ])
-        .args(["--authrpc.port", "38551", "--metrics", "127.0.0.1:39001"])
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_node(
+        dir.path(),
+        &genesis,
+        &["--authrpc.port", "38551", "--metrics", "127.0.0.1:39001"],
+    );
     let started = std::time::Instant::now();
     while http_get("http://127.0.0.1:39001/readyz").map(|r| r.0) != Some(200) {
         assert!(
@@ -380,25 +376,18 @@ fn dev_mode_includes_transactions_sent_over_json_rpc() {
     use alloy_primitives::{Address, U256};
     let dir = tempfile::tempdir().unwrap();
     let genesis = genesis_at(&dir.path().join("g"), "1700000000");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_aegis"))
-        .args([
-            "node",
-            "--datadir",
-            path(&dir.path().join("data")),
-            "--genesis",
-            path(&genesis),
-        ])
-        .args([
+    let mut child = spawn_node(
+        dir.path(),
+        &genesis,
+        &[
             "--dev",
             "--dev.period",
             "1",
             "--http",
             "--http.port",
             "38645",
-        ])
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+        ],
+    );
     let call = |method: &str, params: serde_json::Value| -> Option<serde_json::Value> {
         let body =
             serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});

@@ -4,7 +4,7 @@
 //! [`aegis_mempool::Pool`] with geth's rejection texts (JSON-RPC code -32000), and `txpool_*`.
 //! Block JSON is shared with the engine port ([`aegis_engine::convert`]).
 
-use aegis_engine::convert::{RpcBlock, rpc_block, rpc_transaction};
+use aegis_engine::convert::rpc_transaction;
 use aegis_executor::{Executor, PoolTx};
 use aegis_mempool::{HeadState, Pool};
 use alloy_consensus::{
@@ -171,19 +171,10 @@ impl EthApi {
             RpcResult::Ok(B256::from(value))
         });
         method!("eth_getBlockByNumber", |params, api| {
-            let mut seq = params.sequence();
-            let tag: BlockNumberOrTag = seq.next()?;
-            let full: bool = seq.optional_next()?.unwrap_or(false);
-            match api.resolve(tag)? {
-                Some(hash) => api.block(hash, full),
-                None => RpcResult::Ok(None),
-            }
+            aegis_engine::convert::block_by_number(&api.executor, params)
         });
         method!("eth_getBlockByHash", |params, api| {
-            let mut seq = params.sequence();
-            let hash: B256 = seq.next()?;
-            let full: bool = seq.optional_next()?.unwrap_or(false);
-            api.block(hash, full)
+            aegis_engine::convert::block_by_hash(&api.executor, params)
         });
         method!("eth_sendRawTransaction", |params, api| {
             let raw: Bytes = params.one()?;
@@ -261,11 +252,6 @@ impl EthApi {
             other => internal(other),
         })?;
         view.account(&address).map_err(internal)
-    }
-
-    fn block(&self, hash: B256, full: bool) -> RpcResult<Option<RpcBlock>> {
-        let stored = self.executor.stored_block(&hash).map_err(internal)?;
-        Ok(stored.map(|(block, receipts)| rpc_block(block, &receipts, full)))
     }
 
     fn located(&self, hash: B256) -> RpcResult<Option<Located>> {
