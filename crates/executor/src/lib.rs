@@ -16,9 +16,11 @@ mod db;
 mod header;
 pub mod l1info;
 mod pool;
+mod simulate;
 
 pub use header::next_base_fee;
 pub use pool::{FeeOrderedTxs, PoolTx, PoolTxSource};
+pub use simulate::RPC_GAS_CAP;
 
 use aegis_chainspec::{ChainSpec, OpFork};
 use aegis_storage::{AccountDiff, AccountInfo, StateDiff, StateUpdate, StorageError, Store};
@@ -72,6 +74,22 @@ pub enum ExecutorError {
     /// A transaction's bytes do not decode.
     #[error("invalid transaction: {0}")]
     InvalidTransaction(String),
+    /// Simulation: the call hit `REVERT`; the output is the revert data.
+    #[error("execution reverted")]
+    Reverted(Bytes),
+    /// Simulation: exceptional halt (out of gas, invalid opcode, …), in geth's words.
+    #[error("{0}")]
+    Halted(String),
+    /// Simulation: the call is invalid before execution (fees, funds, intrinsic gas), in
+    /// geth's words.
+    #[error("{0}")]
+    Rejected(String),
+    /// Estimation: no gas limit the caller can afford makes the call succeed.
+    #[error("gas required exceeds allowance ({0})")]
+    GasRequiredExceedsAllowance(u64),
+    /// Simulation: the request or its overrides are malformed.
+    #[error("{0}")]
+    InvalidRequest(String),
 }
 
 /// What the rollup node asks a block to be built from (engine payload attributes, fork-neutral).
@@ -371,18 +389,8 @@ impl Executor {
         Ok(Some((OpBlock::new(header, body), receipts)))
     }
 
-    fn execute(
-        &self,
-        parent_hash: B256,
-        inputs: &BlockInputs,
-        forced: &[Bytes],
-        mode: Mode<'_>,
-    ) -> Result<Executed, ExecutorError> {
-        let view = self.store.state_at(&parent_hash)?;
-        let mut state = State::builder()
-            .with_database(db::StoreDb::new(view))
-            .with_bundle_update()
-            .build();
+    /// The EVM environment of a block with these inputs.
+    fn evm_env(&self, inputs: &BlockInputs) -> EvmEnv<op_revm::OpSpecId> {
         let spec_id = spec_by_timestamp_after_bedrock(self.spec.forks, inputs.timestamp);
         let cfg = CfgEnv::new()
             .with_chain_id(self.spec.chain_id)
@@ -404,8 +412,22 @@ impl Executor {
             ),
             slot_num: 0,
         };
-        let evm =
-            OpEvmFactory::<OpTx>::default().create_evm(&mut state, EvmEnv::new(cfg, block_env));
+        EvmEnv::new(cfg, block_env)
+    }
+
+    fn execute(
+        &self,
+        parent_hash: B256,
+        inputs: &BlockInputs,
+        forced: &[Bytes],
+        mode: Mode<'_>,
+    ) -> Result<Executed, ExecutorError> {
+        let view = self.store.state_at(&parent_hash)?;
+        let mut state = State::builder()
+            .with_database(db::StoreDb::new(view))
+            .with_bundle_update()
+            .build();
+        let evm = OpEvmFactory::<OpTx>::default().create_evm(&mut state, self.evm_env(inputs));
         let ctx = OpBlockExecutionCtx {
             parent_hash,
             parent_beacon_block_root: inputs.parent_beacon_block_root,

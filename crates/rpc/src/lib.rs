@@ -5,7 +5,7 @@
 //! Block JSON is shared with the engine port ([`aegis_engine::convert`]).
 
 use aegis_engine::convert::rpc_transaction;
-use aegis_executor::{Executor, PoolTx};
+use aegis_executor::{Executor, ExecutorError, PoolTx};
 use aegis_mempool::{HeadState, Pool};
 use alloy_consensus::{
     Transaction as _,
@@ -14,6 +14,7 @@ use alloy_consensus::{
 use alloy_eips::Encodable2718;
 use alloy_eips::{BlockId, BlockNumberOrTag};
 use alloy_primitives::{Address, B256, Bytes, U64, U256};
+use alloy_rpc_types_eth::{BlockOverrides, TransactionRequest, state::StateOverride};
 use jsonrpsee::{
     RpcModule,
     server::{Server, ServerConfig, ServerHandle},
@@ -26,6 +27,8 @@ use std::{net::SocketAddr, sync::Arc};
 const SERVER_ERROR: i32 = -32000;
 /// Invalid params.
 const INVALID_PARAMS: i32 = -32602;
+/// geth's code for a call that hit `REVERT` (the error's data is the revert output).
+const EXECUTION_REVERTED: i32 = 3;
 
 type RpcResult<T> = Result<T, ErrorObjectOwned>;
 
@@ -105,6 +108,38 @@ impl EthApi {
                     .expect("method names are unique");
             };
         }
+        macro_rules! blocking_method {
+            ($name:literal, |$params:ident, $api:ident| $body:expr) => {
+                module
+                    .register_blocking_method($name, |$params: Params<'_>, ctx, _| {
+                        let $api: &Arc<EthApi> = &ctx;
+                        $body
+                    })
+                    .expect("method names are unique");
+            };
+        }
+        blocking_method!("eth_call", |params, api| {
+            let mut seq = params.sequence();
+            let request: TransactionRequest = seq.next()?;
+            let block: BlockId = seq.optional_next()?.unwrap_or_default();
+            let state: Option<StateOverride> = seq.optional_next()?;
+            let block_overrides: Option<BlockOverrides> = seq.optional_next()?;
+            let hash = api.block_hash(block)?;
+            api.executor
+                .call(hash, request, state, block_overrides)
+                .map_err(simulation_error)
+        });
+        blocking_method!("eth_estimateGas", |params, api| {
+            let mut seq = params.sequence();
+            let request: TransactionRequest = seq.next()?;
+            let block: BlockId = seq.optional_next()?.unwrap_or_default();
+            let state: Option<StateOverride> = seq.optional_next()?;
+            let hash = api.block_hash(block)?;
+            api.executor
+                .estimate_gas(hash, request, state)
+                .map(U64::from)
+                .map_err(simulation_error)
+        });
         method!("eth_chainId", |_p, api| RpcResult::Ok(U64::from(
             api.executor.spec().chain_id
         )));
@@ -510,6 +545,29 @@ impl EthApi {
         self.pool
             .add(tx, &state)
             .map_err(|e| error(SERVER_ERROR, e.to_string()))
+    }
+}
+
+/// geth's error for a failed simulation: code 3 with the revert data for `REVERT`, -32000 for
+/// halts and invalid calls, -32602 for malformed requests.
+fn simulation_error(e: ExecutorError) -> ErrorObjectOwned {
+    match e {
+        ExecutorError::Reverted(data) => {
+            let message = match alloy_sol_types::decode_revert_reason(&data) {
+                Some(reason) => format!("execution reverted: {reason}"),
+                None => "execution reverted".to_owned(),
+            };
+            ErrorObjectOwned::owned(EXECUTION_REVERTED, message, Some(data))
+        }
+        ExecutorError::Halted(_)
+        | ExecutorError::Rejected(_)
+        | ExecutorError::GasRequiredExceedsAllowance(_) => error(SERVER_ERROR, e.to_string()),
+        ExecutorError::InvalidRequest(_) => error(INVALID_PARAMS, e.to_string()),
+        ExecutorError::UnknownParent(_)
+        | ExecutorError::Storage(aegis_storage::StorageError::UnknownBlock(_)) => {
+            error(SERVER_ERROR, "header not found")
+        }
+        other => internal(other),
     }
 }
 

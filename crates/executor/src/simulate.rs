@@ -1,0 +1,284 @@
+//! `eth_call` and `eth_estimateGas`: a transaction request executed on a stored block's state,
+//! with optional state and block overrides, and nothing written.
+//!
+//! Semantics follow op-geth: the block context is the requested block's header; the nonce is not
+//! checked; without fee fields the base fee is not enforced and no gas is paid; no L1 data fee is
+//! charged (op-geth charges none to calls, which carry no encoded transaction); the gas limit
+//! defaults to the block's, capped at [`RPC_GAS_CAP`] and at what the caller can pay for.
+
+use crate::{BlockInputs, Executor, ExecutorError, db::StoreDb};
+use alloy_evm::{
+    Evm, EvmEnv, EvmFactory,
+    overrides::{apply_block_overrides, apply_state_overrides},
+    rpc::TryIntoTxEnv,
+};
+use alloy_op_evm::{OpEvmFactory, OpTx};
+use alloy_primitives::{B256, Bytes, TxKind, U256};
+use alloy_rpc_types_eth::{BlockOverrides, TransactionRequest, state::StateOverride};
+use op_revm::{OpHaltReason, OpSpecId, OpTransaction, OpTransactionError};
+use revm::{
+    context::{TxEnv, result::ExecutionResult},
+    context_interface::result::{EVMError, HaltReason, InvalidTransaction, OutOfGasError},
+    database::{Database, State},
+};
+
+/// Most gas one simulated call may use when the request sets none (geth's `--rpc.gascap`).
+pub const RPC_GAS_CAP: u64 = 50_000_000;
+
+/// geth's tolerance for `eth_estimateGas`: stop once the bracket is within 1.5 % of the answer.
+const ESTIMATE_ERROR_RATIO: f64 = 0.015;
+
+/// A plain value transfer's gas.
+const TRANSFER_GAS: u64 = 21_000;
+
+/// State, overrides and environment for repeated runs of one request.
+struct Simulation {
+    db: State<StoreDb>,
+    env: EvmEnv<OpSpecId>,
+    tx: TxEnv,
+    /// Whether the request named a fee (then gas is paid and capped by the balance).
+    priced: bool,
+}
+
+impl Simulation {
+    /// Runs the request with `gas_limit`; `Ok` holds the result or the pre-execution rejection.
+    fn run(
+        &mut self,
+        gas_limit: u64,
+    ) -> Result<Result<ExecutionResult<OpHaltReason>, ExecutorError>, ExecutorError> {
+        let mut tx = self.tx.clone();
+        tx.gas_limit = gas_limit;
+        let op_tx = OpTx(OpTransaction {
+            base: tx,
+            // An empty envelope: no L1 data fee, like op-geth's calls.
+            enveloped_tx: Some(Bytes::new()),
+            deposit: Default::default(),
+        });
+        let mut evm = OpEvmFactory::<OpTx>::default().create_evm(&mut self.db, self.env.clone());
+        match evm.transact_raw(op_tx) {
+            Ok(result) => Ok(Ok(result.result)),
+            Err(EVMError::Transaction(error)) => {
+                Ok(Err(ExecutorError::Rejected(rejection_text(&error.0))))
+            }
+            Err(EVMError::Database(error)) => Err(ExecutorError::Execution(error.to_string())),
+            Err(error) => Err(ExecutorError::Execution(error.to_string())),
+        }
+    }
+
+    /// The most gas the caller can pay for at the request's price.
+    fn allowance(&mut self) -> Result<u64, ExecutorError> {
+        if !self.priced || self.tx.gas_price == 0 {
+            return Ok(u64::MAX);
+        }
+        let balance = self
+            .db
+            .basic(self.tx.caller)
+            .map_err(|e| ExecutorError::Execution(e.to_string()))?
+            .map(|a| a.balance)
+            .unwrap_or_default();
+        let available = balance.saturating_sub(self.tx.value);
+        Ok((available / U256::from(self.tx.gas_price)).saturating_to())
+    }
+}
+
+fn rejection_text(error: &OpTransactionError) -> String {
+    match error {
+        OpTransactionError::Base(InvalidTransaction::LackOfFundForMaxFee { .. }) => {
+            "insufficient funds for gas * price + value".into()
+        }
+        OpTransactionError::Base(InvalidTransaction::GasPriceLessThanBasefee) => {
+            "max fee per gas less than block base fee".into()
+        }
+        OpTransactionError::Base(InvalidTransaction::CallGasCostMoreThanGasLimit { .. })
+        | OpTransactionError::Base(InvalidTransaction::GasFloorMoreThanGasLimit { .. }) => {
+            "intrinsic gas too low".into()
+        }
+        OpTransactionError::Base(InvalidTransaction::PriorityFeeGreaterThanMaxFee) => {
+            "max priority fee per gas higher than max fee per gas".into()
+        }
+        other => other.to_string(),
+    }
+}
+
+fn halt_text(reason: &OpHaltReason) -> String {
+    match reason {
+        OpHaltReason::Base(HaltReason::OutOfGas(OutOfGasError::Basic))
+        | OpHaltReason::Base(HaltReason::OutOfGas(_)) => "out of gas".into(),
+        OpHaltReason::Base(HaltReason::OpcodeNotFound)
+        | OpHaltReason::Base(HaltReason::InvalidFEOpcode) => "invalid opcode".into(),
+        OpHaltReason::Base(HaltReason::StackUnderflow) => "stack underflow".into(),
+        OpHaltReason::Base(HaltReason::StackOverflow) => "stack limit reached".into(),
+        OpHaltReason::Base(HaltReason::InvalidJump) => "invalid jump destination".into(),
+        OpHaltReason::Base(HaltReason::StateChangeDuringStaticCall) => "write protection".into(),
+        OpHaltReason::Base(HaltReason::CallTooDeep) => "max call depth exceeded".into(),
+        OpHaltReason::Base(HaltReason::OutOfFunds) => "insufficient balance for transfer".into(),
+        OpHaltReason::Base(HaltReason::CreateCollision) => "contract address collision".into(),
+        OpHaltReason::Base(HaltReason::CreateContractSizeLimit) => "max code size exceeded".into(),
+        other => format!("{other:?}"),
+    }
+}
+
+/// The outcome of a successful run as `eth_call` reports it.
+fn call_output(result: ExecutionResult<OpHaltReason>) -> Result<Bytes, ExecutorError> {
+    match result {
+        ExecutionResult::Success { output, .. } => Ok(output.into_data()),
+        ExecutionResult::Revert { output, .. } => Err(ExecutorError::Reverted(output)),
+        ExecutionResult::Halt { reason, .. } => Err(ExecutorError::Halted(halt_text(&reason))),
+    }
+}
+
+impl Executor {
+    fn simulation(
+        &self,
+        at: B256,
+        request: TransactionRequest,
+        state_overrides: Option<StateOverride>,
+        block_overrides: Option<BlockOverrides>,
+    ) -> Result<Simulation, ExecutorError> {
+        let header = self.parent(&at)?;
+        let view = self.store.state_at(&at)?;
+        let mut db = State::builder().with_database(StoreDb::new(view)).build();
+        let mut env = self.evm_env(&BlockInputs {
+            number: header.number,
+            timestamp: header.timestamp,
+            prev_randao: header.mix_hash,
+            fee_recipient: header.beneficiary,
+            gas_limit: header.gas_limit,
+            base_fee: header.base_fee_per_gas.unwrap_or_default(),
+            parent_beacon_block_root: header.parent_beacon_block_root,
+            extra_data: Bytes::new(),
+        });
+        env.cfg_env.disable_nonce_check = true;
+        env.cfg_env.disable_eip3607 = true;
+        let priced = request.gas_price.is_some() || request.max_fee_per_gas.is_some();
+        if !priced {
+            // geth's NoBaseFee: an unpriced call runs at gas price zero.
+            env.cfg_env.disable_base_fee = true;
+        }
+        if let Some(overrides) = block_overrides {
+            apply_block_overrides(overrides, &mut db, &mut env.block_env);
+        }
+        if let Some(overrides) = state_overrides
+            && let Err(error) = apply_state_overrides(overrides, &mut db)
+        {
+            return Err(ExecutorError::InvalidRequest(format!(
+                "invalid state override: {error}"
+            )));
+        }
+        let explicit_nonce = request.nonce.is_some();
+        let mut tx: TxEnv = match request.try_into_tx_env(&env) {
+            Ok(tx) => tx,
+            Err(error) => return Err(ExecutorError::InvalidRequest(error.to_string())),
+        };
+        if !explicit_nonce {
+            tx.nonce = db
+                .basic(tx.caller)
+                .map_err(|e| ExecutorError::Execution(e.to_string()))?
+                .map_or(0, |a| a.nonce);
+        }
+        Ok(Simulation {
+            db,
+            env,
+            tx,
+            priced,
+        })
+    }
+
+    /// `eth_call`: runs `request` on the state after block `at` and returns its output.
+    pub fn call(
+        &self,
+        at: B256,
+        request: TransactionRequest,
+        state_overrides: Option<StateOverride>,
+        block_overrides: Option<BlockOverrides>,
+    ) -> Result<Bytes, ExecutorError> {
+        let gas = request.gas;
+        let mut sim = self.simulation(at, request, state_overrides, block_overrides)?;
+        let gas_limit = gas
+            .unwrap_or(sim.env.block_env.gas_limit.min(RPC_GAS_CAP))
+            .min(sim.allowance()?.max(TRANSFER_GAS));
+        sim.run(gas_limit)?.and_then(call_output)
+    }
+
+    /// `eth_estimateGas`: the smallest gas limit (within geth's 1.5 % tolerance) at which
+    /// `request` succeeds on the state after block `at`, found by geth's binary search.
+    pub fn estimate_gas(
+        &self,
+        at: B256,
+        request: TransactionRequest,
+        state_overrides: Option<StateOverride>,
+    ) -> Result<u64, ExecutorError> {
+        let requested = request.gas.filter(|gas| *gas >= TRANSFER_GAS);
+        let is_plain_transfer = request.input.input().is_none_or(|i| i.is_empty());
+        let mut sim = self.simulation(at, request, state_overrides, None)?;
+        let mut hi = requested
+            .unwrap_or(sim.env.block_env.gas_limit)
+            .min(RPC_GAS_CAP);
+        let allowance = sim.allowance()?;
+        if allowance < hi {
+            if allowance < TRANSFER_GAS && sim.tx.value > U256::ZERO {
+                return Err(ExecutorError::Rejected(
+                    "insufficient funds for transfer".into(),
+                ));
+            }
+            hi = allowance;
+        }
+        // A transfer to an account without code costs exactly 21,000.
+        if let TxKind::Call(to) = sim.tx.kind
+            && is_plain_transfer
+        {
+            let has_code = sim
+                .db
+                .basic(to)
+                .map_err(|e| ExecutorError::Execution(e.to_string()))?
+                .is_some_and(|a| a.code_hash != alloy_primitives::KECCAK256_EMPTY);
+            if !has_code && matches!(sim.run(TRANSFER_GAS)?, Ok(r) if r.is_success()) {
+                return Ok(TRANSFER_GAS);
+            }
+        }
+        let (used, refunded) = match sim.run(hi)? {
+            Ok(ExecutionResult::Success { gas, .. }) => (gas.used(), gas.final_refunded()),
+            Ok(ExecutionResult::Revert { output, .. }) => {
+                return Err(ExecutorError::Reverted(output));
+            }
+            Ok(ExecutionResult::Halt { reason, .. }) => {
+                return Err(match reason {
+                    OpHaltReason::Base(HaltReason::OutOfGas(_)) => {
+                        ExecutorError::GasRequiredExceedsAllowance(hi)
+                    }
+                    other => ExecutorError::Halted(halt_text(&other)),
+                });
+            }
+            Err(ExecutorError::Rejected(reason)) if reason == "intrinsic gas too low" => {
+                return Err(ExecutorError::GasRequiredExceedsAllowance(hi));
+            }
+            Err(error) => return Err(error),
+        };
+        let mut lo = used.saturating_sub(1);
+        // Most calls need only what they used plus the 63/64 reserve of their sub-calls.
+        let optimistic = (used + refunded + 2_300) * 64 / 63;
+        if optimistic < hi {
+            if matches!(sim.run(optimistic)?, Ok(r) if r.is_success()) {
+                hi = optimistic;
+            } else {
+                lo = optimistic;
+            }
+        }
+        while lo + 1 < hi {
+            if ((hi - lo) as f64 / hi as f64) < ESTIMATE_ERROR_RATIO {
+                break;
+            }
+            let mut mid = lo + (hi - lo) / 2;
+            // The answer is usually near `lo`; search there first.
+            if mid > lo.saturating_mul(2) {
+                mid = lo * 2;
+            }
+            if matches!(sim.run(mid)?, Ok(r) if r.is_success()) {
+                hi = mid;
+            } else {
+                lo = mid;
+            }
+        }
+        Ok(hi)
+    }
+}
