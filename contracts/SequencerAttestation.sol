@@ -1,0 +1,466 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.37;
+
+import {IPckVerifier} from "./interfaces/IPckVerifier.sol";
+import {IQRMSOracle} from "./interfaces/IQRMSOracle.sol";
+import {ISemver} from "./interfaces/ISemver.sol";
+import {ISequencerAttestation} from "./interfaces/ISequencerAttestation.sol";
+import {Governed} from "./lib/Governed.sol";
+import {TdxQuoteLib} from "./lib/TdxQuoteLib.sol";
+
+/// @title SequencerAttestation
+/// @notice TDX-attested sequencer registry with EIP-712 batch commitments and migration
+///         checkpoints; formats and rules are documented in {ISequencerAttestation}.
+/// @dev Storage: `_commitState` packs the oracle address, the highest committed L2 block and the
+///      pause flag in one slot, so {commitBatch} touches: that slot, the signer's status slot, its
+///      workload flag, the oracle's policy slot and the new batch slot.
+contract SequencerAttestation is ISequencerAttestation, Governed {
+    /// @notice EIP-712 type hash of `BatchCommitment`.
+    bytes32 public constant BATCH_COMMITMENT_TYPEHASH = keccak256(
+        "BatchCommitment(uint64 batchId,uint64 l2StartBlock,uint64 l2EndBlock,bytes32 commitment,bytes32 mldsaSigHash,bytes32 slhdsaSigHash)"
+    );
+    /// @notice EIP-712 domain type hash.
+    bytes32 public constant EIP712_DOMAIN_TYPEHASH =
+        keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)");
+    /// @notice EIP-712 domain name.
+    string public constant EIP712_NAME = "QuantumAegis SequencerAttestation";
+    /// @notice EIP-712 domain version.
+    string public constant EIP712_VERSION = "1";
+    /// @notice Largest accepted quote (bytes).
+    uint256 public constant MAX_QUOTE_LENGTH = TdxQuoteLib.MAX_QUOTE_LENGTH;
+    /// @notice Smallest structurally possible quote (bytes).
+    uint256 public constant MIN_QUOTE_LENGTH = TdxQuoteLib.MIN_QUOTE_LENGTH;
+
+    /// @dev secp256k1 group order / 2: larger `s` values are malleable duplicates.
+    uint256 private constant SECP256K1_HALF_N = 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0;
+
+    struct CommitState {
+        IQRMSOracle oracle;
+        uint64 lastL2EndBlock;
+        bool hasBatch;
+        bool paused;
+    }
+
+    uint256 private immutable _cachedChainId;
+    bytes32 private immutable _cachedDomainSeparator;
+
+    CommitState private _commitState;
+    IPckVerifier private _pckVerifier;
+    mapping(bytes32 => bool) private _allowedWorkloads;
+    mapping(address => Sequencer) private _sequencers;
+    mapping(uint64 => bytes32) private _batchCommitments;
+    mapping(uint64 => Checkpoint) private _checkpoints;
+
+    /// @param initialGovernance Governance account (two-step transferable).
+    /// @param initialOracle The risk oracle consulted by {commitBatch}.
+    /// @param initialPckVerifier The PCK verifier consulted by {registerSequencer}.
+    /// @param initialWorkloads Workload ids allowed from the start (may be empty).
+    constructor(
+        address initialGovernance,
+        IQRMSOracle initialOracle,
+        IPckVerifier initialPckVerifier,
+        bytes32[] memory initialWorkloads
+    ) Governed(initialGovernance) {
+        if (address(initialOracle) == address(0) || address(initialPckVerifier) == address(0)) {
+            revert SequencerAttestation_ZeroAddress();
+        }
+        _commitState.oracle = initialOracle;
+        _pckVerifier = initialPckVerifier;
+        emit OracleUpdated(address(initialOracle));
+        emit PckVerifierUpdated(address(initialPckVerifier));
+        for (uint256 i = 0; i < initialWorkloads.length; ++i) {
+            _allowedWorkloads[initialWorkloads[i]] = true;
+            emit WorkloadAllowed(initialWorkloads[i], true);
+        }
+        _cachedChainId = block.chainid;
+        _cachedDomainSeparator = _buildDomainSeparator();
+    }
+
+    /// @inheritdoc ISemver
+    function version() external pure returns (string memory) {
+        return "1.0.0";
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // Registration
+    // ---------------------------------------------------------------------------------------
+
+    /// @inheritdoc ISequencerAttestation
+    function registerSequencer(
+        bytes calldata quote,
+        address account,
+        bytes32 mldsaKeyHash,
+        bytes32 slhdsaKeyHash,
+        bytes calldata pckKeyHint
+    ) external {
+        if (_commitState.paused) revert SequencerAttestation_Paused();
+        if (account == address(0)) revert SequencerAttestation_ZeroAddress();
+        if (mldsaKeyHash == bytes32(0) || slhdsaKeyHash == bytes32(0)) revert SequencerAttestation_ZeroKeyHash();
+        if (_sequencers[account].registeredAt != 0) revert SequencerAttestation_AlreadyRegistered(account);
+
+        TdxQuoteLib.Layout memory parts = TdxQuoteLib.checkLayout(quote);
+        bytes32 workload = TdxQuoteLib.workloadId(quote);
+        if (!_allowedWorkloads[workload]) revert SequencerAttestation_WorkloadNotAllowed(workload);
+        if (
+            keccak256(quote[TdxQuoteLib.OFFSET_REPORT_DATA:TdxQuoteLib.SIGNED_LENGTH])
+                != keccak256(_reportData(account, mldsaKeyHash, slhdsaKeyHash))
+        ) {
+            revert SequencerAttestation_ReportDataMismatch();
+        }
+        bytes32 pckKeyHash = _verifyQuote(quote, parts, pckKeyHint);
+
+        // All checks passed: write the record in one go.
+        _sequencers[account] = Sequencer({
+            workloadId: workload,
+            mldsaKeyHash: mldsaKeyHash,
+            slhdsaKeyHash: slhdsaKeyHash,
+            registeredAt: uint64(block.timestamp),
+            revoked: false
+        });
+        emit SequencerRegistered(account, workload, mldsaKeyHash, slhdsaKeyHash, pckKeyHash);
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // Batch commitments and checkpoints
+    // ---------------------------------------------------------------------------------------
+
+    /// @inheritdoc ISequencerAttestation
+    function commitBatch(
+        uint64 batchId,
+        uint64 l2StartBlock,
+        uint64 l2EndBlock,
+        bytes32 commitment,
+        bytes calldata ecdsaSignature,
+        bytes32 mldsaSigHash,
+        bytes32 slhdsaSigHash
+    ) external {
+        CommitState memory cs = _commitState;
+        if (cs.paused) revert SequencerAttestation_Paused();
+        if (commitment == bytes32(0)) revert SequencerAttestation_ZeroCommitment();
+        if (l2StartBlock > l2EndBlock) revert SequencerAttestation_InvalidBlockRange(l2StartBlock, l2EndBlock);
+        if (cs.hasBatch && l2StartBlock <= cs.lastL2EndBlock) {
+            revert SequencerAttestation_BlockRangeNotIncreasing(l2StartBlock, cs.lastL2EndBlock);
+        }
+        if (_batchCommitments[batchId] != bytes32(0)) revert SequencerAttestation_BatchAlreadyCommitted(batchId);
+
+        address signer = _recover(
+            _batchDigest(batchId, l2StartBlock, l2EndBlock, commitment, mldsaSigHash, slhdsaSigHash), ecdsaSignature
+        );
+        _requireActive(signer);
+        _checkSignaturePolicy(cs.oracle.signaturePolicy(), mldsaSigHash, slhdsaSigHash);
+
+        _batchCommitments[batchId] = commitment;
+        cs.lastL2EndBlock = l2EndBlock;
+        cs.hasBatch = true;
+        _commitState = cs;
+        emit BatchCommitted(batchId, signer, commitment, l2StartBlock, l2EndBlock, mldsaSigHash, slhdsaSigHash);
+    }
+
+    /// @inheritdoc ISequencerAttestation
+    function recordCheckpoint(
+        uint64 checkpointId,
+        uint64 blockNumber,
+        bytes32 stateRoot,
+        bytes32 assetSnapshotRoot,
+        bytes32 mldsaSigHash
+    ) external {
+        if (_commitState.paused) revert SequencerAttestation_Paused();
+        _requireActive(msg.sender);
+        if (stateRoot == bytes32(0)) revert SequencerAttestation_ZeroStateRoot();
+        if (mldsaSigHash == bytes32(0)) revert SequencerAttestation_PqSignatureRequired();
+        Checkpoint storage cp = _checkpoints[checkpointId];
+        if (cp.sequencer != address(0)) revert SequencerAttestation_CheckpointExists(checkpointId);
+        cp.stateRoot = stateRoot;
+        cp.assetSnapshotRoot = assetSnapshotRoot;
+        cp.mldsaSigHash = mldsaSigHash;
+        cp.sequencer = msg.sender;
+        cp.blockNumber = blockNumber;
+        emit CheckpointRecorded(checkpointId, msg.sender, blockNumber, stateRoot, assetSnapshotRoot, mldsaSigHash);
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // Governance
+    // ---------------------------------------------------------------------------------------
+
+    /// @inheritdoc ISequencerAttestation
+    function revokeSequencer(address account) external onlyGovernance {
+        _requireNotRevoked(account);
+        _sequencers[account].revoked = true;
+        emit SequencerRevoked(account);
+    }
+
+    /// @inheritdoc ISequencerAttestation
+    function rotateSequencer(address previousSequencer, address newSequencer) external {
+        if (msg.sender != governance() && msg.sender != previousSequencer) {
+            revert SequencerAttestation_Unauthorized(msg.sender);
+        }
+        if (previousSequencer == newSequencer) revert SequencerAttestation_RotationToSelf(newSequencer);
+        _requireNotRevoked(previousSequencer);
+        _requireActive(newSequencer);
+        _sequencers[previousSequencer].revoked = true;
+        emit SequencerRevoked(previousSequencer);
+        emit SequencerRotated(previousSequencer, newSequencer);
+    }
+
+    /// @inheritdoc ISequencerAttestation
+    function pause() external onlyGovernance {
+        if (_commitState.paused) revert SequencerAttestation_Paused();
+        _commitState.paused = true;
+        emit Paused(msg.sender);
+    }
+
+    /// @inheritdoc ISequencerAttestation
+    function unpause() external onlyGovernance {
+        if (!_commitState.paused) revert SequencerAttestation_NotPaused();
+        _commitState.paused = false;
+        emit Unpaused(msg.sender);
+    }
+
+    /// @inheritdoc ISequencerAttestation
+    function setWorkloadAllowed(bytes32 workloadId, bool allowed) external onlyGovernance {
+        _allowedWorkloads[workloadId] = allowed;
+        emit WorkloadAllowed(workloadId, allowed);
+    }
+
+    /// @inheritdoc ISequencerAttestation
+    function setPckVerifier(IPckVerifier newPckVerifier) external onlyGovernance {
+        if (address(newPckVerifier) == address(0)) revert SequencerAttestation_ZeroAddress();
+        _pckVerifier = newPckVerifier;
+        emit PckVerifierUpdated(address(newPckVerifier));
+    }
+
+    /// @inheritdoc ISequencerAttestation
+    function setOracle(IQRMSOracle newOracle) external onlyGovernance {
+        if (address(newOracle) == address(0)) revert SequencerAttestation_ZeroAddress();
+        _commitState.oracle = newOracle;
+        emit OracleUpdated(address(newOracle));
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // Views
+    // ---------------------------------------------------------------------------------------
+
+    /// @inheritdoc ISequencerAttestation
+    function sequencer(address account) external view returns (Sequencer memory) {
+        return _sequencers[account];
+    }
+
+    /// @inheritdoc ISequencerAttestation
+    function isActiveSequencer(address account) external view returns (bool) {
+        Sequencer storage s = _sequencers[account];
+        return s.registeredAt != 0 && !s.revoked && _allowedWorkloads[s.workloadId];
+    }
+
+    /// @inheritdoc ISequencerAttestation
+    function batchCommitment(uint64 batchId) external view returns (bytes32) {
+        return _batchCommitments[batchId];
+    }
+
+    /// @inheritdoc ISequencerAttestation
+    function lastCommittedL2Block() external view returns (bool hasBatch, uint64 lastL2EndBlock) {
+        CommitState memory cs = _commitState;
+        return (cs.hasBatch, cs.lastL2EndBlock);
+    }
+
+    /// @inheritdoc ISequencerAttestation
+    function checkpoint(uint64 checkpointId) external view returns (Checkpoint memory) {
+        return _checkpoints[checkpointId];
+    }
+
+    /// @inheritdoc ISequencerAttestation
+    function isWorkloadAllowed(bytes32 workloadId) external view returns (bool) {
+        return _allowedWorkloads[workloadId];
+    }
+
+    /// @inheritdoc ISequencerAttestation
+    function paused() external view returns (bool) {
+        return _commitState.paused;
+    }
+
+    /// @inheritdoc ISequencerAttestation
+    function oracle() external view returns (IQRMSOracle) {
+        return _commitState.oracle;
+    }
+
+    /// @inheritdoc ISequencerAttestation
+    function pckVerifier() external view returns (IPckVerifier) {
+        return _pckVerifier;
+    }
+
+    /// @inheritdoc ISequencerAttestation
+    function domainSeparator() public view returns (bytes32) {
+        return block.chainid == _cachedChainId ? _cachedDomainSeparator : _buildDomainSeparator();
+    }
+
+    /// @inheritdoc ISequencerAttestation
+    function batchCommitmentDigest(
+        uint64 batchId,
+        uint64 l2StartBlock,
+        uint64 l2EndBlock,
+        bytes32 commitment,
+        bytes32 mldsaSigHash,
+        bytes32 slhdsaSigHash
+    ) external view returns (bytes32) {
+        return _batchDigest(batchId, l2StartBlock, l2EndBlock, commitment, mldsaSigHash, slhdsaSigHash);
+    }
+
+    /// @inheritdoc ISequencerAttestation
+    function expectedReportData(address account, bytes32 mldsaKeyHash, bytes32 slhdsaKeyHash)
+        external
+        pure
+        returns (bytes memory)
+    {
+        return _reportData(account, mldsaKeyHash, slhdsaKeyHash);
+    }
+
+    /// @inheritdoc ISequencerAttestation
+    function parseQuote(bytes calldata quote) public pure returns (TdxQuote memory parsed) {
+        TdxQuoteLib.Layout memory parts = TdxQuoteLib.checkLayout(quote);
+        parsed.version = uint16(TdxQuoteLib.readLe(quote, 0, 2));
+        parsed.attestationKeyType = uint16(TdxQuoteLib.readLe(quote, 2, 2));
+        parsed.teeType = uint32(TdxQuoteLib.readLe(quote, 4, 4));
+        parsed.tdAttributes = bytes8(quote[TdxQuoteLib.OFFSET_TD_ATTRIBUTES:TdxQuoteLib.OFFSET_TD_ATTRIBUTES + 8]);
+        parsed.mrtd = quote[TdxQuoteLib.OFFSET_MRTD:TdxQuoteLib.OFFSET_MRTD + 48];
+        parsed.rtmr0 = quote[TdxQuoteLib.OFFSET_RTMR0:TdxQuoteLib.OFFSET_RTMR0 + 48];
+        parsed.rtmr1 = quote[TdxQuoteLib.OFFSET_RTMR0 + 48:TdxQuoteLib.OFFSET_RTMR0 + 96];
+        parsed.rtmr2 = quote[TdxQuoteLib.OFFSET_RTMR0 + 96:TdxQuoteLib.OFFSET_RTMR0 + 144];
+        parsed.rtmr3 = quote[TdxQuoteLib.OFFSET_RTMR0 + 144:TdxQuoteLib.OFFSET_RTMR0 + 192];
+        parsed.reportData = quote[TdxQuoteLib.OFFSET_REPORT_DATA:TdxQuoteLib.SIGNED_LENGTH];
+        parsed.workloadId = TdxQuoteLib.workloadId(quote);
+        parsed.attestationKeyX =
+            bytes32(quote[TdxQuoteLib.OFFSET_ATTESTATION_KEY:TdxQuoteLib.OFFSET_ATTESTATION_KEY + 32]);
+        parsed.attestationKeyY =
+            bytes32(quote[TdxQuoteLib.OFFSET_ATTESTATION_KEY + 32:TdxQuoteLib.OFFSET_ATTESTATION_KEY + 64]);
+        parsed.certificationDataType = uint16(TdxQuoteLib.readLe(quote, TdxQuoteLib.OFFSET_CERT_DATA_TYPE, 2));
+        parsed.qeReport =
+            quote[TdxQuoteLib.OFFSET_QE_REPORT:TdxQuoteLib.OFFSET_QE_REPORT + TdxQuoteLib.QE_REPORT_LENGTH];
+        parsed.qeAuthData = quote[parts.qeAuthDataOffset:parts.qeAuthDataOffset + parts.qeAuthDataLength];
+        parsed.pckCertDataType = uint16(TdxQuoteLib.readLe(quote, parts.pckCertChainOffset - 6, 2));
+        parsed.pckCertChain = quote[parts.pckCertChainOffset:parts.pckCertChainOffset + parts.pckCertChainLength];
+    }
+
+    /// @inheritdoc ISequencerAttestation
+    function verifyQuote(bytes calldata quote, bytes calldata pckKeyHint)
+        external
+        view
+        returns (TdxQuote memory parsed, bytes32 pckKeyHash)
+    {
+        parsed = parseQuote(quote);
+        pckKeyHash = _verifyQuote(quote, TdxQuoteLib.checkLayout(quote), pckKeyHint);
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // Internals
+    // ---------------------------------------------------------------------------------------
+
+    /// @dev Debug attribute, attestation signature, QE binding, PCK, QE signature (in that order).
+    function _verifyQuote(bytes calldata quote, TdxQuoteLib.Layout memory parts, bytes calldata pckKeyHint)
+        private
+        view
+        returns (bytes32 pckKeyHash)
+    {
+        if (TdxQuoteLib.isDebugTd(quote)) revert SequencerAttestation_DebugTd();
+        if (!TdxQuoteLib.verifyQuoteSignature(quote)) revert SequencerAttestation_InvalidQuoteSignature();
+        if (!TdxQuoteLib.qeReportDataMatches(quote, parts)) revert SequencerAttestation_QeReportDataMismatch();
+        (bytes32 pckKeyX, bytes32 pckKeyY) = _pckVerifier.verifyPck(
+            quote, quote[parts.pckCertChainOffset:parts.pckCertChainOffset + parts.pckCertChainLength], pckKeyHint
+        );
+        if (!TdxQuoteLib.verifyQeReportSignature(quote, pckKeyX, pckKeyY)) {
+            revert SequencerAttestation_InvalidQeReportSignature();
+        }
+        pckKeyHash = keccak256(abi.encodePacked(pckKeyX, pckKeyY));
+    }
+
+    function _reportData(address account, bytes32 mldsaKeyHash, bytes32 slhdsaKeyHash)
+        private
+        pure
+        returns (bytes memory)
+    {
+        return abi.encodePacked(account, keccak256(abi.encodePacked(mldsaKeyHash, slhdsaKeyHash)), bytes12(0));
+    }
+
+    function _requireNotRevoked(address account) private view {
+        Sequencer storage s = _sequencers[account];
+        if (s.registeredAt == 0) revert SequencerAttestation_NotRegistered(account);
+        if (s.revoked) revert SequencerAttestation_SequencerRevoked(account);
+    }
+
+    function _requireActive(address account) private view {
+        _requireNotRevoked(account);
+        bytes32 workload = _sequencers[account].workloadId;
+        if (!_allowedWorkloads[workload]) revert SequencerAttestation_WorkloadNotAllowed(workload);
+    }
+
+    function _checkSignaturePolicy(
+        IQRMSOracle.SignaturePolicy memory policy,
+        bytes32 mldsaSigHash,
+        bytes32 slhdsaSigHash
+    ) private pure {
+        bool hasMldsa = mldsaSigHash != bytes32(0);
+        bool hasSlhdsa = slhdsaSigHash != bytes32(0);
+        if (hasMldsa && !policy.mldsaAllowed) {
+            revert SequencerAttestation_AlgorithmNotAllowed(IQRMSOracle.Algorithm.ML_DSA_87);
+        }
+        if (hasSlhdsa && !policy.slhdsaAllowed) {
+            revert SequencerAttestation_AlgorithmNotAllowed(IQRMSOracle.Algorithm.SLH_DSA_256S);
+        }
+        if (policy.mldsaRequired && !hasMldsa) {
+            revert SequencerAttestation_AlgorithmRequired(IQRMSOracle.Algorithm.ML_DSA_87);
+        }
+        if (policy.slhdsaRequired && !hasSlhdsa) {
+            revert SequencerAttestation_AlgorithmRequired(IQRMSOracle.Algorithm.SLH_DSA_256S);
+        }
+        if ((policy.level == IQRMSOracle.RiskLevel.EMERGENCY || !policy.ecdsaAllowed) && !hasMldsa && !hasSlhdsa) {
+            revert SequencerAttestation_PqSignatureRequired();
+        }
+    }
+
+    function _batchDigest(
+        uint64 batchId,
+        uint64 l2StartBlock,
+        uint64 l2EndBlock,
+        bytes32 commitment,
+        bytes32 mldsaSigHash,
+        bytes32 slhdsaSigHash
+    ) private view returns (bytes32) {
+        bytes32 structHash = keccak256(
+            abi.encode(
+                BATCH_COMMITMENT_TYPEHASH, batchId, l2StartBlock, l2EndBlock, commitment, mldsaSigHash, slhdsaSigHash
+            )
+        );
+        return keccak256(abi.encodePacked(hex"1901", domainSeparator(), structHash));
+    }
+
+    /// @dev ecrecover of a 65-byte `r ‖ s ‖ v` signature; rejects high s and unrecoverable input.
+    function _recover(bytes32 digest, bytes calldata signature) private pure returns (address signer) {
+        if (signature.length != 65) revert SequencerAttestation_InvalidSignatureLength(signature.length);
+        bytes32 r = bytes32(signature[0:32]);
+        bytes32 s = bytes32(signature[32:64]);
+        uint8 v = uint8(signature[64]);
+        if (v < 27) v += 27;
+        if (uint256(s) > SECP256K1_HALF_N) revert SequencerAttestation_MalleableSignature();
+        if (v != 27 && v != 28) revert SequencerAttestation_InvalidSignature();
+        signer = ecrecover(digest, v, r, s);
+        if (signer == address(0)) revert SequencerAttestation_InvalidSignature();
+    }
+
+    function _buildDomainSeparator() private view returns (bytes32) {
+        return keccak256(
+            abi.encode(
+                EIP712_DOMAIN_TYPEHASH,
+                keccak256(bytes(EIP712_NAME)),
+                keccak256(bytes(EIP712_VERSION)),
+                block.chainid,
+                address(this)
+            )
+        );
+    }
+
+    function _revertUnauthorized(address caller) internal pure override {
+        revert SequencerAttestation_Unauthorized(caller);
+    }
+
+    function _revertZeroAddress() internal pure override {
+        revert SequencerAttestation_ZeroAddress();
+    }
+}

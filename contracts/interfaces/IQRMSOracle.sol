@@ -1,0 +1,206 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.37;
+
+import {ISemver} from "./ISemver.sol";
+
+/// @title IQRMSOracle
+/// @notice Quantum Risk Management System oracle: a quantum-risk score in basis points
+///         (0 ..= 10_000) aggregated from a bounded set of authorised reporters, the risk level it
+///         implies, and the governance-set status of each signature algorithm.
+///
+///         Aggregation rule: every reporter keeps one latest report `(score, round, reportedAt)`.
+///         A report must carry a round strictly greater than the reporter's previous round (replay
+///         and reordering protection). After each report the oracle collects the reports that are
+///         fresh (`block.timestamp - reportedAt <= maxReportAge`); when at least `quorum` are fresh,
+///         the score becomes their median (mean of the two middle values, rounded down, for an even
+///         count). Otherwise the report is stored and the score stays. With `quorum = 2f + 1` no `f`
+///         reporters can move the score outside the range of the honest reports.
+///
+///         Level: `EMERGENCY` if `score >= emergencyThreshold`, else `SCHEDULED` if
+///         `score >= scheduledThreshold`, else `NORMAL`. Thresholds satisfy
+///         `scheduled < emergency <= 10_000`.
+interface IQRMSOracle is ISemver {
+    /// @notice Risk level derived from the score and the thresholds.
+    enum RiskLevel {
+        NORMAL,
+        SCHEDULED,
+        EMERGENCY
+    }
+
+    /// @notice Signature algorithms whose status the oracle tracks.
+    enum Algorithm {
+        ECDSA_SECP256K1,
+        ML_DSA_87,
+        SLH_DSA_256S
+    }
+
+    /// @notice Governance-set status of an algorithm. `DEPRECATED` takes effect at its
+    ///         `deprecatedFrom` timestamp (before it the algorithm is still allowed).
+    enum AlgorithmStatus {
+        ALLOWED,
+        DEPRECATED,
+        REQUIRED
+    }
+
+    /// @notice Everything a signature consumer needs, read from a single storage slot.
+    struct SignaturePolicy {
+        RiskLevel level;
+        bool ecdsaAllowed;
+        bool mldsaAllowed;
+        bool mldsaRequired;
+        bool slhdsaAllowed;
+        bool slhdsaRequired;
+    }
+
+    /// @notice A reporter's latest report.
+    struct Report {
+        uint16 score;
+        uint32 round;
+        uint32 reportedAt;
+    }
+
+    /// @notice Emitted for every accepted report.
+    event ReportSubmitted(address indexed reporter, uint32 indexed round, uint16 score);
+    /// @notice Emitted whenever a quorum of fresh reports recomputed the score.
+    event RiskScoreUpdated(uint16 previousScore, uint16 newScore, uint8 freshReports);
+    /// @notice Emitted whenever the level changes (score update or threshold change).
+    event RiskLevelChanged(RiskLevel indexed previousLevel, RiskLevel indexed newLevel, uint16 score);
+    /// @notice Emitted when governance changes the thresholds.
+    event ThresholdsUpdated(uint16 scheduledThreshold, uint16 emergencyThreshold);
+    /// @notice Emitted when governance adds a reporter.
+    event ReporterAdded(address indexed reporter);
+    /// @notice Emitted when governance removes a reporter (its latest report is discarded).
+    event ReporterRemoved(address indexed reporter);
+    /// @notice Emitted when governance changes the quorum.
+    event QuorumUpdated(uint8 quorum);
+    /// @notice Emitted when governance changes the maximum report age.
+    event MaxReportAgeUpdated(uint32 maxReportAge);
+    /// @notice Emitted when governance changes an algorithm's status.
+    event AlgorithmStatusUpdated(Algorithm indexed algorithm, AlgorithmStatus status, uint40 deprecatedFrom);
+
+    /// @notice The caller is neither governance (governance functions) nor the pending governance.
+    error QRMSOracle_Unauthorized(address caller);
+    /// @notice A zero address was given where an account is required.
+    error QRMSOracle_ZeroAddress();
+    /// @notice The caller of {submitReport} is not an authorised reporter.
+    error QRMSOracle_NotReporter(address caller);
+    /// @notice The reported score exceeds 10_000.
+    error QRMSOracle_ScoreOutOfRange(uint256 score);
+    /// @notice The report's round is not greater than the reporter's previous round.
+    error QRMSOracle_StaleRound(uint32 round, uint32 lastRound);
+    /// @notice Thresholds violate `scheduled < emergency <= 10_000`.
+    error QRMSOracle_InvalidThresholds(uint16 scheduledThreshold, uint16 emergencyThreshold);
+    /// @notice Quorum violates `1 <= quorum <= reporterCount`.
+    error QRMSOracle_InvalidQuorum(uint256 quorum, uint256 reporterCount);
+    /// @notice The account is already a reporter.
+    error QRMSOracle_ReporterExists(address reporter);
+    /// @notice The reporter set is full (`MAX_REPORTERS`).
+    error QRMSOracle_TooManyReporters();
+    /// @notice The maximum report age is zero.
+    error QRMSOracle_InvalidMaxReportAge(uint32 maxReportAge);
+    /// @notice `deprecatedFrom` must be non-zero for `DEPRECATED` and zero otherwise.
+    error QRMSOracle_InvalidDeprecationTime(AlgorithmStatus status, uint40 deprecatedFrom);
+
+    /// @notice Submits the caller's risk report for `round` (reporters only).
+    /// @dev Replay protection: `round` must exceed the caller's previous round. May update the
+    ///      score and the level (see the contract description). Rounds and timestamps are 32-bit.
+    /// @param round The reporter's monotonic round number (e.g. an epoch or L1 block number).
+    /// @param score The reporter's risk score in basis points, at most 10_000.
+    function submitReport(uint32 round, uint16 score) external;
+
+    /// @notice The aggregated risk score (0 ..= 10_000).
+    /// @return The current score.
+    function riskScore() external view returns (uint16);
+
+    /// @notice The level the current score implies under the current thresholds.
+    /// @return The current risk level.
+    function riskLevel() external view returns (RiskLevel);
+
+    /// @notice Score, level and the time of the last score update (deployment time initially).
+    /// @return score The current score.
+    /// @return level The current level.
+    /// @return updatedAt Timestamp of the last score update.
+    function riskState() external view returns (uint16 score, RiskLevel level, uint40 updatedAt);
+
+    /// @notice The level a score would have under the current thresholds.
+    /// @param score A score (values above 10_000 are treated as EMERGENCY).
+    /// @return The corresponding level.
+    function levelForScore(uint256 score) external view returns (RiskLevel);
+
+    /// @notice The current thresholds.
+    /// @return scheduledThreshold Lowest score at level SCHEDULED.
+    /// @return emergencyThreshold Lowest score at level EMERGENCY.
+    function thresholds() external view returns (uint16 scheduledThreshold, uint16 emergencyThreshold);
+
+    /// @notice The governance-set status of `algorithm`.
+    /// @param algorithm The algorithm.
+    /// @return status Its status.
+    /// @return deprecatedFrom For `DEPRECATED`, the timestamp from which it is no longer allowed; else 0.
+    function algorithmStatus(Algorithm algorithm) external view returns (AlgorithmStatus status, uint40 deprecatedFrom);
+
+    /// @notice Whether `algorithm` may be used now: not `DEPRECATED`, or deprecated with
+    ///         `block.timestamp < deprecatedFrom`.
+    /// @param algorithm The algorithm.
+    /// @return True if allowed.
+    function isAlgorithmAllowed(Algorithm algorithm) external view returns (bool);
+
+    /// @notice Whether `algorithm` is `REQUIRED`.
+    /// @param algorithm The algorithm.
+    /// @return True if required.
+    function isAlgorithmRequired(Algorithm algorithm) external view returns (bool);
+
+    /// @notice Level plus allowed/required flags of all algorithms, as of `block.timestamp`.
+    /// @return policy The policy.
+    function signaturePolicy() external view returns (SignaturePolicy memory policy);
+
+    /// @notice The authorised reporters (in slot order).
+    /// @return The reporter addresses.
+    function reporters() external view returns (address[] memory);
+
+    /// @notice Whether `account` is an authorised reporter.
+    /// @param account The account.
+    /// @return True if it is a reporter.
+    function isReporter(address account) external view returns (bool);
+
+    /// @notice `reporter`'s latest report (all zero if none, or if not a reporter).
+    /// @param reporter The reporter.
+    /// @return The report.
+    function latestReport(address reporter) external view returns (Report memory);
+
+    /// @notice Number of fresh reports needed to update the score.
+    /// @return The quorum.
+    function quorum() external view returns (uint8);
+
+    /// @notice Reports older than this many seconds are ignored.
+    /// @return The maximum report age in seconds.
+    function maxReportAge() external view returns (uint32);
+
+    /// @notice Adds a reporter (governance only; at most `MAX_REPORTERS`).
+    /// @param reporter The new reporter.
+    function addReporter(address reporter) external;
+
+    /// @notice Removes a reporter and discards its report (governance only). The quorum must
+    ///         still be satisfiable afterwards (lower it first if needed).
+    /// @param reporter The reporter to remove.
+    function removeReporter(address reporter) external;
+
+    /// @notice Sets the quorum, `1 <= quorum <= reporterCount` (governance only).
+    /// @param newQuorum The quorum.
+    function setQuorum(uint8 newQuorum) external;
+
+    /// @notice Sets the maximum report age in seconds, non-zero (governance only).
+    /// @param newMaxReportAge The maximum age.
+    function setMaxReportAge(uint32 newMaxReportAge) external;
+
+    /// @notice Sets the thresholds, `scheduled < emergency <= 10_000` (governance only). Re-derives
+    ///         the level and emits {RiskLevelChanged} if it changes.
+    /// @param scheduledThreshold Lowest score at level SCHEDULED.
+    /// @param emergencyThreshold Lowest score at level EMERGENCY.
+    function setThresholds(uint16 scheduledThreshold, uint16 emergencyThreshold) external;
+
+    /// @notice Sets an algorithm's status (governance only).
+    /// @param algorithm The algorithm.
+    /// @param status The status.
+    /// @param deprecatedFrom Non-zero timestamp for `DEPRECATED` (may be in the past), zero otherwise.
+    function setAlgorithmStatus(Algorithm algorithm, AlgorithmStatus status, uint40 deprecatedFrom) external;
+}

@@ -1,0 +1,351 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.37;
+
+import {IPckVerifier} from "./IPckVerifier.sol";
+import {IQRMSOracle} from "./IQRMSOracle.sol";
+import {ISemver} from "./ISemver.sol";
+
+/// @title ISequencerAttestation
+/// @notice Registry of TDX-attested QuantumAegis sequencers and of the batch commitments and
+///         migration checkpoints they sign.
+///
+///         Registration. A sequencer registers with a TDX quote v4 (ECDSA-256-with-P-256
+///         attestation key, TEE type 0x81, certification data type 6 carrying the QE report and a
+///         type-5 PEM PCK chain; at most `MAX_QUOTE_LENGTH` bytes; bytes after the signed auth data
+///         must be zero padding). The contract checks the attestation key's signature over
+///         `sha256(quote[0:632])`, the QE report data binding
+///         `qeReport.reportData == sha256(attestationKey ‖ qeAuthData) ‖ 0^32`, obtains the PCK key
+///         from the {IPckVerifier} and checks the QE report signature
+///         `P256(pck, sha256(quote[770:1154]))`. The TD must not have the DEBUG attribute
+///         (TDATTRIBUTES bit 0, quote byte 168).
+///
+///         Workload id: `keccak256(MRTD ‖ RTMR0 ‖ RTMR1 ‖ RTMR2 ‖ RTMR3)`, the raw 48-byte
+///         measurements in that order (240 bytes; quote offsets [184,232) and [376,568)). It must be
+///         allow-listed by governance, at registration and at every commitment.
+///
+///         REPORTDATA commitment, format v1 (64 bytes, quote offsets [568,632)):
+///           - `reportData[0:20]`  = the sequencer's secp256k1 ECDSA address;
+///           - `reportData[20:52]` = `keccak256(abi.encodePacked(mldsaKeyHash, slhdsaKeyHash))` where
+///             `mldsaKeyHash = keccak256(ML-DSA-87 public key, 2,592 bytes)` and
+///             `slhdsaKeyHash = keccak256(SLH-DSA-256s public key, 64 bytes)`;
+///           - `reportData[52:64]` = zero.
+///
+///         Batch commitments are authorised by an EIP-712 signature of a registered, non-revoked
+///         sequencer (anyone may relay them):
+///           domain `EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)`
+///           with name "QuantumAegis SequencerAttestation", version "1";
+///           struct `BatchCommitment(uint64 batchId,uint64 l2StartBlock,uint64 l2EndBlock,bytes32 commitment,bytes32 mldsaSigHash,bytes32 slhdsaSigHash)`;
+///           digest `keccak256(0x1901 ‖ domainSeparator ‖ structHash)`; signature 65 bytes `r ‖ s ‖ v`
+///           (v in {27, 28} or {0, 1}; s in the lower half order).
+///         `mldsaSigHash` / `slhdsaSigHash` are `keccak256` of the full ML-DSA-87 / SLH-DSA-256s
+///         signatures (published off chain; zero = not signed with that algorithm).
+///
+///         Ordering: each batch id is committed once; `l2StartBlock <= l2EndBlock`; after the first
+///         batch every batch must start after the highest L2 block committed so far
+///         (`l2StartBlock > lastL2EndBlock`; gaps are allowed, overlaps and rewinds are not).
+///         Batch ids need not be consecutive.
+interface ISequencerAttestation is ISemver {
+    /// @notice A registered sequencer (`registeredAt == 0`: not registered).
+    struct Sequencer {
+        bytes32 workloadId;
+        bytes32 mldsaKeyHash;
+        bytes32 slhdsaKeyHash;
+        uint64 registeredAt;
+        bool revoked;
+    }
+
+    /// @notice A migration checkpoint (`sequencer == address(0)`: not recorded).
+    struct Checkpoint {
+        bytes32 stateRoot;
+        bytes32 assetSnapshotRoot;
+        bytes32 mldsaSigHash;
+        address sequencer;
+        uint64 blockNumber;
+    }
+
+    /// @notice Fields of a parsed TDX quote v4 (see {parseQuote}). Byte strings are raw quote bytes.
+    struct TdxQuote {
+        uint16 version;
+        uint16 attestationKeyType;
+        uint32 teeType;
+        bytes8 tdAttributes;
+        bytes mrtd;
+        bytes rtmr0;
+        bytes rtmr1;
+        bytes rtmr2;
+        bytes rtmr3;
+        bytes reportData;
+        bytes32 workloadId;
+        bytes32 attestationKeyX;
+        bytes32 attestationKeyY;
+        uint16 certificationDataType;
+        bytes qeReport;
+        bytes qeAuthData;
+        uint16 pckCertDataType;
+        bytes pckCertChain;
+    }
+
+    /// @notice A sequencer registered. `pckKeyHash = keccak256(pckX ‖ pckY)`.
+    event SequencerRegistered(
+        address indexed sequencer,
+        bytes32 indexed workloadId,
+        bytes32 mldsaKeyHash,
+        bytes32 slhdsaKeyHash,
+        bytes32 pckKeyHash
+    );
+    /// @notice A sequencer was revoked (directly or by rotation).
+    event SequencerRevoked(address indexed sequencer);
+    /// @notice `previousSequencer` was replaced by the registered `newSequencer`.
+    event SequencerRotated(address indexed previousSequencer, address indexed newSequencer);
+    /// @notice A batch commitment was accepted; with the range and both PQ signature hashes an
+    ///         off-chain verifier can fetch the full signatures and check them.
+    event BatchCommitted(
+        uint64 indexed batchId,
+        address indexed sequencer,
+        bytes32 indexed commitment,
+        uint64 l2StartBlock,
+        uint64 l2EndBlock,
+        bytes32 mldsaSigHash,
+        bytes32 slhdsaSigHash
+    );
+    /// @notice A migration checkpoint was recorded.
+    event CheckpointRecorded(
+        uint64 indexed checkpointId,
+        address indexed sequencer,
+        uint64 blockNumber,
+        bytes32 stateRoot,
+        bytes32 assetSnapshotRoot,
+        bytes32 mldsaSigHash
+    );
+    /// @notice Governance allowed or disallowed a workload id.
+    event WorkloadAllowed(bytes32 indexed workloadId, bool allowed);
+    /// @notice Governance replaced the PCK verifier.
+    event PckVerifierUpdated(address indexed pckVerifier);
+    /// @notice Governance replaced the risk oracle.
+    event OracleUpdated(address indexed oracle);
+    /// @notice Governance paused registration, commitments and checkpoints.
+    event Paused(address indexed account);
+    /// @notice Governance unpaused.
+    event Unpaused(address indexed account);
+
+    // --- access / state errors ---
+    error SequencerAttestation_Unauthorized(address caller);
+    error SequencerAttestation_ZeroAddress();
+    error SequencerAttestation_Paused();
+    error SequencerAttestation_NotPaused();
+    // --- quote errors ---
+    error SequencerAttestation_QuoteTooShort(uint256 length, uint256 minLength);
+    error SequencerAttestation_QuoteTooLong(uint256 length, uint256 maxLength);
+    error SequencerAttestation_UnsupportedQuoteVersion(uint16 version);
+    error SequencerAttestation_UnsupportedAttestationKeyType(uint16 attestationKeyType);
+    error SequencerAttestation_UnsupportedTeeType(uint32 teeType);
+    error SequencerAttestation_AuthDataSizeMismatch(uint256 authDataEnd, uint256 quoteLength);
+    error SequencerAttestation_UnsupportedCertificationDataType(uint16 certificationDataType);
+    error SequencerAttestation_CertificationDataSizeMismatch(uint256 certificationDataEnd, uint256 authDataEnd);
+    error SequencerAttestation_QeAuthDataOutOfBounds(uint256 qeAuthDataEnd, uint256 certificationDataEnd);
+    error SequencerAttestation_UnsupportedPckCertDataType(uint16 pckCertDataType);
+    error SequencerAttestation_PckCertDataSizeMismatch(uint256 pckCertDataEnd, uint256 certificationDataEnd);
+    error SequencerAttestation_TrailingData();
+    error SequencerAttestation_DebugTd();
+    error SequencerAttestation_InvalidQuoteSignature();
+    error SequencerAttestation_QeReportDataMismatch();
+    error SequencerAttestation_InvalidQeReportSignature();
+    // --- registration errors ---
+    error SequencerAttestation_WorkloadNotAllowed(bytes32 workloadId);
+    error SequencerAttestation_ReportDataMismatch();
+    error SequencerAttestation_ZeroKeyHash();
+    error SequencerAttestation_AlreadyRegistered(address sequencer);
+    error SequencerAttestation_NotRegistered(address sequencer);
+    error SequencerAttestation_SequencerRevoked(address sequencer);
+    error SequencerAttestation_RotationToSelf(address sequencer);
+    // --- commitment / checkpoint errors ---
+    error SequencerAttestation_InvalidSignatureLength(uint256 length);
+    error SequencerAttestation_InvalidSignature();
+    error SequencerAttestation_MalleableSignature();
+    error SequencerAttestation_ZeroCommitment();
+    error SequencerAttestation_InvalidBlockRange(uint64 l2StartBlock, uint64 l2EndBlock);
+    error SequencerAttestation_BlockRangeNotIncreasing(uint64 l2StartBlock, uint64 lastL2EndBlock);
+    error SequencerAttestation_BatchAlreadyCommitted(uint64 batchId);
+    error SequencerAttestation_PqSignatureRequired();
+    error SequencerAttestation_AlgorithmRequired(IQRMSOracle.Algorithm algorithm);
+    error SequencerAttestation_AlgorithmNotAllowed(IQRMSOracle.Algorithm algorithm);
+    error SequencerAttestation_CheckpointExists(uint64 checkpointId);
+    error SequencerAttestation_ZeroStateRoot();
+
+    /// @notice Registers `sequencer` from a TDX quote whose REPORTDATA commits to its keys (format
+    ///         v1, see the interface description). Anyone may submit (e.g. a relayer). All checks
+    ///         run before any state is written. Reverts when paused, on any quote defect, if the
+    ///         workload is not allowed, if REPORTDATA does not match, if the PCK verifier rejects,
+    ///         or if `sequencer` was ever registered (a revoked address cannot re-register).
+    /// @param quote Raw TDX quote v4.
+    /// @param sequencer The sequencer's ECDSA (secp256k1) address, `reportData[0:20]`.
+    /// @param mldsaKeyHash `keccak256` of the raw ML-DSA-87 public key (2,592 bytes).
+    /// @param slhdsaKeyHash `keccak256` of the raw SLH-DSA-256s public key (64 bytes).
+    /// @param pckKeyHint Passed to {IPckVerifier.verifyPck}: for {DevPckVerifier} the 64-byte PCK
+    ///        public key `x ‖ y`; production verifiers ignore it (may be empty).
+    function registerSequencer(
+        bytes calldata quote,
+        address sequencer,
+        bytes32 mldsaKeyHash,
+        bytes32 slhdsaKeyHash,
+        bytes calldata pckKeyHint
+    ) external;
+
+    /// @notice Records a batch commitment signed (EIP-712 `BatchCommitment`) by an active sequencer.
+    ///         Anyone may relay. Policy from {IQRMSOracle.signaturePolicy}: a non-zero hash for an
+    ///         algorithm that is not allowed reverts; a `REQUIRED` algorithm needs a non-zero hash;
+    ///         at level EMERGENCY, or when ECDSA is no longer allowed, at least one PQ hash must be
+    ///         non-zero (ECDSA-only commitments are refused).
+    /// @param batchId Batch id, committed at most once.
+    /// @param l2StartBlock First L2 block of the batch.
+    /// @param l2EndBlock Last L2 block of the batch (inclusive).
+    /// @param commitment The batch commitment (non-zero).
+    /// @param ecdsaSignature 65-byte `r ‖ s ‖ v` signature over the EIP-712 digest.
+    /// @param mldsaSigHash `keccak256` of the ML-DSA-87 signature over the same digest, or zero.
+    /// @param slhdsaSigHash `keccak256` of the SLH-DSA-256s signature over the same digest, or zero.
+    function commitBatch(
+        uint64 batchId,
+        uint64 l2StartBlock,
+        uint64 l2EndBlock,
+        bytes32 commitment,
+        bytes calldata ecdsaSignature,
+        bytes32 mldsaSigHash,
+        bytes32 slhdsaSigHash
+    ) external;
+
+    /// @notice Records an immutable migration checkpoint. The caller (`msg.sender`) must be an
+    ///         active sequencer; a checkpoint id can be written once.
+    /// @param checkpointId Checkpoint id.
+    /// @param blockNumber L2 block the checkpoint refers to.
+    /// @param stateRoot L2 state root at `blockNumber` (non-zero).
+    /// @param assetSnapshotRoot Root of the asset snapshot taken for the migration.
+    /// @param mldsaSigHash `keccak256` of the sequencer's ML-DSA-87 signature over the checkpoint
+    ///        (non-zero: migration checkpoints must be PQ-signed).
+    function recordCheckpoint(
+        uint64 checkpointId,
+        uint64 blockNumber,
+        bytes32 stateRoot,
+        bytes32 assetSnapshotRoot,
+        bytes32 mldsaSigHash
+    ) external;
+
+    /// @notice Revokes an active sequencer (governance only). It can no longer commit, checkpoint
+    ///         or re-register.
+    /// @param sequencer The sequencer.
+    function revokeSequencer(address sequencer) external;
+
+    /// @notice Key rotation: revokes `previousSequencer` in favour of `newSequencer`, which must
+    ///         already be registered (with its own quote) and active. Callable by governance or by
+    ///         `previousSequencer` itself (a planned hand-over to a freshly attested key).
+    /// @param previousSequencer The sequencer being replaced.
+    /// @param newSequencer Its registered successor.
+    function rotateSequencer(address previousSequencer, address newSequencer) external;
+
+    /// @notice Pauses registration, commitments and checkpoints (governance only).
+    function pause() external;
+
+    /// @notice Unpauses (governance only).
+    function unpause() external;
+
+    /// @notice Allows or disallows a workload id (governance only).
+    /// @param workloadId `keccak256(MRTD ‖ RTMR0 ‖ RTMR1 ‖ RTMR2 ‖ RTMR3)`.
+    /// @param allowed True to allow.
+    function setWorkloadAllowed(bytes32 workloadId, bool allowed) external;
+
+    /// @notice Replaces the PCK verifier (governance only).
+    /// @param newPckVerifier The new verifier (non-zero).
+    function setPckVerifier(IPckVerifier newPckVerifier) external;
+
+    /// @notice Replaces the risk oracle (governance only).
+    /// @param newOracle The new oracle (non-zero).
+    function setOracle(IQRMSOracle newOracle) external;
+
+    /// @notice The stored record of `account` (all zero if never registered).
+    /// @param account The sequencer address.
+    /// @return The record.
+    function sequencer(address account) external view returns (Sequencer memory);
+
+    /// @notice Whether `account` is registered, not revoked and its workload still allowed.
+    /// @param account The sequencer address.
+    /// @return True if it may commit.
+    function isActiveSequencer(address account) external view returns (bool);
+
+    /// @notice The commitment recorded for `batchId` (zero if none).
+    /// @param batchId The batch id.
+    /// @return The commitment.
+    function batchCommitment(uint64 batchId) external view returns (bytes32);
+
+    /// @notice The highest committed L2 block.
+    /// @return hasBatch Whether any batch was committed.
+    /// @return lastL2EndBlock The end block of the latest batch (0 if none).
+    function lastCommittedL2Block() external view returns (bool hasBatch, uint64 lastL2EndBlock);
+
+    /// @notice The checkpoint stored under `checkpointId` (all zero if none).
+    /// @param checkpointId The checkpoint id.
+    /// @return The checkpoint.
+    function checkpoint(uint64 checkpointId) external view returns (Checkpoint memory);
+
+    /// @notice Whether `workloadId` is allowed.
+    /// @param workloadId The workload id.
+    /// @return True if allowed.
+    function isWorkloadAllowed(bytes32 workloadId) external view returns (bool);
+
+    /// @notice Whether the contract is paused.
+    /// @return True if paused.
+    function paused() external view returns (bool);
+
+    /// @notice The risk oracle consulted by {commitBatch}.
+    /// @return The oracle.
+    function oracle() external view returns (IQRMSOracle);
+
+    /// @notice The PCK verifier consulted by {registerSequencer}.
+    /// @return The verifier.
+    function pckVerifier() external view returns (IPckVerifier);
+
+    /// @notice The EIP-712 domain separator for the current chain.
+    /// @return The domain separator.
+    function domainSeparator() external view returns (bytes32);
+
+    /// @notice The EIP-712 digest a sequencer signs for {commitBatch}.
+    /// @param batchId Batch id.
+    /// @param l2StartBlock First L2 block.
+    /// @param l2EndBlock Last L2 block.
+    /// @param commitment The commitment.
+    /// @param mldsaSigHash ML-DSA-87 signature hash or zero.
+    /// @param slhdsaSigHash SLH-DSA-256s signature hash or zero.
+    /// @return The digest.
+    function batchCommitmentDigest(
+        uint64 batchId,
+        uint64 l2StartBlock,
+        uint64 l2EndBlock,
+        bytes32 commitment,
+        bytes32 mldsaSigHash,
+        bytes32 slhdsaSigHash
+    ) external view returns (bytes32);
+
+    /// @notice The REPORTDATA (format v1) a sequencer's quote must carry.
+    /// @param account The sequencer's ECDSA address.
+    /// @param mldsaKeyHash `keccak256` of the ML-DSA-87 public key.
+    /// @param slhdsaKeyHash `keccak256` of the SLH-DSA-256s public key.
+    /// @return reportData The 64 bytes.
+    function expectedReportData(address account, bytes32 mldsaKeyHash, bytes32 slhdsaKeyHash)
+        external
+        pure
+        returns (bytes memory reportData);
+
+    /// @notice Parses a quote and checks its structure (no signatures, no policy).
+    /// @param quote Raw TDX quote v4.
+    /// @return parsed The fields.
+    function parseQuote(bytes calldata quote) external pure returns (TdxQuote memory parsed);
+
+    /// @notice Fully verifies a quote (structure, debug attribute, attestation signature, QE
+    ///         binding, PCK via the verifier, QE signature) without policy checks or state changes.
+    /// @param quote Raw TDX quote v4.
+    /// @param pckKeyHint Passed to the PCK verifier.
+    /// @return parsed The fields.
+    /// @return pckKeyHash `keccak256(pckX ‖ pckY)` of the accepted PCK key.
+    function verifyQuote(bytes calldata quote, bytes calldata pckKeyHint)
+        external
+        view
+        returns (TdxQuote memory parsed, bytes32 pckKeyHash);
+}
