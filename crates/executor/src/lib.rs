@@ -19,7 +19,7 @@ mod pool;
 mod simulate;
 
 pub use header::next_base_fee;
-pub use pool::{FeeOrderedTxs, PoolTx, PoolTxSource};
+pub use pool::{DaLimits, FeeOrderedTxs, PoolTx, PoolTxSource};
 pub use simulate::RPC_GAS_CAP;
 
 use aegis_chainspec::{ChainSpec, OpFork};
@@ -451,6 +451,8 @@ impl Executor {
             transactions.push(tx.into_envelope());
         }
         if let Mode::Build(Some(pool)) = mode {
+            let da = pool.da_limits();
+            let mut block_da = 0u64;
             while let Some(tx) = pool.next_tx() {
                 let sender = tx.sender();
                 if tx.is_deposit() {
@@ -462,8 +464,16 @@ impl Executor {
                     pool.skip_sender(sender);
                     continue;
                 }
+                let tx_da = DaLimits::estimated_size(tx.encoded());
+                if (da.max_tx_size != 0 && tx_da > da.max_tx_size)
+                    || (da.max_block_size != 0 && block_da + tx_da > da.max_block_size)
+                {
+                    pool.skip_sender(sender);
+                    continue;
+                }
                 match executor.execute_transaction(&tx.with_encoded()) {
                     Ok(gas) => {
+                        block_da += tx_da;
                         fees += tx.priority_fee(inputs.base_fee, gas);
                         transactions.push(tx.into_envelope());
                     }

@@ -90,12 +90,34 @@ pub trait PoolTxSource {
     /// The last transaction of `sender` could not be included: later ones of the same sender
     /// must not be offered in this block (they would have a nonce gap).
     fn skip_sender(&mut self, sender: Address);
+    /// Data-availability limits the block must respect (`miner_setMaxDASize`).
+    fn da_limits(&self) -> DaLimits {
+        DaLimits::default()
+    }
+}
+
+/// op-geth's `miner_setMaxDASize` throttle, in estimated compressed bytes (0: no limit). The
+/// batcher lowers these when L1 data is backlogged.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DaLimits {
+    /// Largest estimated DA size of one transaction.
+    pub max_tx_size: u64,
+    /// Largest total estimated DA size of a block's pool transactions.
+    pub max_block_size: u64,
+}
+
+impl DaLimits {
+    /// A transaction's estimated DA size in bytes (the Fjord FastLZ estimate op-geth uses).
+    pub fn estimated_size(encoded: &[u8]) -> u64 {
+        op_revm::estimate_tx_compressed_size(encoded) / 1_000_000
+    }
 }
 
 /// Highest tip first, per-sender nonce order kept, FIFO among equal tips.
 #[derive(Debug, Default)]
 pub struct FeeOrderedTxs {
     base_fee: u64,
+    da_limits: DaLimits,
     by_sender: HashMap<Address, VecDeque<PoolTx>>,
     ready: BinaryHeap<(u128, std::cmp::Reverse<u64>, Address)>,
     seq: u64,
@@ -119,6 +141,12 @@ impl FeeOrderedTxs {
             this.push_head(sender);
         }
         this
+    }
+
+    /// The same ordering, offered with DA limits for the builder to enforce.
+    pub fn with_da_limits(mut self, da_limits: DaLimits) -> Self {
+        self.da_limits = da_limits;
+        self
     }
 
     fn push_head(&mut self, sender: Address) {
@@ -150,5 +178,9 @@ impl PoolTxSource for FeeOrderedTxs {
     fn skip_sender(&mut self, sender: Address) {
         self.by_sender.remove(&sender);
         self.ready.retain(|(_, _, s)| *s != sender);
+    }
+
+    fn da_limits(&self) -> DaLimits {
+        self.da_limits
     }
 }

@@ -7,10 +7,19 @@
 //! transaction only for a 10 % fee bump, bounds its size with per-sender limits and evicts the
 //! lowest-paying transactions when full, and revalidates everything after each new head.
 //! [`Pool::best`] hands the builder pending transactions through the executor's
-//! [`PoolTxSource`] ordering interface, which keeps per-sender nonce order.
+//! [`PoolTxSource`] ordering interface, which keeps per-sender nonce order, with the
+//! `miner_setMaxDASize` limits for the builder to enforce.
+//!
+//! Every transaction reaches a sequencer through its RPC, so all are local in geth's sense:
+//! with a [`Journal`] attached ([`Pool::open_journal`]) each accepted transaction is journaled
+//! and replayed after a restart.
+
+mod journal;
+
+pub use journal::{Journal, decode_records};
 
 use aegis_executor::{
-    Executor, ExecutorError, FeeOrderedTxs, L1Fees, PoolTx, PoolTxSource, TxPool,
+    DaLimits, Executor, ExecutorError, FeeOrderedTxs, L1Fees, PoolTx, PoolTxSource, TxPool,
 };
 use aegis_storage::StateView;
 use alloy_consensus::Transaction;
@@ -18,8 +27,9 @@ use alloy_primitives::{Address, B256, U256};
 use op_alloy_consensus::OpTxEnvelope;
 use std::{
     collections::{BTreeMap, HashMap},
+    path::Path,
     sync::{
-        RwLock,
+        Mutex, RwLock,
         atomic::{AtomicU64, Ordering},
     },
 };
@@ -143,6 +153,10 @@ pub struct Pool {
     inner: RwLock<Inner>,
     /// Bumped on every change, so payload jobs know when a rebuild can improve.
     version: AtomicU64,
+    /// Where accepted transactions are journaled, if anywhere.
+    journal: Mutex<Option<Journal>>,
+    /// `miner_setMaxDASize` limits handed to the builder.
+    da_limits: RwLock<DaLimits>,
 }
 
 /// The canonical head as the pool validates against it.
@@ -248,6 +262,78 @@ impl Pool {
             config,
             inner: RwLock::default(),
             version: AtomicU64::new(0),
+            journal: Mutex::default(),
+            da_limits: RwLock::default(),
+        }
+    }
+
+    /// Attaches the journal at `path`: replays what it holds into the pool (transactions that
+    /// are no longer valid are dropped), rewrites it with what was kept, and journals every
+    /// transaction accepted from now on. Returns how many were restored.
+    pub fn open_journal(
+        &self,
+        path: impl AsRef<Path>,
+        state: &dyn ChainState,
+    ) -> std::io::Result<usize> {
+        let (mut journal, records) = Journal::open(path)?;
+        let mut restored = 0;
+        for raw in records {
+            let Ok(tx) = PoolTx::decode(raw) else {
+                continue;
+            };
+            if self.add(tx, state).is_ok() {
+                restored += 1;
+            }
+        }
+        journal.rewrite(&self.raw_transactions())?;
+        *self.journal.lock().expect("journal lock") = Some(journal);
+        Ok(restored)
+    }
+
+    /// Encoded transactions in (sender, nonce) order, for the journal.
+    fn raw_transactions(&self) -> Vec<alloy_primitives::Bytes> {
+        let inner = self.inner.read().expect("pool lock");
+        let mut senders: Vec<_> = inner.by_sender.iter().collect();
+        senders.sort_by_key(|(sender, _)| **sender);
+        senders
+            .into_iter()
+            .flat_map(|(_, txs)| txs.values().map(|tx| tx.encoded().clone()))
+            .collect()
+    }
+
+    /// Validates and adds `tx` like [`Pool::add`], then journals it.
+    pub fn add_local(&self, tx: PoolTx, state: &dyn ChainState) -> Result<B256, PoolError> {
+        let raw = tx.encoded().clone();
+        let hash = self.add(tx, state)?;
+        if let Some(journal) = self.journal.lock().expect("journal lock").as_mut()
+            && let Err(error) = journal.append(&raw)
+        {
+            tracing::warn!(target: "aegis::pool", %error, "journal append failed");
+        }
+        Ok(hash)
+    }
+
+    /// Sets the `miner_setMaxDASize` limits (0: unlimited).
+    pub fn set_da_limits(&self, limits: DaLimits) {
+        *self.da_limits.write().expect("limits lock") = limits;
+        self.version.fetch_add(1, Ordering::AcqRel);
+    }
+
+    fn rewrite_journal_if_stale(&self) {
+        let live = self.len();
+        let mut guard = self.journal.lock().expect("journal lock");
+        let Some(journal) = guard.as_mut() else {
+            return;
+        };
+        if journal.needs_rewrite(live) {
+            drop(guard);
+            let raw = self.raw_transactions();
+            let mut guard = self.journal.lock().expect("journal lock");
+            if let Some(journal) = guard.as_mut()
+                && let Err(error) = journal.rewrite(&raw)
+            {
+                tracing::warn!(target: "aegis::pool", %error, "journal rewrite failed");
+            }
         }
     }
 
@@ -363,6 +449,8 @@ impl Pool {
                 }
             }
         }
+        drop(inner);
+        self.rewrite_journal_if_stale();
     }
 
     /// Splits the pool into pending (consecutive nonces from the state nonce) and queued.
@@ -396,6 +484,7 @@ impl Pool {
             pending.into_values().flat_map(BTreeMap::into_values),
             base_fee,
         )
+        .with_da_limits(*self.da_limits.read().expect("limits lock"))
     }
 
     /// Every transaction, split into pending and queued, by sender and nonce (`txpool_content`).

@@ -125,6 +125,41 @@ struct RpcArgs {
     /// Port of the JSON-RPC.
     #[arg(long = "http.port", env = "AEGIS_HTTP_PORT", default_value_t = 8545)]
     http_port: u16,
+    /// Origins allowed to call the JSON-RPC from a browser (comma-separated, `*` for any).
+    #[arg(
+        long = "http.corsdomain",
+        env = "AEGIS_HTTP_CORSDOMAIN",
+        value_delimiter = ','
+    )]
+    cors: Vec<String>,
+    /// Largest JSON-RPC request body, in bytes.
+    #[arg(
+        long = "rpc.max-request-size",
+        env = "AEGIS_RPC_MAX_REQUEST_SIZE",
+        default_value_t = 5 * 1024 * 1024
+    )]
+    max_request_bytes: u32,
+    /// Most calls in one JSON-RPC batch.
+    #[arg(
+        long = "rpc.batch-request-limit",
+        env = "AEGIS_RPC_BATCH_REQUEST_LIMIT",
+        default_value_t = 100
+    )]
+    max_batch: u32,
+    /// Most blocks one eth_getLogs may scan.
+    #[arg(
+        long = "rpc.max-blocks-per-filter",
+        env = "AEGIS_RPC_MAX_BLOCKS_PER_FILTER",
+        default_value_t = 10_000
+    )]
+    max_log_range: u64,
+    /// Most logs one eth_getLogs may return.
+    #[arg(
+        long = "rpc.max-logs-per-response",
+        env = "AEGIS_RPC_MAX_LOGS_PER_RESPONSE",
+        default_value_t = 20_000
+    )]
+    max_logs: usize,
     /// Most transactions the pool holds.
     #[arg(
         long = "txpool.capacity",
@@ -132,6 +167,16 @@ struct RpcArgs {
         default_value_t = 10_000
     )]
     pool_capacity: usize,
+    /// Most transactions one sender may hold in the pool.
+    #[arg(
+        long = "txpool.accountslots",
+        env = "AEGIS_TXPOOL_ACCOUNTSLOTS",
+        default_value_t = 64
+    )]
+    pool_per_sender: usize,
+    /// Do not journal pool transactions to <datadir>/transactions.journal.
+    #[arg(long = "txpool.nojournal", env = "AEGIS_TXPOOL_NOJOURNAL")]
+    no_journal: bool,
 }
 
 /// Posting L2 blocks to the L1 batch inbox (sequencer only).
@@ -504,13 +549,34 @@ async fn node_command(args: NodeArgs) -> anyhow::Result<()> {
     );
     let pool = Arc::new(aegis_mempool::Pool::new(aegis_mempool::PoolConfig {
         capacity: args.rpc.pool_capacity,
+        per_sender: args.rpc.pool_per_sender.max(1),
         ..Default::default()
     }));
-    let _rpc = if args.rpc.http {
-        let api = Arc::new(aegis_rpc::EthApi::new(executor.clone(), pool.clone()));
+    if !args.rpc.no_journal {
+        let path = datadir.join("transactions.journal");
+        let state = aegis_mempool::HeadState::at_head(&executor)?;
+        let restored = pool
+            .open_journal(&path, &state)
+            .with_context(|| format!("transaction journal {}", path.display()))?;
+        info!(target: "aegis::node", restored, journal = %path.display(), "transaction journal loaded");
+    }
+    // Dev mode is for wallets: it always serves the JSON-RPC.
+    let _rpc = if args.rpc.http || args.dev.enabled {
+        let config = aegis_rpc::RpcConfig {
+            max_request_bytes: args.rpc.max_request_bytes,
+            max_batch: args.rpc.max_batch,
+            max_log_range: args.rpc.max_log_range,
+            max_logs: args.rpc.max_logs,
+            cors_origins: args.rpc.cors.clone(),
+        };
+        let api = Arc::new(aegis_rpc::EthApi::new(
+            executor.clone(),
+            pool.clone(),
+            config,
+        ));
         let addr = std::net::SocketAddr::new(args.rpc.http_addr, args.rpc.http_port);
         let (local, handle) = api
-            .serve(addr, aegis_rpc::RpcLimits::default())
+            .serve(addr)
             .await
             .with_context(|| format!("JSON-RPC on {addr}"))?;
         info!(target: "aegis::node", rpc = %local, "JSON-RPC ready");

@@ -14,7 +14,7 @@ use alloy_consensus::{
 use alloy_eips::Encodable2718;
 use alloy_eips::{BlockId, BlockNumberOrTag};
 use alloy_primitives::{Address, B256, Bytes, U64, U256};
-use alloy_rpc_types_eth::{BlockOverrides, TransactionRequest, state::StateOverride};
+use alloy_rpc_types_eth::{BlockOverrides, Filter, TransactionRequest, state::StateOverride};
 use jsonrpsee::{
     RpcModule,
     server::{Server, ServerConfig, ServerHandle},
@@ -22,21 +22,26 @@ use jsonrpsee::{
 };
 use op_alloy_consensus::{OpBlock, OpReceipt, OpReceiptEnvelope};
 use std::{net::SocketAddr, sync::Arc};
+use tokio::sync::broadcast;
+use tower_http::cors::{AllowOrigin, Any, CorsLayer};
+
+mod logs;
+mod subscribe;
 
 /// geth's code for transaction and execution errors.
-const SERVER_ERROR: i32 = -32000;
+pub(crate) const SERVER_ERROR: i32 = -32000;
 /// Invalid params.
-const INVALID_PARAMS: i32 = -32602;
+pub(crate) const INVALID_PARAMS: i32 = -32602;
 /// geth's code for a call that hit `REVERT` (the error's data is the revert output).
 const EXECUTION_REVERTED: i32 = 3;
 
-type RpcResult<T> = Result<T, ErrorObjectOwned>;
+pub(crate) type RpcResult<T> = Result<T, ErrorObjectOwned>;
 
-fn error(code: i32, message: impl Into<String>) -> ErrorObjectOwned {
+pub(crate) fn error(code: i32, message: impl Into<String>) -> ErrorObjectOwned {
     ErrorObjectOwned::owned(code, message.into(), None::<()>)
 }
 
-fn internal(e: impl std::fmt::Display) -> ErrorObjectOwned {
+pub(crate) fn internal(e: impl std::fmt::Display) -> ErrorObjectOwned {
     error(-32603, e.to_string())
 }
 
@@ -44,53 +49,102 @@ fn internal(e: impl std::fmt::Display) -> ErrorObjectOwned {
 pub struct EthApi {
     executor: Arc<Executor>,
     pool: Arc<Pool>,
+    config: RpcConfig,
+    /// Canonical chain changes for subscriptions, fed by [`subscribe::follow_head`].
+    events: broadcast::Sender<subscribe::ChainEvent>,
 }
 
 impl std::fmt::Debug for EthApi {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("EthApi").finish_non_exhaustive()
+        f.debug_struct("EthApi")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
     }
 }
 
-/// Request limits of the public port.
-#[derive(Debug, Clone, Copy)]
-pub struct RpcLimits {
+/// Limits and policy of the public port.
+#[derive(Debug, Clone)]
+pub struct RpcConfig {
     /// Largest request body.
     pub max_request_bytes: u32,
     /// Most calls in one batch.
     pub max_batch: u32,
+    /// Most blocks one `eth_getLogs` may scan.
+    pub max_log_range: u64,
+    /// Most logs one `eth_getLogs` may return.
+    pub max_logs: usize,
+    /// Origins allowed by CORS (`*` for any); empty disables CORS headers.
+    pub cors_origins: Vec<String>,
 }
 
-impl Default for RpcLimits {
+impl Default for RpcConfig {
     fn default() -> Self {
         Self {
             max_request_bytes: 5 * 1024 * 1024,
             max_batch: 100,
+            max_log_range: 10_000,
+            max_logs: 20_000,
+            cors_origins: Vec::new(),
         }
     }
 }
 
+/// The CORS layer for `origins`: any origin for `*`, else exactly those listed.
+fn cors_layer(origins: &[String]) -> Result<CorsLayer, std::io::Error> {
+    let layer = CorsLayer::new()
+        .allow_methods([http::Method::POST, http::Method::GET, http::Method::OPTIONS])
+        .allow_headers([http::header::CONTENT_TYPE]);
+    if origins.iter().any(|o| o == "*") {
+        return Ok(layer.allow_origin(Any));
+    }
+    let origins = origins
+        .iter()
+        .map(|o| {
+            o.parse::<http::HeaderValue>().map_err(|_| {
+                std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    format!("invalid CORS origin {o:?}"),
+                )
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(layer.allow_origin(AllowOrigin::list(origins)))
+}
+
 impl EthApi {
     /// The API over `executor`, submitting into `pool`.
-    pub fn new(executor: Arc<Executor>, pool: Arc<Pool>) -> Self {
-        Self { executor, pool }
+    pub fn new(executor: Arc<Executor>, pool: Arc<Pool>, config: RpcConfig) -> Self {
+        Self {
+            executor,
+            pool,
+            config,
+            events: broadcast::channel(1024).0,
+        }
     }
 
-    /// Serves HTTP and WebSocket on `addr`.
+    /// Serves HTTP and WebSocket on `addr`, and starts following the head for subscriptions.
     pub async fn serve(
         self: Arc<Self>,
         addr: SocketAddr,
-        limits: RpcLimits,
     ) -> std::io::Result<(SocketAddr, ServerHandle)> {
         let config = ServerConfig::builder()
-            .max_request_body_size(limits.max_request_bytes)
+            .max_request_body_size(self.config.max_request_bytes)
             .set_batch_request_config(jsonrpsee::server::BatchRequestConfig::Limit(
-                limits.max_batch,
+                self.config.max_batch,
             ))
             .build();
-        let server = Server::builder().set_config(config).build(addr).await?;
+        let cors = (!self.config.cors_origins.is_empty())
+            .then(|| cors_layer(&self.config.cors_origins))
+            .transpose()?;
+        let middleware = tower::ServiceBuilder::new().option_layer(cors);
+        let server = Server::builder()
+            .set_config(config)
+            .set_http_middleware(middleware)
+            .build(addr)
+            .await?;
         let local = server.local_addr()?;
-        let handle = server.start(self.rpc_module());
+        let handle = server.start(self.clone().rpc_module());
+        tokio::spawn(subscribe::follow_head(self));
         tracing::info!(target: "aegis::rpc", addr = %local, "JSON-RPC listening");
         Ok((local, handle))
     }
@@ -140,6 +194,22 @@ impl EthApi {
                 .map(U64::from)
                 .map_err(simulation_error)
         });
+        method!("miner_setMaxDASize", |params, api| {
+            let mut seq = params.sequence();
+            let max_tx: U64 = seq.next()?;
+            let max_block: U64 = seq.next()?;
+            api.pool.set_da_limits(aegis_executor::DaLimits {
+                max_tx_size: max_tx.to(),
+                max_block_size: max_block.to(),
+            });
+            tracing::info!(target: "aegis::rpc", max_tx = %max_tx, max_block = %max_block, "DA limits set");
+            RpcResult::Ok(true)
+        });
+        method!("eth_getLogs", |params, api| {
+            let filter: Filter = params.one()?;
+            api.get_logs(filter)
+        });
+        subscribe::register(&mut module);
         method!("eth_chainId", |_p, api| RpcResult::Ok(U64::from(
             api.executor.spec().chain_id
         )));
@@ -263,7 +333,7 @@ impl EthApi {
         module
     }
 
-    fn resolve(&self, tag: BlockNumberOrTag) -> RpcResult<Option<B256>> {
+    pub(crate) fn resolve(&self, tag: BlockNumberOrTag) -> RpcResult<Option<B256>> {
         self.executor.store().hash_for(tag).map_err(internal)
     }
 
@@ -543,7 +613,7 @@ impl EthApi {
         })?;
         let state = HeadState::at_head(&self.executor).map_err(internal)?;
         self.pool
-            .add(tx, &state)
+            .add_local(tx, &state)
             .map_err(|e| error(SERVER_ERROR, e.to_string()))
     }
 }
@@ -554,8 +624,8 @@ fn simulation_error(e: ExecutorError) -> ErrorObjectOwned {
     match e {
         ExecutorError::Reverted(data) => {
             let message = match alloy_sol_types::decode_revert_reason(&data) {
-                Some(reason) => format!("execution reverted: {reason}"),
-                None => "execution reverted".to_owned(),
+                Some(reason) if !reason.is_empty() => format!("execution reverted: {reason}"),
+                _ => "execution reverted".to_owned(),
             };
             ErrorObjectOwned::owned(EXECUTION_REVERTED, message, Some(data))
         }

@@ -4,7 +4,7 @@
 use aegis_engine::EngineApi;
 use aegis_executor::{Executor, TxPool};
 use aegis_mempool::{Pool, PoolConfig};
-use aegis_rpc::{EthApi, RpcLimits};
+use aegis_rpc::{EthApi, RpcConfig};
 use aegis_storage::Store;
 use aegis_testing::{SEQUENCER_FEE_VAULT, TxType, l1_info_tx, signer, spec, transfer};
 use alloy_primitives::{Address, B256, keccak256};
@@ -45,11 +45,12 @@ async fn submitted_transactions_are_pooled_built_and_visible() {
     let spec = spec(None, None);
     let executor = Arc::new(Executor::new(spec.clone(), store.clone()).unwrap());
     let pool = Arc::new(Pool::new(PoolConfig::default()));
-    let eth = Arc::new(EthApi::new(executor.clone(), pool.clone()));
-    let (addr, _server) = eth
-        .serve("127.0.0.1:0".parse().unwrap(), RpcLimits::default())
-        .await
-        .unwrap();
+    let eth = Arc::new(EthApi::new(
+        executor.clone(),
+        pool.clone(),
+        RpcConfig::default(),
+    ));
+    let (addr, _server) = eth.serve("127.0.0.1:0".parse().unwrap()).await.unwrap();
     let url = format!("http://{addr}");
     let engine_module = Arc::new(EngineApi::new(
         executor.clone(),

@@ -1,0 +1,186 @@
+//! `eth_subscribe` over WebSocket: `newHeads` and `logs` (with `removed: true` for logs of
+//! blocks a reorg took out), fed by one task that follows the canonical head.
+
+use crate::{EthApi, error};
+use alloy_primitives::B256;
+use alloy_rpc_types_eth::{Filter, Header};
+use jsonrpsee::{
+    PendingSubscriptionSink, RpcModule, SubscriptionMessage,
+    core::SubscriptionResult,
+    types::{ErrorObjectOwned, Params},
+};
+use std::{sync::Arc, time::Duration};
+use tokio::sync::broadcast;
+
+/// How often the follower looks at the head. Blocks come every second or more; this keeps
+/// notification latency well below that.
+const HEAD_POLL: Duration = Duration::from_millis(50);
+/// Deepest reorg walked for `removed` logs; a deeper one only announces the new blocks.
+const MAX_REORG_WALK: usize = 256;
+/// geth's "method not found", used for unknown subscription kinds.
+const METHOD_NOT_FOUND: i32 = -32601;
+
+/// A change of the canonical chain, oldest first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ChainEvent {
+    /// A block became canonical.
+    Added(B256),
+    /// A block stopped being canonical.
+    Removed(B256),
+}
+
+/// Follows the canonical head and broadcasts each change until every receiver is gone.
+pub(crate) async fn follow_head(api: Arc<EthApi>) {
+    let store = api.executor.store().clone();
+    let mut last = store.head().ok().flatten();
+    let mut ticker = tokio::time::interval(HEAD_POLL);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    loop {
+        ticker.tick().await;
+        let Ok(Some(head)) = store.head() else {
+            continue;
+        };
+        let Some(previous) = last.replace(head.clone()) else {
+            continue;
+        };
+        if previous.hash_slow() == head.hash_slow() {
+            continue;
+        }
+        match chain_change(&store, previous, head) {
+            Ok(events) => {
+                for event in events {
+                    // No receivers is fine: nobody subscribed yet.
+                    let _ = api.events.send(event);
+                }
+            }
+            Err(e) => tracing::warn!(target: "aegis::rpc", error = %e, "head follower"),
+        }
+    }
+}
+
+/// The blocks removed from and added to the canonical chain when the head moves from `old` to
+/// `new`: the walk back to their common ancestor.
+fn chain_change(
+    store: &aegis_storage::Store,
+    old: alloy_consensus::Header,
+    new: alloy_consensus::Header,
+) -> Result<Vec<ChainEvent>, aegis_storage::StorageError> {
+    let parent = |h: &alloy_consensus::Header| store.header(&h.parent_hash);
+    let (mut a, mut b) = (old, new);
+    let (mut removed, mut added) = (Vec::new(), Vec::new());
+    while added.len() + removed.len() < MAX_REORG_WALK {
+        let (ha, hb) = (a.hash_slow(), b.hash_slow());
+        if ha == hb {
+            break;
+        }
+        if b.number >= a.number {
+            added.push(hb);
+            match parent(&b)? {
+                Some(p) => b = p,
+                None => break,
+            }
+        } else {
+            removed.push(ha);
+            match parent(&a)? {
+                Some(p) => a = p,
+                None => break,
+            }
+        }
+    }
+    let mut events: Vec<ChainEvent> = removed.into_iter().map(ChainEvent::Removed).collect();
+    events.extend(added.into_iter().rev().map(ChainEvent::Added));
+    Ok(events)
+}
+
+enum Kind {
+    NewHeads,
+    Logs(Box<Filter>),
+}
+
+fn parse_kind(params: &Params<'_>) -> Result<Kind, ErrorObjectOwned> {
+    let mut seq = params.sequence();
+    let kind: String = seq.next()?;
+    match kind.as_str() {
+        "newHeads" => Ok(Kind::NewHeads),
+        "logs" => {
+            let filter: Option<Filter> = seq.optional_next()?;
+            Ok(Kind::Logs(Box::new(filter.unwrap_or_default())))
+        }
+        other => Err(error(
+            METHOD_NOT_FOUND,
+            format!("no \"{other}\" subscription in eth namespace"),
+        )),
+    }
+}
+
+fn message(value: &impl serde::Serialize) -> Option<SubscriptionMessage> {
+    serde_json::value::to_raw_value(value).ok().map(Into::into)
+}
+
+async fn serve_subscription(
+    params: Params<'static>,
+    pending: PendingSubscriptionSink,
+    api: Arc<EthApi>,
+) -> SubscriptionResult {
+    let kind = match parse_kind(&params) {
+        Ok(kind) => kind,
+        Err(e) => {
+            pending.reject(e).await;
+            return Ok(());
+        }
+    };
+    let mut events = api.events.subscribe();
+    let sink = pending.accept().await?;
+    loop {
+        let event = tokio::select! {
+            _ = sink.closed() => return Ok(()),
+            event = events.recv() => event,
+        };
+        let event = match event {
+            Ok(event) => event,
+            // A slow client misses events rather than holding the node's memory.
+            Err(broadcast::error::RecvError::Lagged(_)) => continue,
+            Err(broadcast::error::RecvError::Closed) => return Ok(()),
+        };
+        let mut messages = Vec::new();
+        match (&kind, event) {
+            (Kind::NewHeads, ChainEvent::Added(hash)) => {
+                if let Ok(Some(header)) = api.executor.store().header(&hash) {
+                    messages.extend(message(&Header {
+                        hash,
+                        inner: header,
+                        total_difficulty: None,
+                        size: None,
+                    }));
+                }
+            }
+            (Kind::NewHeads, ChainEvent::Removed(_)) => {}
+            (Kind::Logs(filter), ChainEvent::Added(hash) | ChainEvent::Removed(hash)) => {
+                let removed = matches!(event, ChainEvent::Removed(_));
+                if let Ok(Some(logs)) = api.matching_logs(hash, filter) {
+                    for mut log in logs {
+                        log.removed = removed;
+                        messages.extend(message(&log));
+                    }
+                }
+            }
+        }
+        for message in messages {
+            if sink.send(message).await.is_err() {
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// Registers `eth_subscribe` / `eth_unsubscribe`.
+pub(crate) fn register(module: &mut RpcModule<Arc<EthApi>>) {
+    module
+        .register_subscription(
+            "eth_subscribe",
+            "eth_subscription",
+            "eth_unsubscribe",
+            |params, pending, api, _| serve_subscription(params, pending, Arc::clone(&*api)),
+        )
+        .expect("subscription names are unique");
+}

@@ -1,0 +1,409 @@
+//! eth_getLogs filters and limits, eth_subscribe `newHeads`/`logs` over WebSocket (with
+//! `removed` logs on a reorg), eth_call/eth_estimateGas error shapes, CORS and
+//! miner_setMaxDASize over real HTTP/WS servers.
+
+use aegis_executor::{DaLimits, ExecutedBlock, Executor, TxPool, next_base_fee};
+use aegis_mempool::{HeadState, Pool, PoolConfig};
+use aegis_rpc::{EthApi, RpcConfig};
+use aegis_storage::Store;
+use aegis_testing::{IWeth, TxType, WETH, attributes, fee_ordered, signer, spec, user_tx};
+use alloy_primitives::{Address, B256, Bytes, TxKind, U256, keccak256};
+use alloy_sol_types::SolCall;
+use jsonrpsee::{
+    core::client::{Subscription, SubscriptionClientT},
+    rpc_params,
+    ws_client::WsClientBuilder,
+};
+use serde_json::{Value, json};
+use std::{sync::Arc, time::Duration};
+
+struct Harness {
+    executor: Arc<Executor>,
+    pool: Arc<Pool>,
+    url: String,
+    ws: String,
+    _server: jsonrpsee::server::ServerHandle,
+    _dir: tempfile::TempDir,
+}
+
+impl Harness {
+    async fn new(config: RpcConfig) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(Store::open(dir.path().join("c.redb")).unwrap());
+        let executor = Arc::new(Executor::new(spec(None, None), store).unwrap());
+        let pool = Arc::new(Pool::new(PoolConfig::default()));
+        let api = Arc::new(EthApi::new(executor.clone(), pool.clone(), config));
+        let (addr, server) = api.serve("127.0.0.1:0".parse().unwrap()).await.unwrap();
+        Self {
+            executor,
+            pool,
+            url: format!("http://{addr}"),
+            ws: format!("ws://{addr}"),
+            _server: server,
+            _dir: dir,
+        }
+    }
+
+    async fn call(&self, method: &str, params: Value) -> Value {
+        reqwest::Client::new()
+            .post(&self.url)
+            .json(&json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    /// Seals a block with `txs` on `parent` (default: the head) and makes it the head.
+    fn seal_on(&self, parent: Option<B256>, txs: &[Bytes]) -> ExecutedBlock {
+        let store = self.executor.store();
+        let parent_hash = parent.unwrap_or_else(|| store.head_hash().unwrap().unwrap());
+        let parent = store.header(&parent_hash).unwrap().unwrap();
+        let spec = self.executor.spec();
+        let attrs = attributes(spec, &parent, vec![], false);
+        let base_fee = next_base_fee(spec, &parent, attrs.timestamp).unwrap();
+        let mut source = fee_ordered(txs, base_fee);
+        let block = self
+            .executor
+            .build(parent_hash, &attrs, Some(&mut source))
+            .unwrap();
+        self.executor.commit(&block, true).unwrap();
+        block
+    }
+
+    fn seal(&self, txs: &[Bytes]) -> ExecutedBlock {
+        self.seal_on(None, txs)
+    }
+}
+
+fn weth_deposit(index: u32, nonce: u64, value: u64) -> Bytes {
+    user_tx(
+        TxType::Eip1559,
+        &signer(index),
+        901,
+        nonce,
+        TxKind::Call(WETH),
+        U256::from(value),
+        IWeth::depositCall {}.abi_encode().into(),
+        100_000,
+    )
+}
+
+fn weth_transfer(index: u32, nonce: u64, to: Address) -> Bytes {
+    user_tx(
+        TxType::Eip1559,
+        &signer(index),
+        901,
+        nonce,
+        TxKind::Call(WETH),
+        U256::ZERO,
+        IWeth::transferCall {
+            to,
+            value: U256::from(1),
+        }
+        .abi_encode()
+        .into(),
+        100_000,
+    )
+}
+
+async fn next(sub: &mut Subscription<Value>) -> Value {
+    tokio::time::timeout(Duration::from_secs(10), sub.next())
+        .await
+        .expect("notification in time")
+        .expect("open")
+        .expect("decodes")
+}
+
+fn deposit_topic() -> B256 {
+    keccak256("Deposit(address,uint256)")
+}
+
+fn padded(address: Address) -> B256 {
+    B256::left_padding_from(address.as_slice())
+}
+
+#[tokio::test]
+async fn get_logs_filters_by_address_topics_and_range() {
+    let h = Harness::new(RpcConfig {
+        max_log_range: 3,
+        max_logs: 2,
+        ..Default::default()
+    })
+    .await;
+    let (alice, bob) = (signer(0).address(), signer(1).address());
+    h.seal(&[weth_deposit(0, 0, 10), weth_deposit(1, 0, 20)]);
+    let second = h.seal(&[weth_transfer(0, 1, bob)]);
+
+    // Deposits only, by topic 0; the limit of 2 logs is not exceeded.
+    let logs = h
+        .call(
+            "eth_getLogs",
+            json!([{"fromBlock": "0x0", "toBlock": "latest", "address": WETH, "topics": [deposit_topic()]}]),
+        )
+        .await;
+    let logs = logs["result"].as_array().unwrap().clone();
+    assert_eq!(logs.len(), 2, "{logs:?}");
+    assert_eq!(logs[0]["topics"][1], json!(padded(alice)));
+    assert_eq!(logs[1]["topics"][1], json!(padded(bob)));
+    assert_eq!(logs[0]["blockNumber"], "0x1");
+    // The L1-info deposit is transaction 0 and emits nothing.
+    assert_eq!(logs[0]["transactionIndex"], "0x1");
+    assert_eq!(logs[1]["transactionIndex"], "0x2");
+    assert_eq!(logs[0]["logIndex"], "0x0");
+    assert_eq!(logs[1]["logIndex"], "0x1");
+    assert_eq!(logs[0]["removed"], false);
+
+    // Topic 1 alternatives: only bob's deposit.
+    let logs = h
+        .call(
+            "eth_getLogs",
+            json!([{"fromBlock": "0x1", "toBlock": "0x1", "topics": [null, [padded(bob)]]}]),
+        )
+        .await;
+    assert_eq!(logs["result"].as_array().unwrap().len(), 1, "{logs}");
+
+    // By block hash: the transfer's one log.
+    let logs = h
+        .call("eth_getLogs", json!([{"blockHash": second.hash}]))
+        .await;
+    let logs = logs["result"].as_array().unwrap().clone();
+    assert_eq!(logs.len(), 1);
+    assert_eq!(
+        logs[0]["topics"][0],
+        json!(keccak256("Transfer(address,address,uint256)"))
+    );
+
+    // Another address matches nothing.
+    let logs = h
+        .call(
+            "eth_getLogs",
+            json!([{"fromBlock": "0x0", "address": [Address::repeat_byte(1)]}]),
+        )
+        .await;
+    assert_eq!(logs["result"], json!([]));
+
+    // Limits: three logs exceed max_logs = 2; four blocks exceed the range of 3.
+    let response = h
+        .call(
+            "eth_getLogs",
+            json!([{"fromBlock": "0x0", "address": WETH}]),
+        )
+        .await;
+    assert_eq!(response["error"]["code"], -32000);
+    assert_eq!(response["error"]["message"], "query exceeds max results 2");
+    h.seal(&[]);
+    h.seal(&[]);
+    let response = h
+        .call(
+            "eth_getLogs",
+            json!([{"fromBlock": "0x0", "toBlock": "0x3", "topics": [B256::ZERO]}]),
+        )
+        .await;
+    assert_eq!(
+        response["error"]["message"],
+        "query exceeds max block range 3"
+    );
+    let response = h
+        .call(
+            "eth_getLogs",
+            json!([{"fromBlock": "0x3", "toBlock": "0x1"}]),
+        )
+        .await;
+    assert_eq!(response["error"]["message"], "invalid block range params");
+    let response = h
+        .call("eth_getLogs", json!([{"blockHash": B256::repeat_byte(9)}]))
+        .await;
+    assert_eq!(response["error"]["message"], "unknown block");
+    let response = h.call("eth_getLogs", json!([{"fromBlock": "zz"}])).await;
+    assert_eq!(response["error"]["code"], -32602);
+}
+
+#[tokio::test]
+async fn subscriptions_follow_the_head_and_reorgs() {
+    let h = Harness::new(RpcConfig::default()).await;
+    let client = WsClientBuilder::default().build(&h.ws).await.unwrap();
+    let mut heads: Subscription<Value> = client
+        .subscribe("eth_subscribe", rpc_params!["newHeads"], "eth_unsubscribe")
+        .await
+        .unwrap();
+    let mut logs: Subscription<Value> = client
+        .subscribe(
+            "eth_subscribe",
+            rpc_params![
+                "logs",
+                json!({"address": WETH, "topics": [deposit_topic()]})
+            ],
+            "eth_unsubscribe",
+        )
+        .await
+        .unwrap();
+    let genesis = h.executor.store().head_hash().unwrap().unwrap();
+    let first = h.seal(&[weth_deposit(0, 0, 10)]);
+    let head = next(&mut heads).await;
+    assert_eq!(head["number"], "0x1");
+    assert_eq!(head["hash"], json!(first.hash));
+    let log = next(&mut logs).await;
+    assert_eq!(log["blockHash"], json!(first.hash));
+    assert_eq!(log["removed"], false);
+
+    // A sibling of block 1 without the deposit, then its child: block 1's log is removed.
+    let sibling = h.seal_on(Some(genesis), &[]);
+    let child = h.seal(&[]);
+    let mut numbers = Vec::new();
+    while numbers.len() < 2 {
+        numbers.push(next(&mut heads).await);
+    }
+    // The follower may see the sibling and its child in one step or two.
+    assert_eq!(numbers.last().unwrap()["hash"], json!(child.hash));
+    assert!(numbers.iter().any(|h| h["hash"] == json!(sibling.hash)));
+    let removed = next(&mut logs).await;
+    assert_eq!(removed["blockHash"], json!(first.hash));
+    assert_eq!(removed["removed"], true);
+
+    // Unknown kinds are refused like geth.
+    let refused = client
+        .subscribe::<Value, _>("eth_subscribe", rpc_params!["nope"], "eth_unsubscribe")
+        .await;
+    let message = refused.unwrap_err().to_string();
+    assert!(
+        message.contains("nope") && message.contains("subscription in eth namespace"),
+        "{message}"
+    );
+}
+
+#[tokio::test]
+async fn call_and_estimate_speak_geth() {
+    let h = Harness::new(RpcConfig::default()).await;
+    let alice = signer(0).address();
+    let balance_of = IWeth::balanceOfCall { owner: alice }.abi_encode();
+    let response = h
+        .call(
+            "eth_call",
+            json!([{"to": WETH, "input": Bytes::from(balance_of)}, "latest"]),
+        )
+        .await;
+    assert_eq!(response["result"], json!(B256::ZERO), "{response}");
+    let withdraw = IWeth::withdrawCall { wad: U256::from(1) }.abi_encode();
+    let response = h
+        .call(
+            "eth_call",
+            json!([{"from": alice, "to": WETH, "data": Bytes::from(withdraw.clone())}]),
+        )
+        .await;
+    assert_eq!(response["error"]["code"], 3, "{response}");
+    assert_eq!(response["error"]["message"], "execution reverted");
+    let response = h
+        .call(
+            "eth_estimateGas",
+            json!([{"from": alice, "to": WETH, "data": Bytes::from(withdraw)}]),
+        )
+        .await;
+    assert_eq!(response["error"]["code"], 3, "{response}");
+    let deposit = IWeth::depositCall {}.abi_encode();
+    let response = h
+        .call(
+            "eth_estimateGas",
+            json!([{"from": alice, "to": WETH, "value": "0x10", "data": Bytes::from(deposit)}]),
+        )
+        .await;
+    let gas = u64::from_str_radix(
+        response["result"]
+            .as_str()
+            .unwrap()
+            .trim_start_matches("0x"),
+        16,
+    )
+    .unwrap();
+    assert!((40_000..60_000).contains(&gas), "{gas}");
+    // A state override with malformed code, and an unknown block.
+    let response = h
+        .call(
+            "eth_call",
+            json!([{"to": WETH}, "latest", {WETH.to_string(): {"balance": "zz"}}]),
+        )
+        .await;
+    assert_eq!(response["error"]["code"], -32602, "{response}");
+    let response = h.call("eth_call", json!([{"to": WETH}, "0x99"])).await;
+    assert_eq!(response["error"]["message"], "header not found");
+}
+
+#[tokio::test]
+async fn max_da_size_throttles_what_the_builder_takes() {
+    let h = Harness::new(RpcConfig::default()).await;
+    let response = h.call("miner_setMaxDASize", json!(["0x10", "0x0"])).await;
+    assert_eq!(response["result"], true);
+    // A WETH deposit is estimated at the 100-byte minimum: over a 16-byte limit.
+    let tx = weth_deposit(0, 0, 1);
+    assert!(DaLimits::estimated_size(&tx) > 16);
+    let state = HeadState::at_head(&h.executor).unwrap();
+    h.pool
+        .add(aegis_executor::PoolTx::decode(tx).unwrap(), &state)
+        .unwrap();
+    let base_fee = 1_000_000_000;
+    let mut best = h.pool.best_transactions(base_fee);
+    assert_eq!(
+        best.da_limits(),
+        DaLimits {
+            max_tx_size: 16,
+            max_block_size: 0
+        }
+    );
+    let parent = h.executor.store().head().unwrap().unwrap();
+    let attrs = attributes(h.executor.spec(), &parent, vec![], false);
+    let block = h
+        .executor
+        .build(parent.hash_slow(), &attrs, Some(&mut *best))
+        .unwrap();
+    assert_eq!(
+        block.block.body.transactions.len(),
+        1,
+        "only the L1-info deposit"
+    );
+    // Lifting the limit lets it in.
+    h.call("miner_setMaxDASize", json!(["0x0", "0x0"])).await;
+    let mut best = h.pool.best_transactions(base_fee);
+    let block = h
+        .executor
+        .build(parent.hash_slow(), &attrs, Some(&mut *best))
+        .unwrap();
+    assert_eq!(block.block.body.transactions.len(), 2);
+    let response = h.call("miner_setMaxDASize", json!(["0x1"])).await;
+    assert_eq!(response["error"]["code"], -32602);
+}
+
+#[tokio::test]
+async fn cors_is_off_by_default_and_answers_allowed_origins() {
+    let closed = Harness::new(RpcConfig::default()).await;
+    let open = Harness::new(RpcConfig {
+        cors_origins: vec!["https://wallet.example".into()],
+        ..Default::default()
+    })
+    .await;
+    let preflight = |url: String| async move {
+        reqwest::Client::new()
+            .request(reqwest::Method::OPTIONS, url)
+            .header("Origin", "https://wallet.example")
+            .header("Access-Control-Request-Method", "POST")
+            .header("Access-Control-Request-Headers", "content-type")
+            .send()
+            .await
+            .unwrap()
+    };
+    let allowed = preflight(open.url.clone()).await;
+    assert_eq!(
+        allowed.headers()["access-control-allow-origin"],
+        "https://wallet.example"
+    );
+    let denied = preflight(closed.url.clone()).await;
+    assert!(
+        denied
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none()
+    );
+    // A plain call still works on the CORS-enabled port.
+    assert_eq!(open.call("eth_chainId", json!([])).await["result"], "0x385");
+}
