@@ -482,3 +482,33 @@ mod untrusted_input {
         }
     }
 }
+
+#[test]
+fn eip7702_delegation_is_built_and_reimported() {
+    // Isthmus (Prague, EIP-7702) activates with block 1.
+    let spec = aegis_testing::spec(Some(2), None);
+    let builder = TestNode::new(spec.clone());
+    let alice = aegis_testing::signer(0);
+    let delegate = alloy_primitives::Address::repeat_byte(0xde);
+    let tx = aegis_testing::eip7702_tx(&alice, spec.chain_id, 0, delegate, 100_000);
+    let block = builder.build(vec![], &[tx]);
+    assert_eq!(block.block.body.transactions.len(), 2, "7702 tx included");
+    assert!(block.receipts[1].status());
+    let account = builder.account(&alice.address()).unwrap();
+    let code = builder
+        .store
+        .state_at(&block.hash)
+        .unwrap()
+        .code(&account.code_hash)
+        .unwrap()
+        .unwrap();
+    let mut expected = vec![0xef, 0x01, 0x00];
+    expected.extend_from_slice(delegate.as_slice());
+    assert_eq!(code.as_ref(), expected.as_slice(), "delegation designator");
+    assert_eq!(account.nonce, 2, "tx nonce and authorization nonce");
+    let importer = TestNode::new(spec);
+    assert!(matches!(
+        importer.executor.import(&block.block).unwrap(),
+        aegis_executor::ImportOutcome::Valid(_)
+    ));
+}

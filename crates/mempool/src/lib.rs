@@ -115,6 +115,10 @@ pub trait ChainState {
     fn block_gas_limit(&self) -> u64;
     /// The L1 data fee `tx` (EIP-2718 bytes) would pay.
     fn l1_fee(&self, encoded: &[u8]) -> U256;
+    /// Whether the next block accepts EIP-7702 transactions (Isthmus, OP's Prague).
+    fn accepts_eip7702(&self) -> bool {
+        true
+    }
 }
 
 /// Counts for `txpool_status`.
@@ -166,6 +170,7 @@ pub struct HeadState {
     chain_id: u64,
     gas_limit: u64,
     fees: L1Fees,
+    isthmus: bool,
 }
 
 impl HeadState {
@@ -181,6 +186,10 @@ impl HeadState {
             chain_id: executor.spec().chain_id,
             gas_limit: head.gas_limit,
             fees: executor.l1_fees(&hash)?,
+            isthmus: executor
+                .spec()
+                .forks
+                .is_active(aegis_chainspec::OpFork::Isthmus, head.timestamp + 1),
         })
     }
 }
@@ -204,6 +213,9 @@ impl ChainState for HeadState {
     }
     fn l1_fee(&self, encoded: &[u8]) -> U256 {
         self.fees.l1_fee(encoded)
+    }
+    fn accepts_eip7702(&self) -> bool {
+        self.isthmus
     }
 }
 
@@ -276,15 +288,14 @@ impl Pool {
         state: &dyn ChainState,
     ) -> std::io::Result<usize> {
         let (mut journal, records) = Journal::open(path)?;
-        let mut restored = 0;
+        let before = self.len();
         for raw in records {
-            let Ok(tx) = PoolTx::decode(raw) else {
-                continue;
-            };
-            if self.add(tx, state).is_ok() {
-                restored += 1;
+            // Stale, replaced or now-invalid records simply do not come back.
+            if let Ok(tx) = PoolTx::decode(raw) {
+                let _ = self.add(tx, state);
             }
         }
+        let restored = self.len().saturating_sub(before);
         journal.rewrite(&self.raw_transactions())?;
         *self.journal.lock().expect("journal lock") = Some(journal);
         Ok(restored)
@@ -341,7 +352,9 @@ impl Pool {
     pub fn add(&self, tx: PoolTx, state: &dyn ChainState) -> Result<B256, PoolError> {
         let envelope = tx.envelope();
         let hash = envelope.tx_hash();
-        if tx.is_deposit() {
+        if tx.is_deposit()
+            || (matches!(envelope, OpTxEnvelope::Eip7702(_)) && !state.accepts_eip7702())
+        {
             return Err(PoolError::TxTypeNotSupported);
         }
         if tx.encoded().len() > self.config.max_tx_bytes {

@@ -14,6 +14,7 @@ const GWEI: u128 = 1_000_000_000;
 struct State {
     accounts: HashMap<Address, (u64, U256)>,
     l1_fee: U256,
+    before_isthmus: bool,
 }
 
 impl ChainState for State {
@@ -28,6 +29,9 @@ impl ChainState for State {
     }
     fn l1_fee(&self, encoded: &[u8]) -> U256 {
         self.l1_fee * U256::from(encoded.len())
+    }
+    fn accepts_eip7702(&self) -> bool {
+        !self.before_isthmus
     }
 }
 
@@ -341,4 +345,66 @@ fn error_texts_are_geths() {
     ] {
         assert_eq!(error.to_string(), text);
     }
+}
+
+#[test]
+fn eip7702_is_accepted_and_pays_for_its_authorizations() {
+    let alice = signer(0);
+    let mut state = funded(&[&alice]);
+    let pool = Pool::new(PoolConfig::default());
+    let delegate = Address::repeat_byte(0xde);
+    state.before_isthmus = true;
+    let early = aegis_testing::eip7702_tx(&alice, CHAIN, 0, delegate, 46_000);
+    assert_eq!(
+        pool.add(PoolTx::decode(early).unwrap(), &state),
+        Err(PoolError::TxTypeNotSupported)
+    );
+    state.before_isthmus = false;
+    // 21,000 + 25,000 per authorization.
+    let short = aegis_testing::eip7702_tx(&alice, CHAIN, 0, delegate, 45_999);
+    assert_eq!(
+        pool.add(PoolTx::decode(short).unwrap(), &state),
+        Err(PoolError::IntrinsicGasTooLow)
+    );
+    let tx = aegis_testing::eip7702_tx(&alice, CHAIN, 0, delegate, 46_000);
+    pool.add(PoolTx::decode(tx).unwrap(), &state).unwrap();
+    assert_eq!(pool.status().pending, 1);
+}
+
+#[test]
+fn the_journal_restores_transactions_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("transactions.journal");
+    let (alice, bob) = (signer(0), signer(1));
+    let mut state = funded(&[&alice, &bob]);
+    let pool = Pool::new(PoolConfig::default());
+    assert_eq!(pool.open_journal(&path, &state).unwrap(), 0);
+    for nonce in [0, 1, 3] {
+        pool.add_local(tx(&alice, nonce, 5 * GWEI, GWEI), &state)
+            .unwrap();
+    }
+    pool.add_local(tx(&bob, 0, 5 * GWEI, GWEI), &state).unwrap();
+    // A replacement: only the newer one may come back.
+    let replacement = tx(&bob, 0, 6 * GWEI, 2 * GWEI);
+    let replacement_hash = replacement.envelope().tx_hash();
+    pool.add_local(replacement, &state).unwrap();
+    // Rejected transactions are not journaled.
+    assert!(pool.add_local(tx(&bob, 0, 5 * GWEI, GWEI), &state).is_err());
+    drop(pool);
+
+    // Restart after alice's nonce 0 was included: it is stale now and dropped.
+    state.accounts.get_mut(&alice.address()).unwrap().0 = 1;
+    let restarted = Pool::new(PoolConfig::default());
+    assert_eq!(restarted.open_journal(&path, &state).unwrap(), 3);
+    assert_eq!(
+        restarted.status(),
+        PoolStatus {
+            pending: 2,
+            queued: 1
+        }
+    );
+    assert!(restarted.get(&replacement_hash).is_some());
+    // The journal was rewritten with exactly what was kept.
+    let kept = aegis_mempool::decode_records(&std::fs::read(&path).unwrap());
+    assert_eq!(kept.len(), 3);
 }

@@ -605,6 +605,14 @@ impl EthApi {
     }
 
     fn send_raw(&self, raw: Bytes) -> RpcResult<B256> {
+        // Typed envelopes other than 2930, 1559, 7702 (and deposits, refused by the pool):
+        // blob transactions have no place on an OP chain.
+        if let Some(&ty) = raw.first()
+            && ty < 0x7f
+            && !matches!(ty, 0x01 | 0x02 | 0x04 | 0x7e)
+        {
+            return Err(error(SERVER_ERROR, "transaction type not supported"));
+        }
         let tx = PoolTx::decode(raw).map_err(|e| match e {
             aegis_executor::ExecutorError::InvalidTransaction(m) if m.starts_with("signature") => {
                 error(SERVER_ERROR, "invalid sender")

@@ -109,6 +109,16 @@ async fn submitted_transactions_are_pooled_built_and_visible() {
         response["error"]["message"],
         "insufficient funds for gas * price + value"
     );
+    for blob_or_unknown in ["0x03f8", "0x05c0"] {
+        let response = call(&url, "eth_sendRawTransaction", json!([blob_or_unknown])).await;
+        assert_eq!(response["error"]["code"], -32000);
+        assert_eq!(
+            response["error"]["message"],
+            "transaction type not supported"
+        );
+    }
+    let response = call(&url, "eth_sendRawTransaction", json!([[1, 2]])).await;
+    assert_eq!(response["error"]["code"], -32602);
     let response = call(&url, "eth_sendRawTransaction", json!(["0x02f8"])).await;
     assert_eq!(response["error"]["code"], -32602);
     let response = call(&url, "eth_sendRawTransaction", json!(["not hex"])).await;

@@ -511,3 +511,36 @@ pub fn attributes(
 pub fn head_hash(node: &TestNode) -> B256 {
     node.store.head_hash().unwrap().unwrap()
 }
+
+/// A self-sponsored EIP-7702 transaction: `signer` authorizes delegating its account to
+/// `delegate` (authorization nonce `nonce + 1`, since the sender's nonce is bumped first) and
+/// sends the transaction to itself.
+pub fn eip7702_tx(
+    signer: &PrivateKeySigner,
+    chain_id: u64,
+    nonce: u64,
+    delegate: Address,
+    gas_limit: u64,
+) -> Bytes {
+    let authorization = alloy_eips::eip7702::Authorization {
+        chain_id: U256::from(chain_id),
+        address: delegate,
+        nonce: nonce + 1,
+    };
+    let auth_signature = signer
+        .sign_hash_sync(&authorization.signature_hash())
+        .expect("sign authorization");
+    let tx = alloy_consensus::TxEip7702 {
+        chain_id,
+        nonce,
+        gas_limit,
+        max_fee_per_gas: 5_000_000_000,
+        max_priority_fee_per_gas: 1_000_000_000,
+        to: signer.address(),
+        value: U256::ZERO,
+        access_list: AccessList::default(),
+        authorization_list: vec![authorization.into_signed(auth_signature)],
+        input: Bytes::new(),
+    };
+    encode(OpTxEnvelope::Eip7702(sign(signer, tx)))
+}
