@@ -13,6 +13,12 @@ import {Governed} from "./lib/Governed.sol";
 ///         it trusts whatever keys governance lists, not Intel's PKI.
 /// @dev Keys are identified by `keccak256(x ‖ y)` (64-byte uncompressed key without the 0x04 prefix).
 contract DevPckVerifier is IPckVerifier, Governed {
+    /// @notice An uncompressed P-256 public key (big-endian coordinates).
+    struct PublicKey {
+        bytes32 x;
+        bytes32 y;
+    }
+
     /// @notice Emitted when governance allow-lists or removes a PCK key.
     event PckKeyAllowed(bytes32 indexed pckKeyHash, bytes32 pckKeyX, bytes32 pckKeyY, bool allowed);
 
@@ -30,7 +36,13 @@ contract DevPckVerifier is IPckVerifier, Governed {
     mapping(bytes32 => bool) private _allowed;
 
     /// @param initialGovernance Governance account (two-step transferable).
-    constructor(address initialGovernance) Governed(initialGovernance) {}
+    /// @param initialKeys PCK keys allow-listed from the start (lets a deployment script that is
+    ///        not governance configure the devnet in one transaction).
+    constructor(address initialGovernance, PublicKey[] memory initialKeys) Governed(initialGovernance) {
+        for (uint256 i = 0; i < initialKeys.length; ++i) {
+            _setAllowed(initialKeys[i].x, initialKeys[i].y, true);
+        }
+    }
 
     /// @inheritdoc ISemver
     function version() external pure returns (string memory) {
@@ -42,6 +54,10 @@ contract DevPckVerifier is IPckVerifier, Governed {
     /// @param pckKeyY The key's y coordinate.
     /// @param allowed True to allow, false to remove.
     function setPckKeyAllowed(bytes32 pckKeyX, bytes32 pckKeyY, bool allowed) external onlyGovernance {
+        _setAllowed(pckKeyX, pckKeyY, allowed);
+    }
+
+    function _setAllowed(bytes32 pckKeyX, bytes32 pckKeyY, bool allowed) private {
         if (allowed && !P256.isValidPublicKey(pckKeyX, pckKeyY)) {
             revert DevPckVerifier_InvalidPublicKey(pckKeyX, pckKeyY);
         }

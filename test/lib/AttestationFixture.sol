@@ -1,0 +1,123 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.37;
+
+import {DevPckVerifier} from "../../contracts/DevPckVerifier.sol";
+import {QRMSOracle} from "../../contracts/QRMSOracle.sol";
+import {SequencerAttestation} from "../../contracts/SequencerAttestation.sol";
+import {IQRMSOracle} from "../../contracts/interfaces/IQRMSOracle.sol";
+import {QuoteBuilder} from "./QuoteBuilder.sol";
+import {Test} from "./Test.sol";
+
+/// @notice Deploys oracle + dev PCK verifier + registry and offers quote/signature helpers.
+abstract contract AttestationFixture is Test {
+    address internal constant GOVERNANCE = address(0x60f);
+    address internal constant REPORTER_A = address(0xa1);
+    address internal constant REPORTER_B = address(0xa2);
+    address internal constant REPORTER_C = address(0xa3);
+    uint256 internal constant SEQUENCER_KEY = 0x5e9;
+    uint256 internal constant SEQUENCER2_KEY = 0x5e92;
+    uint256 internal constant OUTSIDER_KEY = 0xbad;
+
+    QRMSOracle internal oracle;
+    DevPckVerifier internal pckVerifier;
+    SequencerAttestation internal attestation;
+    bytes32 internal workload;
+    bytes internal pckHint;
+
+    function setUp() public virtual {
+        vm.warp(1_750_000_000);
+        address[] memory reporters = new address[](3);
+        (reporters[0], reporters[1], reporters[2]) = (REPORTER_A, REPORTER_B, REPORTER_C);
+        oracle = new QRMSOracle(GOVERNANCE, reporters, 2, 1 days, 6000, 9000);
+
+        QuoteBuilder.Params memory p = QuoteBuilder.defaults(new bytes(64));
+        workload = QuoteBuilder.workloadId(p);
+        pckHint = QuoteBuilder.pckPublicKey(p);
+        DevPckVerifier.PublicKey[] memory keys = new DevPckVerifier.PublicKey[](1);
+        keys[0] = DevPckVerifier.PublicKey(bytes32(slice(pckHint, 0, 32)), bytes32(slice(pckHint, 32, 32)));
+        pckVerifier = new DevPckVerifier(GOVERNANCE, keys);
+
+        bytes32[] memory workloads = new bytes32[](1);
+        workloads[0] = workload;
+        attestation = new SequencerAttestation(GOVERNANCE, oracle, pckVerifier, workloads);
+    }
+
+    // --- keys ---------------------------------------------------------------------------------
+
+    function mldsaKeyHashOf(uint256 key) internal pure returns (bytes32) {
+        return keccak256(abi.encodePacked("ml-dsa-87 public key", key));
+    }
+
+    function slhdsaKeyHashOf(uint256 key) internal pure returns (bytes32) {
+        return keccak256(abi.encodePacked("slh-dsa-256s public key", key));
+    }
+
+    function reportDataOf(uint256 key) internal pure returns (bytes memory) {
+        return abi.encodePacked(
+            vm.addr(key), keccak256(abi.encodePacked(mldsaKeyHashOf(key), slhdsaKeyHashOf(key))), bytes12(0)
+        );
+    }
+
+    // --- quotes -------------------------------------------------------------------------------
+
+    function paramsFor(uint256 key) internal pure returns (QuoteBuilder.Params memory) {
+        return QuoteBuilder.defaults(reportDataOf(key));
+    }
+
+    function quoteFor(uint256 key) internal pure returns (bytes memory) {
+        return QuoteBuilder.build(paramsFor(key));
+    }
+
+    function register(uint256 key) internal {
+        attestation.registerSequencer(quoteFor(key), vm.addr(key), mldsaKeyHashOf(key), slhdsaKeyHashOf(key), pckHint);
+    }
+
+    // --- batch signatures ---------------------------------------------------------------------
+
+    struct Batch {
+        uint64 batchId;
+        uint64 start;
+        uint64 end;
+        bytes32 commitment;
+        bytes32 mldsaSigHash;
+        bytes32 slhdsaSigHash;
+    }
+
+    function batch(uint64 id, uint64 start, uint64 end) internal pure returns (Batch memory b) {
+        b = Batch(id, start, end, keccak256(abi.encode("batch", id)), keccak256(abi.encode("mldsa", id)), bytes32(0));
+    }
+
+    function signBatch(uint256 key, Batch memory b) internal view returns (bytes memory) {
+        bytes32 digest = attestation.batchCommitmentDigest(
+            b.batchId, b.start, b.end, b.commitment, b.mldsaSigHash, b.slhdsaSigHash
+        );
+        (uint8 v, bytes32 r, bytes32 s) = vm.sign(key, digest);
+        return abi.encodePacked(r, s, v);
+    }
+
+    function commit(Batch memory b, bytes memory signature) internal {
+        attestation.commitBatch(b.batchId, b.start, b.end, b.commitment, signature, b.mldsaSigHash, b.slhdsaSigHash);
+    }
+
+    // --- oracle helpers -------------------------------------------------------------------------
+
+    uint32 internal round;
+
+    /// @dev Moves the oracle score to `score` with two concurring reports (quorum 2).
+    function setRiskScore(uint16 score) internal {
+        ++round;
+        vm.prank(REPORTER_A);
+        oracle.submitReport(round, score);
+        vm.prank(REPORTER_B);
+        oracle.submitReport(round, score);
+    }
+
+    function setAlgorithm(IQRMSOracle.Algorithm alg, IQRMSOracle.AlgorithmStatus status, uint40 from) internal {
+        vm.prank(GOVERNANCE);
+        oracle.setAlgorithmStatus(alg, status, from);
+    }
+
+    function slice(bytes memory b, uint256 offset, uint256 length) internal pure returns (bytes memory) {
+        return QuoteBuilder.slice(b, offset, length);
+    }
+}
