@@ -156,7 +156,9 @@ contract TdxQuoteFixturesTest is AttestationFixture {
         bytes memory quote = tdxQuote();
         Expected memory other = expectedTappdQuote();
         assertFalse(
-            harness.verifyQeReportSignature(quote, bytes32(slice(other.pckKey, 0, 32)), bytes32(slice(other.pckKey, 32, 32)))
+            harness.verifyQeReportSignature(
+                quote, bytes32(slice(other.pckKey, 0, 32)), bytes32(slice(other.pckKey, 32, 32))
+            )
         );
     }
 

@@ -88,9 +88,8 @@ abstract contract AttestationFixture is Test {
     }
 
     function signBatch(uint256 key, Batch memory b) internal view returns (bytes memory) {
-        bytes32 digest = attestation.batchCommitmentDigest(
-            b.batchId, b.start, b.end, b.commitment, b.mldsaSigHash, b.slhdsaSigHash
-        );
+        bytes32 digest =
+            attestation.batchCommitmentDigest(b.batchId, b.start, b.end, b.commitment, b.mldsaSigHash, b.slhdsaSigHash);
         (uint8 v, bytes32 r, bytes32 s) = vm.sign(key, digest);
         return abi.encodePacked(r, s, v);
     }
