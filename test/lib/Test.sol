@@ -83,6 +83,14 @@ abstract contract Test {
         vm.assertEq(a, b, "assertEq(address)");
     }
 
+    function assertEq(address a, address b, string memory err) internal pure {
+        vm.assertEq(a, b, err);
+    }
+
+    function assertEq(bool a, bool b, string memory err) internal pure {
+        vm.assertEq(a, b, err);
+    }
+
     function assertEq(bytes32 a, bytes32 b) internal pure {
         vm.assertEq(a, b, "assertEq(bytes32)");
     }
@@ -120,13 +128,5 @@ abstract contract Test {
         uint256 size = hi - lo;
         if (size == type(uint256).max) return x;
         return lo + (x % (size + 1));
-    }
-
-    /// @dev Runs `gasleft()`-based measurement helpers are not needed: gas comes from `--gas-report`.
-    function hex48(bytes memory b, uint256 offset) internal pure returns (bytes memory out) {
-        out = new bytes(48);
-        for (uint256 i = 0; i < 48; ++i) {
-            out[i] = b[offset + i];
-        }
     }
 }

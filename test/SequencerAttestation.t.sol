@@ -1,0 +1,880 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.37;
+
+import {DevPckVerifier} from "../contracts/DevPckVerifier.sol";
+import {QRMSOracle} from "../contracts/QRMSOracle.sol";
+import {SequencerAttestation} from "../contracts/SequencerAttestation.sol";
+import {IGoverned} from "../contracts/interfaces/IGoverned.sol";
+import {IPckVerifier} from "../contracts/interfaces/IPckVerifier.sol";
+import {IQRMSOracle} from "../contracts/interfaces/IQRMSOracle.sol";
+import {ISequencerAttestation} from "../contracts/interfaces/ISequencerAttestation.sol";
+import {AttestationFixture} from "./lib/AttestationFixture.sol";
+import {QuoteBuilder} from "./lib/QuoteBuilder.sol";
+
+contract SequencerAttestationTest is AttestationFixture {
+    address internal seq;
+    address internal constant RELAYER = address(0xbeef);
+
+    function setUp() public override {
+        super.setUp();
+        seq = vm.addr(SEQUENCER_KEY);
+    }
+
+    function unauthorized(address caller) internal pure returns (bytes memory) {
+        return abi.encodeWithSelector(ISequencerAttestation.SequencerAttestation_Unauthorized.selector, caller);
+    }
+
+    function registered() internal {
+        register(SEQUENCER_KEY);
+    }
+
+    /// @dev Builds the quote first: hashing it calls the sha256 precompile, which would otherwise
+    ///      be the call `expectRevert` applies to.
+    function registerExpectRevert(uint256 key, bytes memory err) internal {
+        bytes memory quote = quoteFor(key);
+        (bytes32 mh, bytes32 sh) = (mldsaKeyHashOf(key), slhdsaKeyHashOf(key));
+        address account = vm.addr(key);
+        vm.expectRevert(err);
+        attestation.registerSequencer(quote, account, mh, sh, pckHint);
+    }
+
+    // =========================================================================================
+    // Deployment, formats
+    // =========================================================================================
+
+    function test_constructor_state() public view {
+        assertEq(attestation.version(), "1.0.0");
+        assertEq(attestation.governance(), GOVERNANCE);
+        assertEq(address(attestation.oracle()), address(oracle));
+        assertEq(address(attestation.pckVerifier()), address(pckVerifier));
+        assertTrue(attestation.isWorkloadAllowed(workload));
+        assertFalse(attestation.paused());
+        (bool hasBatch, uint64 last) = attestation.lastCommittedL2Block();
+        assertFalse(hasBatch);
+        assertEq(last, 0);
+    }
+
+    function test_constructor_revertsOnZeroAddresses() public {
+        bytes32[] memory none = new bytes32[](0);
+        vm.expectRevert(ISequencerAttestation.SequencerAttestation_ZeroAddress.selector);
+        new SequencerAttestation(address(0), oracle, pckVerifier, none);
+        vm.expectRevert(ISequencerAttestation.SequencerAttestation_ZeroAddress.selector);
+        new SequencerAttestation(GOVERNANCE, IQRMSOracle(address(0)), pckVerifier, none);
+        vm.expectRevert(ISequencerAttestation.SequencerAttestation_ZeroAddress.selector);
+        new SequencerAttestation(GOVERNANCE, oracle, IPckVerifier(address(0)), none);
+    }
+
+    /// @dev Pins the EIP-712 strings and layout the Rust node reproduces.
+    function test_eip712_formats() public view {
+        assertEq(
+            attestation.BATCH_COMMITMENT_TYPEHASH(),
+            keccak256(
+                "BatchCommitment(uint64 batchId,uint64 l2StartBlock,uint64 l2EndBlock,bytes32 commitment,bytes32 mldsaSigHash,bytes32 slhdsaSigHash)"
+            )
+        );
+        bytes32 domain = keccak256(
+            abi.encode(
+                keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"),
+                keccak256("QuantumAegis SequencerAttestation"),
+                keccak256("1"),
+                block.chainid,
+                address(attestation)
+            )
+        );
+        assertEq(attestation.domainSeparator(), domain);
+        Batch memory b = batch(7, 100, 199);
+        bytes32 structHash = keccak256(
+            abi.encode(
+                attestation.BATCH_COMMITMENT_TYPEHASH(),
+                uint256(7),
+                uint256(100),
+                uint256(199),
+                b.commitment,
+                b.mldsaSigHash,
+                b.slhdsaSigHash
+            )
+        );
+        assertEq(
+            attestation.batchCommitmentDigest(7, 100, 199, b.commitment, b.mldsaSigHash, b.slhdsaSigHash),
+            keccak256(abi.encodePacked(hex"1901", domain, structHash))
+        );
+    }
+
+    function test_domainSeparator_followsChainId() public {
+        bytes32 before = attestation.domainSeparator();
+        vm.chainId(31_337_999);
+        assertTrue(attestation.domainSeparator() != before);
+    }
+
+    function test_expectedReportData_format() public view {
+        bytes32 mh = mldsaKeyHashOf(SEQUENCER_KEY);
+        bytes32 sh = slhdsaKeyHashOf(SEQUENCER_KEY);
+        bytes memory rd = attestation.expectedReportData(seq, mh, sh);
+        assertEq(rd.length, 64);
+        assertEq(address(bytes20(slice(rd, 0, 20))), seq);
+        assertEq(bytes32(slice(rd, 20, 32)), keccak256(abi.encodePacked(mh, sh)));
+        assertEq(slice(rd, 52, 12), new bytes(12));
+        assertEq(rd, reportDataOf(SEQUENCER_KEY));
+    }
+
+    // =========================================================================================
+    // Registration
+    // =========================================================================================
+
+    function test_register_storesRecordAndEmits() public {
+        vm.warp(1_800_000_000);
+        vm.expectEmit(address(attestation));
+        emit ISequencerAttestation.SequencerRegistered(
+            seq, workload, mldsaKeyHashOf(SEQUENCER_KEY), slhdsaKeyHashOf(SEQUENCER_KEY), keccak256(pckHint)
+        );
+        vm.prank(RELAYER); // anyone may submit
+        register(SEQUENCER_KEY);
+        ISequencerAttestation.Sequencer memory s = attestation.sequencer(seq);
+        assertEq(s.workloadId, workload);
+        assertEq(s.mldsaKeyHash, mldsaKeyHashOf(SEQUENCER_KEY));
+        assertEq(s.slhdsaKeyHash, slhdsaKeyHashOf(SEQUENCER_KEY));
+        assertEq(s.registeredAt, 1_800_000_000);
+        assertFalse(s.revoked);
+        assertTrue(attestation.isActiveSequencer(seq));
+        assertFalse(attestation.isActiveSequencer(vm.addr(OUTSIDER_KEY)));
+    }
+
+    function test_register_gas() public {
+        bytes memory quote = quoteFor(SEQUENCER_KEY);
+        (bytes32 mh, bytes32 sh) = (mldsaKeyHashOf(SEQUENCER_KEY), slhdsaKeyHashOf(SEQUENCER_KEY));
+        uint256 g = gasleft();
+        attestation.registerSequencer(quote, seq, mh, sh, pckHint);
+        g -= gasleft();
+        assertLe(g, 1_000_000, "registration gas");
+    }
+
+    function test_register_revert_paused() public {
+        vm.prank(GOVERNANCE);
+        attestation.pause();
+        registerExpectRevert(
+            SEQUENCER_KEY, abi.encodeWithSelector(ISequencerAttestation.SequencerAttestation_Paused.selector)
+        );
+    }
+
+    function test_register_revert_zeroInputs() public {
+        bytes memory quote = quoteFor(SEQUENCER_KEY);
+        (bytes32 mh, bytes32 sh) = (mldsaKeyHashOf(SEQUENCER_KEY), slhdsaKeyHashOf(SEQUENCER_KEY));
+        vm.expectRevert(ISequencerAttestation.SequencerAttestation_ZeroAddress.selector);
+        attestation.registerSequencer(quote, address(0), mh, sh, pckHint);
+        vm.expectRevert(ISequencerAttestation.SequencerAttestation_ZeroKeyHash.selector);
+        attestation.registerSequencer(quote, seq, bytes32(0), sh, pckHint);
+        vm.expectRevert(ISequencerAttestation.SequencerAttestation_ZeroKeyHash.selector);
+        attestation.registerSequencer(quote, seq, mh, bytes32(0), pckHint);
+    }
+
+    function test_register_revert_alreadyRegistered() public {
+        registered();
+        registerExpectRevert(
+            SEQUENCER_KEY,
+            abi.encodeWithSelector(ISequencerAttestation.SequencerAttestation_AlreadyRegistered.selector, seq)
+        );
+        // Revoked addresses cannot come back either.
+        vm.prank(GOVERNANCE);
+        attestation.revokeSequencer(seq);
+        registerExpectRevert(
+            SEQUENCER_KEY,
+            abi.encodeWithSelector(ISequencerAttestation.SequencerAttestation_AlreadyRegistered.selector, seq)
+        );
+    }
+
+    function test_register_revert_workloadNotAllowed() public {
+        QuoteBuilder.Params memory p = paramsFor(SEQUENCER_KEY);
+        p.rtmr3 = QuoteBuilder.filled(48, 0x99); // a different application measurement
+        bytes32 otherWorkload = QuoteBuilder.workloadId(p);
+        bytes memory quote = QuoteBuilder.build(p);
+        (bytes32 mh, bytes32 sh) = (mldsaKeyHashOf(SEQUENCER_KEY), slhdsaKeyHashOf(SEQUENCER_KEY));
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                ISequencerAttestation.SequencerAttestation_WorkloadNotAllowed.selector, otherWorkload
+            )
+        );
+        attestation.registerSequencer(quote, seq, mh, sh, pckHint);
+        vm.prank(GOVERNANCE);
+        attestation.setWorkloadAllowed(otherWorkload, true);
+        attestation.registerSequencer(quote, seq, mh, sh, pckHint);
+        assertEq(attestation.sequencer(seq).workloadId, otherWorkload);
+    }
+
+    function test_register_revert_reportDataMismatch() public {
+        bytes memory quote = quoteFor(SEQUENCER_KEY);
+        (bytes32 mh, bytes32 sh) = (mldsaKeyHashOf(SEQUENCER_KEY), slhdsaKeyHashOf(SEQUENCER_KEY));
+        vm.expectRevert(ISequencerAttestation.SequencerAttestation_ReportDataMismatch.selector);
+        attestation.registerSequencer(quote, vm.addr(OUTSIDER_KEY), mh, sh, pckHint);
+        vm.expectRevert(ISequencerAttestation.SequencerAttestation_ReportDataMismatch.selector);
+        attestation.registerSequencer(quote, seq, sh, mh, pckHint); // swapped hashes
+        vm.expectRevert(ISequencerAttestation.SequencerAttestation_ReportDataMismatch.selector);
+        attestation.registerSequencer(quote, seq, mh, keccak256("other"), pckHint);
+
+        // Non-zero reserved tail bytes [52:64) are refused even with everything else right.
+        QuoteBuilder.Params memory p = paramsFor(SEQUENCER_KEY);
+        p.reportData[63] = 0x01;
+        quote = QuoteBuilder.build(p);
+        vm.expectRevert(ISequencerAttestation.SequencerAttestation_ReportDataMismatch.selector);
+        attestation.registerSequencer(quote, seq, mh, sh, pckHint);
+    }
+
+    function test_register_revert_pckNotAllowListed() public {
+        QuoteBuilder.Params memory p = paramsFor(SEQUENCER_KEY);
+        p.pckKey = 0x0bad9c4;
+        bytes memory quote = QuoteBuilder.build(p);
+        bytes memory hint = QuoteBuilder.pckPublicKey(p);
+        (bytes32 mh, bytes32 sh) = (mldsaKeyHashOf(SEQUENCER_KEY), slhdsaKeyHashOf(SEQUENCER_KEY));
+        vm.expectRevert(
+            abi.encodeWithSelector(DevPckVerifier.DevPckVerifier_PckKeyNotAllowed.selector, keccak256(hint))
+        );
+        attestation.registerSequencer(quote, seq, mh, sh, hint);
+        // Hinting the allow-listed key does not help: the QE report is not signed by it.
+        vm.expectRevert(ISequencerAttestation.SequencerAttestation_InvalidQeReportSignature.selector);
+        attestation.registerSequencer(quote, seq, mh, sh, pckHint);
+    }
+
+    function test_register_revert_badHint() public {
+        bytes memory quote = quoteFor(SEQUENCER_KEY);
+        (bytes32 mh, bytes32 sh) = (mldsaKeyHashOf(SEQUENCER_KEY), slhdsaKeyHashOf(SEQUENCER_KEY));
+        vm.expectRevert(abi.encodeWithSelector(DevPckVerifier.DevPckVerifier_InvalidHintLength.selector, 0));
+        attestation.registerSequencer(quote, seq, mh, sh, "");
+    }
+
+    function test_register_revert_quoteErrorsBubble() public {
+        bytes memory quote = quoteFor(SEQUENCER_KEY);
+        (bytes32 mh, bytes32 sh) = (mldsaKeyHashOf(SEQUENCER_KEY), slhdsaKeyHashOf(SEQUENCER_KEY));
+        vm.expectRevert(
+            abi.encodeWithSelector(ISequencerAttestation.SequencerAttestation_QuoteTooShort.selector, 1000, 1226)
+        );
+        attestation.registerSequencer(slice(quote, 0, 1000), seq, mh, sh, pckHint);
+        quote[640] ^= 0x01; // attestation signature
+        vm.expectRevert(ISequencerAttestation.SequencerAttestation_InvalidQuoteSignature.selector);
+        attestation.registerSequencer(quote, seq, mh, sh, pckHint);
+        assertEq(attestation.sequencer(seq).registeredAt, 0, "nothing half-registered");
+    }
+
+    function test_verifyQuote_and_parseQuote() public view {
+        bytes memory quote = quoteFor(SEQUENCER_KEY);
+        ISequencerAttestation.TdxQuote memory parsed = attestation.parseQuote(quote);
+        assertEq(parsed.version, 4);
+        assertEq(parsed.teeType, 0x81);
+        assertEq(parsed.workloadId, workload);
+        (, bytes32 pckKeyHash) = attestation.verifyQuote(quote, pckHint);
+        assertEq(pckKeyHash, keccak256(pckHint));
+    }
+
+    // =========================================================================================
+    // Batch commitments
+    // =========================================================================================
+
+    function test_commitBatch_recordsAndEmits() public {
+        registered();
+        Batch memory b = batch(1, 1, 100);
+        bytes memory sig = signBatch(SEQUENCER_KEY, b);
+        vm.expectEmit(address(attestation));
+        emit ISequencerAttestation.BatchCommitted(1, seq, b.commitment, 1, 100, b.mldsaSigHash, bytes32(0));
+        vm.prank(RELAYER);
+        commit(b, sig);
+        assertEq(attestation.batchCommitment(1), b.commitment);
+        (bool hasBatch, uint64 last) = attestation.lastCommittedL2Block();
+        assertTrue(hasBatch);
+        assertEq(last, 100);
+
+        // Next batch: gaps allowed, ids need not be consecutive, a single block is a valid range.
+        Batch memory b2 = batch(5, 150, 150);
+        commit(b2, signBatch(SEQUENCER_KEY, b2));
+        assertEq(attestation.batchCommitment(5), b2.commitment);
+        (, last) = attestation.lastCommittedL2Block();
+        assertEq(last, 150);
+    }
+
+    function test_commitBatch_firstBatchMayStartAtZero() public {
+        registered();
+        Batch memory b = batch(0, 0, 0);
+        commit(b, signBatch(SEQUENCER_KEY, b));
+        assertEq(attestation.batchCommitment(0), b.commitment);
+    }
+
+    function test_commitBatch_acceptsV0and1() public {
+        registered();
+        Batch memory b = batch(1, 1, 10);
+        bytes memory sig = signBatch(SEQUENCER_KEY, b);
+        sig[64] = bytes1(uint8(sig[64]) - 27);
+        commit(b, sig);
+        assertEq(attestation.batchCommitment(1), b.commitment);
+    }
+
+    function test_commitBatch_gas() public {
+        registered();
+        Batch memory b0 = batch(1, 1, 10);
+        commit(b0, signBatch(SEQUENCER_KEY, b0));
+        Batch memory b = batch(2, 11, 20);
+        bytes memory sig = signBatch(SEQUENCER_KEY, b);
+        uint256 g = gasleft();
+        commit(b, sig);
+        g -= gasleft();
+        assertLe(g, 60_000, "commitBatch gas");
+    }
+
+    function test_commitBatch_revert_paused() public {
+        registered();
+        vm.prank(GOVERNANCE);
+        attestation.pause();
+        Batch memory b = batch(1, 1, 10);
+        bytes memory sig = signBatch(SEQUENCER_KEY, b);
+        vm.expectRevert(ISequencerAttestation.SequencerAttestation_Paused.selector);
+        commit(b, sig);
+    }
+
+    function test_commitBatch_revert_zeroCommitment() public {
+        registered();
+        Batch memory b = batch(1, 1, 10);
+        b.commitment = bytes32(0);
+        bytes memory sig = signBatch(SEQUENCER_KEY, b);
+        vm.expectRevert(ISequencerAttestation.SequencerAttestation_ZeroCommitment.selector);
+        commit(b, sig);
+    }
+
+    function test_commitBatch_revert_invalidRange() public {
+        registered();
+        Batch memory b = batch(1, 11, 10);
+        bytes memory sig = signBatch(SEQUENCER_KEY, b);
+        vm.expectRevert(
+            abi.encodeWithSelector(ISequencerAttestation.SequencerAttestation_InvalidBlockRange.selector, 11, 10)
+        );
+        commit(b, sig);
+    }
+
+    function test_commitBatch_revert_rangeNotIncreasing() public {
+        registered();
+        Batch memory b = batch(1, 1, 10);
+        commit(b, signBatch(SEQUENCER_KEY, b));
+        Batch memory overlap = batch(2, 10, 20);
+        bytes memory sig = signBatch(SEQUENCER_KEY, overlap);
+        vm.expectRevert(
+            abi.encodeWithSelector(ISequencerAttestation.SequencerAttestation_BlockRangeNotIncreasing.selector, 10, 10)
+        );
+        commit(overlap, sig);
+        Batch memory rewind = batch(3, 1, 5);
+        sig = signBatch(SEQUENCER_KEY, rewind);
+        vm.expectRevert(
+            abi.encodeWithSelector(ISequencerAttestation.SequencerAttestation_BlockRangeNotIncreasing.selector, 1, 10)
+        );
+        commit(rewind, sig);
+    }
+
+    function test_commitBatch_revert_alreadyCommitted() public {
+        registered();
+        Batch memory b = batch(1, 1, 10);
+        commit(b, signBatch(SEQUENCER_KEY, b));
+        Batch memory again = batch(1, 11, 20);
+        bytes memory sig = signBatch(SEQUENCER_KEY, again);
+        vm.expectRevert(
+            abi.encodeWithSelector(ISequencerAttestation.SequencerAttestation_BatchAlreadyCommitted.selector, 1)
+        );
+        commit(again, sig);
+    }
+
+    function test_commitBatch_revert_replayedSignature() public {
+        registered();
+        Batch memory b = batch(1, 1, 10);
+        bytes memory sig = signBatch(SEQUENCER_KEY, b);
+        commit(b, sig);
+        vm.expectRevert(
+            abi.encodeWithSelector(ISequencerAttestation.SequencerAttestation_BlockRangeNotIncreasing.selector, 1, 10)
+        );
+        commit(b, sig);
+    }
+
+    function test_commitBatch_revert_signatureLength() public {
+        registered();
+        Batch memory b = batch(1, 1, 10);
+        bytes memory sig = signBatch(SEQUENCER_KEY, b);
+        vm.expectRevert(
+            abi.encodeWithSelector(ISequencerAttestation.SequencerAttestation_InvalidSignatureLength.selector, 64)
+        );
+        commit(b, slice(sig, 0, 64));
+    }
+
+    function test_commitBatch_revert_malleableSignature() public {
+        registered();
+        Batch memory b = batch(1, 1, 10);
+        bytes memory sig = signBatch(SEQUENCER_KEY, b);
+        uint256 n = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141;
+        uint256 s = uint256(bytes32(slice(sig, 32, 32)));
+        bytes memory twin = abi.encodePacked(slice(sig, 0, 32), n - s, uint8(sig[64]) == 27 ? uint8(28) : uint8(27));
+        vm.expectRevert(ISequencerAttestation.SequencerAttestation_MalleableSignature.selector);
+        commit(b, twin);
+    }
+
+    function test_commitBatch_revert_invalidSignature() public {
+        registered();
+        Batch memory b = batch(1, 1, 10);
+        bytes memory sig = signBatch(SEQUENCER_KEY, b);
+        sig[64] = bytes1(uint8(29));
+        vm.expectRevert(ISequencerAttestation.SequencerAttestation_InvalidSignature.selector);
+        commit(b, sig);
+        vm.expectRevert(ISequencerAttestation.SequencerAttestation_InvalidSignature.selector);
+        commit(b, abi.encodePacked(bytes32(0), bytes32(uint256(1)), uint8(27))); // r = 0: unrecoverable
+    }
+
+    function test_commitBatch_revert_unregisteredSigner() public {
+        registered();
+        Batch memory b = batch(1, 1, 10);
+        bytes memory sig = signBatch(OUTSIDER_KEY, b);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                ISequencerAttestation.SequencerAttestation_NotRegistered.selector, vm.addr(OUTSIDER_KEY)
+            )
+        );
+        commit(b, sig);
+    }
+
+    function test_commitBatch_revert_tamperedFields() public {
+        registered();
+        Batch memory b = batch(1, 1, 10);
+        bytes memory sig = signBatch(SEQUENCER_KEY, b);
+        b.slhdsaSigHash = keccak256("injected");
+        // The signature now recovers some other address, which is not registered.
+        vm.expectRevert();
+        commit(b, sig);
+        assertEq(attestation.batchCommitment(1), bytes32(0));
+    }
+
+    function test_commitBatch_revert_otherChain() public {
+        registered();
+        Batch memory b = batch(1, 1, 10);
+        bytes memory sig = signBatch(SEQUENCER_KEY, b);
+        vm.chainId(999);
+        vm.expectRevert();
+        commit(b, sig);
+    }
+
+    function test_commitBatch_revert_revokedSigner() public {
+        registered();
+        vm.prank(GOVERNANCE);
+        attestation.revokeSequencer(seq);
+        Batch memory b = batch(1, 1, 10);
+        bytes memory sig = signBatch(SEQUENCER_KEY, b);
+        vm.expectRevert(
+            abi.encodeWithSelector(ISequencerAttestation.SequencerAttestation_SequencerRevoked.selector, seq)
+        );
+        commit(b, sig);
+    }
+
+    function test_commitBatch_revert_workloadWithdrawn() public {
+        registered();
+        vm.prank(GOVERNANCE);
+        attestation.setWorkloadAllowed(workload, false);
+        assertFalse(attestation.isActiveSequencer(seq));
+        Batch memory b = batch(1, 1, 10);
+        bytes memory sig = signBatch(SEQUENCER_KEY, b);
+        vm.expectRevert(
+            abi.encodeWithSelector(ISequencerAttestation.SequencerAttestation_WorkloadNotAllowed.selector, workload)
+        );
+        commit(b, sig);
+    }
+
+    // --- oracle policy ----------------------------------------------------------------------------
+
+    function commitExpect(Batch memory b, bytes memory err) internal {
+        bytes memory sig = signBatch(SEQUENCER_KEY, b);
+        if (err.length != 0) vm.expectRevert(err);
+        commit(b, sig);
+    }
+
+    function test_policy_emergencyRefusesEcdsaOnly() public {
+        registered();
+        setRiskScore(9500);
+        assertEq(uint256(oracle.riskLevel()), uint256(IQRMSOracle.RiskLevel.EMERGENCY));
+        Batch memory b = batch(1, 1, 10);
+        b.mldsaSigHash = bytes32(0);
+        commitExpect(b, abi.encodeWithSelector(ISequencerAttestation.SequencerAttestation_PqSignatureRequired.selector));
+        b.slhdsaSigHash = keccak256("slh"); // SLH-DSA alone suffices
+        commitExpect(b, "");
+        Batch memory b2 = batch(2, 11, 20); // ML-DSA alone suffices
+        commitExpect(b2, "");
+    }
+
+    function test_policy_scheduledStillAcceptsEcdsaOnly() public {
+        registered();
+        setRiskScore(7000);
+        assertEq(uint256(oracle.riskLevel()), uint256(IQRMSOracle.RiskLevel.SCHEDULED));
+        Batch memory b = batch(1, 1, 10);
+        b.mldsaSigHash = bytes32(0);
+        commitExpect(b, "");
+    }
+
+    function test_policy_requiredAlgorithms() public {
+        registered();
+        setAlgorithm(IQRMSOracle.Algorithm.ML_DSA_87, IQRMSOracle.AlgorithmStatus.REQUIRED, 0);
+        Batch memory b = batch(1, 1, 10);
+        b.mldsaSigHash = bytes32(0);
+        b.slhdsaSigHash = keccak256("slh");
+        commitExpect(
+            b,
+            abi.encodeWithSelector(
+                ISequencerAttestation.SequencerAttestation_AlgorithmRequired.selector, IQRMSOracle.Algorithm.ML_DSA_87
+            )
+        );
+        setAlgorithm(IQRMSOracle.Algorithm.SLH_DSA_256S, IQRMSOracle.AlgorithmStatus.REQUIRED, 0);
+        b = batch(1, 1, 10); // ML-DSA only
+        commitExpect(
+            b,
+            abi.encodeWithSelector(
+                ISequencerAttestation.SequencerAttestation_AlgorithmRequired.selector,
+                IQRMSOracle.Algorithm.SLH_DSA_256S
+            )
+        );
+        b.slhdsaSigHash = keccak256("slh");
+        commitExpect(b, "");
+    }
+
+    function test_policy_deprecatedAlgorithms() public {
+        registered();
+        // Deprecated from the future: still allowed.
+        setAlgorithm(
+            IQRMSOracle.Algorithm.ML_DSA_87, IQRMSOracle.AlgorithmStatus.DEPRECATED, uint40(block.timestamp + 1)
+        );
+        Batch memory b = batch(1, 1, 10);
+        commitExpect(b, "");
+        // Once the deprecation time is reached, an ML-DSA signature hash is refused.
+        vm.warp(block.timestamp + 1);
+        b = batch(2, 11, 20);
+        commitExpect(
+            b,
+            abi.encodeWithSelector(
+                ISequencerAttestation.SequencerAttestation_AlgorithmNotAllowed.selector, IQRMSOracle.Algorithm.ML_DSA_87
+            )
+        );
+        setAlgorithm(IQRMSOracle.Algorithm.SLH_DSA_256S, IQRMSOracle.AlgorithmStatus.DEPRECATED, 1);
+        b = batch(2, 11, 20);
+        b.mldsaSigHash = bytes32(0);
+        b.slhdsaSigHash = keccak256("slh");
+        commitExpect(
+            b,
+            abi.encodeWithSelector(
+                ISequencerAttestation.SequencerAttestation_AlgorithmNotAllowed.selector,
+                IQRMSOracle.Algorithm.SLH_DSA_256S
+            )
+        );
+    }
+
+    function test_policy_ecdsaDeprecatedRequiresPq() public {
+        registered();
+        setAlgorithm(IQRMSOracle.Algorithm.ECDSA_SECP256K1, IQRMSOracle.AlgorithmStatus.DEPRECATED, 1);
+        Batch memory b = batch(1, 1, 10);
+        b.mldsaSigHash = bytes32(0);
+        commitExpect(b, abi.encodeWithSelector(ISequencerAttestation.SequencerAttestation_PqSignatureRequired.selector));
+        b.mldsaSigHash = keccak256("mldsa");
+        commitExpect(b, "");
+    }
+
+    // --- fuzz -------------------------------------------------------------------------------------
+
+    /// @dev Random signature bytes never commit.
+    function testFuzz_randomSignatureNeverCommits(bytes32 r, bytes32 s, uint8 v) public {
+        registered();
+        Batch memory b = batch(1, 1, 10);
+        try attestation.commitBatch(
+            b.batchId, b.start, b.end, b.commitment, abi.encodePacked(r, s, v), b.mldsaSigHash, b.slhdsaSigHash
+        ) {
+            revert("random signature accepted");
+        } catch {}
+        assertEq(attestation.batchCommitment(1), bytes32(0));
+    }
+
+    /// @dev Keys other than the registered one never commit.
+    function testFuzz_unregisteredKeyNeverCommits(uint256 key) public {
+        key = bound(key, 1, 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364140);
+        vm.assume(key != SEQUENCER_KEY);
+        registered();
+        Batch memory b = batch(1, 1, 10);
+        bytes memory sig = signBatch(key, b);
+        vm.expectRevert(
+            abi.encodeWithSelector(ISequencerAttestation.SequencerAttestation_NotRegistered.selector, vm.addr(key))
+        );
+        commit(b, sig);
+    }
+
+    /// @dev A valid signature commits exactly the signed fields, for any values.
+    function testFuzz_commitAnyRange(uint64 id, uint64 start, uint64 len, bytes32 c, bytes32 mh, bytes32 sh) public {
+        vm.assume(c != bytes32(0));
+        len = uint64(bound(len, 0, type(uint64).max - start));
+        registered();
+        Batch memory b = Batch(id, start, start + len, c, mh, sh);
+        commit(b, signBatch(SEQUENCER_KEY, b));
+        assertEq(attestation.batchCommitment(id), c);
+        (, uint64 last) = attestation.lastCommittedL2Block();
+        assertEq(last, start + len);
+    }
+
+    // =========================================================================================
+    // Checkpoints
+    // =========================================================================================
+
+    function test_checkpoint_recordAndQuery() public {
+        registered();
+        vm.expectEmit(address(attestation));
+        emit ISequencerAttestation.CheckpointRecorded(
+            3, seq, 500, keccak256("state"), keccak256("assets"), keccak256("sig")
+        );
+        vm.prank(seq);
+        attestation.recordCheckpoint(3, 500, keccak256("state"), keccak256("assets"), keccak256("sig"));
+        ISequencerAttestation.Checkpoint memory cp = attestation.checkpoint(3);
+        assertEq(cp.stateRoot, keccak256("state"));
+        assertEq(cp.assetSnapshotRoot, keccak256("assets"));
+        assertEq(cp.mldsaSigHash, keccak256("sig"));
+        assertEq(cp.sequencer, seq);
+        assertEq(cp.blockNumber, 500);
+        assertEq(attestation.checkpoint(4).sequencer, address(0));
+    }
+
+    function test_checkpoint_revert_immutable() public {
+        registered();
+        vm.startPrank(seq);
+        attestation.recordCheckpoint(3, 500, keccak256("state"), keccak256("assets"), keccak256("sig"));
+        vm.expectRevert(abi.encodeWithSelector(ISequencerAttestation.SequencerAttestation_CheckpointExists.selector, 3));
+        attestation.recordCheckpoint(3, 600, keccak256("state2"), keccak256("assets2"), keccak256("sig2"));
+        vm.stopPrank();
+        assertEq(attestation.checkpoint(3).blockNumber, 500);
+    }
+
+    function test_checkpoint_revert_callerChecks() public {
+        vm.expectRevert(
+            abi.encodeWithSelector(ISequencerAttestation.SequencerAttestation_NotRegistered.selector, address(this))
+        );
+        attestation.recordCheckpoint(1, 1, keccak256("s"), keccak256("a"), keccak256("m"));
+        registered();
+        vm.prank(GOVERNANCE);
+        attestation.revokeSequencer(seq);
+        vm.prank(seq);
+        vm.expectRevert(
+            abi.encodeWithSelector(ISequencerAttestation.SequencerAttestation_SequencerRevoked.selector, seq)
+        );
+        attestation.recordCheckpoint(1, 1, keccak256("s"), keccak256("a"), keccak256("m"));
+    }
+
+    function test_checkpoint_revert_inputs() public {
+        registered();
+        vm.startPrank(seq);
+        vm.expectRevert(ISequencerAttestation.SequencerAttestation_ZeroStateRoot.selector);
+        attestation.recordCheckpoint(1, 1, bytes32(0), keccak256("a"), keccak256("m"));
+        vm.expectRevert(ISequencerAttestation.SequencerAttestation_PqSignatureRequired.selector);
+        attestation.recordCheckpoint(1, 1, keccak256("s"), keccak256("a"), bytes32(0));
+        vm.stopPrank();
+        vm.prank(GOVERNANCE);
+        attestation.pause();
+        vm.prank(seq);
+        vm.expectRevert(ISequencerAttestation.SequencerAttestation_Paused.selector);
+        attestation.recordCheckpoint(1, 1, keccak256("s"), keccak256("a"), keccak256("m"));
+    }
+
+    // =========================================================================================
+    // Revocation, rotation, pause, governance
+    // =========================================================================================
+
+    function test_revoke() public {
+        registered();
+        vm.expectRevert(unauthorized(address(this)));
+        attestation.revokeSequencer(seq);
+        vm.expectEmit(address(attestation));
+        emit ISequencerAttestation.SequencerRevoked(seq);
+        vm.prank(GOVERNANCE);
+        attestation.revokeSequencer(seq);
+        assertTrue(attestation.sequencer(seq).revoked);
+        assertFalse(attestation.isActiveSequencer(seq));
+        vm.prank(GOVERNANCE);
+        vm.expectRevert(
+            abi.encodeWithSelector(ISequencerAttestation.SequencerAttestation_SequencerRevoked.selector, seq)
+        );
+        attestation.revokeSequencer(seq);
+        vm.prank(GOVERNANCE);
+        vm.expectRevert(
+            abi.encodeWithSelector(ISequencerAttestation.SequencerAttestation_NotRegistered.selector, address(0x1))
+        );
+        attestation.revokeSequencer(address(0x1));
+    }
+
+    function test_rotate_byGovernance() public {
+        registered();
+        register(SEQUENCER2_KEY);
+        address seq2 = vm.addr(SEQUENCER2_KEY);
+        vm.expectEmit(address(attestation));
+        emit ISequencerAttestation.SequencerRevoked(seq);
+        vm.expectEmit(address(attestation));
+        emit ISequencerAttestation.SequencerRotated(seq, seq2);
+        vm.prank(GOVERNANCE);
+        attestation.rotateSequencer(seq, seq2);
+        assertFalse(attestation.isActiveSequencer(seq));
+        assertTrue(attestation.isActiveSequencer(seq2));
+        Batch memory b = batch(1, 1, 10);
+        bytes memory sig = signBatch(SEQUENCER_KEY, b);
+        vm.expectRevert(
+            abi.encodeWithSelector(ISequencerAttestation.SequencerAttestation_SequencerRevoked.selector, seq)
+        );
+        commit(b, sig);
+        commit(b, signBatch(SEQUENCER2_KEY, b));
+    }
+
+    function test_rotate_bySequencerItself() public {
+        registered();
+        register(SEQUENCER2_KEY);
+        address seq2 = vm.addr(SEQUENCER2_KEY);
+        vm.prank(seq);
+        attestation.rotateSequencer(seq, seq2);
+        assertTrue(attestation.sequencer(seq).revoked);
+    }
+
+    function test_rotate_reverts() public {
+        registered();
+        address seq2 = vm.addr(SEQUENCER2_KEY);
+        vm.expectRevert(unauthorized(address(this)));
+        attestation.rotateSequencer(seq, seq2);
+        vm.startPrank(GOVERNANCE);
+        vm.expectRevert(abi.encodeWithSelector(ISequencerAttestation.SequencerAttestation_RotationToSelf.selector, seq));
+        attestation.rotateSequencer(seq, seq);
+        vm.expectRevert(abi.encodeWithSelector(ISequencerAttestation.SequencerAttestation_NotRegistered.selector, seq2));
+        attestation.rotateSequencer(seq, seq2);
+        vm.stopPrank();
+        register(SEQUENCER2_KEY);
+        vm.prank(GOVERNANCE);
+        attestation.revokeSequencer(seq2);
+        vm.prank(GOVERNANCE);
+        vm.expectRevert(
+            abi.encodeWithSelector(ISequencerAttestation.SequencerAttestation_SequencerRevoked.selector, seq2)
+        );
+        attestation.rotateSequencer(seq, seq2);
+        // A revoked sequencer cannot rotate (itself or via governance).
+        vm.prank(seq2);
+        vm.expectRevert(
+            abi.encodeWithSelector(ISequencerAttestation.SequencerAttestation_SequencerRevoked.selector, seq2)
+        );
+        attestation.rotateSequencer(seq2, seq);
+    }
+
+    function test_pause_unpause() public {
+        vm.expectRevert(unauthorized(address(this)));
+        attestation.pause();
+        vm.startPrank(GOVERNANCE);
+        vm.expectRevert(ISequencerAttestation.SequencerAttestation_NotPaused.selector);
+        attestation.unpause();
+        vm.expectEmit(address(attestation));
+        emit ISequencerAttestation.Paused(GOVERNANCE);
+        attestation.pause();
+        assertTrue(attestation.paused());
+        vm.expectRevert(ISequencerAttestation.SequencerAttestation_Paused.selector);
+        attestation.pause();
+        vm.stopPrank();
+        vm.expectRevert(unauthorized(address(this)));
+        attestation.unpause();
+        vm.prank(GOVERNANCE);
+        vm.expectEmit(address(attestation));
+        emit ISequencerAttestation.Unpaused(GOVERNANCE);
+        attestation.unpause();
+        assertFalse(attestation.paused());
+        registered(); // works again
+    }
+
+    function test_pause_keepsOracleAndRange() public {
+        registered();
+        Batch memory b = batch(1, 1, 10);
+        commit(b, signBatch(SEQUENCER_KEY, b));
+        vm.startPrank(GOVERNANCE);
+        attestation.pause();
+        attestation.unpause();
+        vm.stopPrank();
+        assertEq(address(attestation.oracle()), address(oracle));
+        (bool hasBatch, uint64 last) = attestation.lastCommittedL2Block();
+        assertTrue(hasBatch);
+        assertEq(last, 10);
+    }
+
+    function test_setWorkloadAllowed() public {
+        vm.expectRevert(unauthorized(address(this)));
+        attestation.setWorkloadAllowed(keccak256("w"), true);
+        vm.expectEmit(address(attestation));
+        emit ISequencerAttestation.WorkloadAllowed(keccak256("w"), true);
+        vm.prank(GOVERNANCE);
+        attestation.setWorkloadAllowed(keccak256("w"), true);
+        assertTrue(attestation.isWorkloadAllowed(keccak256("w")));
+        vm.prank(GOVERNANCE);
+        attestation.setWorkloadAllowed(keccak256("w"), false);
+        assertFalse(attestation.isWorkloadAllowed(keccak256("w")));
+    }
+
+    function test_setPckVerifier() public {
+        DevPckVerifier other = new DevPckVerifier(GOVERNANCE, new DevPckVerifier.PublicKey[](0));
+        vm.expectRevert(unauthorized(address(this)));
+        attestation.setPckVerifier(other);
+        vm.startPrank(GOVERNANCE);
+        vm.expectRevert(ISequencerAttestation.SequencerAttestation_ZeroAddress.selector);
+        attestation.setPckVerifier(IPckVerifier(address(0)));
+        vm.expectEmit(address(attestation));
+        emit ISequencerAttestation.PckVerifierUpdated(address(other));
+        attestation.setPckVerifier(other);
+        vm.stopPrank();
+        assertEq(address(attestation.pckVerifier()), address(other));
+        // The new verifier knows no PCK key: registration now fails.
+        registerExpectRevert(
+            SEQUENCER_KEY,
+            abi.encodeWithSelector(DevPckVerifier.DevPckVerifier_PckKeyNotAllowed.selector, keccak256(pckHint))
+        );
+    }
+
+    function test_setOracle() public {
+        address[] memory reporters = new address[](1);
+        reporters[0] = REPORTER_A;
+        QRMSOracle other = new QRMSOracle(GOVERNANCE, reporters, 1, 1 days, 6000, 9000);
+        vm.expectRevert(unauthorized(address(this)));
+        attestation.setOracle(other);
+        vm.startPrank(GOVERNANCE);
+        vm.expectRevert(ISequencerAttestation.SequencerAttestation_ZeroAddress.selector);
+        attestation.setOracle(IQRMSOracle(address(0)));
+        vm.expectEmit(address(attestation));
+        emit ISequencerAttestation.OracleUpdated(address(other));
+        attestation.setOracle(other);
+        vm.stopPrank();
+        assertEq(address(attestation.oracle()), address(other));
+        // The new oracle's level applies.
+        vm.prank(REPORTER_A);
+        other.submitReport(1, 10_000);
+        registered();
+        Batch memory b = batch(1, 1, 10);
+        b.mldsaSigHash = bytes32(0);
+        commitExpect(b, abi.encodeWithSelector(ISequencerAttestation.SequencerAttestation_PqSignatureRequired.selector));
+    }
+
+    function test_governance_twoStepTransfer() public {
+        address next = address(0x9e3);
+        vm.expectRevert(unauthorized(address(this)));
+        attestation.transferGovernance(next);
+        vm.expectEmit(address(attestation));
+        emit IGoverned.GovernanceTransferStarted(GOVERNANCE, next);
+        vm.prank(GOVERNANCE);
+        attestation.transferGovernance(next);
+        assertEq(attestation.pendingGovernance(), next);
+        assertEq(attestation.governance(), GOVERNANCE, "unchanged until accepted");
+        vm.expectRevert(unauthorized(address(this)));
+        attestation.acceptGovernance();
+        vm.expectEmit(address(attestation));
+        emit IGoverned.GovernanceTransferred(GOVERNANCE, next);
+        vm.prank(next);
+        attestation.acceptGovernance();
+        assertEq(attestation.governance(), next);
+        assertEq(attestation.pendingGovernance(), address(0));
+        vm.expectRevert(unauthorized(GOVERNANCE));
+        vm.prank(GOVERNANCE);
+        attestation.pause();
+    }
+
+    function test_governance_cancelTransfer() public {
+        vm.startPrank(GOVERNANCE);
+        attestation.transferGovernance(address(0x9e3));
+        attestation.transferGovernance(address(0));
+        vm.stopPrank();
+        vm.prank(address(0x9e3));
+        vm.expectRevert(unauthorized(address(0x9e3)));
+        attestation.acceptGovernance();
+    }
+}
