@@ -11,9 +11,12 @@ import {TdxQuoteLib} from "./lib/TdxQuoteLib.sol";
 /// @title SequencerAttestation
 /// @notice TDX-attested sequencer registry with EIP-712 batch commitments and migration
 ///         checkpoints; formats and rules are documented in {ISequencerAttestation}.
-/// @dev Storage: `_commitState` packs the oracle address, the highest committed L2 block and the
-///      pause flag in one slot, so {commitBatch} touches: that slot, the signer's status slot, its
-///      workload flag, the oracle's policy slot and the new batch slot.
+/// @dev Gas: {commitBatch} writes no new storage slot (a fresh slot alone costs 22,100 gas). Batch
+///      ids and L2 ranges only move forward, so the last batch id and end block (packed with the
+///      pause flag in `_commitState`) are all the replay protection needs; the commitments
+///      themselves live in the `BatchCommitted` events. Per commitment: `_commitState` (read +
+///      write), `_oracle`, the signer's status slot and workload slot, the workload flag and the
+///      oracle's single policy slot.
 contract SequencerAttestation is ISequencerAttestation, Governed {
     /// @notice EIP-712 type hash of `BatchCommitment`.
     bytes32 public constant BATCH_COMMITMENT_TYPEHASH = keccak256(
@@ -35,20 +38,23 @@ contract SequencerAttestation is ISequencerAttestation, Governed {
     uint256 private constant SECP256K1_HALF_N = 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0;
 
     struct CommitState {
-        IQRMSOracle oracle;
+        uint64 lastBatchId;
         uint64 lastL2EndBlock;
         bool hasBatch;
         bool paused;
+        // Always true: keeps the slot non-zero so the first commitment does not pay the
+        // zero-to-non-zero SSTORE price.
+        bool slotMarker;
     }
 
     uint256 private immutable _cachedChainId;
     bytes32 private immutable _cachedDomainSeparator;
 
     CommitState private _commitState;
+    IQRMSOracle private _oracle;
     IPckVerifier private _pckVerifier;
     mapping(bytes32 => bool) private _allowedWorkloads;
     mapping(address => Sequencer) private _sequencers;
-    mapping(uint64 => bytes32) private _batchCommitments;
     mapping(uint64 => Checkpoint) private _checkpoints;
 
     /// @param initialGovernance Governance account (two-step transferable).
@@ -64,7 +70,8 @@ contract SequencerAttestation is ISequencerAttestation, Governed {
         if (address(initialOracle) == address(0) || address(initialPckVerifier) == address(0)) {
             revert SequencerAttestation_ZeroAddress();
         }
-        _commitState.oracle = initialOracle;
+        _commitState.slotMarker = true;
+        _oracle = initialOracle;
         _pckVerifier = initialPckVerifier;
         emit OracleUpdated(address(initialOracle));
         emit PckVerifierUpdated(address(initialPckVerifier));
@@ -138,18 +145,20 @@ contract SequencerAttestation is ISequencerAttestation, Governed {
         if (cs.paused) revert SequencerAttestation_Paused();
         if (commitment == bytes32(0)) revert SequencerAttestation_ZeroCommitment();
         if (l2StartBlock > l2EndBlock) revert SequencerAttestation_InvalidBlockRange(l2StartBlock, l2EndBlock);
-        if (cs.hasBatch && l2StartBlock <= cs.lastL2EndBlock) {
-            revert SequencerAttestation_BlockRangeNotIncreasing(l2StartBlock, cs.lastL2EndBlock);
+        if (cs.hasBatch) {
+            if (batchId <= cs.lastBatchId) revert SequencerAttestation_BatchIdNotIncreasing(batchId, cs.lastBatchId);
+            if (l2StartBlock <= cs.lastL2EndBlock) {
+                revert SequencerAttestation_BlockRangeNotIncreasing(l2StartBlock, cs.lastL2EndBlock);
+            }
         }
-        if (_batchCommitments[batchId] != bytes32(0)) revert SequencerAttestation_BatchAlreadyCommitted(batchId);
 
         address signer = _recover(
             _batchDigest(batchId, l2StartBlock, l2EndBlock, commitment, mldsaSigHash, slhdsaSigHash), ecdsaSignature
         );
         _requireActive(signer);
-        _checkSignaturePolicy(cs.oracle.signaturePolicy(), mldsaSigHash, slhdsaSigHash);
+        _checkSignaturePolicy(_oracle.signaturePolicy(), mldsaSigHash, slhdsaSigHash);
 
-        _batchCommitments[batchId] = commitment;
+        cs.lastBatchId = batchId;
         cs.lastL2EndBlock = l2EndBlock;
         cs.hasBatch = true;
         _commitState = cs;
@@ -232,7 +241,7 @@ contract SequencerAttestation is ISequencerAttestation, Governed {
     /// @inheritdoc ISequencerAttestation
     function setOracle(IQRMSOracle newOracle) external onlyGovernance {
         if (address(newOracle) == address(0)) revert SequencerAttestation_ZeroAddress();
-        _commitState.oracle = newOracle;
+        _oracle = newOracle;
         emit OracleUpdated(address(newOracle));
     }
 
@@ -252,14 +261,9 @@ contract SequencerAttestation is ISequencerAttestation, Governed {
     }
 
     /// @inheritdoc ISequencerAttestation
-    function batchCommitment(uint64 batchId) external view returns (bytes32) {
-        return _batchCommitments[batchId];
-    }
-
-    /// @inheritdoc ISequencerAttestation
-    function lastCommittedL2Block() external view returns (bool hasBatch, uint64 lastL2EndBlock) {
+    function lastBatch() external view returns (bool hasBatch, uint64 lastBatchId, uint64 lastL2EndBlock) {
         CommitState memory cs = _commitState;
-        return (cs.hasBatch, cs.lastL2EndBlock);
+        return (cs.hasBatch, cs.lastBatchId, cs.lastL2EndBlock);
     }
 
     /// @inheritdoc ISequencerAttestation
@@ -279,7 +283,7 @@ contract SequencerAttestation is ISequencerAttestation, Governed {
 
     /// @inheritdoc ISequencerAttestation
     function oracle() external view returns (IQRMSOracle) {
-        return _commitState.oracle;
+        return _oracle;
     }
 
     /// @inheritdoc ISequencerAttestation

@@ -24,6 +24,18 @@ contract SequencerAttestationTest is AttestationFixture {
         return abi.encodeWithSelector(ISequencerAttestation.SequencerAttestation_Unauthorized.selector, caller);
     }
 
+    function assertLastBatch(uint64 id, uint64 end) internal view {
+        (bool hasBatch, uint64 lastId, uint64 lastEnd) = attestation.lastBatch();
+        assertTrue(hasBatch, "has batch");
+        assertEq(lastId, id, "last batch id");
+        assertEq(lastEnd, end, "last L2 end block");
+    }
+
+    function assertNoBatch() internal view {
+        (bool hasBatch,,) = attestation.lastBatch();
+        assertFalse(hasBatch, "no batch");
+    }
+
     function registered() internal {
         register(SEQUENCER_KEY);
     }
@@ -49,8 +61,9 @@ contract SequencerAttestationTest is AttestationFixture {
         assertEq(address(attestation.pckVerifier()), address(pckVerifier));
         assertTrue(attestation.isWorkloadAllowed(workload));
         assertFalse(attestation.paused());
-        (bool hasBatch, uint64 last) = attestation.lastCommittedL2Block();
+        (bool hasBatch, uint64 lastId, uint64 last) = attestation.lastBatch();
         assertFalse(hasBatch);
+        assertEq(lastId, 0);
         assertEq(last, 0);
     }
 
@@ -140,12 +153,12 @@ contract SequencerAttestationTest is AttestationFixture {
     }
 
     function test_register_gas() public {
-        bytes memory quote = quoteFor(SEQUENCER_KEY);
-        (bytes32 mh, bytes32 sh) = (mldsaKeyHashOf(SEQUENCER_KEY), slhdsaKeyHashOf(SEQUENCER_KEY));
-        uint256 g = gasleft();
-        attestation.registerSequencer(quote, seq, mh, sh, pckHint);
-        g -= gasleft();
-        assertLe(g, 1_000_000, "registration gas");
+        bytes memory data = abi.encodeCall(
+            attestation.registerSequencer,
+            (quoteFor(SEQUENCER_KEY), seq, mldsaKeyHashOf(SEQUENCER_KEY), slhdsaKeyHashOf(SEQUENCER_KEY), pckHint)
+        );
+        assertLe(txGas(address(attestation), data), 1_000_000, "registration transaction gas");
+        assertTrue(attestation.isActiveSequencer(seq));
     }
 
     function test_register_revert_paused() public {
@@ -275,24 +288,19 @@ contract SequencerAttestationTest is AttestationFixture {
         emit ISequencerAttestation.BatchCommitted(1, seq, b.commitment, 1, 100, b.mldsaSigHash, bytes32(0));
         vm.prank(RELAYER);
         commit(b, sig);
-        assertEq(attestation.batchCommitment(1), b.commitment);
-        (bool hasBatch, uint64 last) = attestation.lastCommittedL2Block();
-        assertTrue(hasBatch);
-        assertEq(last, 100);
+        assertLastBatch(1, 100);
 
         // Next batch: gaps allowed, ids need not be consecutive, a single block is a valid range.
         Batch memory b2 = batch(5, 150, 150);
         commit(b2, signBatch(SEQUENCER_KEY, b2));
-        assertEq(attestation.batchCommitment(5), b2.commitment);
-        (, last) = attestation.lastCommittedL2Block();
-        assertEq(last, 150);
+        assertLastBatch(5, 150);
     }
 
     function test_commitBatch_firstBatchMayStartAtZero() public {
         registered();
         Batch memory b = batch(0, 0, 0);
         commit(b, signBatch(SEQUENCER_KEY, b));
-        assertEq(attestation.batchCommitment(0), b.commitment);
+        assertLastBatch(0, 0);
     }
 
     function test_commitBatch_acceptsV0and1() public {
@@ -301,7 +309,7 @@ contract SequencerAttestationTest is AttestationFixture {
         bytes memory sig = signBatch(SEQUENCER_KEY, b);
         sig[64] = bytes1(uint8(sig[64]) - 27);
         commit(b, sig);
-        assertEq(attestation.batchCommitment(1), b.commitment);
+        assertLastBatch(1, 10);
     }
 
     function test_commitBatch_gas() public {
@@ -309,11 +317,12 @@ contract SequencerAttestationTest is AttestationFixture {
         Batch memory b0 = batch(1, 1, 10);
         commit(b0, signBatch(SEQUENCER_KEY, b0));
         Batch memory b = batch(2, 11, 20);
-        bytes memory sig = signBatch(SEQUENCER_KEY, b);
-        uint256 g = gasleft();
-        commit(b, sig);
-        g -= gasleft();
-        assertLe(g, 60_000, "commitBatch gas");
+        bytes memory data = abi.encodeCall(
+            attestation.commitBatch,
+            (b.batchId, b.start, b.end, b.commitment, signBatch(SEQUENCER_KEY, b), b.mldsaSigHash, b.slhdsaSigHash)
+        );
+        assertLe(txGas(address(attestation), data), 60_000, "commitBatch transaction gas");
+        assertLastBatch(2, 20);
     }
 
     function test_commitBatch_revert_paused() public {
@@ -363,16 +372,22 @@ contract SequencerAttestationTest is AttestationFixture {
         commit(rewind, sig);
     }
 
-    function test_commitBatch_revert_alreadyCommitted() public {
+    function test_commitBatch_revert_batchIdNotIncreasing() public {
         registered();
-        Batch memory b = batch(1, 1, 10);
+        Batch memory b = batch(5, 1, 10);
         commit(b, signBatch(SEQUENCER_KEY, b));
-        Batch memory again = batch(1, 11, 20);
+        Batch memory again = batch(5, 11, 20); // same id, fresh range
         bytes memory sig = signBatch(SEQUENCER_KEY, again);
         vm.expectRevert(
-            abi.encodeWithSelector(ISequencerAttestation.SequencerAttestation_BatchAlreadyCommitted.selector, 1)
+            abi.encodeWithSelector(ISequencerAttestation.SequencerAttestation_BatchIdNotIncreasing.selector, 5, 5)
         );
         commit(again, sig);
+        Batch memory older = batch(4, 11, 20);
+        sig = signBatch(SEQUENCER_KEY, older);
+        vm.expectRevert(
+            abi.encodeWithSelector(ISequencerAttestation.SequencerAttestation_BatchIdNotIncreasing.selector, 4, 5)
+        );
+        commit(older, sig);
     }
 
     function test_commitBatch_revert_replayedSignature() public {
@@ -381,7 +396,7 @@ contract SequencerAttestationTest is AttestationFixture {
         bytes memory sig = signBatch(SEQUENCER_KEY, b);
         commit(b, sig);
         vm.expectRevert(
-            abi.encodeWithSelector(ISequencerAttestation.SequencerAttestation_BlockRangeNotIncreasing.selector, 1, 10)
+            abi.encodeWithSelector(ISequencerAttestation.SequencerAttestation_BatchIdNotIncreasing.selector, 1, 1)
         );
         commit(b, sig);
     }
@@ -438,7 +453,7 @@ contract SequencerAttestationTest is AttestationFixture {
         // The signature now recovers some other address, which is not registered.
         vm.expectRevert();
         commit(b, sig);
-        assertEq(attestation.batchCommitment(1), bytes32(0));
+        assertNoBatch();
     }
 
     function test_commitBatch_revert_otherChain() public {
@@ -581,7 +596,7 @@ contract SequencerAttestationTest is AttestationFixture {
         ) {
             revert("random signature accepted");
         } catch {}
-        assertEq(attestation.batchCommitment(1), bytes32(0));
+        assertNoBatch();
     }
 
     /// @dev Keys other than the registered one never commit.
@@ -604,9 +619,7 @@ contract SequencerAttestationTest is AttestationFixture {
         registered();
         Batch memory b = Batch(id, start, start + len, c, mh, sh);
         commit(b, signBatch(SEQUENCER_KEY, b));
-        assertEq(attestation.batchCommitment(id), c);
-        (, uint64 last) = attestation.lastCommittedL2Block();
-        assertEq(last, start + len);
+        assertLastBatch(id, start + len);
     }
 
     // =========================================================================================
@@ -785,9 +798,7 @@ contract SequencerAttestationTest is AttestationFixture {
         attestation.unpause();
         vm.stopPrank();
         assertEq(address(attestation.oracle()), address(oracle));
-        (bool hasBatch, uint64 last) = attestation.lastCommittedL2Block();
-        assertTrue(hasBatch);
-        assertEq(last, 10);
+        assertLastBatch(1, 10);
     }
 
     function test_setWorkloadAllowed() public {

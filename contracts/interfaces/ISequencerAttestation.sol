@@ -40,10 +40,12 @@ import {ISemver} from "./ISemver.sol";
 ///         `mldsaSigHash` / `slhdsaSigHash` are `keccak256` of the full ML-DSA-87 / SLH-DSA-256s
 ///         signatures (published off chain; zero = not signed with that algorithm).
 ///
-///         Ordering: each batch id is committed once; `l2StartBlock <= l2EndBlock`; after the first
-///         batch every batch must start after the highest L2 block committed so far
-///         (`l2StartBlock > lastL2EndBlock`; gaps are allowed, overlaps and rewinds are not).
-///         Batch ids need not be consecutive.
+///         Ordering (replay protection): `l2StartBlock <= l2EndBlock`; after the first batch,
+///         `batchId > lastBatchId` and `l2StartBlock > lastL2EndBlock`. So a batch id is committed
+///         at most once and ranges never overlap or go backwards; gaps (in ids and in blocks) are
+///         allowed. The first batch may have any id and range. Commitments are not kept in storage
+///         (that alone would cost 22,100 gas per batch): the `BatchCommitted` event, indexed by
+///         batch id, sequencer and commitment, is the record.
 interface ISequencerAttestation is ISemver {
     /// @notice A registered sequencer (`registeredAt == 0`: not registered).
     struct Sequencer {
@@ -165,7 +167,7 @@ interface ISequencerAttestation is ISemver {
     error SequencerAttestation_ZeroCommitment();
     error SequencerAttestation_InvalidBlockRange(uint64 l2StartBlock, uint64 l2EndBlock);
     error SequencerAttestation_BlockRangeNotIncreasing(uint64 l2StartBlock, uint64 lastL2EndBlock);
-    error SequencerAttestation_BatchAlreadyCommitted(uint64 batchId);
+    error SequencerAttestation_BatchIdNotIncreasing(uint64 batchId, uint64 lastBatchId);
     error SequencerAttestation_PqSignatureRequired();
     error SequencerAttestation_AlgorithmRequired(IQRMSOracle.Algorithm algorithm);
     error SequencerAttestation_AlgorithmNotAllowed(IQRMSOracle.Algorithm algorithm);
@@ -196,7 +198,7 @@ interface ISequencerAttestation is ISemver {
     ///         algorithm that is not allowed reverts; a `REQUIRED` algorithm needs a non-zero hash;
     ///         at level EMERGENCY, or when ECDSA is no longer allowed, at least one PQ hash must be
     ///         non-zero (ECDSA-only commitments are refused).
-    /// @param batchId Batch id, committed at most once.
+    /// @param batchId Batch id, greater than the previous batch's id.
     /// @param l2StartBlock First L2 block of the batch.
     /// @param l2EndBlock Last L2 block of the batch (inclusive).
     /// @param commitment The batch commitment (non-zero).
@@ -270,15 +272,11 @@ interface ISequencerAttestation is ISemver {
     /// @return True if it may commit.
     function isActiveSequencer(address account) external view returns (bool);
 
-    /// @notice The commitment recorded for `batchId` (zero if none).
-    /// @param batchId The batch id.
-    /// @return The commitment.
-    function batchCommitment(uint64 batchId) external view returns (bytes32);
-
-    /// @notice The highest committed L2 block.
+    /// @notice The latest committed batch (the replay-protection state).
     /// @return hasBatch Whether any batch was committed.
+    /// @return lastBatchId The id of the latest batch (0 if none).
     /// @return lastL2EndBlock The end block of the latest batch (0 if none).
-    function lastCommittedL2Block() external view returns (bool hasBatch, uint64 lastL2EndBlock);
+    function lastBatch() external view returns (bool hasBatch, uint64 lastBatchId, uint64 lastL2EndBlock);
 
     /// @notice The checkpoint stored under `checkpointId` (all zero if none).
     /// @param checkpointId The checkpoint id.

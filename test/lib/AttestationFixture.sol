@@ -116,6 +116,13 @@ abstract contract AttestationFixture is Test {
         oracle.setAlgorithmStatus(alg, status, from);
     }
 
+    /// @dev Transaction gas of a call into the registry, oracle and verifier storage cold.
+    function txGas(address target, bytes memory data) internal returns (uint256) {
+        address[] memory cold = new address[](3);
+        (cold[0], cold[1], cold[2]) = (address(attestation), address(oracle), address(pckVerifier));
+        return txGas(target, data, cold);
+    }
+
     function slice(bytes memory b, uint256 offset, uint256 length) internal pure returns (bytes memory) {
         return QuoteBuilder.slice(b, offset, length);
     }

@@ -119,6 +119,43 @@ abstract contract Test {
         vm.assertGe(a, b, err);
     }
 
+    // --- gas ----------------------------------------------------------------------------------------
+
+    /// @dev Gas of a transaction calling `target` with `data` from cold storage (every account in
+    ///      `cold` is cooled first): execution plus the intrinsic cost (21,000 + calldata, with the
+    ///      EIP-7623 floor). Works with and without `--isolate` (which `--gas-report` implies: there
+    ///      every top-level call already is its own transaction and gasleft() includes the
+    ///      intrinsic cost).
+    function txGas(address target, bytes memory data, address[] memory cold) internal returns (uint256) {
+        uint256 zeros;
+        for (uint256 i = 0; i < data.length; ++i) {
+            if (data[i] == 0) ++zeros;
+        }
+        uint256 nonZeros = data.length - zeros;
+        uint256 standard = 4 * zeros + 16 * nonZeros;
+        uint256 floor = 10 * (zeros + 4 * nonZeros);
+        // Probe: does a top-level call pay the intrinsic cost here (isolation mode)?
+        uint256 probe = gasleft();
+        // An unknown selector: reverts at once, costs a few hundred gas when not isolated.
+        (bool probeOk,) = target.call(hex"ffffffff");
+        probe -= gasleft();
+        require(!probeOk, "probe must revert");
+        bool isolated = probe >= 21_000;
+        for (uint256 i = 0; i < cold.length; ++i) {
+            vm.cool(cold[i]);
+        }
+        uint256 g = gasleft();
+        (bool ok, bytes memory ret) = target.call(data);
+        g -= gasleft();
+        if (!ok) {
+            assembly ("memory-safe") {
+                revert(add(ret, 32), mload(ret))
+            }
+        }
+        uint256 execution = isolated ? g - 21_000 - standard : g;
+        return 21_000 + (standard + execution > floor ? standard + execution : floor);
+    }
+
     // --- fuzz helpers ---------------------------------------------------------------------------
 
     /// @dev Maps `x` into `[lo, hi]` (inclusive) without discarding runs.

@@ -20,6 +20,7 @@ interface Vm {
     function startPrank(address msgSender) external;
     function stopPrank() external;
     function etch(address target, bytes calldata newRuntimeBytecode) external;
+    function cool(address target) external;
     function label(address account, string calldata newLabel) external;
     function setEvmVersion(string calldata evm) external;
     function getEvmVersion() external pure returns (string memory evm);
