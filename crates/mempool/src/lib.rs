@@ -97,7 +97,7 @@ impl Default for PoolConfig {
     fn default() -> Self {
         Self {
             capacity: 10_000,
-            per_sender: 64,
+            per_sender: 1_024,
             max_tx_bytes: 128 * 1024,
             price_bump_percent: 10,
             min_fee_per_gas: 1,

@@ -171,7 +171,7 @@ struct RpcArgs {
     #[arg(
         long = "txpool.accountslots",
         env = "AEGIS_TXPOOL_ACCOUNTSLOTS",
-        default_value_t = 64
+        default_value_t = 1_024
     )]
     pool_per_sender: usize,
     /// Do not journal pool transactions to <datadir>/transactions.journal.

@@ -12,6 +12,10 @@ use std::{
 
 const SEQUENCER_RPC: u16 = 29545;
 const VALIDATOR_RPC: u16 = 29546;
+/// The sequencer aegis' wallet JSON-RPC.
+const L2_RPC: u16 = 28645;
+/// anvil's first dev key, prefunded on the L2 by the devnet genesis.
+const DEV_KEY: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -131,6 +135,9 @@ fn devnet_sequences_batches_and_validates_from_l1() {
         "{produced} blocks in 20 s at a 2 s block time"
     );
 
+    wallet_flows_with_cast_and_forge(&dir.path().join("counter"));
+    load_of_2000_transactions_drains_in_nonce_order();
+
     // Safe heads advance on both rollup nodes through the batches on L1.
     wait_until("safe heads", Duration::from_secs(120), || {
         heads(SEQUENCER_RPC).1 >= 10 && heads(VALIDATOR_RPC).1 >= 10
@@ -180,4 +187,277 @@ fn devnet_sequences_batches_and_validates_from_l1() {
             "safe block {number} differs between sequencer and validator"
         );
     }
+}
+
+/// Runs a Foundry tool from the project toolchain against the L2 and returns its stdout.
+fn foundry(tool: &str, args: &[&str]) -> String {
+    let output = Command::new(repo().join(".tools/bin").join(tool))
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{tool} {args:?} failed:\n{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+fn l2_url() -> String {
+    format!("http://127.0.0.1:{L2_RPC}")
+}
+
+fn hex_u64(value: &Value) -> u64 {
+    u64::from_str_radix(value.as_str().unwrap().trim_start_matches("0x"), 16).unwrap()
+}
+
+/// What a wallet developer does: cast send, forge create, cast call/estimate/logs.
+fn wallet_flows_with_cast_and_forge(project: &Path) {
+    let url = l2_url();
+    // A value transfer: status 1 and the OP fee fields on the receipt.
+    let receipt: Value = serde_json::from_str(&foundry(
+        "cast",
+        &[
+            "send",
+            "--rpc-url",
+            &url,
+            "--private-key",
+            DEV_KEY,
+            "--json",
+            "0x00000000000000000000000000000000000f00d5",
+            "--value",
+            "1ether",
+        ],
+    ))
+    .unwrap();
+    assert_eq!(receipt["status"], "0x1", "{receipt}");
+    // cast prints an Ethereum receipt; the node's own has the OP fields.
+    let receipt = rpc(
+        L2_RPC,
+        "eth_getTransactionReceipt",
+        json!([receipt["transactionHash"]]),
+    );
+    for field in [
+        "l1Fee",
+        "l1GasUsed",
+        "l1GasPrice",
+        "l1BaseFeeScalar",
+        "l1BlobBaseFee",
+        "l1BlobBaseFeeScalar",
+    ] {
+        assert!(
+            receipt.get(field).is_some(),
+            "receipt lacks {field}: {receipt}"
+        );
+    }
+    assert!(hex_u64(&receipt["l1Fee"]) > 0, "{receipt}");
+    let balance = foundry(
+        "cast",
+        &[
+            "balance",
+            "--rpc-url",
+            &url,
+            "0x00000000000000000000000000000000000f00d5",
+        ],
+    );
+    assert_eq!(balance.trim(), "1000000000000000000");
+
+    // forge create a contract with a view and an event (solc-js through the project shim).
+    std::fs::create_dir_all(project.join("src")).unwrap();
+    std::fs::write(
+        project.join("foundry.toml"),
+        format!(
+            "[profile.default]\nsrc = \"src\"\nout = \"out\"\noffline = true\nsolc = \"{}\"\n",
+            repo().join(".tools/bin/solc").display()
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        project.join("src/Counter.sol"),
+        "// SPDX-License-Identifier: MIT\npragma solidity ^0.8.20;\n\
+         contract Counter {\n    uint256 public number;\n\
+         event Incremented(address indexed by, uint256 number);\n\
+         function increment() external { number += 1; emit Incremented(msg.sender, number); }\n}\n",
+    )
+    .unwrap();
+    let root = project.to_str().unwrap();
+    let created: Value = serde_json::from_str(&foundry(
+        "forge",
+        &[
+            "create",
+            "--root",
+            root,
+            "--rpc-url",
+            &url,
+            "--private-key",
+            DEV_KEY,
+            "--broadcast",
+            "--json",
+            "src/Counter.sol:Counter",
+        ],
+    ))
+    .unwrap();
+    let counter = created["deployedTo"].as_str().unwrap().to_owned();
+    let code = foundry("cast", &["code", "--rpc-url", &url, &counter]);
+    assert!(code.trim().len() > 100, "no code at {counter}");
+
+    // cast estimate agrees with what executes; cast call sees the state change.
+    let number = |block: &str| {
+        foundry(
+            "cast",
+            &[
+                "call",
+                "--rpc-url",
+                &url,
+                "--block",
+                block,
+                &counter,
+                "number()(uint256)",
+            ],
+        )
+        .trim()
+        .to_owned()
+    };
+    assert_eq!(number("latest"), "0");
+    let estimate: u64 = foundry(
+        "cast",
+        &[
+            "estimate",
+            "--rpc-url",
+            &url,
+            "--from",
+            "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266",
+            &counter,
+            "increment()",
+        ],
+    )
+    .trim()
+    .parse()
+    .unwrap();
+    let receipt: Value = serde_json::from_str(&foundry(
+        "cast",
+        &[
+            "send",
+            "--rpc-url",
+            &url,
+            "--private-key",
+            DEV_KEY,
+            "--json",
+            "--gas-limit",
+            &estimate.to_string(),
+            &counter,
+            "increment()",
+        ],
+    ))
+    .unwrap();
+    assert_eq!(receipt["status"], "0x1", "{receipt}");
+    let used = hex_u64(&receipt["gasUsed"]);
+    assert!(
+        estimate >= used && estimate - used <= used / 50 + 2_300 * 64 / 63,
+        "estimate {estimate} vs used {used}"
+    );
+    assert_eq!(number("latest"), "1");
+    let block = hex_u64(&receipt["blockNumber"]);
+    assert_eq!(
+        number(&(block - 1).to_string()),
+        "0",
+        "state at an older block"
+    );
+
+    // cast logs finds the event by signature and address.
+    let logs: Value = serde_json::from_str(&foundry(
+        "cast",
+        &[
+            "logs",
+            "--rpc-url",
+            &url,
+            "--json",
+            "--from-block",
+            "0",
+            "--address",
+            &counter,
+            "Incremented(address indexed,uint256)",
+        ],
+    ))
+    .unwrap();
+    let logs = logs.as_array().unwrap();
+    assert_eq!(logs.len(), 1, "{logs:?}");
+    assert_eq!(logs[0]["transactionHash"], receipt["transactionHash"]);
+}
+
+/// 2,000 transfers from 20 senders, some submitted out of nonce order, all end up in blocks in
+/// nonce order per sender; none is lost and the pool drains.
+fn load_of_2000_transactions_drains_in_nonce_order() {
+    use aegis_testing::{TxType, signer, transfer};
+    const SENDERS: u32 = 20;
+    const PER_SENDER: u64 = 100;
+    let start = hex_u64(&rpc(L2_RPC, "eth_blockNumber", json!([])));
+    let client = reqwest::blocking::Client::new();
+    let mut hashes = Vec::new();
+    for index in 0..SENDERS {
+        let sender = signer(index);
+        let first = hex_u64(&rpc(
+            L2_RPC,
+            "eth_getTransactionCount",
+            json!([sender.address(), "pending"]),
+        ));
+        let mut nonces: Vec<u64> = (first..first + PER_SENDER).collect();
+        // A quarter of the senders submit their first 40 nonces backwards.
+        if index % 4 == 0 {
+            nonces[..40].reverse();
+        }
+        let to = alloy_primitives::Address::repeat_byte(0x50 + index as u8);
+        for nonce in nonces {
+            let raw = transfer(TxType::Eip1559, &sender, 901, nonce, to, 1);
+            let body = json!({"jsonrpc": "2.0", "id": 1, "method": "eth_sendRawTransaction", "params": [raw]});
+            let response: Value = client
+                .post(l2_url())
+                .json(&body)
+                .send()
+                .unwrap()
+                .json()
+                .unwrap();
+            let hash = response["result"]
+                .as_str()
+                .unwrap_or_else(|| panic!("sender {index} nonce {nonce}: {response}"));
+            hashes.push((sender.address(), nonce, hash.to_owned()));
+        }
+    }
+    wait_until("the pool to drain", Duration::from_secs(60), || {
+        rpc(L2_RPC, "txpool_status", json!([])) == json!({"pending": "0x0", "queued": "0x0"})
+    });
+    // Every transaction has a successful receipt.
+    for (_, _, hash) in &hashes {
+        let receipt = rpc(L2_RPC, "eth_getTransactionReceipt", json!([hash]));
+        assert_eq!(receipt["status"], "0x1", "{hash}: {receipt}");
+    }
+    // Blocks hold them in nonce order per sender.
+    let head = hex_u64(&rpc(L2_RPC, "eth_blockNumber", json!([])));
+    let mut last_nonce = std::collections::HashMap::new();
+    let mut seen = 0;
+    // Blocks after the one that was the head when submission started.
+    for number in start + 1..=head {
+        let block = rpc(
+            L2_RPC,
+            "eth_getBlockByNumber",
+            json!([format!("{number:#x}"), true]),
+        );
+        for tx in block["transactions"].as_array().unwrap() {
+            let from: alloy_primitives::Address = tx["from"].as_str().unwrap().parse().unwrap();
+            if !hashes.iter().any(|(sender, _, _)| *sender == from) {
+                continue;
+            }
+            let nonce = hex_u64(&tx["nonce"]);
+            if let Some(previous) = last_nonce.insert(from, nonce) {
+                assert_eq!(
+                    nonce,
+                    previous + 1,
+                    "{from}: nonce {nonce} after {previous}"
+                );
+            }
+            seen += 1;
+        }
+    }
+    assert_eq!(seen, hashes.len(), "every transaction is in a block once");
 }
