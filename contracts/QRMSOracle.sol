@@ -7,10 +7,11 @@ import {Governed} from "./lib/Governed.sol";
 
 /// @title QRMSOracle
 /// @notice Quantum-risk oracle; see {IQRMSOracle} for the aggregation rule and the level rule.
-/// @dev Storage is packed for a cheap {submitReport} (well under 50k gas):
-///      - `_state`: score, level, last update and the status of all three algorithms in one slot,
-///        so {signaturePolicy} costs a single SLOAD;
-///      - `_config`: thresholds, quorum, reporter count, lane high-water mark and max report age;
+/// @dev Storage is packed for a cheap {submitReport} (under 50k gas as a transaction with the
+///      largest reporter set):
+///      - `_core` (one slot): score, level, last update, thresholds, quorum, lane high-water mark,
+///        max report age and the status of all three algorithms. {submitReport} reads and writes it
+///        once; {signaturePolicy} costs a single SLOAD;
 ///      - `_lanes`: the latest report of every reporter position, three 80-bit lanes per slot
 ///        (`score:16 | round:32 | reportedAt:32`, lowest bits first). Bit 255 of every lane slot is
 ///        a permanent marker set at construction so lane writes never pay the zero-to-non-zero
@@ -27,30 +28,37 @@ contract QRMSOracle is IQRMSOracle, Governed {
     uint256 private constant LANE_MASK = (uint256(1) << LANE_BITS) - 1;
     uint256 private constant SLOT_MARKER = uint256(1) << 255;
 
-    struct State {
+    /// @dev Exactly 32 bytes.
+    struct Core {
         uint16 score;
         RiskLevel level;
-        uint40 updatedAt;
-        AlgorithmStatus ecdsaStatus;
-        uint40 ecdsaDeprecatedFrom;
-        AlgorithmStatus mldsaStatus;
-        uint40 mldsaDeprecatedFrom;
-        AlgorithmStatus slhdsaStatus;
-        uint40 slhdsaDeprecatedFrom;
-    }
-
-    struct Config {
+        uint32 updatedAt;
         uint16 scheduledThreshold;
         uint16 emergencyThreshold;
         uint8 quorum;
-        uint8 reporterCount;
         // Number of reporter positions ever used (lane slots above it are never read).
         uint8 positionsUsed;
         uint32 maxReportAge;
+        AlgorithmStatus ecdsaStatus;
+        uint32 ecdsaDeprecatedFrom;
+        AlgorithmStatus mldsaStatus;
+        uint32 mldsaDeprecatedFrom;
+        AlgorithmStatus slhdsaStatus;
+        uint32 slhdsaDeprecatedFrom;
     }
 
-    State private _state;
-    Config private _config;
+    // Bit offsets of `Core` fields in its storage word (Solidity packs from the low-order end).
+    uint256 private constant CORE_LEVEL = 16;
+    uint256 private constant CORE_UPDATED_AT = 24;
+    uint256 private constant CORE_SCHEDULED = 56;
+    uint256 private constant CORE_EMERGENCY = 72;
+    uint256 private constant CORE_QUORUM = 88;
+    uint256 private constant CORE_POSITIONS_USED = 96;
+    uint256 private constant CORE_MAX_REPORT_AGE = 104;
+    uint256 private constant CORE_SCORE_LEVEL_TIME_MASK = (uint256(1) << 56) - 1;
+
+    Core private _core;
+    uint8 private _reporterCount;
     uint256[LANE_SLOTS] private _lanes;
     address[MAX_REPORTERS] private _reporterAt;
     /// @dev Reporter position + 1 (0: not a reporter).
@@ -75,28 +83,23 @@ contract QRMSOracle is IQRMSOracle, Governed {
         for (uint256 i = 0; i < LANE_SLOTS; ++i) {
             _lanes[i] = SLOT_MARKER;
         }
-        Config memory cfg = Config({
-            scheduledThreshold: scheduledThreshold,
-            emergencyThreshold: emergencyThreshold,
-            quorum: 0,
-            reporterCount: 0,
-            positionsUsed: 0,
-            maxReportAge: initialMaxReportAge
-        });
         if (initialReporters.length > MAX_REPORTERS) revert QRMSOracle_TooManyReporters();
         for (uint256 i = 0; i < initialReporters.length; ++i) {
-            _insertReporter(cfg, initialReporters[i]);
+            _insertReporter(initialReporters[i]);
         }
-        if (initialQuorum == 0 || initialQuorum > cfg.reporterCount) {
-            revert QRMSOracle_InvalidQuorum(initialQuorum, cfg.reporterCount);
+        if (initialQuorum == 0 || initialQuorum > _reporterCount) {
+            revert QRMSOracle_InvalidQuorum(initialQuorum, _reporterCount);
         }
-        cfg.quorum = initialQuorum;
-        _config = cfg;
+        Core storage c = _core;
+        c.scheduledThreshold = scheduledThreshold;
+        c.emergencyThreshold = emergencyThreshold;
+        c.quorum = initialQuorum;
+        c.maxReportAge = initialMaxReportAge;
+        // Score 0 / NORMAL at deployment.
+        c.updatedAt = uint32(block.timestamp);
         emit ThresholdsUpdated(scheduledThreshold, emergencyThreshold);
         emit QuorumUpdated(initialQuorum);
         emit MaxReportAgeUpdated(initialMaxReportAge);
-        // Score 0 / NORMAL at deployment; a non-zero `updatedAt` also keeps the slot non-zero.
-        _state.updatedAt = uint40(block.timestamp);
     }
 
     /// @inheritdoc ISemver
@@ -127,44 +130,68 @@ contract QRMSOracle is IQRMSOracle, Governed {
         _lanes[slotIndex] = word;
         emit ReportSubmitted(msg.sender, round, score);
 
-        Config memory cfg = _config;
-        // Fresh scores, kept sorted (insertion sort over at most MAX_REPORTERS values).
-        uint256[MAX_REPORTERS] memory sorted;
-        uint256 n;
-        uint256 slotsUsed = (uint256(cfg.positionsUsed) + LANES_PER_SLOT - 1) / LANES_PER_SLOT;
-        for (uint256 s = 0; s < slotsUsed; ++s) {
-            uint256 w = s == slotIndex ? word : _lanes[s];
-            for (uint256 j = 0; j < LANES_PER_SLOT; ++j) {
-                uint256 l = (w >> (j * LANE_BITS)) & LANE_MASK;
-                uint256 reportedAt = l >> 48;
-                if (reportedAt == 0 || uint32(block.timestamp) - reportedAt > cfg.maxReportAge) continue;
-                uint256 v = l & 0xffff;
-                uint256 k = n;
-                while (k > 0 && sorted[k - 1] > v) {
-                    sorted[k] = sorted[k - 1];
-                    --k;
-                }
-                sorted[k] = v;
-                ++n;
-            }
+        // Hot path: `_core` is read and written once, as a raw word (layout: see `Core`).
+        uint256 core;
+        assembly ("memory-safe") {
+            core := sload(_core.slot)
         }
-        if (n < cfg.quorum) return;
+        (uint256 median, uint256 n) = _freshMedian(
+            word, slotIndex, (core >> CORE_POSITIONS_USED) & 0xff, (core >> CORE_MAX_REPORT_AGE) & 0xffffffff
+        );
+        if (n < (core >> CORE_QUORUM) & 0xff) return;
 
-        // Every value is a 16-bit score <= MAX_SCORE, and so is the mean of two of them; n <= 9.
-        // forge-lint: disable-next-line(unsafe-typecast)
-        uint16 median = uint16(n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2);
-        // forge-lint: disable-next-line(unsafe-typecast)
-        uint8 freshReports = uint8(n);
-        State memory st = _state;
-        uint16 previousScore = st.score;
-        RiskLevel previousLevel = st.level;
-        RiskLevel newLevel = _levelFor(median, cfg.scheduledThreshold, cfg.emergencyThreshold);
-        st.score = median;
-        st.level = newLevel;
-        st.updatedAt = uint40(block.timestamp);
-        _state = st;
-        emit RiskScoreUpdated(previousScore, median, freshReports);
-        if (newLevel != previousLevel) emit RiskLevelChanged(previousLevel, newLevel, median);
+        // Scores are <= MAX_SCORE, and so is the mean of two of them; n <= MAX_REPORTERS.
+        uint256 previousScore = core & 0xffff;
+        uint256 previousLevel = (core >> CORE_LEVEL) & 0xff;
+        uint256 newLevel =
+            uint256(_levelFor(median, (core >> CORE_SCHEDULED) & 0xffff, (core >> CORE_EMERGENCY) & 0xffff));
+        core = (core & ~CORE_SCORE_LEVEL_TIME_MASK) | median | (newLevel << CORE_LEVEL)
+            | (uint256(uint32(block.timestamp)) << CORE_UPDATED_AT);
+        assembly ("memory-safe") {
+            sstore(_core.slot, core)
+        }
+        // forge-lint: disable-next-item(unsafe-typecast)
+        emit RiskScoreUpdated(uint16(previousScore), uint16(median), uint8(n));
+        if (newLevel != previousLevel) {
+            // forge-lint: disable-next-item(unsafe-typecast)
+            emit RiskLevelChanged(RiskLevel(previousLevel), RiskLevel(newLevel), uint16(median));
+        }
+    }
+
+    /// @dev Median and count of the fresh reports. `word` is the already updated lane slot
+    ///      `slotIndex`. Insertion sort in scratch memory (at most MAX_REPORTERS values).
+    function _freshMedian(uint256 word, uint256 slotIndex, uint256 positionsUsed, uint256 maxAge)
+        private
+        view
+        returns (uint256 median, uint256 n)
+    {
+        uint256[MAX_REPORTERS] memory sorted;
+        uint256 slotsUsed = (positionsUsed + LANES_PER_SLOT - 1) / LANES_PER_SLOT;
+        uint256 nowTs = uint32(block.timestamp);
+        unchecked {
+            for (uint256 s = 0; s < slotsUsed; ++s) {
+                uint256 w = s == slotIndex ? word : _lanes[s];
+                for (uint256 j = 0; j < LANES_PER_SLOT; ++j) {
+                    uint256 reportedAt = (w >> (j * LANE_BITS + 48)) & 0xffffffff;
+                    // reportedAt <= now always holds (timestamps only grow).
+                    if (reportedAt == 0 || nowTs - reportedAt > maxAge) continue;
+                    uint256 v = (w >> (j * LANE_BITS)) & 0xffff;
+                    assembly ("memory-safe") {
+                        let k := n
+                        for {} gt(k, 0) { k := sub(k, 1) } {
+                            let prev := mload(add(sorted, shl(5, sub(k, 1))))
+                            if iszero(gt(prev, v)) { break }
+                            mstore(add(sorted, shl(5, k)), prev)
+                        }
+                        mstore(add(sorted, shl(5, k)), v)
+                    }
+                    ++n;
+                }
+            }
+            if (n == 0) return (0, 0);
+            uint256 mid = n >> 1;
+            median = n & 1 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) >> 1;
+        }
     }
 
     // ---------------------------------------------------------------------------------------
@@ -173,40 +200,40 @@ contract QRMSOracle is IQRMSOracle, Governed {
 
     /// @inheritdoc IQRMSOracle
     function riskScore() external view returns (uint16) {
-        return _state.score;
+        return _core.score;
     }
 
     /// @inheritdoc IQRMSOracle
     function riskLevel() external view returns (RiskLevel) {
-        return _state.level;
+        return _core.level;
     }
 
     /// @inheritdoc IQRMSOracle
-    function riskState() external view returns (uint16 score, RiskLevel level, uint40 updatedAt) {
-        State memory st = _state;
-        return (st.score, st.level, st.updatedAt);
+    function riskState() external view returns (uint16 score, RiskLevel level, uint32 updatedAt) {
+        Core memory c = _core;
+        return (c.score, c.level, c.updatedAt);
     }
 
     /// @inheritdoc IQRMSOracle
     function levelForScore(uint256 score) external view returns (RiskLevel) {
-        Config memory cfg = _config;
-        return _levelFor(score, cfg.scheduledThreshold, cfg.emergencyThreshold);
+        Core memory c = _core;
+        return _levelFor(score, c.scheduledThreshold, c.emergencyThreshold);
     }
 
     /// @inheritdoc IQRMSOracle
     function thresholds() external view returns (uint16 scheduledThreshold, uint16 emergencyThreshold) {
-        Config memory cfg = _config;
-        return (cfg.scheduledThreshold, cfg.emergencyThreshold);
+        Core memory c = _core;
+        return (c.scheduledThreshold, c.emergencyThreshold);
     }
 
     /// @inheritdoc IQRMSOracle
-    function algorithmStatus(Algorithm algorithm) public view returns (AlgorithmStatus status, uint40 deprecatedFrom) {
-        return _algorithmStatus(_state, algorithm);
+    function algorithmStatus(Algorithm algorithm) public view returns (AlgorithmStatus status, uint32 deprecatedFrom) {
+        return _algorithmStatus(_core, algorithm);
     }
 
     /// @inheritdoc IQRMSOracle
     function isAlgorithmAllowed(Algorithm algorithm) external view returns (bool) {
-        (AlgorithmStatus status, uint40 deprecatedFrom) = algorithmStatus(algorithm);
+        (AlgorithmStatus status, uint32 deprecatedFrom) = algorithmStatus(algorithm);
         return _allowed(status, deprecatedFrom);
     }
 
@@ -218,7 +245,7 @@ contract QRMSOracle is IQRMSOracle, Governed {
 
     /// @inheritdoc IQRMSOracle
     function signaturePolicy() external view returns (SignaturePolicy memory policy) {
-        State memory st = _state;
+        Core memory st = _core;
         policy.level = st.level;
         policy.ecdsaAllowed = _allowed(st.ecdsaStatus, st.ecdsaDeprecatedFrom);
         policy.mldsaAllowed = _allowed(st.mldsaStatus, st.mldsaDeprecatedFrom);
@@ -229,7 +256,7 @@ contract QRMSOracle is IQRMSOracle, Governed {
 
     /// @inheritdoc IQRMSOracle
     function reporters() external view returns (address[] memory list) {
-        list = new address[](_config.reporterCount);
+        list = new address[](_reporterCount);
         uint256 n;
         for (uint256 i = 0; i < MAX_REPORTERS; ++i) {
             address r = _reporterAt[i];
@@ -254,12 +281,12 @@ contract QRMSOracle is IQRMSOracle, Governed {
 
     /// @inheritdoc IQRMSOracle
     function quorum() external view returns (uint8) {
-        return _config.quorum;
+        return _core.quorum;
     }
 
     /// @inheritdoc IQRMSOracle
     function maxReportAge() external view returns (uint32) {
-        return _config.maxReportAge;
+        return _core.maxReportAge;
     }
 
     // ---------------------------------------------------------------------------------------
@@ -268,49 +295,46 @@ contract QRMSOracle is IQRMSOracle, Governed {
 
     /// @inheritdoc IQRMSOracle
     function addReporter(address reporter) external onlyGovernance {
-        Config memory cfg = _config;
-        _insertReporter(cfg, reporter);
-        _config = cfg;
+        _insertReporter(reporter);
     }
 
     /// @inheritdoc IQRMSOracle
     function removeReporter(address reporter) external onlyGovernance {
         uint256 position = _positionOf[reporter];
         if (position == 0) revert QRMSOracle_NotReporter(reporter);
-        Config memory cfg = _config;
-        if (cfg.quorum > cfg.reporterCount - 1) revert QRMSOracle_InvalidQuorum(cfg.quorum, cfg.reporterCount - 1);
+        uint8 remaining = _reporterCount - 1;
+        if (_core.quorum > remaining) revert QRMSOracle_InvalidQuorum(_core.quorum, remaining);
         --position;
         uint256 slotIndex = position / LANES_PER_SLOT;
         _lanes[slotIndex] &= ~(LANE_MASK << ((position % LANES_PER_SLOT) * LANE_BITS));
         delete _reporterAt[position];
         delete _positionOf[reporter];
-        cfg.reporterCount -= 1;
-        _config = cfg;
+        _reporterCount = remaining;
         emit ReporterRemoved(reporter);
     }
 
     /// @inheritdoc IQRMSOracle
     function setQuorum(uint8 newQuorum) external onlyGovernance {
-        uint8 count = _config.reporterCount;
+        uint8 count = _reporterCount;
         if (newQuorum == 0 || newQuorum > count) revert QRMSOracle_InvalidQuorum(newQuorum, count);
-        _config.quorum = newQuorum;
+        _core.quorum = newQuorum;
         emit QuorumUpdated(newQuorum);
     }
 
     /// @inheritdoc IQRMSOracle
     function setMaxReportAge(uint32 newMaxReportAge) external onlyGovernance {
         if (newMaxReportAge == 0) revert QRMSOracle_InvalidMaxReportAge(newMaxReportAge);
-        _config.maxReportAge = newMaxReportAge;
+        _core.maxReportAge = newMaxReportAge;
         emit MaxReportAgeUpdated(newMaxReportAge);
     }
 
     /// @inheritdoc IQRMSOracle
     function setThresholds(uint16 scheduledThreshold, uint16 emergencyThreshold) external onlyGovernance {
         _checkThresholds(scheduledThreshold, emergencyThreshold);
-        _config.scheduledThreshold = scheduledThreshold;
-        _config.emergencyThreshold = emergencyThreshold;
+        Core storage st = _core;
+        st.scheduledThreshold = scheduledThreshold;
+        st.emergencyThreshold = emergencyThreshold;
         emit ThresholdsUpdated(scheduledThreshold, emergencyThreshold);
-        State storage st = _state;
         RiskLevel previousLevel = st.level;
         RiskLevel newLevel = _levelFor(st.score, scheduledThreshold, emergencyThreshold);
         if (newLevel != previousLevel) {
@@ -320,14 +344,14 @@ contract QRMSOracle is IQRMSOracle, Governed {
     }
 
     /// @inheritdoc IQRMSOracle
-    function setAlgorithmStatus(Algorithm algorithm, AlgorithmStatus status, uint40 deprecatedFrom)
+    function setAlgorithmStatus(Algorithm algorithm, AlgorithmStatus status, uint32 deprecatedFrom)
         external
         onlyGovernance
     {
         if ((status == AlgorithmStatus.DEPRECATED) != (deprecatedFrom != 0)) {
             revert QRMSOracle_InvalidDeprecationTime(status, deprecatedFrom);
         }
-        State storage st = _state;
+        Core storage st = _core;
         if (algorithm == Algorithm.ECDSA_SECP256K1) {
             st.ecdsaStatus = status;
             st.ecdsaDeprecatedFrom = deprecatedFrom;
@@ -345,19 +369,19 @@ contract QRMSOracle is IQRMSOracle, Governed {
     // Internals
     // ---------------------------------------------------------------------------------------
 
-    function _insertReporter(Config memory cfg, address reporter) private {
+    function _insertReporter(address reporter) private {
         if (reporter == address(0)) revert QRMSOracle_ZeroAddress();
         if (_positionOf[reporter] != 0) revert QRMSOracle_ReporterExists(reporter);
-        if (cfg.reporterCount >= MAX_REPORTERS) revert QRMSOracle_TooManyReporters();
+        if (_reporterCount >= MAX_REPORTERS) revert QRMSOracle_TooManyReporters();
         uint256 position;
         while (_reporterAt[position] != address(0)) {
             ++position;
         }
         _reporterAt[position] = reporter;
         _positionOf[reporter] = position + 1;
-        cfg.reporterCount += 1;
+        _reporterCount += 1;
         // forge-lint: disable-next-line(unsafe-typecast) position < MAX_REPORTERS
-        if (position + 1 > cfg.positionsUsed) cfg.positionsUsed = uint8(position + 1);
+        if (position + 1 > _core.positionsUsed) _core.positionsUsed = uint8(position + 1);
         emit ReporterAdded(reporter);
     }
 
@@ -367,7 +391,7 @@ contract QRMSOracle is IQRMSOracle, Governed {
         }
     }
 
-    function _levelFor(uint256 score, uint16 scheduledThreshold, uint16 emergencyThreshold)
+    function _levelFor(uint256 score, uint256 scheduledThreshold, uint256 emergencyThreshold)
         private
         pure
         returns (RiskLevel)
@@ -377,17 +401,17 @@ contract QRMSOracle is IQRMSOracle, Governed {
         return RiskLevel.NORMAL;
     }
 
-    function _algorithmStatus(State memory st, Algorithm algorithm)
+    function _algorithmStatus(Core memory st, Algorithm algorithm)
         private
         pure
-        returns (AlgorithmStatus status, uint40 deprecatedFrom)
+        returns (AlgorithmStatus status, uint32 deprecatedFrom)
     {
         if (algorithm == Algorithm.ECDSA_SECP256K1) return (st.ecdsaStatus, st.ecdsaDeprecatedFrom);
         if (algorithm == Algorithm.ML_DSA_87) return (st.mldsaStatus, st.mldsaDeprecatedFrom);
         return (st.slhdsaStatus, st.slhdsaDeprecatedFrom);
     }
 
-    function _allowed(AlgorithmStatus status, uint40 deprecatedFrom) private view returns (bool) {
+    function _allowed(AlgorithmStatus status, uint32 deprecatedFrom) private view returns (bool) {
         return status != AlgorithmStatus.DEPRECATED || block.timestamp < deprecatedFrom;
     }
 

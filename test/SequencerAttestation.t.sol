@@ -549,7 +549,7 @@ contract SequencerAttestationTest is AttestationFixture {
         registered();
         // Deprecated from the future: still allowed.
         setAlgorithm(
-            IQRMSOracle.Algorithm.ML_DSA_87, IQRMSOracle.AlgorithmStatus.DEPRECATED, uint40(block.timestamp + 1)
+            IQRMSOracle.Algorithm.ML_DSA_87, IQRMSOracle.AlgorithmStatus.DEPRECATED, uint32(block.timestamp + 1)
         );
         Batch memory b = batch(1, 1, 10);
         commitExpect(b, "");

@@ -16,6 +16,8 @@ import {ISemver} from "./ISemver.sol";
 ///         count). Otherwise the report is stored and the score stays. With `quorum = 2f + 1` no `f`
 ///         reporters can move the score outside the range of the honest reports.
 ///
+///         All timestamps are 32-bit unix seconds (valid until 2106).
+///
 ///         Level: `EMERGENCY` if `score >= emergencyThreshold`, else `SCHEDULED` if
 ///         `score >= scheduledThreshold`, else `NORMAL`. Thresholds satisfy
 ///         `scheduled < emergency <= 10_000`.
@@ -76,7 +78,7 @@ interface IQRMSOracle is ISemver {
     /// @notice Emitted when governance changes the maximum report age.
     event MaxReportAgeUpdated(uint32 maxReportAge);
     /// @notice Emitted when governance changes an algorithm's status.
-    event AlgorithmStatusUpdated(Algorithm indexed algorithm, AlgorithmStatus status, uint40 deprecatedFrom);
+    event AlgorithmStatusUpdated(Algorithm indexed algorithm, AlgorithmStatus status, uint32 deprecatedFrom);
 
     /// @notice The caller is neither governance (governance functions) nor the pending governance.
     error QRMSOracle_Unauthorized(address caller);
@@ -99,7 +101,7 @@ interface IQRMSOracle is ISemver {
     /// @notice The maximum report age is zero.
     error QRMSOracle_InvalidMaxReportAge(uint32 maxReportAge);
     /// @notice `deprecatedFrom` must be non-zero for `DEPRECATED` and zero otherwise.
-    error QRMSOracle_InvalidDeprecationTime(AlgorithmStatus status, uint40 deprecatedFrom);
+    error QRMSOracle_InvalidDeprecationTime(AlgorithmStatus status, uint32 deprecatedFrom);
 
     /// @notice Submits the caller's risk report for `round` (reporters only).
     /// @dev Replay protection: `round` must exceed the caller's previous round. May update the
@@ -120,7 +122,7 @@ interface IQRMSOracle is ISemver {
     /// @return score The current score.
     /// @return level The current level.
     /// @return updatedAt Timestamp of the last score update.
-    function riskState() external view returns (uint16 score, RiskLevel level, uint40 updatedAt);
+    function riskState() external view returns (uint16 score, RiskLevel level, uint32 updatedAt);
 
     /// @notice The level a score would have under the current thresholds.
     /// @param score A score (values above 10_000 are treated as EMERGENCY).
@@ -136,7 +138,7 @@ interface IQRMSOracle is ISemver {
     /// @param algorithm The algorithm.
     /// @return status Its status.
     /// @return deprecatedFrom For `DEPRECATED`, the timestamp from which it is no longer allowed; else 0.
-    function algorithmStatus(Algorithm algorithm) external view returns (AlgorithmStatus status, uint40 deprecatedFrom);
+    function algorithmStatus(Algorithm algorithm) external view returns (AlgorithmStatus status, uint32 deprecatedFrom);
 
     /// @notice Whether `algorithm` may be used now: not `DEPRECATED`, or deprecated with
     ///         `block.timestamp < deprecatedFrom`.
@@ -202,5 +204,5 @@ interface IQRMSOracle is ISemver {
     /// @param algorithm The algorithm.
     /// @param status The status.
     /// @param deprecatedFrom Non-zero timestamp for `DEPRECATED` (may be in the past), zero otherwise.
-    function setAlgorithmStatus(Algorithm algorithm, AlgorithmStatus status, uint40 deprecatedFrom) external;
+    function setAlgorithmStatus(Algorithm algorithm, AlgorithmStatus status, uint32 deprecatedFrom) external;
 }

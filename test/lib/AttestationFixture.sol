@@ -111,7 +111,7 @@ abstract contract AttestationFixture is Test {
         oracle.submitReport(round, score);
     }
 
-    function setAlgorithm(IQRMSOracle.Algorithm alg, IQRMSOracle.AlgorithmStatus status, uint40 from) internal {
+    function setAlgorithm(IQRMSOracle.Algorithm alg, IQRMSOracle.AlgorithmStatus status, uint32 from) internal {
         vm.prank(GOVERNANCE);
         oracle.setAlgorithmStatus(alg, status, from);
     }
@@ -120,7 +120,7 @@ abstract contract AttestationFixture is Test {
     function txGas(address target, bytes memory data) internal returns (uint256) {
         address[] memory cold = new address[](3);
         (cold[0], cold[1], cold[2]) = (address(attestation), address(oracle), address(pckVerifier));
-        return txGas(target, data, cold);
+        return txGas(address(0), target, data, cold);
     }
 
     function slice(bytes memory b, uint256 offset, uint256 length) internal pure returns (bytes memory) {

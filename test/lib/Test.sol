@@ -125,8 +125,8 @@ abstract contract Test {
     ///      `cold` is cooled first): execution plus the intrinsic cost (21,000 + calldata, with the
     ///      EIP-7623 floor). Works with and without `--isolate` (which `--gas-report` implies: there
     ///      every top-level call already is its own transaction and gasleft() includes the
-    ///      intrinsic cost).
-    function txGas(address target, bytes memory data, address[] memory cold) internal returns (uint256) {
+    ///      intrinsic cost). `from` (if non-zero) is pranked as the caller.
+    function txGas(address from, address target, bytes memory data, address[] memory cold) internal returns (uint256) {
         uint256 zeros;
         for (uint256 i = 0; i < data.length; ++i) {
             if (data[i] == 0) ++zeros;
@@ -144,6 +144,7 @@ abstract contract Test {
         for (uint256 i = 0; i < cold.length; ++i) {
             vm.cool(cold[i]);
         }
+        if (from != address(0)) vm.prank(from);
         uint256 g = gasleft();
         (bool ok, bytes memory ret) = target.call(data);
         g -= gasleft();

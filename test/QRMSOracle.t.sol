@@ -1,0 +1,522 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.37;
+
+import {QRMSOracle} from "../contracts/QRMSOracle.sol";
+import {IGoverned} from "../contracts/interfaces/IGoverned.sol";
+import {IQRMSOracle} from "../contracts/interfaces/IQRMSOracle.sol";
+import {Test} from "./lib/Test.sol";
+
+contract QRMSOracleTest is Test {
+    address internal constant GOVERNANCE = address(0x60f);
+    uint32 internal constant MAX_AGE = 1 hours;
+
+    QRMSOracle internal oracle;
+    address[] internal reporters;
+
+    function setUp() public {
+        vm.warp(1_750_000_000);
+        for (uint256 i = 1; i <= 3; ++i) {
+            reporters.push(address(uint160(0xa0 + i)));
+        }
+        oracle = new QRMSOracle(GOVERNANCE, reporters, 2, MAX_AGE, 6000, 9000);
+    }
+
+    function r(uint256 i) internal view returns (address) {
+        return reporters[i];
+    }
+
+    function report(address reporter, uint32 round, uint16 score) internal {
+        vm.prank(reporter);
+        oracle.submitReport(round, score);
+    }
+
+    function unauthorized(address caller) internal pure returns (bytes memory) {
+        return abi.encodeWithSelector(IQRMSOracle.QRMSOracle_Unauthorized.selector, caller);
+    }
+
+    function level() internal view returns (uint256) {
+        return uint256(oracle.riskLevel());
+    }
+
+    function newOracle(address[] memory list, uint8 quorum) internal returns (QRMSOracle) {
+        return new QRMSOracle(GOVERNANCE, list, quorum, MAX_AGE, 6000, 9000);
+    }
+
+    function addresses(uint256 n) internal pure returns (address[] memory list) {
+        list = new address[](n);
+        for (uint256 i = 0; i < n; ++i) {
+            list[i] = address(uint160(0x1000 + i));
+        }
+    }
+
+    // =========================================================================================
+    // Deployment
+    // =========================================================================================
+
+    function test_constructor_state() public view {
+        assertEq(oracle.version(), "1.0.0");
+        assertEq(oracle.governance(), GOVERNANCE);
+        assertEq(oracle.riskScore(), 0);
+        assertEq(level(), uint256(IQRMSOracle.RiskLevel.NORMAL));
+        (uint16 score, IQRMSOracle.RiskLevel lvl, uint32 updatedAt) = oracle.riskState();
+        assertEq(score, 0);
+        assertEq(uint256(lvl), 0);
+        assertEq(updatedAt, 1_750_000_000);
+        (uint16 scheduled, uint16 emergency) = oracle.thresholds();
+        assertEq(scheduled, 6000);
+        assertEq(emergency, 9000);
+        assertEq(oracle.quorum(), 2);
+        assertEq(oracle.maxReportAge(), MAX_AGE);
+        address[] memory list = oracle.reporters();
+        assertEq(list.length, 3);
+        for (uint256 i = 0; i < 3; ++i) {
+            assertEq(list[i], r(i));
+            assertTrue(oracle.isReporter(r(i)));
+        }
+        assertFalse(oracle.isReporter(address(this)));
+        for (uint256 a = 0; a < 3; ++a) {
+            IQRMSOracle.Algorithm alg = IQRMSOracle.Algorithm(a);
+            (IQRMSOracle.AlgorithmStatus status, uint32 from) = oracle.algorithmStatus(alg);
+            assertEq(uint256(status), uint256(IQRMSOracle.AlgorithmStatus.ALLOWED));
+            assertEq(from, 0);
+            assertTrue(oracle.isAlgorithmAllowed(alg));
+            assertFalse(oracle.isAlgorithmRequired(alg));
+        }
+        assertEq(oracle.MAX_SCORE(), 10_000);
+        assertEq(oracle.MAX_REPORTERS(), 9);
+    }
+
+    function test_constructor_reverts() public {
+        vm.expectRevert(IQRMSOracle.QRMSOracle_ZeroAddress.selector);
+        new QRMSOracle(address(0), reporters, 2, MAX_AGE, 6000, 9000);
+        vm.expectRevert(abi.encodeWithSelector(IQRMSOracle.QRMSOracle_InvalidThresholds.selector, 9000, 9000));
+        new QRMSOracle(GOVERNANCE, reporters, 2, MAX_AGE, 9000, 9000);
+        vm.expectRevert(abi.encodeWithSelector(IQRMSOracle.QRMSOracle_InvalidThresholds.selector, 6000, 10_001));
+        new QRMSOracle(GOVERNANCE, reporters, 2, MAX_AGE, 6000, 10_001);
+        vm.expectRevert(abi.encodeWithSelector(IQRMSOracle.QRMSOracle_InvalidMaxReportAge.selector, 0));
+        new QRMSOracle(GOVERNANCE, reporters, 2, 0, 6000, 9000);
+        vm.expectRevert(abi.encodeWithSelector(IQRMSOracle.QRMSOracle_InvalidQuorum.selector, 0, 3));
+        new QRMSOracle(GOVERNANCE, reporters, 0, MAX_AGE, 6000, 9000);
+        vm.expectRevert(abi.encodeWithSelector(IQRMSOracle.QRMSOracle_InvalidQuorum.selector, 4, 3));
+        new QRMSOracle(GOVERNANCE, reporters, 4, MAX_AGE, 6000, 9000);
+        vm.expectRevert(abi.encodeWithSelector(IQRMSOracle.QRMSOracle_InvalidQuorum.selector, 1, 0));
+        new QRMSOracle(GOVERNANCE, new address[](0), 1, MAX_AGE, 6000, 9000);
+        vm.expectRevert(IQRMSOracle.QRMSOracle_TooManyReporters.selector);
+        newOracle(addresses(10), 1);
+        address[] memory dup = new address[](2);
+        (dup[0], dup[1]) = (address(0xa1), address(0xa1));
+        vm.expectRevert(abi.encodeWithSelector(IQRMSOracle.QRMSOracle_ReporterExists.selector, address(0xa1)));
+        newOracle(dup, 1);
+        dup[1] = address(0);
+        vm.expectRevert(IQRMSOracle.QRMSOracle_ZeroAddress.selector);
+        newOracle(dup, 1);
+    }
+
+    function test_constructor_maxReporters() public {
+        QRMSOracle o = newOracle(addresses(9), 5);
+        assertEq(o.reporters().length, 9);
+        assertEq(o.quorum(), 5);
+    }
+
+    // =========================================================================================
+    // Reports and aggregation
+    // =========================================================================================
+
+    function test_report_belowQuorumOnlyStores() public {
+        vm.expectEmit(address(oracle));
+        emit IQRMSOracle.ReportSubmitted(r(0), 1, 7000);
+        report(r(0), 1, 7000);
+        assertEq(oracle.riskScore(), 0, "one report < quorum 2");
+        IQRMSOracle.Report memory rep = oracle.latestReport(r(0));
+        assertEq(rep.score, 7000);
+        assertEq(rep.round, 1);
+        assertEq(rep.reportedAt, block.timestamp);
+        IQRMSOracle.Report memory none = oracle.latestReport(address(this));
+        assertEq(none.reportedAt, 0);
+    }
+
+    function test_report_quorumSetsMedianAndLevel() public {
+        report(r(0), 1, 7000);
+        vm.warp(block.timestamp + 10);
+        vm.expectEmit(address(oracle));
+        emit IQRMSOracle.ReportSubmitted(r(1), 1, 6000);
+        vm.expectEmit(address(oracle));
+        emit IQRMSOracle.RiskScoreUpdated(0, 6500, 2);
+        vm.expectEmit(address(oracle));
+        emit IQRMSOracle.RiskLevelChanged(IQRMSOracle.RiskLevel.NORMAL, IQRMSOracle.RiskLevel.SCHEDULED, 6500);
+        report(r(1), 1, 6000);
+        assertEq(oracle.riskScore(), 6500, "mean of the two middle values");
+        assertEq(level(), uint256(IQRMSOracle.RiskLevel.SCHEDULED));
+        (,, uint32 updatedAt) = oracle.riskState();
+        assertEq(updatedAt, block.timestamp);
+
+        report(r(2), 1, 9900);
+        assertEq(oracle.riskScore(), 7000, "median of 6000, 7000, 9900");
+        assertEq(level(), uint256(IQRMSOracle.RiskLevel.SCHEDULED));
+    }
+
+    function test_report_oneBadReporterCannotMoveScore() public {
+        vm.prank(GOVERNANCE);
+        oracle.setQuorum(3);
+        report(r(0), 1, 1000);
+        report(r(1), 1, 1200);
+        report(r(2), 1, 10_000); // malicious
+        assertEq(oracle.riskScore(), 1200);
+        assertEq(level(), uint256(IQRMSOracle.RiskLevel.NORMAL));
+        report(r(2), 2, 0); // malicious the other way
+        assertEq(oracle.riskScore(), 1000);
+    }
+
+    function test_report_levelCrossingsEmitEvents() public {
+        report(r(0), 1, 9500);
+        vm.expectEmit(address(oracle));
+        emit IQRMSOracle.RiskLevelChanged(IQRMSOracle.RiskLevel.NORMAL, IQRMSOracle.RiskLevel.EMERGENCY, 9500);
+        report(r(1), 1, 9500);
+        assertEq(level(), uint256(IQRMSOracle.RiskLevel.EMERGENCY));
+        report(r(0), 2, 100);
+        assertEq(oracle.riskScore(), 4800);
+        assertEq(level(), uint256(IQRMSOracle.RiskLevel.NORMAL));
+        // Exactly at the thresholds.
+        report(r(0), 3, 6000);
+        report(r(1), 2, 6000);
+        assertEq(level(), uint256(IQRMSOracle.RiskLevel.SCHEDULED));
+        report(r(0), 4, 9000);
+        report(r(1), 3, 9000);
+        assertEq(level(), uint256(IQRMSOracle.RiskLevel.EMERGENCY));
+    }
+
+    function test_report_noLevelEventWithoutCrossing() public {
+        report(r(0), 1, 100);
+        vm.recordLogs();
+        report(r(1), 1, 200);
+        assertEq(vm.getRecordedLogs().length, 2, "ReportSubmitted + RiskScoreUpdated only");
+    }
+
+    function test_report_staleReportsIgnored() public {
+        report(r(0), 1, 8000);
+        vm.warp(block.timestamp + MAX_AGE + 1);
+        report(r(1), 1, 2000);
+        assertEq(oracle.riskScore(), 0, "r0's report is too old: 1 fresh < quorum");
+        report(r(2), 1, 3000);
+        assertEq(oracle.riskScore(), 2500);
+        // A report exactly maxReportAge old still counts.
+        vm.warp(block.timestamp + MAX_AGE);
+        report(r(0), 2, 5000);
+        assertEq(oracle.riskScore(), 3000, "median of 2000, 3000, 5000");
+    }
+
+    function test_report_revert_notReporter() public {
+        vm.expectRevert(abi.encodeWithSelector(IQRMSOracle.QRMSOracle_NotReporter.selector, address(this)));
+        oracle.submitReport(1, 1);
+    }
+
+    function test_report_revert_scoreOutOfRange() public {
+        vm.prank(r(0));
+        vm.expectRevert(abi.encodeWithSelector(IQRMSOracle.QRMSOracle_ScoreOutOfRange.selector, 10_001));
+        oracle.submitReport(1, 10_001);
+        report(r(0), 1, 10_000); // the maximum is fine
+    }
+
+    function test_report_revert_staleRound() public {
+        vm.prank(r(0));
+        vm.expectRevert(abi.encodeWithSelector(IQRMSOracle.QRMSOracle_StaleRound.selector, 0, 0));
+        oracle.submitReport(0, 1);
+        report(r(0), 5, 1);
+        vm.startPrank(r(0));
+        vm.expectRevert(abi.encodeWithSelector(IQRMSOracle.QRMSOracle_StaleRound.selector, 5, 5));
+        oracle.submitReport(5, 1);
+        vm.expectRevert(abi.encodeWithSelector(IQRMSOracle.QRMSOracle_StaleRound.selector, 4, 5));
+        oracle.submitReport(4, 1);
+        vm.stopPrank();
+        report(r(0), type(uint32).max, 2);
+        assertEq(oracle.latestReport(r(0)).round, type(uint32).max);
+    }
+
+    /// @dev `submitReport` stays within 50,000 gas as a transaction, with the largest reporter
+    ///      set all reporting fresh scores and a level crossing.
+    function test_report_gas() public {
+        QRMSOracle o = newOracle(addresses(9), 5);
+        for (uint256 i = 0; i < 8; ++i) {
+            vm.prank(address(uint160(0x1000 + i)));
+            o.submitReport(1, uint16(9000 + i));
+        }
+        address[] memory cold = new address[](1);
+        cold[0] = address(o);
+        uint256 g = txGas(address(uint160(0x1000 + 8)), address(o), abi.encodeCall(o.submitReport, (2, 9999)), cold);
+        assertLe(g, 50_000, "submitReport transaction gas");
+        assertEq(o.riskScore(), 9004);
+    }
+
+    /// @dev Gas-report sample: a typical update (3 reporters, quorum 2).
+    function test_report_gasTypical() public {
+        report(r(0), 1, 500);
+        report(r(1), 1, 700);
+        report(r(2), 1, 9000);
+        report(r(0), 2, 600);
+        assertEq(oracle.riskScore(), 700);
+    }
+
+    // --- fuzz -------------------------------------------------------------------------------------
+
+    /// @dev With n fresh reports (n >= quorum) the score is their median, always in range, and
+    ///      the level matches the thresholds.
+    function testFuzz_medianOfFreshReports(uint16[9] memory scores, uint8 count) public {
+        uint256 n = bound(count, 1, 9);
+        QRMSOracle o = newOracle(addresses(9), uint8(n));
+        uint256[] memory sorted = new uint256[](n);
+        for (uint256 i = 0; i < n; ++i) {
+            uint16 s = uint16(bound(scores[i], 0, 10_000));
+            vm.prank(address(uint160(0x1000 + i)));
+            o.submitReport(1, s);
+            uint256 k = i;
+            while (k > 0 && sorted[k - 1] > s) {
+                sorted[k] = sorted[k - 1];
+                --k;
+            }
+            sorted[k] = s;
+        }
+        uint256 expected = n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+        assertEq(o.riskScore(), expected, "median");
+        assertLe(o.riskScore(), 10_000, "range");
+        assertGe(o.riskScore(), sorted[0], "not below the lowest report");
+        assertLe(o.riskScore(), sorted[n - 1], "not above the highest report");
+        assertEq(uint256(o.riskLevel()), uint256(o.levelForScore(o.riskScore())), "level");
+    }
+
+    /// @dev With quorum 3 of 3, one arbitrary reporter cannot push the score outside the honest range.
+    function testFuzz_singleBadReporterBounded(uint16 honestA, uint16 honestB, uint16 bad) public {
+        honestA = uint16(bound(honestA, 0, 10_000));
+        honestB = uint16(bound(honestB, 0, 10_000));
+        bad = uint16(bound(bad, 0, 10_000));
+        vm.prank(GOVERNANCE);
+        oracle.setQuorum(3);
+        report(r(0), 1, honestA);
+        report(r(1), 1, honestB);
+        report(r(2), 1, bad);
+        uint256 lo = honestA < honestB ? honestA : honestB;
+        uint256 hi = honestA < honestB ? honestB : honestA;
+        assertGe(oracle.riskScore(), lo, "low");
+        assertLe(oracle.riskScore(), hi, "high");
+    }
+
+    /// @dev `levelForScore` agrees with the documented rule for any thresholds and score.
+    function testFuzz_levelRule(uint16 scheduled, uint16 emergency, uint256 score) public {
+        emergency = uint16(bound(emergency, 1, 10_000));
+        scheduled = uint16(bound(scheduled, 0, emergency - 1));
+        vm.prank(GOVERNANCE);
+        oracle.setThresholds(scheduled, emergency);
+        IQRMSOracle.RiskLevel expected = score >= emergency
+            ? IQRMSOracle.RiskLevel.EMERGENCY
+            : (score >= scheduled ? IQRMSOracle.RiskLevel.SCHEDULED : IQRMSOracle.RiskLevel.NORMAL);
+        assertEq(uint256(oracle.levelForScore(score)), uint256(expected));
+    }
+
+    // =========================================================================================
+    // Governance
+    // =========================================================================================
+
+    function test_addReporter() public {
+        address n = address(0xa9);
+        vm.expectRevert(unauthorized(address(this)));
+        oracle.addReporter(n);
+        vm.expectEmit(address(oracle));
+        emit IQRMSOracle.ReporterAdded(n);
+        vm.prank(GOVERNANCE);
+        oracle.addReporter(n);
+        assertTrue(oracle.isReporter(n));
+        assertEq(oracle.reporters().length, 4);
+        report(n, 1, 5);
+        vm.startPrank(GOVERNANCE);
+        vm.expectRevert(abi.encodeWithSelector(IQRMSOracle.QRMSOracle_ReporterExists.selector, n));
+        oracle.addReporter(n);
+        vm.expectRevert(IQRMSOracle.QRMSOracle_ZeroAddress.selector);
+        oracle.addReporter(address(0));
+        for (uint256 i = 0; i < 5; ++i) {
+            oracle.addReporter(address(uint160(0x2000 + i)));
+        }
+        vm.expectRevert(IQRMSOracle.QRMSOracle_TooManyReporters.selector);
+        oracle.addReporter(address(0x3000));
+        vm.stopPrank();
+    }
+
+    function test_removeReporter() public {
+        report(r(0), 1, 9000);
+        report(r(1), 1, 9000);
+        vm.expectRevert(unauthorized(address(this)));
+        oracle.removeReporter(r(0));
+        vm.expectEmit(address(oracle));
+        emit IQRMSOracle.ReporterRemoved(r(0));
+        vm.prank(GOVERNANCE);
+        oracle.removeReporter(r(0));
+        assertFalse(oracle.isReporter(r(0)));
+        assertEq(oracle.latestReport(r(0)).reportedAt, 0);
+        address[] memory list = oracle.reporters();
+        assertEq(list.length, 2);
+        assertEq(list[0], r(1));
+        assertEq(list[1], r(2));
+        // Its report no longer counts: r2 + r1 -> median of 9000, 1000.
+        report(r(2), 1, 1000);
+        assertEq(oracle.riskScore(), 5000);
+        vm.prank(r(0));
+        vm.expectRevert(abi.encodeWithSelector(IQRMSOracle.QRMSOracle_NotReporter.selector, r(0)));
+        oracle.submitReport(2, 1);
+
+        vm.startPrank(GOVERNANCE);
+        vm.expectRevert(abi.encodeWithSelector(IQRMSOracle.QRMSOracle_NotReporter.selector, r(0)));
+        oracle.removeReporter(r(0));
+        vm.expectRevert(abi.encodeWithSelector(IQRMSOracle.QRMSOracle_InvalidQuorum.selector, 2, 1));
+        oracle.removeReporter(r(1));
+        // Re-adding reuses the free position and starts with a clean report (round 1 is fresh again).
+        oracle.addReporter(r(0));
+        vm.stopPrank();
+        assertEq(oracle.reporters()[0], r(0));
+        report(r(0), 1, 1);
+    }
+
+    function test_setQuorum() public {
+        vm.expectRevert(unauthorized(address(this)));
+        oracle.setQuorum(1);
+        vm.startPrank(GOVERNANCE);
+        vm.expectRevert(abi.encodeWithSelector(IQRMSOracle.QRMSOracle_InvalidQuorum.selector, 0, 3));
+        oracle.setQuorum(0);
+        vm.expectRevert(abi.encodeWithSelector(IQRMSOracle.QRMSOracle_InvalidQuorum.selector, 4, 3));
+        oracle.setQuorum(4);
+        vm.expectEmit(address(oracle));
+        emit IQRMSOracle.QuorumUpdated(1);
+        oracle.setQuorum(1);
+        vm.stopPrank();
+        assertEq(oracle.quorum(), 1);
+        report(r(0), 1, 4242);
+        assertEq(oracle.riskScore(), 4242);
+    }
+
+    function test_setMaxReportAge() public {
+        vm.expectRevert(unauthorized(address(this)));
+        oracle.setMaxReportAge(10);
+        vm.startPrank(GOVERNANCE);
+        vm.expectRevert(abi.encodeWithSelector(IQRMSOracle.QRMSOracle_InvalidMaxReportAge.selector, 0));
+        oracle.setMaxReportAge(0);
+        vm.expectEmit(address(oracle));
+        emit IQRMSOracle.MaxReportAgeUpdated(10);
+        oracle.setMaxReportAge(10);
+        vm.stopPrank();
+        assertEq(oracle.maxReportAge(), 10);
+        report(r(0), 1, 100);
+        vm.warp(block.timestamp + 11);
+        report(r(1), 1, 100);
+        assertEq(oracle.riskScore(), 0);
+    }
+
+    function test_setThresholds() public {
+        report(r(0), 1, 7000);
+        report(r(1), 1, 7000);
+        assertEq(level(), uint256(IQRMSOracle.RiskLevel.SCHEDULED));
+        vm.expectRevert(unauthorized(address(this)));
+        oracle.setThresholds(1000, 2000);
+        vm.startPrank(GOVERNANCE);
+        vm.expectRevert(abi.encodeWithSelector(IQRMSOracle.QRMSOracle_InvalidThresholds.selector, 5000, 4000));
+        oracle.setThresholds(5000, 4000);
+        vm.expectRevert(abi.encodeWithSelector(IQRMSOracle.QRMSOracle_InvalidThresholds.selector, 5000, 10_001));
+        oracle.setThresholds(5000, 10_001);
+        // Lowering the emergency threshold below the score crosses a level.
+        vm.expectEmit(address(oracle));
+        emit IQRMSOracle.ThresholdsUpdated(5000, 7000);
+        vm.expectEmit(address(oracle));
+        emit IQRMSOracle.RiskLevelChanged(IQRMSOracle.RiskLevel.SCHEDULED, IQRMSOracle.RiskLevel.EMERGENCY, 7000);
+        oracle.setThresholds(5000, 7000);
+        assertEq(level(), uint256(IQRMSOracle.RiskLevel.EMERGENCY));
+        oracle.setThresholds(9999, 10_000);
+        assertEq(level(), uint256(IQRMSOracle.RiskLevel.NORMAL));
+        // No crossing: no level event.
+        vm.recordLogs();
+        oracle.setThresholds(9000, 10_000);
+        assertEq(vm.getRecordedLogs().length, 1);
+        vm.stopPrank();
+        (uint16 s, uint16 e) = oracle.thresholds();
+        assertEq(s, 9000);
+        assertEq(e, 10_000);
+    }
+
+    function test_setAlgorithmStatus() public {
+        IQRMSOracle.Algorithm ecdsa = IQRMSOracle.Algorithm.ECDSA_SECP256K1;
+        IQRMSOracle.Algorithm mldsa = IQRMSOracle.Algorithm.ML_DSA_87;
+        IQRMSOracle.Algorithm slhdsa = IQRMSOracle.Algorithm.SLH_DSA_256S;
+        vm.expectRevert(unauthorized(address(this)));
+        oracle.setAlgorithmStatus(ecdsa, IQRMSOracle.AlgorithmStatus.REQUIRED, 0);
+        vm.startPrank(GOVERNANCE);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IQRMSOracle.QRMSOracle_InvalidDeprecationTime.selector, IQRMSOracle.AlgorithmStatus.DEPRECATED, 0
+            )
+        );
+        oracle.setAlgorithmStatus(ecdsa, IQRMSOracle.AlgorithmStatus.DEPRECATED, 0);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IQRMSOracle.QRMSOracle_InvalidDeprecationTime.selector, IQRMSOracle.AlgorithmStatus.REQUIRED, 5
+            )
+        );
+        oracle.setAlgorithmStatus(mldsa, IQRMSOracle.AlgorithmStatus.REQUIRED, 5);
+
+        uint32 later = uint32(block.timestamp + 100);
+        vm.expectEmit(address(oracle));
+        emit IQRMSOracle.AlgorithmStatusUpdated(ecdsa, IQRMSOracle.AlgorithmStatus.DEPRECATED, later);
+        oracle.setAlgorithmStatus(ecdsa, IQRMSOracle.AlgorithmStatus.DEPRECATED, later);
+        oracle.setAlgorithmStatus(mldsa, IQRMSOracle.AlgorithmStatus.REQUIRED, 0);
+        oracle.setAlgorithmStatus(slhdsa, IQRMSOracle.AlgorithmStatus.DEPRECATED, 1);
+        vm.stopPrank();
+
+        (IQRMSOracle.AlgorithmStatus st, uint32 from) = oracle.algorithmStatus(ecdsa);
+        assertEq(uint256(st), uint256(IQRMSOracle.AlgorithmStatus.DEPRECATED));
+        assertEq(from, later);
+        assertTrue(oracle.isAlgorithmAllowed(ecdsa), "before its deprecation time");
+        assertTrue(oracle.isAlgorithmAllowed(mldsa));
+        assertTrue(oracle.isAlgorithmRequired(mldsa));
+        assertFalse(oracle.isAlgorithmAllowed(slhdsa));
+        assertFalse(oracle.isAlgorithmRequired(slhdsa));
+
+        IQRMSOracle.SignaturePolicy memory p = oracle.signaturePolicy();
+        assertTrue(p.ecdsaAllowed);
+        assertTrue(p.mldsaAllowed && p.mldsaRequired);
+        assertFalse(p.slhdsaAllowed || p.slhdsaRequired);
+        assertEq(uint256(p.level), 0);
+
+        vm.warp(later);
+        assertFalse(oracle.isAlgorithmAllowed(ecdsa), "from its deprecation time");
+        assertFalse(oracle.signaturePolicy().ecdsaAllowed);
+
+        // Statuses survive score updates (they share the state slot).
+        report(r(0), 1, 9500);
+        report(r(1), 1, 9500);
+        p = oracle.signaturePolicy();
+        assertEq(uint256(p.level), uint256(IQRMSOracle.RiskLevel.EMERGENCY));
+        assertTrue(p.mldsaRequired);
+        assertFalse(p.ecdsaAllowed);
+        (st, from) = oracle.algorithmStatus(slhdsa);
+        assertEq(uint256(st), uint256(IQRMSOracle.AlgorithmStatus.DEPRECATED));
+        assertEq(from, 1);
+
+        vm.prank(GOVERNANCE);
+        oracle.setAlgorithmStatus(slhdsa, IQRMSOracle.AlgorithmStatus.ALLOWED, 0);
+        assertTrue(oracle.isAlgorithmAllowed(slhdsa));
+        assertEq(oracle.riskScore(), 9500, "score untouched by status changes");
+    }
+
+    function test_governance_twoStep() public {
+        address next = address(0x9e3);
+        vm.expectRevert(unauthorized(address(this)));
+        oracle.transferGovernance(next);
+        vm.prank(GOVERNANCE);
+        oracle.transferGovernance(next);
+        assertEq(oracle.pendingGovernance(), next);
+        vm.expectRevert(unauthorized(address(this)));
+        oracle.acceptGovernance();
+        vm.expectEmit(address(oracle));
+        emit IGoverned.GovernanceTransferred(GOVERNANCE, next);
+        vm.prank(next);
+        oracle.acceptGovernance();
+        assertEq(oracle.governance(), next);
+        vm.prank(GOVERNANCE);
+        vm.expectRevert(unauthorized(GOVERNANCE));
+        oracle.setQuorum(1);
+    }
+}
