@@ -55,6 +55,9 @@ contract QRMSOracle is IQRMSOracle, Governed {
     uint256 private constant CORE_QUORUM = 88;
     uint256 private constant CORE_POSITIONS_USED = 96;
     uint256 private constant CORE_MAX_REPORT_AGE = 104;
+    uint256 private constant CORE_ECDSA = 136; // status (8 bits), then deprecatedFrom (32 bits)
+    uint256 private constant CORE_MLDSA = 176;
+    uint256 private constant CORE_SLHDSA = 216;
     uint256 private constant CORE_SCORE_LEVEL_TIME_MASK = (uint256(1) << 56) - 1;
 
     Core private _core;
@@ -245,13 +248,20 @@ contract QRMSOracle is IQRMSOracle, Governed {
 
     /// @inheritdoc IQRMSOracle
     function signaturePolicy() external view returns (SignaturePolicy memory policy) {
-        Core memory st = _core;
-        policy.level = st.level;
-        policy.ecdsaAllowed = _allowed(st.ecdsaStatus, st.ecdsaDeprecatedFrom);
-        policy.mldsaAllowed = _allowed(st.mldsaStatus, st.mldsaDeprecatedFrom);
-        policy.mldsaRequired = st.mldsaStatus == AlgorithmStatus.REQUIRED;
-        policy.slhdsaAllowed = _allowed(st.slhdsaStatus, st.slhdsaDeprecatedFrom);
-        policy.slhdsaRequired = st.slhdsaStatus == AlgorithmStatus.REQUIRED;
+        // Raw word read: this view is on {SequencerAttestation-commitBatch}'s path.
+        uint256 core;
+        assembly ("memory-safe") {
+            core := sload(_core.slot)
+        }
+        policy.level = RiskLevel((core >> CORE_LEVEL) & 0xff);
+        uint256 ecdsa = core >> CORE_ECDSA;
+        uint256 mldsa = core >> CORE_MLDSA;
+        uint256 slhdsa = core >> CORE_SLHDSA;
+        policy.ecdsaAllowed = _allowedRaw(ecdsa);
+        policy.mldsaAllowed = _allowedRaw(mldsa);
+        policy.mldsaRequired = mldsa & 0xff == uint256(AlgorithmStatus.REQUIRED);
+        policy.slhdsaAllowed = _allowedRaw(slhdsa);
+        policy.slhdsaRequired = slhdsa & 0xff == uint256(AlgorithmStatus.REQUIRED);
     }
 
     /// @inheritdoc IQRMSOracle
@@ -413,6 +423,12 @@ contract QRMSOracle is IQRMSOracle, Governed {
 
     function _allowed(AlgorithmStatus status, uint32 deprecatedFrom) private view returns (bool) {
         return status != AlgorithmStatus.DEPRECATED || block.timestamp < deprecatedFrom;
+    }
+
+    /// @dev `statusAndTime`: status in the low 8 bits, deprecatedFrom in the next 32.
+    function _allowedRaw(uint256 statusAndTime) private view returns (bool) {
+        return statusAndTime & 0xff != uint256(AlgorithmStatus.DEPRECATED)
+            || block.timestamp < (statusAndTime >> 8) & 0xffffffff;
     }
 
     function _revertUnauthorized(address caller) internal pure override {
