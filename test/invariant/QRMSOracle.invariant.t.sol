@@ -1,0 +1,118 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.37;
+
+import {QRMSOracle} from "../../contracts/QRMSOracle.sol";
+import {IQRMSOracle} from "../../contracts/interfaces/IQRMSOracle.sol";
+import {Test} from "../lib/Test.sol";
+import {VM} from "../lib/Vm.sol";
+
+/// @notice Drives the oracle with reports from random reporters (and outsiders), time jumps and
+///         governance changes of thresholds, quorum and reporters.
+contract OracleHandler {
+    address internal constant GOVERNANCE = address(0x60f);
+
+    QRMSOracle public immutable oracle;
+    address[] internal pool;
+    mapping(address => uint32) internal nextRound;
+    uint256 public acceptedReports;
+    uint256 public unauthorizedAccepted;
+
+    constructor(QRMSOracle oracle_, address[] memory pool_) {
+        oracle = oracle_;
+        pool = pool_;
+    }
+
+    function report(uint256 who, uint16 score, bool replay) external {
+        address reporter = pool[who % pool.length];
+        bool authorised = oracle.isReporter(reporter);
+        uint32 round = replay ? nextRound[reporter] : nextRound[reporter] + 1;
+        VM.prank(reporter);
+        try oracle.submitReport(round, uint16(score % 10_001)) {
+            if (!authorised) ++unauthorizedAccepted;
+            if (replay && round != 0) ++unauthorizedAccepted; // a replayed round must never pass
+            nextRound[reporter] = round;
+            ++acceptedReports;
+        } catch {}
+    }
+
+    function warp(uint32 seconds_) external {
+        VM.warp(block.timestamp + (seconds_ % 2 hours));
+    }
+
+    function setThresholds(uint16 a, uint16 b) external {
+        VM.prank(GOVERNANCE);
+        try oracle.setThresholds(a % 10_001, b % 10_001) {} catch {}
+    }
+
+    function setQuorum(uint8 q) external {
+        VM.prank(GOVERNANCE);
+        try oracle.setQuorum(q % 6) {} catch {}
+    }
+
+    function toggleReporter(uint256 who) external {
+        address reporter = pool[who % pool.length];
+        VM.prank(GOVERNANCE);
+        if (oracle.isReporter(reporter)) {
+            try oracle.removeReporter(reporter) {
+                nextRound[reporter] = 0;
+            } catch {}
+        } else {
+            try oracle.addReporter(reporter) {} catch {}
+        }
+    }
+}
+
+contract QRMSOracleInvariantTest is Test {
+    QRMSOracle internal oracle;
+    OracleHandler internal handler;
+
+    function setUp() public {
+        vm.warp(1_750_000_000);
+        address[] memory pool = new address[](6);
+        for (uint256 i = 0; i < pool.length; ++i) {
+            pool[i] = address(uint160(0xa1 + i));
+        }
+        address[] memory initial = new address[](3);
+        (initial[0], initial[1], initial[2]) = (pool[0], pool[1], pool[2]);
+        oracle = new QRMSOracle(address(0x60f), initial, 2, 1 hours, 6000, 9000);
+        handler = new OracleHandler(oracle, pool);
+        targetContract(address(handler));
+        bytes4[] memory selectors = new bytes4[](5);
+        selectors[0] = OracleHandler.report.selector;
+        selectors[1] = OracleHandler.warp.selector;
+        selectors[2] = OracleHandler.setThresholds.selector;
+        selectors[3] = OracleHandler.setQuorum.selector;
+        selectors[4] = OracleHandler.toggleReporter.selector;
+        targetSelector(address(handler), selectors);
+    }
+
+    /// @notice The score never leaves [0, 10_000].
+    function invariant_scoreInRange() public view {
+        assertLe(oracle.riskScore(), 10_000, "score range");
+    }
+
+    /// @notice The stored level always matches the current thresholds.
+    function invariant_levelMatchesThresholds() public view {
+        (uint16 scheduled, uint16 emergency) = oracle.thresholds();
+        assertTrue(scheduled < emergency && emergency <= 10_000, "threshold order");
+        uint16 score = oracle.riskScore();
+        IQRMSOracle.RiskLevel expected = score >= emergency
+            ? IQRMSOracle.RiskLevel.EMERGENCY
+            : (score >= scheduled ? IQRMSOracle.RiskLevel.SCHEDULED : IQRMSOracle.RiskLevel.NORMAL);
+        assertEq(uint256(oracle.riskLevel()), uint256(expected), "level");
+        assertEq(uint256(oracle.signaturePolicy().level), uint256(expected), "policy level");
+    }
+
+    /// @notice Only authorised reporters with fresh rounds are ever accepted.
+    function invariant_onlyReportersWithFreshRounds() public view {
+        assertEq(handler.unauthorizedAccepted(), 0, "unauthorised or replayed report accepted");
+    }
+
+    /// @notice 1 <= quorum <= reporter count <= MAX_REPORTERS.
+    function invariant_quorumSatisfiable() public view {
+        uint256 count = oracle.reporters().length;
+        assertGe(oracle.quorum(), 1, "quorum >= 1");
+        assertLe(oracle.quorum(), count, "quorum <= reporters");
+        assertLe(count, oracle.MAX_REPORTERS(), "bounded");
+    }
+}
