@@ -49,6 +49,8 @@ interface Vm {
     function parseBytes(string calldata stringifiedValue) external pure returns (bytes memory parsedValue);
     function toString(uint256 value) external pure returns (string memory stringifiedValue);
     function toString(bytes calldata value) external pure returns (string memory stringifiedValue);
+    function toString(address value) external pure returns (string memory stringifiedValue);
+    function toString(bytes32 value) external pure returns (string memory stringifiedValue);
     function setEnv(string calldata name, string calldata value) external;
     function envExists(string calldata name) external view returns (bool result);
     function envOr(string calldata name, bool defaultValue) external view returns (bool value);
