@@ -48,7 +48,7 @@ if [[ -f foundry.toml ]]; then
   step "forge fmt"
   forge fmt --check
   step "forge test"
-  forge test
+  forge test --gas-report
 fi
 
 step "all checks passed"

@@ -505,14 +505,40 @@ impl Pool {
         Self::split(&self.inner.read().expect("pool lock"))
     }
 
+    /// Visits every transaction with whether it is pending, without copying any.
+    fn visit(inner: &Inner, mut f: impl FnMut(bool, &PoolTx)) {
+        for (sender, txs) in &inner.by_sender {
+            let mut next = inner.state_nonce.get(sender).copied().unwrap_or_default();
+            for (nonce, tx) in txs {
+                let pending = *nonce == next;
+                next = if pending { next + 1 } else { u64::MAX };
+                f(pending, tx);
+            }
+        }
+    }
+
     /// Pending and queued counts.
     pub fn status(&self) -> PoolStatus {
-        let content = self.content();
-        let count = |txs: &BySender| txs.values().map(BTreeMap::len).sum();
-        PoolStatus {
-            pending: count(&content.pending),
-            queued: count(&content.queued),
-        }
+        let mut status = PoolStatus::default();
+        Self::visit(&self.inner.read().expect("pool lock"), |pending, _| {
+            if pending {
+                status.pending += 1;
+            } else {
+                status.queued += 1;
+            }
+        });
+        status
+    }
+
+    /// Total gas limit of the pending transactions: whether a full block is waiting.
+    pub fn pending_gas(&self) -> u64 {
+        let mut gas = 0u64;
+        Self::visit(&self.inner.read().expect("pool lock"), |pending, tx| {
+            if pending {
+                gas = gas.saturating_add(tx.gas_limit());
+            }
+        });
+        gas
     }
 
     /// A transaction by hash.

@@ -609,6 +609,9 @@ async fn node_command(args: NodeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// How often dev mode looks at the pool between blocks.
+const DEV_POLL: Duration = Duration::from_millis(25);
+
 async fn dev_loop(
     spec: &ChainSpec,
     executor: &Executor,
@@ -622,12 +625,29 @@ async fn dev_loop(
     loop {
         let parent = store.head()?.context("head vanished")?;
         let parent_hash = parent.hash_slow();
-        let attrs = dev_attributes(spec, &parent, sealed, period)?;
-        let wait = attrs.timestamp.saturating_sub(now());
-        tokio::select! {
-            _ = tokio::time::sleep(Duration::from_secs(wait)) => {}
-            _ = shutdown_signal() => { info!(target: "aegis::node", "interrupted"); return Ok(()); }
+        // Seal at the period, or at once when a full block of pending transactions waits
+        // (timestamps then run ahead of the clock by at least a second per block, like a
+        // chain under load, and fall back to it when the load passes).
+        let due = now().max(parent.timestamp + period);
+        let mut shutdown = std::pin::pin!(shutdown_signal());
+        let mut last_version = u64::MAX;
+        loop {
+            if now() >= due {
+                break;
+            }
+            let version = pool.version();
+            if version != last_version {
+                last_version = version;
+                if pool.pending_gas() >= parent.gas_limit {
+                    break;
+                }
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(DEV_POLL) => {}
+                _ = &mut shutdown => { info!(target: "aegis::node", "interrupted"); return Ok(()); }
+            }
         }
+        let attrs = dev_attributes(spec, &parent, sealed, 1)?;
         let base_fee = aegis_executor::next_base_fee(spec, &parent, attrs.timestamp)?;
         let mut txs = pool.best_transactions(base_fee);
         let block = executor.build(parent_hash, &attrs, Some(&mut *txs))?;
