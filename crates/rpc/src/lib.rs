@@ -52,6 +52,9 @@ pub struct EthApi {
     config: RpcConfig,
     /// Canonical chain changes for subscriptions, fed by [`subscribe::follow_head`].
     events: broadcast::Sender<subscribe::ChainEvent>,
+    /// The head state transactions are validated against, rebuilt when the head moves (building
+    /// it reads the L1 fee parameters, too costly per transaction).
+    head_state: std::sync::Mutex<Option<(B256, Arc<HeadState>)>>,
 }
 
 impl std::fmt::Debug for EthApi {
@@ -119,6 +122,7 @@ impl EthApi {
             pool,
             config,
             events: broadcast::channel(1024).0,
+            head_state: std::sync::Mutex::default(),
         }
     }
 
@@ -604,6 +608,24 @@ impl EthApi {
         Ok(response)
     }
 
+    fn head_state(&self) -> RpcResult<Arc<HeadState>> {
+        let head = self
+            .executor
+            .store()
+            .head_hash()
+            .map_err(internal)?
+            .ok_or_else(|| internal("no head"))?;
+        let mut cached = self.head_state.lock().expect("head state lock");
+        if let Some((hash, state)) = cached.as_ref()
+            && *hash == head
+        {
+            return Ok(state.clone());
+        }
+        let state = Arc::new(HeadState::at_head(&self.executor).map_err(internal)?);
+        *cached = Some((head, state.clone()));
+        Ok(state)
+    }
+
     fn send_raw(&self, raw: Bytes) -> RpcResult<B256> {
         // Typed envelopes other than 2930, 1559, 7702 (and deposits, refused by the pool):
         // blob transactions have no place on an OP chain.
@@ -619,9 +641,9 @@ impl EthApi {
             }
             other => error(INVALID_PARAMS, format!("invalid transaction: {other}")),
         })?;
-        let state = HeadState::at_head(&self.executor).map_err(internal)?;
+        let state = self.head_state()?;
         self.pool
-            .add_local(tx, &state)
+            .add_local(tx, &*state)
             .map_err(|e| error(SERVER_ERROR, e.to_string()))
     }
 }
