@@ -144,6 +144,8 @@ fn node_seals_blocks_restarts_at_its_head_and_verifies() {
             "--genesis".into(),
             path(&genesis).into(),
             "--dev".into(),
+            "--http.port".into(),
+            "0".into(),
             "--dev.period".into(),
             "1".into(),
             "--dev.blocks".into(),
@@ -170,6 +172,8 @@ fn node_seals_blocks_restarts_at_its_head_and_verifies() {
         "--genesis",
         path(&other),
         "--dev",
+        "--http.port",
+        "0",
         "--dev.blocks",
         "1",
     ]);
@@ -212,7 +216,11 @@ fn sigkill_while_sealing_restarts_at_a_consistent_head() {
     let datadir = dir.path().join("data");
     let genesis_dir = dir.path().join("g");
     let genesis = genesis_at(&genesis_dir, "1700000000");
-    let mut child = spawn_node(dir.path(), &genesis, &["--dev", "--dev.period", "1"]);
+    let mut child = spawn_node(
+        dir.path(),
+        &genesis,
+        &["--dev", "--dev.period", "1", "--http.port", "0"],
+    );
     std::thread::sleep(std::time::Duration::from_millis(2_500));
     child.kill().unwrap();
     child.wait().unwrap();
@@ -228,6 +236,8 @@ fn sigkill_while_sealing_restarts_at_a_consistent_head() {
         "--dev.blocks",
         "1",
         "--dev",
+        "--http.port",
+        "0",
         "--dev.period",
         "1",
     ]);
@@ -353,6 +363,8 @@ fn config_file_sets_what_flags_do_not_and_bad_files_are_named() {
         "--config",
         path(&config),
         "--dev",
+        "--http.port",
+        "0",
         "--dev.blocks",
         "1",
         "--dev.period",
