@@ -212,25 +212,30 @@ fn hex_u64(value: &Value) -> u64 {
     u64::from_str_radix(value.as_str().unwrap().trim_start_matches("0x"), 16).unwrap()
 }
 
+/// `cast send --json` from the dev key with `args`; the receipt cast prints.
+fn cast_send(args: &[&str]) -> Value {
+    let url = l2_url();
+    let mut all = vec![
+        "send",
+        "--rpc-url",
+        &url,
+        "--private-key",
+        DEV_KEY,
+        "--json",
+    ];
+    all.extend_from_slice(args);
+    serde_json::from_str(&foundry("cast", &all)).unwrap()
+}
+
 /// What a wallet developer does: cast send, forge create, cast call/estimate/logs.
 fn wallet_flows_with_cast_and_forge(project: &Path) {
     let url = l2_url();
     // A value transfer: status 1 and the OP fee fields on the receipt.
-    let receipt: Value = serde_json::from_str(&foundry(
-        "cast",
-        &[
-            "send",
-            "--rpc-url",
-            &url,
-            "--private-key",
-            DEV_KEY,
-            "--json",
-            "0x00000000000000000000000000000000000f00d5",
-            "--value",
-            "1ether",
-        ],
-    ))
-    .unwrap();
+    let receipt = cast_send(&[
+        "0x00000000000000000000000000000000000f00d5",
+        "--value",
+        "1ether",
+    ]);
     assert_eq!(receipt["status"], "0x1", "{receipt}");
     // cast prints an Ethereum receipt; the node's own has the OP fields.
     let receipt = rpc(
@@ -335,22 +340,12 @@ fn wallet_flows_with_cast_and_forge(project: &Path) {
     .trim()
     .parse()
     .unwrap();
-    let receipt: Value = serde_json::from_str(&foundry(
-        "cast",
-        &[
-            "send",
-            "--rpc-url",
-            &url,
-            "--private-key",
-            DEV_KEY,
-            "--json",
-            "--gas-limit",
-            &estimate.to_string(),
-            &counter,
-            "increment()",
-        ],
-    ))
-    .unwrap();
+    let receipt = cast_send(&[
+        "--gas-limit",
+        &estimate.to_string(),
+        &counter,
+        "increment()",
+    ]);
     assert_eq!(receipt["status"], "0x1", "{receipt}");
     let used = hex_u64(&receipt["gasUsed"]);
     assert!(
