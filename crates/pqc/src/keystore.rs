@@ -311,13 +311,10 @@ impl KeyStore {
             .map_err(|_| PqcError::KeyStoreSealBroken(path.to_path_buf()))?;
         let plain: Plain = serde_json::from_slice(&plain).map_err(|e| {
             corrupt(format!(
-                "content: {}",
-                format!(
-                    "{:?} error at line {} column {}",
-                    e.classify(),
-                    e.line(),
-                    e.column()
-                )
+                "content: {:?} error at line {} column {}",
+                e.classify(),
+                e.line(),
+                e.column()
             ))
         })?;
         let secret = |field: &str, value: &str| -> Result<Zeroizing<Vec<u8>>, PqcError> {
