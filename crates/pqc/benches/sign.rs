@@ -3,6 +3,8 @@
 //!
 //! `cargo bench -p aegis-pqc --bench sign`
 
+#![allow(missing_docs)] // criterion_group! generates undocumented items
+
 use aegis_pqc::{
     BatchCommitment, EcdsaSigner, MlDsa87Signer, SignatureBundle, SlhDsaSigner, SlhDsaVariant,
 };
