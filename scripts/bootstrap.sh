@@ -131,6 +131,23 @@ else
   kona="kona-node not installed (use --kona)"
 fi
 
+# --- Python test environment (independent ML-DSA / ML-KEM / SLH-DSA implementations) -----
+PYENV="${AEGIS_PYENV:-$HOME/.cache/quantumaegis/pyenv}"
+py_requirements="$TOOLCHAIN_DIR/requirements-test.txt"
+py_hash="$(sha256sum "$py_requirements" | cut -d' ' -f1)"
+if [[ ! -x "$PYENV/bin/python3" || "$(cat "$PYENV/.aegis-installed" 2>/dev/null)" != "$py_hash" ]]; then
+  command -v python3 >/dev/null 2>&1 || die "python3 is required for the independent-implementation tests"
+  log "installing the Python test environment into $PYENV"
+  rm -rf "$PYENV"
+  python3 -m venv "$PYENV"
+  "$PYENV/bin/pip" install --quiet --disable-pip-version-check -r "$py_requirements"
+  echo "$py_hash" >"$PYENV/.aegis-installed"
+fi
+# A wrapper, not a symlink: a venv is recognised by the path its interpreter is started from.
+rm -f "$BIN/aegis-python"
+printf '#!/bin/sh\nexec "%s/bin/python3" "$@"\n' "$PYENV" >"$BIN/aegis-python"
+chmod +x "$BIN/aegis-python"
+
 # --- summary -------------------------------------------------------------------------------
 versions="$(node -e '
 const d = process.argv[1] + "/node_modules/";
