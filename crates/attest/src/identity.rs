@@ -1,0 +1,275 @@
+use crate::AttestError;
+use aegis_envelope::{RecipientPublicKey, RecipientSecretKey};
+use aegis_pqc::{
+    EcdsaSigner, EpochKeys, EpochPublicKeys, KeyStore, SealingKey, Signer as _, SlhDsaVariant,
+};
+use aegis_tee::{AttestationProvider, ReportDataBinding};
+use alloy_primitives::{Address, B256};
+use rand_core::OsRng;
+use std::{
+    collections::BTreeMap,
+    path::PathBuf,
+    sync::{Arc, RwLock},
+};
+use zeroize::Zeroizing;
+
+/// Name of the mempool decryption key among the key store's per-epoch secrets.
+pub const ENCRYPTION_SECRET_NAME: &str = "mempool-encryption";
+
+/// How to open the identity.
+#[derive(Debug)]
+pub struct IdentityConfig {
+    /// The L2 chain id (envelopes and commitments are bound to it).
+    pub chain_id: u64,
+    /// The sealed key store file.
+    pub keystore: PathBuf,
+    /// What unseals it.
+    pub sealing: SealingKey,
+    /// Create the key store when the file is missing (development); otherwise a missing file
+    /// is an error.
+    pub create_if_missing: bool,
+    /// SLH-DSA-256s hash family for new keys.
+    pub slh_variant: SlhDsaVariant,
+    /// Where quotes come from.
+    pub provider: AttestationProvider,
+}
+
+struct Current {
+    keys: KeyStore,
+    encryption: Arc<RecipientSecretKey>,
+}
+
+/// The sequencer's keys and the TEE that attests them.
+pub struct Identity {
+    chain_id: u64,
+    provider: AttestationProvider,
+    current: RwLock<Current>,
+}
+
+impl std::fmt::Debug for Identity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Identity")
+            .field("chain_id", &self.chain_id)
+            .field("address", &self.address())
+            .field("epoch", &self.epoch())
+            .field("provider", &self.provider.kind())
+            .finish()
+    }
+}
+
+fn encryption_extra(
+    chain_id: u64,
+    epoch: u32,
+) -> Result<(RecipientSecretKey, BTreeMap<String, Zeroizing<Vec<u8>>>), AttestError> {
+    let secret = RecipientSecretKey::generate(chain_id, epoch, &mut OsRng)?;
+    let extra = BTreeMap::from([(ENCRYPTION_SECRET_NAME.to_string(), secret.to_bytes())]);
+    Ok((secret, extra))
+}
+
+impl Identity {
+    /// Creates a new key store at `path` (epoch 0 keys and a mempool encryption key for
+    /// `chain_id`); refuses to overwrite one. Returns the sequencer address.
+    pub fn create_keystore(
+        path: &std::path::Path,
+        sealing: SealingKey,
+        chain_id: u64,
+        variant: SlhDsaVariant,
+    ) -> Result<KeyStore, AttestError> {
+        let (_, extra) = encryption_extra(chain_id, 0)?;
+        Ok(KeyStore::create(path, sealing, variant, extra)?)
+    }
+
+    /// Opens (or, if allowed, creates) the key store and checks it belongs to this chain.
+    pub fn open(config: IdentityConfig) -> Result<Self, AttestError> {
+        let keys = if config.create_if_missing && !config.keystore.exists() {
+            let store = Self::create_keystore(
+                &config.keystore,
+                config.sealing,
+                config.chain_id,
+                config.slh_variant,
+            )?;
+            tracing::info!(target: "aegis::attest", path = %config.keystore.display(), address = %store.address(), "created sequencer key store");
+            store
+        } else {
+            KeyStore::open(&config.keystore, config.sealing)?
+        };
+        let current = keys.current();
+        let encryption = match current.extra.get(ENCRYPTION_SECRET_NAME) {
+            Some(bytes) => RecipientSecretKey::from_bytes(bytes)?,
+            None => {
+                return Err(AttestError::Pqc(aegis_pqc::PqcError::KeyStoreCorrupt {
+                    path: config.keystore.clone(),
+                    reason: format!("no {ENCRYPTION_SECRET_NAME} key"),
+                }));
+            }
+        };
+        if encryption.chain_id() != config.chain_id {
+            return Err(AttestError::WrongChain {
+                expected: config.chain_id,
+                found: encryption.chain_id(),
+            });
+        }
+        Ok(Self {
+            chain_id: config.chain_id,
+            provider: config.provider,
+            current: RwLock::new(Current {
+                keys,
+                encryption: Arc::new(encryption),
+            }),
+        })
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Current> {
+        // A panic while holding the lock cannot leave `Current` half-updated (rotation swaps
+        // whole values), so a poisoned lock is still consistent.
+        self.current.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The L2 chain id.
+    pub fn chain_id(&self) -> u64 {
+        self.chain_id
+    }
+
+    /// The attestation provider.
+    pub fn provider(&self) -> &AttestationProvider {
+        &self.provider
+    }
+
+    /// The sequencer address (secp256k1 key).
+    pub fn address(&self) -> Address {
+        self.read().keys.address()
+    }
+
+    /// The long-lived secp256k1 key.
+    pub fn ecdsa(&self) -> EcdsaSigner {
+        self.read().keys.ecdsa().clone()
+    }
+
+    /// The current key epoch.
+    pub fn epoch(&self) -> u32 {
+        self.read().keys.current().epoch
+    }
+
+    /// The current epoch's signing keys.
+    pub fn current_keys(&self) -> Arc<EpochKeys> {
+        self.read().keys.current()
+    }
+
+    /// Public keys of every epoch, the current one last.
+    pub fn public_epochs(&self) -> Vec<EpochPublicKeys> {
+        self.read().keys.public_epochs()
+    }
+
+    /// The current mempool decryption key.
+    pub fn encryption_secret(&self) -> Arc<RecipientSecretKey> {
+        self.read().encryption.clone()
+    }
+
+    /// The current mempool encryption public key.
+    pub fn encryption_public_key(&self) -> RecipientPublicKey {
+        self.read().encryption.public_key().clone()
+    }
+
+    /// The REPORTDATA binding of the current keys and `binding` (a nonce or a commitment).
+    pub fn binding(&self, binding: B256) -> ReportDataBinding {
+        let current = self.read();
+        let keys = current.keys.current();
+        ReportDataBinding {
+            sequencer: current.keys.address(),
+            mldsa_key_hash: keys.mldsa.key_hash(),
+            slhdsa_key_hash: keys.slhdsa.key_hash(),
+            encryption_key_hash: current.encryption.key_hash(),
+            binding,
+        }
+    }
+
+    /// A quote over the current keys and `binding`.
+    pub async fn quote(&self, binding: B256) -> Result<(ReportDataBinding, Vec<u8>), AttestError> {
+        let report = self.binding(binding);
+        let quote = self.provider.quote(report.report_data()).await?;
+        Ok((report, quote))
+    }
+
+    /// Starts a new key epoch: fresh ML-DSA-87, SLH-DSA-256s and mempool encryption keys,
+    /// sealed to disk before they are used. Envelopes to the old key are refused from now on.
+    pub fn rotate(&self) -> Result<u32, AttestError> {
+        let mut current = self.current.write().unwrap_or_else(|e| e.into_inner());
+        let next = current.keys.current().epoch + 1;
+        let (secret, extra) = encryption_extra(self.chain_id, next)?;
+        let epoch = current.keys.rotate(extra)?;
+        current.encryption = Arc::new(secret);
+        metrics::gauge!("aegis_key_epoch").set(f64::from(epoch));
+        Ok(epoch)
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    pub(crate) fn identity(dir: &std::path::Path, create: bool) -> Result<Identity, AttestError> {
+        Identity::open(IdentityConfig {
+            chain_id: 901,
+            keystore: dir.join("keys/sequencer.keystore"),
+            sealing: SealingKey::Secret(Zeroizing::new([1; 32])),
+            create_if_missing: create,
+            slh_variant: SlhDsaVariant::Sha2,
+            provider: AttestationProvider::Simulator(aegis_tee::Simulator::new([2; 32]).unwrap()),
+        })
+    }
+
+    #[tokio::test]
+    async fn quotes_bind_the_current_keys_and_rotation_changes_them() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(matches!(
+            identity(dir.path(), false),
+            Err(AttestError::Pqc(aegis_pqc::PqcError::KeyStoreMissing(_)))
+        ));
+        let id = identity(dir.path(), true).unwrap();
+        let nonce = B256::repeat_byte(3);
+        let (binding, quote) = id.quote(nonce).await.unwrap();
+        let root = aegis_tee::Simulator::new([2; 32])
+            .unwrap()
+            .dev_root_public_key();
+        let verified = aegis_tee::verify_dev(&quote, &root).unwrap();
+        assert!(binding.matches(&verified.report_data));
+        assert_eq!(binding.sequencer, id.address());
+        assert_eq!(
+            binding.encryption_key_hash,
+            id.encryption_public_key().key_hash()
+        );
+
+        let before = id.encryption_public_key();
+        assert_eq!(id.rotate().unwrap(), 1);
+        assert_eq!(id.epoch(), 1);
+        assert_ne!(id.encryption_public_key(), before);
+        assert_eq!(id.encryption_public_key().epoch(), 1);
+        assert_ne!(id.binding(nonce), binding);
+        drop(id);
+        // Reopened: the rotated keys are what was sealed.
+        let again = identity(dir.path(), false).unwrap();
+        assert_eq!(again.epoch(), 1);
+        assert_eq!(again.public_epochs().len(), 2);
+    }
+
+    #[test]
+    fn a_key_store_of_another_chain_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        identity(dir.path(), true).unwrap();
+        let other = Identity::open(IdentityConfig {
+            chain_id: 10,
+            keystore: dir.path().join("keys/sequencer.keystore"),
+            sealing: SealingKey::Secret(Zeroizing::new([1; 32])),
+            create_if_missing: false,
+            slh_variant: SlhDsaVariant::Sha2,
+            provider: AttestationProvider::Simulator(aegis_tee::Simulator::new([2; 32]).unwrap()),
+        });
+        assert!(matches!(
+            other,
+            Err(AttestError::WrongChain {
+                expected: 10,
+                found: 901
+            })
+        ));
+    }
+}
