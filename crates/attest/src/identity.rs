@@ -57,10 +57,13 @@ impl std::fmt::Debug for Identity {
     }
 }
 
+/// Per-epoch secrets sealed next to the signing keys, by name.
+type EpochSecrets = BTreeMap<String, Zeroizing<Vec<u8>>>;
+
 fn encryption_extra(
     chain_id: u64,
     epoch: u32,
-) -> Result<(RecipientSecretKey, BTreeMap<String, Zeroizing<Vec<u8>>>), AttestError> {
+) -> Result<(RecipientSecretKey, EpochSecrets), AttestError> {
     let secret = RecipientSecretKey::generate(chain_id, epoch, &mut OsRng)?;
     let extra = BTreeMap::from([(ENCRYPTION_SECRET_NAME.to_string(), secret.to_bytes())]);
     Ok((secret, extra))
