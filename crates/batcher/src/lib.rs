@@ -303,6 +303,8 @@ pub struct Batcher {
     next: u64,
     /// When the last batch was posted.
     posted_at: Option<tokio::time::Instant>,
+    /// Signs and attests each batch before it is posted.
+    attestor: Option<Arc<aegis_attest::BatchAttestor>>,
 }
 
 /// A posted batch that has not made the safe head move by then is posted again.
@@ -327,7 +329,14 @@ impl Batcher {
             config,
             next: 0,
             posted_at: None,
+            attestor: None,
         }
+    }
+
+    /// Signs and attests every batch with `attestor` before posting it.
+    pub fn with_attestor(mut self, attestor: Arc<aegis_attest::BatchAttestor>) -> Self {
+        self.attestor = Some(attestor);
+        self
     }
 
     fn number_of(&self, hash: Option<B256>) -> Result<u64, BatcherError> {
@@ -357,6 +366,7 @@ impl Batcher {
         }
         let to = head.min(from + MAX_BLOCKS_PER_CHANNEL - 1);
         let mut blocks = Vec::with_capacity((to - from + 1) as usize);
+        let mut hashes = Vec::with_capacity(blocks.capacity());
         for number in from..=to {
             let hash = store
                 .canonical_hash(number)
@@ -368,8 +378,23 @@ impl Batcher {
                 .map_err(|e| BatcherError::L2(e.to_string()))?
                 .ok_or_else(|| BatcherError::L2(format!("block {hash} missing")))?;
             blocks.push(block);
+            hashes.push(hash);
         }
         let batch = encode_batch(&blocks, rand::random(), MAX_FRAME_DATA)?;
+        if let Some(attestor) = &self.attestor {
+            // An attestation failure must not stop the chain from reaching L1: it is logged
+            // and counted, and the batch goes out unattested.
+            let input = aegis_attest::BatchInput {
+                first_block: from,
+                last_block: to,
+                block_hashes: hashes,
+                frames_hash: batch.id.frames_hash,
+            };
+            if let Err(error) = attestor.attest(input).await {
+                metrics::counter!("aegis_batch_attestation_failures_total").increment(1);
+                tracing::error!(target: "aegis::batcher", %error, first = from, last = to, "batch attestation failed");
+            }
+        }
         for calldata in &batch.calldata {
             self.l1
                 .send_and_confirm(

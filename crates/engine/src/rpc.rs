@@ -88,6 +88,16 @@ impl EngineApi {
         addr: SocketAddr,
         secret: JwtSecret,
     ) -> Result<(SocketAddr, ServerHandle), EngineError> {
+        self.serve_with(addr, secret, jsonrpsee::Methods::new()).await
+    }
+
+    /// Like [`Self::serve`], with `extra` operator methods on the same authenticated port.
+    pub async fn serve_with(
+        self: Arc<Self>,
+        addr: SocketAddr,
+        secret: JwtSecret,
+        extra: jsonrpsee::Methods,
+    ) -> Result<(SocketAddr, ServerHandle), EngineError> {
         let fail = |reason: String| EngineError::Server { addr, reason };
         let config = ServerConfig::builder()
             .max_request_body_size(MAX_REQUEST_BYTES)
@@ -100,7 +110,9 @@ impl EngineApi {
             .await
             .map_err(|e| fail(e.to_string()))?;
         let local = server.local_addr().map_err(|e| fail(e.to_string()))?;
-        let handle = server.start(self.rpc_module());
+        let mut module = self.rpc_module();
+        module.merge(extra).map_err(|e| fail(e.to_string()))?;
+        let handle = server.start(module);
         tracing::info!(target: "aegis::engine", addr = %local, "engine API listening");
         Ok((local, handle))
     }

@@ -1,6 +1,7 @@
 //! `aegis`: the QuantumAegis OP Stack execution engine and sequencer.
 
 mod config;
+mod keys;
 mod observe;
 
 use aegis_chainspec::{
@@ -67,6 +68,21 @@ enum Command {
         #[command(subcommand)]
         command: DbCommand,
     },
+    /// The sequencer's sealed key store.
+    Keys {
+        #[command(subcommand)]
+        command: keys::KeysCommand,
+    },
+    /// TDX quotes: verify, simulate.
+    Attest {
+        #[command(subcommand)]
+        command: keys::AttestCommand,
+    },
+    /// Client tools: encrypted transactions.
+    Tx {
+        #[command(subcommand)]
+        command: keys::TxCommand,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -106,6 +122,8 @@ struct NodeArgs {
     metrics: Option<std::net::SocketAddr>,
     #[command(flatten)]
     dev: DevArgs,
+    #[command(flatten)]
+    keys: keys::KeysArgs,
 }
 
 /// The public (wallet) JSON-RPC port: HTTP and WebSocket, no JWT.
@@ -560,6 +578,19 @@ async fn node_command(args: NodeArgs) -> anyhow::Result<()> {
             .with_context(|| format!("transaction journal {}", path.display()))?;
         info!(target: "aegis::node", restored, journal = %path.display(), "transaction journal loaded");
     }
+    // Sequencer keys: wanted by the batcher (batch signing), dev mode and --keys.
+    let identity = if args.keys.enabled || args.dev.enabled || args.batcher.l1_rpc.is_some() {
+        let identity = Arc::new(args.keys.open(datadir, spec.chain_id, args.dev.enabled)?);
+        info!(target: "aegis::node", sequencer = %identity.address(), epoch = identity.epoch(), provider = identity.provider().kind(), "sequencer keys loaded");
+        let path = datadir.join("attestations.redb");
+        let store = Arc::new(aegis_attest::AttestationStore::open(&path)?);
+        if args.keys.rotate_every > 0 {
+            tokio::spawn(rotate_periodically(identity.clone(), args.keys.rotate_every));
+        }
+        Some((identity, store))
+    } else {
+        None
+    };
     // Dev mode is for wallets: it always serves the JSON-RPC.
     let _rpc = if args.rpc.http || args.dev.enabled {
         let config = aegis_rpc::RpcConfig {
@@ -569,11 +600,11 @@ async fn node_command(args: NodeArgs) -> anyhow::Result<()> {
             max_logs: args.rpc.max_logs,
             cors_origins: args.rpc.cors.clone(),
         };
-        let api = Arc::new(aegis_rpc::EthApi::new(
-            executor.clone(),
-            pool.clone(),
-            config,
-        ));
+        let mut api = aegis_rpc::EthApi::new(executor.clone(), pool.clone(), config);
+        if let Some((identity, store)) = &identity {
+            api = api.with_aegis(aegis_rpc::AegisContext::new(identity.clone(), store.clone()));
+        }
+        let api = Arc::new(api);
         let addr = std::net::SocketAddr::new(args.rpc.http_addr, args.rpc.http_port);
         let (local, handle) = api
             .serve(addr)
@@ -595,8 +626,20 @@ async fn node_command(args: NodeArgs) -> anyhow::Result<()> {
     let secret = aegis_engine::auth::load_or_create_secret(&secret_path)?;
     let api = Arc::new(EngineApi::new(executor, pool));
     let addr = std::net::SocketAddr::new(args.engine.addr, args.engine.port);
-    let batcher = batcher(&args.batcher, rollup.as_ref(), api.executor())?;
-    let (local, server) = api.serve(addr, secret).await?;
+    let mut batcher = batcher(&args.batcher, rollup.as_ref(), api.executor())?;
+    let mut admin = jsonrpsee::Methods::new();
+    if let Some((identity, store)) = &identity {
+        admin.merge(aegis_rpc::admin_module(identity.clone()))?;
+        if let Some(b) = batcher.take() {
+            let attestor = aegis_attest::BatchAttestor::new(
+                identity.clone(),
+                store.clone(),
+                aegis_attest::SLH_QUEUE_CAPACITY,
+            )?;
+            batcher = Some(b.with_attestor(Arc::new(attestor)));
+        }
+    }
+    let (local, server) = api.serve_with(addr, secret, admin).await?;
     ready.store(true, std::sync::atomic::Ordering::Release);
     info!(target: "aegis::node", engine = %local, jwt = %secret_path.display(), "ready");
     match batcher {
@@ -607,6 +650,21 @@ async fn node_command(args: NodeArgs) -> anyhow::Result<()> {
     let _ = server.stop();
     server.stopped().await;
     Ok(())
+}
+
+/// Rotates the sequencer's post-quantum and mempool keys every `seconds`.
+async fn rotate_periodically(identity: Arc<aegis_attest::Identity>, seconds: u64) {
+    let mut interval = tokio::time::interval(Duration::from_secs(seconds));
+    interval.tick().await;
+    loop {
+        interval.tick().await;
+        let identity = identity.clone();
+        match tokio::task::spawn_blocking(move || identity.rotate()).await {
+            Ok(Ok(epoch)) => info!(target: "aegis::node", epoch, "scheduled key rotation"),
+            Ok(Err(error)) => tracing::error!(target: "aegis::node", %error, "scheduled key rotation failed"),
+            Err(error) => tracing::error!(target: "aegis::node", %error, "key rotation task failed"),
+        }
+    }
 }
 
 /// How often dev mode looks at the pool between blocks.
@@ -754,5 +812,8 @@ async fn main() -> anyhow::Result<()> {
         Command::Db {
             command: DbCommand::Verify(args),
         } => verify_command(args),
+        Command::Keys { command } => keys::keys_command(command),
+        Command::Attest { command } => keys::attest_command(command),
+        Command::Tx { command } => keys::tx_command(command).await,
     }
 }

@@ -25,8 +25,11 @@ use std::{net::SocketAddr, sync::Arc};
 use tokio::sync::broadcast;
 use tower_http::cors::{AllowOrigin, Any, CorsLayer};
 
+mod aegis;
 mod logs;
 mod subscribe;
+
+pub use aegis::{AegisContext, admin_module};
 
 /// geth's code for transaction and execution errors.
 pub(crate) const SERVER_ERROR: i32 = -32000;
@@ -55,6 +58,8 @@ pub struct EthApi {
     /// The head state transactions are validated against, rebuilt when the head moves (building
     /// it reads the L1 fee parameters, too costly per transaction).
     head_state: std::sync::Mutex<Option<(B256, Arc<HeadState>)>>,
+    /// The `aegis_*` methods' identity and attestations, when this node has sequencer keys.
+    aegis: Option<Arc<AegisContext>>,
 }
 
 impl std::fmt::Debug for EthApi {
@@ -123,6 +128,7 @@ impl EthApi {
             config,
             events: broadcast::channel(1024).0,
             head_state: std::sync::Mutex::default(),
+            aegis: None,
         }
     }
 
@@ -156,6 +162,7 @@ impl EthApi {
     /// The JSON-RPC module.
     pub fn rpc_module(self: Arc<Self>) -> RpcModule<Arc<Self>> {
         let mut module = RpcModule::new(self);
+        Self::register_aegis(&mut module);
         macro_rules! method {
             ($name:literal, |$params:ident, $api:ident| $body:expr) => {
                 module
@@ -626,7 +633,7 @@ impl EthApi {
         Ok(state)
     }
 
-    fn send_raw(&self, raw: Bytes) -> RpcResult<B256> {
+    pub(crate) fn send_raw(&self, raw: Bytes) -> RpcResult<B256> {
         // Typed envelopes other than 2930, 1559, 7702 (and deposits, refused by the pool):
         // blob transactions have no place on an OP chain.
         if let Some(&ty) = raw.first()

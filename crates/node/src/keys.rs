@@ -1,0 +1,433 @@
+//! Sequencer keys, TEE attestation and encrypted transactions: the `keys`, `attest` and `tx`
+//! subcommands and the node's key and attestation wiring.
+
+use aegis_attest::{Identity, IdentityConfig};
+use aegis_pqc::{SealingKey, Signer as _, SlhDsaVariant};
+use aegis_tee::{AttestationProvider, ConfigfsTsm, Dstack, ReportDataBinding, Simulator};
+use alloy_primitives::{B256, Bytes, hex};
+use anyhow::{Context, bail};
+use clap::{Args, Subcommand, ValueEnum};
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use zeroize::Zeroizing;
+
+/// Where quotes come from.
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub(crate) enum TeeProvider {
+    /// Development quotes signed under a development root (no TEE).
+    Simulator,
+    /// Linux configfs-tsm (a TDX guest).
+    ConfigfsTsm,
+    /// The Phala dstack guest agent.
+    Dstack,
+}
+
+/// The sequencer's sealed keys and its TEE.
+#[derive(Args, Debug, Clone)]
+#[command(next_help_heading = "Keys and attestation")]
+pub(crate) struct KeysArgs {
+    /// Load the sequencer keys (implied by --dev and by the batcher): batch signing,
+    /// attestation and the encrypted mempool.
+    #[arg(long = "keys", env = "AEGIS_KEYS")]
+    pub(crate) enabled: bool,
+    /// Sealed key store (default: <datadir>/keys/sequencer.keystore).
+    #[arg(long = "keys.keystore", env = "AEGIS_KEYSTORE")]
+    pub(crate) keystore: Option<PathBuf>,
+    /// File holding the 32-byte sealing secret as hex (default: <datadir>/keys/seal.key).
+    /// In a TEE deployment it comes from the attestation provider's key derivation.
+    #[arg(long = "keys.seal-key-file", env = "AEGIS_SEAL_KEY_FILE")]
+    pub(crate) seal_key_file: Option<PathBuf>,
+    /// Seal with the passphrase in this environment variable (Argon2id) instead of a key file.
+    #[arg(long = "keys.passphrase-env", env = "AEGIS_KEYS_PASSPHRASE_ENV")]
+    pub(crate) passphrase_env: Option<String>,
+    /// SLH-DSA-256s hash family of new keys.
+    #[arg(long = "keys.slh-dsa", env = "AEGIS_KEYS_SLH_DSA", default_value = "sha2", value_parser = parse_variant)]
+    pub(crate) slh_variant: SlhDsaVariant,
+    /// Rotate the post-quantum and mempool keys every this many seconds (0: only on demand,
+    /// through `aegis_rotateKeys` on the engine port).
+    #[arg(long = "keys.rotate-every", env = "AEGIS_KEYS_ROTATE_EVERY", default_value_t = 0)]
+    pub(crate) rotate_every: u64,
+    /// Attestation provider.
+    #[arg(long = "tee.provider", env = "AEGIS_TEE_PROVIDER", value_enum, default_value = "simulator")]
+    pub(crate) provider: TeeProvider,
+    /// Seed of the simulator's development keys (default: <datadir>/tee/simulator.seed).
+    #[arg(long = "tee.simulator-seed", env = "AEGIS_TEE_SIMULATOR_SEED")]
+    pub(crate) simulator_seed: Option<PathBuf>,
+    /// dstack guest agent socket.
+    #[arg(long = "tee.dstack-socket", env = "AEGIS_TEE_DSTACK_SOCKET", default_value = aegis_tee::DEFAULT_DSTACK_SOCKET)]
+    pub(crate) dstack_socket: PathBuf,
+    /// configfs-tsm report directory.
+    #[arg(long = "tee.configfs-dir", env = "AEGIS_TEE_CONFIGFS_DIR", default_value = aegis_tee::DEFAULT_CONFIGFS_TSM_DIR)]
+    pub(crate) configfs_dir: PathBuf,
+}
+
+fn parse_variant(value: &str) -> Result<SlhDsaVariant, String> {
+    value.parse()
+}
+
+impl KeysArgs {
+    fn keystore(&self, datadir: &Path) -> PathBuf {
+        self.keystore
+            .clone()
+            .unwrap_or_else(|| datadir.join("keys/sequencer.keystore"))
+    }
+
+    fn sealing(&self, datadir: &Path, create: bool) -> anyhow::Result<SealingKey> {
+        if let Some(var) = &self.passphrase_env {
+            let passphrase = std::env::var(var)
+                .with_context(|| format!("--keys.passphrase-env: environment variable {var} is not set"))?;
+            return Ok(SealingKey::Passphrase(Zeroizing::new(passphrase)));
+        }
+        let path = self
+            .seal_key_file
+            .clone()
+            .unwrap_or_else(|| datadir.join("keys/seal.key"));
+        Ok(SealingKey::from_key_file(&path, create)?)
+    }
+
+    pub(crate) fn provider(&self, datadir: &Path) -> anyhow::Result<AttestationProvider> {
+        Ok(match self.provider {
+            TeeProvider::Simulator => {
+                let seed = self
+                    .simulator_seed
+                    .clone()
+                    .unwrap_or_else(|| datadir.join("tee/simulator.seed"));
+                AttestationProvider::Simulator(
+                    Simulator::from_seed_file(&seed)
+                        .with_context(|| format!("simulator seed {}", seed.display()))?,
+                )
+            }
+            TeeProvider::ConfigfsTsm => {
+                AttestationProvider::ConfigfsTsm(ConfigfsTsm::new(&self.configfs_dir))
+            }
+            TeeProvider::Dstack => AttestationProvider::Dstack(Dstack::new(&self.dstack_socket)),
+        })
+    }
+
+    /// Opens the identity. `create` (dev mode) makes missing key material; otherwise a missing
+    /// key store stops the node, naming the file.
+    pub(crate) fn open(
+        &self,
+        datadir: &Path,
+        chain_id: u64,
+        create: bool,
+    ) -> anyhow::Result<Identity> {
+        let keystore = self.keystore(datadir);
+        let identity = Identity::open(IdentityConfig {
+            chain_id,
+            keystore: keystore.clone(),
+            sealing: self.sealing(datadir, create)?,
+            create_if_missing: create,
+            slh_variant: self.slh_variant,
+            provider: self.provider(datadir)?,
+        })
+        .with_context(|| format!("sequencer keys {}", keystore.display()))?;
+        Ok(identity)
+    }
+}
+
+/// `aegis keys ...`
+#[derive(Subcommand, Debug)]
+pub(crate) enum KeysCommand {
+    /// Create the sealed key store (secp256k1, ML-DSA-87, SLH-DSA-256s and mempool keys).
+    Init {
+        #[command(flatten)]
+        datadir: crate::DatadirArgs,
+        /// L2 chain id the keys serve.
+        #[arg(long = "chain-id")]
+        chain_id: u64,
+        #[command(flatten)]
+        keys: KeysArgs,
+    },
+    /// Print the public keys, their hashes and the REPORTDATA binding.
+    Show {
+        #[command(flatten)]
+        datadir: crate::DatadirArgs,
+        /// L2 chain id the keys serve.
+        #[arg(long = "chain-id")]
+        chain_id: u64,
+        #[command(flatten)]
+        keys: KeysArgs,
+    },
+}
+
+fn public_summary(identity: &Identity) -> Value {
+    let keys = identity.current_keys();
+    let encryption = identity.encryption_public_key();
+    json!({
+        "sequencer": identity.address(),
+        "chainId": identity.chain_id(),
+        "keyEpoch": keys.epoch,
+        "mldsaKeyHash": keys.mldsa.key_hash(),
+        "slhdsaAlgorithm": keys.slhdsa.algorithm().name(),
+        "slhdsaKeyHash": keys.slhdsa.key_hash(),
+        "encryptionKeyHash": encryption.key_hash(),
+        "provider": identity.provider().kind(),
+        "devRootPublicKey": match identity.provider() {
+            AttestationProvider::Simulator(sim) => json!(hex::encode_prefixed(sim.dev_root_public_key())),
+            _ => Value::Null,
+        },
+    })
+}
+
+pub(crate) fn keys_command(command: KeysCommand) -> anyhow::Result<()> {
+    match command {
+        KeysCommand::Init {
+            datadir,
+            chain_id,
+            keys,
+        } => {
+            let path = keys.keystore(&datadir.datadir);
+            if path.exists() {
+                bail!("key store {} already exists; refusing to overwrite it", path.display());
+            }
+            Identity::create_keystore(
+                &path,
+                keys.sealing(&datadir.datadir, true)?,
+                chain_id,
+                keys.slh_variant,
+            )
+            .with_context(|| format!("creating {}", path.display()))?;
+            let identity = keys.open(&datadir.datadir, chain_id, false)?;
+            println!("{}", serde_json::to_string_pretty(&public_summary(&identity))?);
+            Ok(())
+        }
+        KeysCommand::Show {
+            datadir,
+            chain_id,
+            keys,
+        } => {
+            let identity = keys.open(&datadir.datadir, chain_id, false)?;
+            println!("{}", serde_json::to_string_pretty(&public_summary(&identity))?);
+            Ok(())
+        }
+    }
+}
+
+/// `aegis attest ...`
+#[derive(Subcommand, Debug)]
+pub(crate) enum AttestCommand {
+    /// Parse and verify a TDX quote (raw bytes or hex text); exit status 0 only if it verifies.
+    Verify {
+        /// The quote file.
+        quote: PathBuf,
+        /// DCAP collateral JSON (real quotes, verified against Intel's root CA).
+        #[arg(long)]
+        collateral: Option<PathBuf>,
+        /// Verify as of this time (RFC 3339, UTC), default now.
+        #[arg(long)]
+        at: Option<String>,
+        /// Development root public key (x ‖ y hex) for simulator quotes.
+        #[arg(long = "dev-root")]
+        dev_root: Option<String>,
+    },
+    /// Produce a simulator quote for REPORTDATA (prints hex; the dev root goes to stderr).
+    Simulate {
+        /// Simulator seed file (created if missing).
+        #[arg(long = "seed-file")]
+        seed_file: PathBuf,
+        /// The 64-byte REPORTDATA as hex.
+        #[arg(long = "report-data")]
+        report_data: String,
+    },
+}
+
+/// Reads a quote file holding raw bytes or hex text.
+fn read_quote(path: &Path) -> anyhow::Result<Vec<u8>> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let text = std::str::from_utf8(&bytes).ok().map(str::trim);
+    Ok(match text {
+        Some(t) if !t.is_empty() && t.trim_start_matches("0x").bytes().all(|b| b.is_ascii_hexdigit()) => {
+            hex::decode(t).with_context(|| format!("{}: odd-length hex", path.display()))?
+        }
+        _ => bytes,
+    })
+}
+
+fn parse_dev_root(value: &str) -> anyhow::Result<[u8; 64]> {
+    let mut root = [0u8; 64];
+    hex::decode_to_slice(value.trim().trim_start_matches("0x"), &mut root)
+        .map_err(|_| anyhow::anyhow!("--dev-root {value:?} is not 64 bytes of hex"))?;
+    Ok(root)
+}
+
+fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// Verifies `quote` with collateral (DCAP) or against a development root.
+fn verify_quote(
+    quote: &[u8],
+    collateral: Option<&[u8]>,
+    at: u64,
+    dev_root: Option<&[u8; 64]>,
+) -> anyhow::Result<aegis_tee::VerifiedQuote> {
+    match (collateral, dev_root) {
+        (Some(collateral), _) => Ok(aegis_tee::verify_dcap(quote, collateral, at)?),
+        (None, Some(root)) => Ok(aegis_tee::verify_dev(quote, root)?),
+        (None, None) => bail!("give --collateral (real quotes) or --dev-root (simulator quotes)"),
+    }
+}
+
+pub(crate) fn attest_command(command: AttestCommand) -> anyhow::Result<()> {
+    match command {
+        AttestCommand::Verify {
+            quote,
+            collateral,
+            at,
+            dev_root,
+        } => {
+            let bytes = read_quote(&quote)?;
+            let at = match &at {
+                Some(text) => aegis_tee::parse_rfc3339(text)
+                    .map_err(|e| anyhow::anyhow!("--at {text:?}: {e}"))?,
+                None => now_secs(),
+            };
+            let collateral = collateral
+                .map(|p| std::fs::read(&p).with_context(|| format!("reading {}", p.display())))
+                .transpose()?;
+            let dev_root = dev_root.as_deref().map(parse_dev_root).transpose()?;
+            // Print what parses even when verification fails: that is what one debugs.
+            let parsed = aegis_tee::Quote::parse(&bytes)
+                .with_context(|| format!("{} is not a TDX v4 quote", quote.display()))?;
+            match verify_quote(&bytes, collateral.as_deref(), at, dev_root.as_ref()) {
+                Ok(verified) => {
+                    println!("{}", serde_json::to_string_pretty(&json!({
+                        "verified": true,
+                        "tcbStatus": verified.tcb_status,
+                        "advisoryIds": verified.advisory_ids,
+                        "workloadId": verified.workload_id,
+                        "quote": parsed,
+                    }))?);
+                    Ok(())
+                }
+                Err(e) => {
+                    println!("{}", serde_json::to_string_pretty(&json!({
+                        "verified": false,
+                        "error": e.to_string(),
+                        "quote": parsed,
+                    }))?);
+                    bail!("{}: quote does not verify: {e}", quote.display())
+                }
+            }
+        }
+        AttestCommand::Simulate {
+            seed_file,
+            report_data,
+        } => {
+            let mut data = [0u8; 64];
+            hex::decode_to_slice(report_data.trim().trim_start_matches("0x"), &mut data)
+                .map_err(|_| anyhow::anyhow!("--report-data {report_data:?} is not 64 bytes of hex"))?;
+            let sim = Simulator::from_seed_file(&seed_file)
+                .with_context(|| format!("simulator seed {}", seed_file.display()))?;
+            eprintln!("dev root public key: {}", hex::encode_prefixed(sim.dev_root_public_key()));
+            eprintln!("PCK public key: {}", hex::encode_prefixed(sim.pck_public_key()));
+            println!("{}", hex::encode(sim.quote(data)));
+            Ok(())
+        }
+    }
+}
+
+/// `aegis tx ...`
+#[derive(Subcommand, Debug)]
+pub(crate) enum TxCommand {
+    /// Encrypt a signed raw transaction to the sequencer's attested mempool key.
+    Encrypt {
+        /// The node's JSON-RPC URL.
+        #[arg(long, default_value = "http://127.0.0.1:8545")]
+        rpc: String,
+        /// The signed raw transaction (hex).
+        #[arg(long)]
+        raw: String,
+        /// Development root public key (x ‖ y hex) the key's quote must chain to.
+        #[arg(long = "dev-root")]
+        dev_root: Option<String>,
+        /// DCAP collateral JSON for a real TDX quote.
+        #[arg(long)]
+        collateral: Option<PathBuf>,
+        /// Submit with aegis_sendEncryptedTransaction and print the transaction hash.
+        #[arg(long)]
+        send: bool,
+    },
+}
+
+async fn rpc_call(client: &reqwest::Client, url: &str, method: &str, params: Value) -> anyhow::Result<Value> {
+    let response: Value = client
+        .post(url)
+        .json(&json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}))
+        .send()
+        .await
+        .with_context(|| format!("{method} to {url}"))?
+        .json()
+        .await
+        .with_context(|| format!("{method}: response is not JSON"))?;
+    if let Some(error) = response.get("error") {
+        bail!("{method}: {}", error["message"].as_str().unwrap_or("error"));
+    }
+    Ok(response["result"].clone())
+}
+
+/// Fetches the node's mempool key with a fresh quote over `nonce`, and checks the quote
+/// verifies and its REPORTDATA binds exactly that key and nonce.
+pub(crate) async fn fetch_attested_key(
+    client: &reqwest::Client,
+    url: &str,
+    dev_root: Option<&[u8; 64]>,
+    collateral: Option<&[u8]>,
+) -> anyhow::Result<aegis_envelope::RecipientPublicKey> {
+    let nonce = B256::random();
+    let result = rpc_call(client, url, "aegis_getEncryptionKey", json!([nonce])).await?;
+    let key: aegis_envelope::RecipientPublicKey = serde_json::from_value(result["publicKey"].clone())
+        .context("aegis_getEncryptionKey: bad publicKey")?;
+    let attestation = &result["attestation"];
+    let quote: Bytes = serde_json::from_value(attestation["quote"].clone())
+        .context("aegis_getEncryptionKey: bad quote")?;
+    let binding: ReportDataBinding = serde_json::from_value(attestation["reportDataBinding"].clone())
+        .context("aegis_getEncryptionKey: bad reportDataBinding")?;
+    let verified = verify_quote(&quote, collateral, now_secs(), dev_root)
+        .context("the encryption key's quote does not verify")?;
+    if binding.binding != nonce || binding.encryption_key_hash != key.key_hash() {
+        bail!("the quote's REPORTDATA binding is not for this key and request");
+    }
+    if !binding.matches(&verified.report_data) {
+        bail!("the quote's REPORTDATA does not match the key binding it came with");
+    }
+    Ok(key)
+}
+
+pub(crate) async fn tx_command(command: TxCommand) -> anyhow::Result<()> {
+    match command {
+        TxCommand::Encrypt {
+            rpc,
+            raw,
+            dev_root,
+            collateral,
+            send,
+        } => {
+            let raw = hex::decode(raw.trim())
+                .map_err(|_| anyhow::anyhow!("--raw is not hex"))?;
+            let dev_root = dev_root.as_deref().map(parse_dev_root).transpose()?;
+            let collateral = collateral
+                .map(|p| std::fs::read(&p).with_context(|| format!("reading {}", p.display())))
+                .transpose()?;
+            let client = reqwest::Client::new();
+            let key = fetch_attested_key(&client, &rpc, dev_root.as_ref(), collateral.as_deref()).await?;
+            let envelope = aegis_envelope::seal(&key, &raw, &mut rand_core::OsRng)?;
+            if send {
+                let hash = rpc_call(
+                    &client,
+                    &rpc,
+                    "aegis_sendEncryptedTransaction",
+                    json!([Bytes::from(envelope)]),
+                )
+                .await?;
+                println!("{}", hash.as_str().unwrap_or_default());
+            } else {
+                println!("{}", hex::encode_prefixed(envelope));
+            }
+            Ok(())
+        }
+    }
+}
