@@ -3,7 +3,7 @@
 use crate::{EthApi, INVALID_PARAMS, RpcResult, SERVER_ERROR, error, internal};
 use aegis_attest::{AttestationStore, BatchAttestation, Identity};
 use aegis_envelope::{Envelope, EnvelopeError};
-use aegis_pqc::{Signer as _, SignatureBundle};
+use aegis_pqc::{SignatureBundle, Signer as _};
 use aegis_tee::AttestationProvider;
 use alloy_primitives::{B256, Bytes, U64, hex};
 use serde_json::{Value, json};
@@ -67,7 +67,9 @@ impl AegisContext {
 
 fn dev_root(provider: &AttestationProvider) -> Value {
     match provider {
-        AttestationProvider::Simulator(sim) => json!(hex::encode_prefixed(sim.dev_root_public_key())),
+        AttestationProvider::Simulator(sim) => {
+            json!(hex::encode_prefixed(sim.dev_root_public_key()))
+        }
         _ => Value::Null,
     }
 }

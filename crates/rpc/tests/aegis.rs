@@ -1,0 +1,318 @@
+//! The `aegis_*` methods over HTTP: attestation, batch attestations and encrypted
+//! transactions (sealed to the attested key, tampered, truncated, replayed, wrong epoch).
+
+use aegis_attest::{AttestationStore, BatchAttestor, BatchInput, Identity, IdentityConfig};
+use aegis_envelope::{RecipientPublicKey, seal};
+use aegis_executor::Executor;
+use aegis_mempool::{Pool, PoolConfig};
+use aegis_pqc::{Algorithm, SealingKey, SignatureBundle, SlhDsaVariant};
+use aegis_rpc::{AegisContext, EthApi, RpcConfig};
+use aegis_storage::Store;
+use aegis_tee::{AttestationProvider, ReportDataBinding, Simulator, verify_dev};
+use aegis_testing::{TxType, signer, spec, transfer};
+use alloy_primitives::{Address, B256, Bytes};
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+const SEED: [u8; 32] = [4; 32];
+
+struct Harness {
+    url: String,
+    identity: Arc<Identity>,
+    attestor: BatchAttestor,
+    pool: Arc<Pool>,
+    chain_id: u64,
+    _server: jsonrpsee::server::ServerHandle,
+    _dir: tempfile::TempDir,
+}
+
+fn config() -> RpcConfig {
+    RpcConfig {
+        max_request_bytes: 10 << 20,
+        max_batch: 100,
+        max_log_range: 1000,
+        max_logs: 1000,
+        cors_origins: vec![],
+    }
+}
+
+impl Harness {
+    async fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(Store::open(dir.path().join("c.redb")).unwrap());
+        let executor = Arc::new(Executor::new(spec(None, None), store).unwrap());
+        let chain_id = executor.spec().chain_id;
+        let pool = Arc::new(Pool::new(PoolConfig::default()));
+        let identity = Arc::new(
+            Identity::open(IdentityConfig {
+                chain_id,
+                keystore: dir.path().join("keys/k.keystore"),
+                sealing: SealingKey::Secret(zeroize::Zeroizing::new([9; 32])),
+                create_if_missing: true,
+                slh_variant: SlhDsaVariant::Sha2,
+                provider: AttestationProvider::Simulator(Simulator::new(SEED).unwrap()),
+            })
+            .unwrap(),
+        );
+        let attestations = Arc::new(AttestationStore::open(&dir.path().join("a.redb")).unwrap());
+        let attestor = BatchAttestor::new(identity.clone(), attestations.clone(), 8).unwrap();
+        let api = EthApi::new(executor, pool.clone(), config())
+            .with_aegis(AegisContext::new(identity.clone(), attestations));
+        let (addr, server) = Arc::new(api)
+            .serve("127.0.0.1:0".parse().unwrap())
+            .await
+            .unwrap();
+        Self {
+            url: format!("http://{addr}"),
+            identity,
+            attestor,
+            pool,
+            chain_id,
+            _server: server,
+            _dir: dir,
+        }
+    }
+
+    async fn call(&self, method: &str, params: Value) -> Value {
+        call(&self.url, method, params).await
+    }
+
+    /// The attested key, checked the way a wallet checks it.
+    async fn key(&self) -> RecipientPublicKey {
+        let nonce = B256::repeat_byte(0x5a);
+        let r = self.call("aegis_getEncryptionKey", json!([nonce])).await;
+        let r = &r["result"];
+        let key: RecipientPublicKey = serde_json::from_value(r["publicKey"].clone()).unwrap();
+        let quote: Bytes = serde_json::from_value(r["attestation"]["quote"].clone()).unwrap();
+        let binding: ReportDataBinding =
+            serde_json::from_value(r["attestation"]["reportDataBinding"].clone()).unwrap();
+        let root = Simulator::new(SEED).unwrap().dev_root_public_key();
+        let verified = verify_dev(&quote, &root).unwrap();
+        assert!(binding.matches(&verified.report_data));
+        assert_eq!(binding.binding, nonce);
+        assert_eq!(binding.encryption_key_hash, key.key_hash());
+        assert_eq!(binding.sequencer, self.identity.address());
+        key
+    }
+
+    fn tx(&self, nonce: u64) -> Bytes {
+        transfer(
+            TxType::Eip1559,
+            &signer(0),
+            self.chain_id,
+            nonce,
+            Address::repeat_byte(7),
+            1,
+        )
+    }
+}
+
+async fn call(url: &str, method: &str, params: Value) -> Value {
+    reqwest::Client::new()
+        .post(url)
+        .json(&json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+fn error_of(response: &Value) -> (i64, String) {
+    let e = &response["error"];
+    assert!(e.is_object(), "expected an error: {response}");
+    (
+        e["code"].as_i64().unwrap(),
+        e["message"].as_str().unwrap().to_string(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn encrypted_transactions_reach_the_pool_and_bad_envelopes_are_refused() {
+    let h = Harness::new().await;
+    let key = h.key().await;
+    let envelope = seal(&key, &h.tx(0), &mut rand_core::OsRng).unwrap();
+
+    // Tampered ciphertext, truncated, wrong chain, wrong epoch: refused, nothing pooled.
+    let mut tampered = envelope.clone();
+    let last = tampered.len() - 1;
+    tampered[last] ^= 1;
+    let (code, message) = error_of(
+        &h.call(
+            "aegis_sendEncryptedTransaction",
+            json!([Bytes::from(tampered)]),
+        )
+        .await,
+    );
+    assert_eq!(code, -32000);
+    assert!(message.starts_with("envelope refused"), "{message}");
+    let (code, message) = error_of(
+        &h.call(
+            "aegis_sendEncryptedTransaction",
+            json!([Bytes::copy_from_slice(&envelope[..100])]),
+        )
+        .await,
+    );
+    assert_eq!(code, -32602);
+    assert!(message.starts_with("invalid envelope"), "{message}");
+    let mut wrong_epoch = envelope.clone();
+    wrong_epoch[12] ^= 1; // key epoch is header bytes 9..13
+    let (_, message) = error_of(
+        &h.call(
+            "aegis_sendEncryptedTransaction",
+            json!([Bytes::from(wrong_epoch)]),
+        )
+        .await,
+    );
+    assert!(message.contains("epoch"), "{message}");
+    let mut wrong_chain = envelope.clone();
+    wrong_chain[8] ^= 1;
+    let (_, message) = error_of(
+        &h.call(
+            "aegis_sendEncryptedTransaction",
+            json!([Bytes::from(wrong_chain)]),
+        )
+        .await,
+    );
+    assert!(message.contains("chain"), "{message}");
+    let (code, _) = error_of(
+        &h.call("aegis_sendEncryptedTransaction", json!(["0xzz"]))
+            .await,
+    );
+    assert_eq!(code, -32602);
+    assert_eq!(h.pool.len(), 0);
+
+    // The real one goes in; a replay is refused.
+    let sent = h
+        .call(
+            "aegis_sendEncryptedTransaction",
+            json!([Bytes::from(envelope.clone())]),
+        )
+        .await;
+    let hash: B256 = serde_json::from_value(sent["result"].clone()).expect("a hash");
+    assert_eq!(h.pool.len(), 1);
+    let by_hash = h.call("eth_getTransactionByHash", json!([hash])).await;
+    assert_eq!(by_hash["result"]["hash"], json!(hash));
+    let (_, message) = error_of(
+        &h.call(
+            "aegis_sendEncryptedTransaction",
+            json!([Bytes::from(envelope)]),
+        )
+        .await,
+    );
+    assert_eq!(message, "envelope already submitted");
+
+    // After a rotation, envelopes to the old key are refused by epoch; the new key works.
+    let old_envelope = seal(&key, &h.tx(1), &mut rand_core::OsRng).unwrap();
+    let rotate = aegis_rpc::admin_module(h.identity.clone());
+    let rotated: Value = rotate
+        .call("aegis_rotateKeys", jsonrpsee::rpc_params![])
+        .await
+        .unwrap();
+    assert_eq!(rotated["keyEpoch"], json!(1));
+    let (_, message) = error_of(
+        &h.call(
+            "aegis_sendEncryptedTransaction",
+            json!([Bytes::from(old_envelope)]),
+        )
+        .await,
+    );
+    assert!(message.contains("epoch"), "{message}");
+    let new_key = h.key().await;
+    assert_eq!(new_key.epoch(), 1);
+    assert_ne!(new_key, key);
+    let fresh = seal(&new_key, &h.tx(1), &mut rand_core::OsRng).unwrap();
+    let sent = h
+        .call(
+            "aegis_sendEncryptedTransaction",
+            json!([Bytes::from(fresh)]),
+        )
+        .await;
+    assert!(sent["result"].is_string(), "{sent}");
+    assert_eq!(h.pool.len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn batch_attestations_are_served_and_verify() {
+    let h = Harness::new().await;
+    let attestation = h
+        .attestor
+        .attest(BatchInput {
+            first_block: 5,
+            last_block: 9,
+            block_hashes: (5..=9).map(|i| B256::repeat_byte(i)).collect(),
+            frames_hash: B256::repeat_byte(0xf0),
+        })
+        .await
+        .unwrap();
+    let r = h.call("aegis_getBatchAttestation", json!([1])).await;
+    let r = &r["result"];
+    assert_eq!(r["batchId"], json!("0x1"));
+    assert_eq!(r["firstBlock"], json!("0x5"));
+    assert_eq!(r["commitmentHash"], json!(attestation.commitment_hash));
+    let bundle: Bytes = serde_json::from_value(r["bundle"].clone()).unwrap();
+    let bundle = SignatureBundle::decode(&bundle).unwrap();
+    assert!(
+        bundle
+            .verify()
+            .unwrap()
+            .starts_with(&[Algorithm::Secp256k1, Algorithm::MlDsa87])
+    );
+    let quote: Bytes = serde_json::from_value(r["quote"].clone()).unwrap();
+    let verified =
+        verify_dev(&quote, &Simulator::new(SEED).unwrap().dev_root_public_key()).unwrap();
+    let binding: ReportDataBinding =
+        serde_json::from_value(r["reportDataBinding"].clone()).unwrap();
+    assert!(binding.matches(&verified.report_data));
+    assert_eq!(binding.binding, attestation.commitment_hash);
+
+    let listed = h
+        .call("aegis_getBatchAttestations", json!(["0x1", "0x6"]))
+        .await;
+    assert_eq!(listed["result"].as_array().unwrap().len(), 1);
+    let listed = h
+        .call("aegis_getBatchAttestations", json!(["0xa", "0x20"]))
+        .await;
+    assert_eq!(listed["result"], json!([]));
+    let missing = h.call("aegis_getBatchAttestation", json!([2])).await;
+    assert_eq!(missing["result"], Value::Null);
+    let (code, _) = error_of(
+        &h.call("aegis_getBatchAttestations", json!(["0x9", "0x1"]))
+            .await,
+    );
+    assert_eq!(code, -32602);
+    let (code, _) = error_of(&h.call("aegis_getBatchAttestation", json!(["one"])).await);
+    assert_eq!(code, -32602);
+
+    let att = h.call("aegis_getAttestation", json!([])).await;
+    let att = &att["result"];
+    assert_eq!(att["sequencer"], json!(h.identity.address()));
+    assert_eq!(att["keyEpoch"], json!(0));
+    assert_eq!(att["provider"], json!("simulator"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn nodes_without_keys_say_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(Store::open(dir.path().join("c.redb")).unwrap());
+    let executor = Arc::new(Executor::new(spec(None, None), store).unwrap());
+    let api = EthApi::new(
+        executor,
+        Arc::new(Pool::new(PoolConfig::default())),
+        config(),
+    );
+    let (addr, _server) = Arc::new(api)
+        .serve("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let r = call(
+        &format!("http://{addr}"),
+        "aegis_getEncryptionKey",
+        json!([]),
+    )
+    .await;
+    let (code, message) = error_of(&r);
+    assert_eq!(code, -32000);
+    assert!(message.contains("sequencer keys"), "{message}");
+}
