@@ -88,7 +88,8 @@ impl EngineApi {
         addr: SocketAddr,
         secret: JwtSecret,
     ) -> Result<(SocketAddr, ServerHandle), EngineError> {
-        self.serve_with(addr, secret, jsonrpsee::Methods::new()).await
+        self.serve_with(addr, secret, jsonrpsee::Methods::new())
+            .await
     }
 
     /// Like [`Self::serve`], with `extra` operator methods on the same authenticated port.

@@ -159,6 +159,8 @@ pub struct Pool {
     version: AtomicU64,
     /// Where accepted transactions are journaled, if anywhere.
     journal: Mutex<Option<Journal>>,
+    /// Hashes of transactions that arrived encrypted: never written to the journal.
+    private: Mutex<std::collections::HashSet<B256>>,
     /// `miner_setMaxDASize` limits handed to the builder.
     da_limits: RwLock<DaLimits>,
 }
@@ -275,6 +277,7 @@ impl Pool {
             inner: RwLock::default(),
             version: AtomicU64::new(0),
             journal: Mutex::default(),
+            private: Mutex::default(),
             da_limits: RwLock::default(),
         }
     }
@@ -304,12 +307,40 @@ impl Pool {
     /// Encoded transactions in (sender, nonce) order, for the journal.
     fn raw_transactions(&self) -> Vec<alloy_primitives::Bytes> {
         let inner = self.inner.read().expect("pool lock");
+        let mut private = self.private.lock().expect("private lock");
         let mut senders: Vec<_> = inner.by_sender.iter().collect();
         senders.sort_by_key(|(sender, _)| **sender);
-        senders
+        let mut live_private = std::collections::HashSet::new();
+        let raw = senders
             .into_iter()
-            .flat_map(|(_, txs)| txs.values().map(|tx| tx.encoded().clone()))
-            .collect()
+            .flat_map(|(_, txs)| txs.values())
+            .filter(|tx| {
+                let hash = tx.envelope().tx_hash();
+                if private.contains(&hash) {
+                    live_private.insert(hash);
+                    false
+                } else {
+                    true
+                }
+            })
+            .map(|tx| tx.encoded().clone())
+            .collect();
+        // Forget private hashes that left the pool.
+        *private = live_private;
+        raw
+    }
+
+    /// Validates and adds `tx` like [`Pool::add`], keeping it out of the journal for good: its
+    /// plaintext (it arrived encrypted) must not reach the disk before inclusion.
+    pub fn add_private(&self, tx: PoolTx, state: &dyn ChainState) -> Result<B256, PoolError> {
+        let hash = tx.envelope().tx_hash();
+        // Marked before it is visible, so a concurrent journal rewrite cannot catch it.
+        self.private.lock().expect("private lock").insert(hash);
+        let result = self.add(tx, state);
+        if result.is_err() {
+            self.private.lock().expect("private lock").remove(&hash);
+        }
+        result
     }
 
     /// Validates and adds `tx` like [`Pool::add`], then journals it.

@@ -408,3 +408,32 @@ fn the_journal_restores_transactions_after_a_restart() {
     let kept = aegis_mempool::decode_records(&std::fs::read(&path).unwrap());
     assert_eq!(kept.len(), 3);
 }
+
+#[test]
+fn private_transactions_never_reach_the_journal() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("transactions.journal");
+    let (alice, bob) = (signer(0), signer(1));
+    let state = funded(&[&alice, &bob]);
+    let pool = Pool::new(PoolConfig::default());
+    pool.open_journal(&path, &state).unwrap();
+    let public = tx(&alice, 0, 5 * GWEI, GWEI);
+    let secret = tx(&bob, 0, 5 * GWEI, GWEI);
+    let secret_raw = secret.encoded().clone();
+    pool.add_local(public, &state).unwrap();
+    let secret_hash = pool.add_private(secret, &state).unwrap();
+    assert!(pool.get(&secret_hash).is_some());
+    drop(pool);
+    let records = aegis_mempool::decode_records(&std::fs::read(&path).unwrap());
+    assert_eq!(records.len(), 1);
+    assert!(!records.contains(&secret_raw));
+    // Nor after a rewrite (a restart rewrites the journal with the live pool).
+    let restarted = Pool::new(PoolConfig::default());
+    assert_eq!(restarted.open_journal(&path, &state).unwrap(), 1);
+    restarted
+        .add_private(tx(&bob, 0, 5 * GWEI, GWEI), &state)
+        .unwrap();
+    drop(restarted);
+    let again = Pool::new(PoolConfig::default());
+    assert_eq!(again.open_journal(&path, &state).unwrap(), 1);
+}

@@ -29,7 +29,7 @@ pub(crate) struct KeysArgs {
     /// Load the sequencer keys (implied by --dev and by the batcher): batch signing,
     /// attestation and the encrypted mempool.
     #[arg(long = "keys", env = "AEGIS_KEYS")]
-    pub(crate) enabled: bool,
+    pub(crate) load: bool,
     /// Sealed key store (default: <datadir>/keys/sequencer.keystore).
     #[arg(long = "keys.keystore", env = "AEGIS_KEYSTORE")]
     pub(crate) keystore: Option<PathBuf>,
@@ -45,10 +45,19 @@ pub(crate) struct KeysArgs {
     pub(crate) slh_variant: SlhDsaVariant,
     /// Rotate the post-quantum and mempool keys every this many seconds (0: only on demand,
     /// through `aegis_rotateKeys` on the engine port).
-    #[arg(long = "keys.rotate-every", env = "AEGIS_KEYS_ROTATE_EVERY", default_value_t = 0)]
+    #[arg(
+        long = "keys.rotate-every",
+        env = "AEGIS_KEYS_ROTATE_EVERY",
+        default_value_t = 0
+    )]
     pub(crate) rotate_every: u64,
     /// Attestation provider.
-    #[arg(long = "tee.provider", env = "AEGIS_TEE_PROVIDER", value_enum, default_value = "simulator")]
+    #[arg(
+        long = "tee.provider",
+        env = "AEGIS_TEE_PROVIDER",
+        value_enum,
+        default_value = "simulator"
+    )]
     pub(crate) provider: TeeProvider,
     /// Seed of the simulator's development keys (default: <datadir>/tee/simulator.seed).
     #[arg(long = "tee.simulator-seed", env = "AEGIS_TEE_SIMULATOR_SEED")]
@@ -74,8 +83,9 @@ impl KeysArgs {
 
     fn sealing(&self, datadir: &Path, create: bool) -> anyhow::Result<SealingKey> {
         if let Some(var) = &self.passphrase_env {
-            let passphrase = std::env::var(var)
-                .with_context(|| format!("--keys.passphrase-env: environment variable {var} is not set"))?;
+            let passphrase = std::env::var(var).with_context(|| {
+                format!("--keys.passphrase-env: environment variable {var} is not set")
+            })?;
             return Ok(SealingKey::Passphrase(Zeroizing::new(passphrase)));
         }
         let path = self
@@ -92,6 +102,10 @@ impl KeysArgs {
                     .simulator_seed
                     .clone()
                     .unwrap_or_else(|| datadir.join("tee/simulator.seed"));
+                if let Some(parent) = seed.parent() {
+                    std::fs::create_dir_all(parent)
+                        .with_context(|| format!("creating {}", parent.display()))?;
+                }
                 AttestationProvider::Simulator(
                     Simulator::from_seed_file(&seed)
                         .with_context(|| format!("simulator seed {}", seed.display()))?,
@@ -113,6 +127,10 @@ impl KeysArgs {
         create: bool,
     ) -> anyhow::Result<Identity> {
         let keystore = self.keystore(datadir);
+        if !create && !keystore.exists() {
+            // Named before the sealing key is looked for: the key store is what is missing.
+            return Err(aegis_pqc::PqcError::KeyStoreMissing(keystore).into());
+        }
         let identity = Identity::open(IdentityConfig {
             chain_id,
             keystore: keystore.clone(),
@@ -179,7 +197,10 @@ pub(crate) fn keys_command(command: KeysCommand) -> anyhow::Result<()> {
         } => {
             let path = keys.keystore(&datadir.datadir);
             if path.exists() {
-                bail!("key store {} already exists; refusing to overwrite it", path.display());
+                bail!(
+                    "key store {} already exists; refusing to overwrite it",
+                    path.display()
+                );
             }
             Identity::create_keystore(
                 &path,
@@ -189,7 +210,10 @@ pub(crate) fn keys_command(command: KeysCommand) -> anyhow::Result<()> {
             )
             .with_context(|| format!("creating {}", path.display()))?;
             let identity = keys.open(&datadir.datadir, chain_id, false)?;
-            println!("{}", serde_json::to_string_pretty(&public_summary(&identity))?);
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&public_summary(&identity))?
+            );
             Ok(())
         }
         KeysCommand::Show {
@@ -198,7 +222,10 @@ pub(crate) fn keys_command(command: KeysCommand) -> anyhow::Result<()> {
             keys,
         } => {
             let identity = keys.open(&datadir.datadir, chain_id, false)?;
-            println!("{}", serde_json::to_string_pretty(&public_summary(&identity))?);
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&public_summary(&identity))?
+            );
             Ok(())
         }
     }
@@ -237,7 +264,12 @@ fn read_quote(path: &Path) -> anyhow::Result<Vec<u8>> {
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
     let text = std::str::from_utf8(&bytes).ok().map(str::trim);
     Ok(match text {
-        Some(t) if !t.is_empty() && t.trim_start_matches("0x").bytes().all(|b| b.is_ascii_hexdigit()) => {
+        Some(t)
+            if !t.is_empty()
+                && t.trim_start_matches("0x")
+                    .bytes()
+                    .all(|b| b.is_ascii_hexdigit()) =>
+        {
             hex::decode(t).with_context(|| format!("{}: odd-length hex", path.display()))?
         }
         _ => bytes,
@@ -294,21 +326,27 @@ pub(crate) fn attest_command(command: AttestCommand) -> anyhow::Result<()> {
                 .with_context(|| format!("{} is not a TDX v4 quote", quote.display()))?;
             match verify_quote(&bytes, collateral.as_deref(), at, dev_root.as_ref()) {
                 Ok(verified) => {
-                    println!("{}", serde_json::to_string_pretty(&json!({
-                        "verified": true,
-                        "tcbStatus": verified.tcb_status,
-                        "advisoryIds": verified.advisory_ids,
-                        "workloadId": verified.workload_id,
-                        "quote": parsed,
-                    }))?);
+                    println!(
+                        "{}",
+                        serde_json::to_string_pretty(&json!({
+                            "verified": true,
+                            "tcbStatus": verified.tcb_status,
+                            "advisoryIds": verified.advisory_ids,
+                            "workloadId": verified.workload_id,
+                            "quote": parsed,
+                        }))?
+                    );
                     Ok(())
                 }
                 Err(e) => {
-                    println!("{}", serde_json::to_string_pretty(&json!({
-                        "verified": false,
-                        "error": e.to_string(),
-                        "quote": parsed,
-                    }))?);
+                    println!(
+                        "{}",
+                        serde_json::to_string_pretty(&json!({
+                            "verified": false,
+                            "error": e.to_string(),
+                            "quote": parsed,
+                        }))?
+                    );
                     bail!("{}: quote does not verify: {e}", quote.display())
                 }
             }
@@ -318,12 +356,19 @@ pub(crate) fn attest_command(command: AttestCommand) -> anyhow::Result<()> {
             report_data,
         } => {
             let mut data = [0u8; 64];
-            hex::decode_to_slice(report_data.trim().trim_start_matches("0x"), &mut data)
-                .map_err(|_| anyhow::anyhow!("--report-data {report_data:?} is not 64 bytes of hex"))?;
+            hex::decode_to_slice(report_data.trim().trim_start_matches("0x"), &mut data).map_err(
+                |_| anyhow::anyhow!("--report-data {report_data:?} is not 64 bytes of hex"),
+            )?;
             let sim = Simulator::from_seed_file(&seed_file)
                 .with_context(|| format!("simulator seed {}", seed_file.display()))?;
-            eprintln!("dev root public key: {}", hex::encode_prefixed(sim.dev_root_public_key()));
-            eprintln!("PCK public key: {}", hex::encode_prefixed(sim.pck_public_key()));
+            eprintln!(
+                "dev root public key: {}",
+                hex::encode_prefixed(sim.dev_root_public_key())
+            );
+            eprintln!(
+                "PCK public key: {}",
+                hex::encode_prefixed(sim.pck_public_key())
+            );
             println!("{}", hex::encode(sim.quote(data)));
             Ok(())
         }
@@ -353,7 +398,12 @@ pub(crate) enum TxCommand {
     },
 }
 
-async fn rpc_call(client: &reqwest::Client, url: &str, method: &str, params: Value) -> anyhow::Result<Value> {
+async fn rpc_call(
+    client: &reqwest::Client,
+    url: &str,
+    method: &str,
+    params: Value,
+) -> anyhow::Result<Value> {
     let response: Value = client
         .post(url)
         .json(&json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}))
@@ -379,13 +429,15 @@ pub(crate) async fn fetch_attested_key(
 ) -> anyhow::Result<aegis_envelope::RecipientPublicKey> {
     let nonce = B256::random();
     let result = rpc_call(client, url, "aegis_getEncryptionKey", json!([nonce])).await?;
-    let key: aegis_envelope::RecipientPublicKey = serde_json::from_value(result["publicKey"].clone())
-        .context("aegis_getEncryptionKey: bad publicKey")?;
+    let key: aegis_envelope::RecipientPublicKey =
+        serde_json::from_value(result["publicKey"].clone())
+            .context("aegis_getEncryptionKey: bad publicKey")?;
     let attestation = &result["attestation"];
     let quote: Bytes = serde_json::from_value(attestation["quote"].clone())
         .context("aegis_getEncryptionKey: bad quote")?;
-    let binding: ReportDataBinding = serde_json::from_value(attestation["reportDataBinding"].clone())
-        .context("aegis_getEncryptionKey: bad reportDataBinding")?;
+    let binding: ReportDataBinding =
+        serde_json::from_value(attestation["reportDataBinding"].clone())
+            .context("aegis_getEncryptionKey: bad reportDataBinding")?;
     let verified = verify_quote(&quote, collateral, now_secs(), dev_root)
         .context("the encryption key's quote does not verify")?;
     if binding.binding != nonce || binding.encryption_key_hash != key.key_hash() {
@@ -406,14 +458,14 @@ pub(crate) async fn tx_command(command: TxCommand) -> anyhow::Result<()> {
             collateral,
             send,
         } => {
-            let raw = hex::decode(raw.trim())
-                .map_err(|_| anyhow::anyhow!("--raw is not hex"))?;
+            let raw = hex::decode(raw.trim()).map_err(|_| anyhow::anyhow!("--raw is not hex"))?;
             let dev_root = dev_root.as_deref().map(parse_dev_root).transpose()?;
             let collateral = collateral
                 .map(|p| std::fs::read(&p).with_context(|| format!("reading {}", p.display())))
                 .transpose()?;
             let client = reqwest::Client::new();
-            let key = fetch_attested_key(&client, &rpc, dev_root.as_ref(), collateral.as_deref()).await?;
+            let key =
+                fetch_attested_key(&client, &rpc, dev_root.as_ref(), collateral.as_deref()).await?;
             let envelope = aegis_envelope::seal(&key, &raw, &mut rand_core::OsRng)?;
             if send {
                 let hash = rpc_call(

@@ -579,13 +579,16 @@ async fn node_command(args: NodeArgs) -> anyhow::Result<()> {
         info!(target: "aegis::node", restored, journal = %path.display(), "transaction journal loaded");
     }
     // Sequencer keys: wanted by the batcher (batch signing), dev mode and --keys.
-    let identity = if args.keys.enabled || args.dev.enabled || args.batcher.l1_rpc.is_some() {
+    let identity = if args.keys.load || args.dev.enabled || args.batcher.l1_rpc.is_some() {
         let identity = Arc::new(args.keys.open(datadir, spec.chain_id, args.dev.enabled)?);
         info!(target: "aegis::node", sequencer = %identity.address(), epoch = identity.epoch(), provider = identity.provider().kind(), "sequencer keys loaded");
         let path = datadir.join("attestations.redb");
         let store = Arc::new(aegis_attest::AttestationStore::open(&path)?);
         if args.keys.rotate_every > 0 {
-            tokio::spawn(rotate_periodically(identity.clone(), args.keys.rotate_every));
+            tokio::spawn(rotate_periodically(
+                identity.clone(),
+                args.keys.rotate_every,
+            ));
         }
         Some((identity, store))
     } else {
@@ -602,7 +605,10 @@ async fn node_command(args: NodeArgs) -> anyhow::Result<()> {
         };
         let mut api = aegis_rpc::EthApi::new(executor.clone(), pool.clone(), config);
         if let Some((identity, store)) = &identity {
-            api = api.with_aegis(aegis_rpc::AegisContext::new(identity.clone(), store.clone()));
+            api = api.with_aegis(aegis_rpc::AegisContext::new(
+                identity.clone(),
+                store.clone(),
+            ));
         }
         let api = Arc::new(api);
         let addr = std::net::SocketAddr::new(args.rpc.http_addr, args.rpc.http_port);
@@ -661,8 +667,12 @@ async fn rotate_periodically(identity: Arc<aegis_attest::Identity>, seconds: u64
         let identity = identity.clone();
         match tokio::task::spawn_blocking(move || identity.rotate()).await {
             Ok(Ok(epoch)) => info!(target: "aegis::node", epoch, "scheduled key rotation"),
-            Ok(Err(error)) => tracing::error!(target: "aegis::node", %error, "scheduled key rotation failed"),
-            Err(error) => tracing::error!(target: "aegis::node", %error, "key rotation task failed"),
+            Ok(Err(error)) => {
+                tracing::error!(target: "aegis::node", %error, "scheduled key rotation failed")
+            }
+            Err(error) => {
+                tracing::error!(target: "aegis::node", %error, "key rotation task failed")
+            }
         }
     }
 }

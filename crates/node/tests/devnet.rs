@@ -136,6 +136,7 @@ fn devnet_sequences_batches_and_validates_from_l1() {
     );
 
     wallet_flows_with_cast_and_forge(&dir.path().join("counter"));
+    encrypted_transaction_is_included(&data);
     load_of_2000_transactions_drains_in_nonce_order();
 
     // Safe heads advance on both rollup nodes through the batches on L1.
@@ -144,6 +145,8 @@ fn devnet_sequences_batches_and_validates_from_l1() {
     });
     let (_, safe_before) = heads(SEQUENCER_RPC);
     let safe_hash_before = block_hash(SEQUENCER_RPC, safe_before);
+
+    batches_are_attested(&data);
 
     // aegis (sequencer engine) restarted mid-run: SIGTERM, then start again.
     let restart = devnet(&data, "restart", &["aegis-sequencer"]);
@@ -455,4 +458,176 @@ fn load_of_2000_transactions_drains_in_nonce_order() {
         }
     }
     assert_eq!(seen, hashes.len(), "every transaction is in a block once");
+}
+
+/// The simulator's development root, from the key listing `devnet/up` wrote.
+fn dev_root(data: &Path) -> String {
+    let keys: Value =
+        serde_json::from_str(&std::fs::read_to_string(data.join("sequencer-keys.json")).unwrap())
+            .unwrap();
+    keys["devRootPublicKey"].as_str().unwrap().to_string()
+}
+
+fn aegis_cli(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_aegis"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// A wallet encrypts a transfer to the attested mempool key with `aegis tx encrypt --send`;
+/// the transfer lands in a block. A client trusting another root refuses the key.
+fn encrypted_transaction_is_included(data: &Path) {
+    let url = l2_url();
+    let to = "0x00000000000000000000000000000000000e0c01";
+    let nonce = foundry(
+        "cast",
+        &[
+            "nonce",
+            "--rpc-url",
+            &url,
+            "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266",
+        ],
+    );
+    let raw = foundry(
+        "cast",
+        &[
+            "mktx",
+            "--rpc-url",
+            &url,
+            "--private-key",
+            DEV_KEY,
+            "--nonce",
+            nonce.trim(),
+            to,
+            "--value",
+            "12345",
+        ],
+    );
+    let root = dev_root(data);
+    let wrong_root = format!("0x{}", "11".repeat(64));
+    let refused = aegis_cli(&[
+        "tx",
+        "encrypt",
+        "--rpc",
+        &url,
+        "--raw",
+        raw.trim(),
+        "--dev-root",
+        &wrong_root,
+        "--send",
+    ]);
+    assert!(
+        !refused.status.success(),
+        "a key under another root was accepted"
+    );
+    let sent = aegis_cli(&[
+        "tx",
+        "encrypt",
+        "--rpc",
+        &url,
+        "--raw",
+        raw.trim(),
+        "--dev-root",
+        &root,
+        "--send",
+    ]);
+    assert!(
+        sent.status.success(),
+        "aegis tx encrypt failed: {}",
+        String::from_utf8_lossy(&sent.stderr)
+    );
+    let hash = String::from_utf8(sent.stdout).unwrap().trim().to_string();
+    wait_until(
+        "encrypted transfer receipt",
+        Duration::from_secs(60),
+        || {
+            rpc(L2_RPC, "eth_getTransactionReceipt", json!([hash]))
+                .get("status")
+                .is_some_and(|s| s == "0x1")
+        },
+    );
+    let balance = rpc(L2_RPC, "eth_getBalance", json!([to, "latest"]));
+    assert_eq!(hex_u64(&balance), 12345);
+}
+
+/// Every posted batch has an attestation: its commitment covers the canonical block hashes, its
+/// bundle verifies with the independent Python verifier (ECDSA, ML-DSA-87 and, once the
+/// background signer is done, SLH-DSA-256s), and its quote verifies under the dev root with
+/// REPORTDATA bound to the commitment.
+fn batches_are_attested(data: &Path) {
+    let listed = rpc(
+        L2_RPC,
+        "aegis_getBatchAttestations",
+        json!(["0x0", "0xffffffff"]),
+    );
+    let listed = listed.as_array().expect("a list");
+    assert!(!listed.is_empty(), "no batch attestations");
+    let first = &listed[0];
+    assert_eq!(first["batchId"], "0x1", "{first}");
+    wait_until(
+        "SLH-DSA signature of batch 1",
+        Duration::from_secs(60),
+        || rpc(L2_RPC, "aegis_getBatchAttestation", json!([1]))["slhDsa"] == "signed",
+    );
+    let a = rpc(L2_RPC, "aegis_getBatchAttestation", json!([1]));
+    let (from, to) = (hex_u64(&a["firstBlock"]), hex_u64(&a["lastBlock"]));
+    let hashes: Vec<String> = (from..=to).map(|n| block_hash(SEQUENCER_RPC, n)).collect();
+    assert_eq!(
+        a["blockHashes"],
+        json!(hashes),
+        "attested block hashes are not the canonical ones"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = dir.path().join("bundle.hex");
+    std::fs::write(&bundle, a["bundle"].as_str().unwrap()).unwrap();
+    let python = Command::new(repo().join(".tools/bin/aegis-python"))
+        .arg(repo().join("crates/pqc/tests/verify_bundle.py"))
+        .arg(&bundle)
+        .output()
+        .unwrap();
+    let verdict = String::from_utf8_lossy(&python.stdout);
+    assert!(
+        python.status.success() && verdict.contains("ok secp256k1,ML-DSA-87,SLH-DSA-SHA2-256s"),
+        "independent verifier: {verdict}{}",
+        String::from_utf8_lossy(&python.stderr)
+    );
+    let quote = dir.path().join("quote.hex");
+    std::fs::write(&quote, a["quote"].as_str().unwrap()).unwrap();
+    let verified = aegis_cli(&[
+        "attest",
+        "verify",
+        quote.to_str().unwrap(),
+        "--dev-root",
+        &dev_root(data),
+    ]);
+    assert!(
+        verified.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verified.stdout)
+    );
+    let parsed: Value = serde_json::from_slice(&verified.stdout).unwrap();
+    let binding = &a["reportDataBinding"];
+    assert_eq!(binding["binding"], a["commitmentHash"]);
+    // REPORTDATA = sequencer ‖ keccak256(mldsaKeyHash ‖ slhdsaKeyHash ‖ encryptionKeyHash ‖ commitment) ‖ 0^12
+    let mut preimage = Vec::new();
+    for field in [
+        "mldsaKeyHash",
+        "slhdsaKeyHash",
+        "encryptionKeyHash",
+        "binding",
+    ] {
+        let word: alloy_primitives::B256 = serde_json::from_value(binding[field].clone()).unwrap();
+        preimage.extend_from_slice(word.as_slice());
+    }
+    let sequencer: alloy_primitives::Address =
+        serde_json::from_value(binding["sequencer"].clone()).unwrap();
+    let mut expected = sequencer.to_vec();
+    expected.extend_from_slice(alloy_primitives::keccak256(&preimage).as_slice());
+    expected.extend_from_slice(&[0; 12]);
+    let report_data = parsed["quote"]["body"]["report_data"].as_str().unwrap();
+    assert_eq!(
+        report_data.trim_start_matches("0x").to_lowercase(),
+        alloy_primitives::hex::encode(expected)
+    );
 }

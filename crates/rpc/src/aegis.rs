@@ -185,7 +185,7 @@ impl EthApi {
                 let outcome = envelope
                     .open(&secret)
                     .map_err(envelope_error)
-                    .and_then(|raw| api.send_raw(Bytes::copy_from_slice(&raw)));
+                    .and_then(|raw| api.submit_raw(Bytes::copy_from_slice(&raw), true));
                 if outcome.is_err() {
                     // A refused envelope may be resent once the cause is fixed (e.g. funds).
                     ctx.forget(&id);

@@ -633,7 +633,13 @@ impl EthApi {
         Ok(state)
     }
 
-    pub(crate) fn send_raw(&self, raw: Bytes) -> RpcResult<B256> {
+    fn send_raw(&self, raw: Bytes) -> RpcResult<B256> {
+        self.submit_raw(raw, false)
+    }
+
+    /// Decodes, validates and pools `raw`; `private` ones (decrypted envelopes) skip the
+    /// journal so their plaintext never reaches the disk before inclusion.
+    pub(crate) fn submit_raw(&self, raw: Bytes, private: bool) -> RpcResult<B256> {
         // Typed envelopes other than 2930, 1559, 7702 (and deposits, refused by the pool):
         // blob transactions have no place on an OP chain.
         if let Some(&ty) = raw.first()
@@ -649,9 +655,12 @@ impl EthApi {
             other => error(INVALID_PARAMS, format!("invalid transaction: {other}")),
         })?;
         let state = self.head_state()?;
-        self.pool
-            .add_local(tx, &*state)
-            .map_err(|e| error(SERVER_ERROR, e.to_string()))
+        let added = if private {
+            self.pool.add_private(tx, &*state)
+        } else {
+            self.pool.add_local(tx, &*state)
+        };
+        added.map_err(|e| error(SERVER_ERROR, e.to_string()))
     }
 }
 
