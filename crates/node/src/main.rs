@@ -60,7 +60,7 @@ enum LogFormat {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Run the execution engine.
-    Node(NodeArgs),
+    Node(Box<NodeArgs>),
     /// Write a devnet L2 genesis.json (OP predeploys, funded dev accounts) and its rollup.json.
     Genesis(GenesisArgs),
     /// Database maintenance.
@@ -816,7 +816,7 @@ async fn main() -> anyhow::Result<()> {
                 let node_matches = matches.subcommand_matches("node").expect("node subcommand");
                 apply_config(&mut args, file, node_matches);
             }
-            node_command(args).await
+            node_command(*args).await
         }
         Command::Genesis(args) => genesis_command(args),
         Command::Db {

@@ -241,7 +241,7 @@ async fn batch_attestations_are_served_and_verify() {
         .attest(BatchInput {
             first_block: 5,
             last_block: 9,
-            block_hashes: (5..=9).map(|i| B256::repeat_byte(i)).collect(),
+            block_hashes: (5..=9).map(B256::repeat_byte).collect(),
             frames_hash: B256::repeat_byte(0xf0),
         })
         .await
