@@ -497,6 +497,8 @@ mod tests {
             let at = at % bytes.len();
             bytes[at] = value;
             if let Ok(b) = SignatureBundle::decode(&bytes) {
+                // Canonical: whatever decodes encodes back to the same bytes.
+                prop_assert_eq!(b.encode(), bytes);
                 let _ = b.verify();
             }
         }
