@@ -9,9 +9,11 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn python() -> PathBuf {
-    let path = std::env::var_os("AEGIS_PYTHON").map(PathBuf::from).unwrap_or_else(|| {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.tools/bin/aegis-python")
-    });
+    let path = std::env::var_os("AEGIS_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.tools/bin/aegis-python")
+        });
     assert!(
         path.exists(),
         "{} missing: run scripts/bootstrap.sh to install the Python test environment",
