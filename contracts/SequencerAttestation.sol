@@ -16,7 +16,8 @@ import {TdxQuoteLib} from "./lib/TdxQuoteLib.sol";
 ///      pause flag in `_commitState`) are all the replay protection needs; the commitments
 ///      themselves live in the `BatchCommitted` events. Per commitment: `_commitState` (read +
 ///      write), `_oracle`, the signer's status slot and workload slot, the workload flag and the
-///      oracle's single policy slot.
+///      oracle's single policy slot. {registerSequencer} writes six fresh slots: the record
+///      (workload id, three key hashes, then time and revocation flag packed) and the nonce flag.
 contract SequencerAttestation is ISequencerAttestation, Governed {
     /// @notice EIP-712 type hash of `BatchCommitment`.
     bytes32 public constant BATCH_COMMITMENT_TYPEHASH = keccak256(
@@ -55,6 +56,7 @@ contract SequencerAttestation is ISequencerAttestation, Governed {
     IPckVerifier private _pckVerifier;
     mapping(bytes32 => bool) private _allowedWorkloads;
     mapping(address => Sequencer) private _sequencers;
+    mapping(address => mapping(bytes32 => bool)) private _usedNonces;
     mapping(uint64 => Checkpoint) private _checkpoints;
 
     /// @param initialGovernance Governance account (two-step transferable).
@@ -85,7 +87,7 @@ contract SequencerAttestation is ISequencerAttestation, Governed {
 
     /// @inheritdoc ISemver
     function version() external pure returns (string memory) {
-        return "1.0.0";
+        return "1.1.0";
     }
 
     // ---------------------------------------------------------------------------------------
@@ -93,16 +95,24 @@ contract SequencerAttestation is ISequencerAttestation, Governed {
     // ---------------------------------------------------------------------------------------
 
     /// @inheritdoc ISequencerAttestation
+    /// @dev The nonce is checked before the registration status so that resubmitting a registered
+    ///      quote reports the replay as such.
     function registerSequencer(
         bytes calldata quote,
         address account,
         bytes32 mldsaKeyHash,
         bytes32 slhdsaKeyHash,
+        bytes32 encryptionKeyHash,
+        bytes32 nonce,
         bytes calldata pckKeyHint
     ) external {
         if (_commitState.paused) revert SequencerAttestation_Paused();
         if (account == address(0)) revert SequencerAttestation_ZeroAddress();
-        if (mldsaKeyHash == bytes32(0) || slhdsaKeyHash == bytes32(0)) revert SequencerAttestation_ZeroKeyHash();
+        if (mldsaKeyHash == bytes32(0) || slhdsaKeyHash == bytes32(0) || encryptionKeyHash == bytes32(0)) {
+            revert SequencerAttestation_ZeroKeyHash();
+        }
+        if (nonce == bytes32(0)) revert SequencerAttestation_ZeroNonce();
+        if (_usedNonces[account][nonce]) revert SequencerAttestation_NonceUsed(account, nonce);
         if (_sequencers[account].registeredAt != 0) revert SequencerAttestation_AlreadyRegistered(account);
 
         TdxQuoteLib.Layout memory parts = TdxQuoteLib.checkLayout(quote);
@@ -110,21 +120,23 @@ contract SequencerAttestation is ISequencerAttestation, Governed {
         if (!_allowedWorkloads[workload]) revert SequencerAttestation_WorkloadNotAllowed(workload);
         if (
             keccak256(quote[TdxQuoteLib.OFFSET_REPORT_DATA:TdxQuoteLib.SIGNED_LENGTH])
-                != keccak256(_reportData(account, mldsaKeyHash, slhdsaKeyHash))
+                != keccak256(_reportData(account, mldsaKeyHash, slhdsaKeyHash, encryptionKeyHash, nonce))
         ) {
             revert SequencerAttestation_ReportDataMismatch();
         }
         bytes32 pckKeyHash = _verifyQuote(quote, parts, pckKeyHint);
 
         // All checks passed: write the record in one go.
+        _usedNonces[account][nonce] = true;
         _sequencers[account] = Sequencer({
             workloadId: workload,
             mldsaKeyHash: mldsaKeyHash,
             slhdsaKeyHash: slhdsaKeyHash,
+            encryptionKeyHash: encryptionKeyHash,
             registeredAt: uint64(block.timestamp),
             revoked: false
         });
-        emit SequencerRegistered(account, workload, mldsaKeyHash, slhdsaKeyHash, pckKeyHash);
+        emit SequencerRegistered(account, workload, mldsaKeyHash, slhdsaKeyHash, encryptionKeyHash, nonce, pckKeyHash);
     }
 
     // ---------------------------------------------------------------------------------------
@@ -272,6 +284,11 @@ contract SequencerAttestation is ISequencerAttestation, Governed {
     }
 
     /// @inheritdoc ISequencerAttestation
+    function usedNonce(address account, bytes32 nonce) external view returns (bool) {
+        return _usedNonces[account][nonce];
+    }
+
+    /// @inheritdoc ISequencerAttestation
     function isWorkloadAllowed(bytes32 workloadId) external view returns (bool) {
         return _allowedWorkloads[workloadId];
     }
@@ -309,12 +326,14 @@ contract SequencerAttestation is ISequencerAttestation, Governed {
     }
 
     /// @inheritdoc ISequencerAttestation
-    function expectedReportData(address account, bytes32 mldsaKeyHash, bytes32 slhdsaKeyHash)
-        external
-        pure
-        returns (bytes memory)
-    {
-        return _reportData(account, mldsaKeyHash, slhdsaKeyHash);
+    function expectedReportData(
+        address account,
+        bytes32 mldsaKeyHash,
+        bytes32 slhdsaKeyHash,
+        bytes32 encryptionKeyHash,
+        bytes32 binding
+    ) external pure returns (bytes memory) {
+        return _reportData(account, mldsaKeyHash, slhdsaKeyHash, encryptionKeyHash, binding);
     }
 
     /// @inheritdoc ISequencerAttestation
@@ -375,12 +394,17 @@ contract SequencerAttestation is ISequencerAttestation, Governed {
         pckKeyHash = keccak256(abi.encodePacked(pckKeyX, pckKeyY));
     }
 
-    function _reportData(address account, bytes32 mldsaKeyHash, bytes32 slhdsaKeyHash)
-        private
-        pure
-        returns (bytes memory)
-    {
-        return abi.encodePacked(account, keccak256(abi.encodePacked(mldsaKeyHash, slhdsaKeyHash)), bytes12(0));
+    /// @dev REPORTDATA v2: `account ‖ keccak256(mldsa ‖ slhdsa ‖ encryption ‖ binding) ‖ 0^12`.
+    function _reportData(
+        address account,
+        bytes32 mldsaKeyHash,
+        bytes32 slhdsaKeyHash,
+        bytes32 encryptionKeyHash,
+        bytes32 binding
+    ) private pure returns (bytes memory) {
+        return abi.encodePacked(
+            account, keccak256(abi.encodePacked(mldsaKeyHash, slhdsaKeyHash, encryptionKeyHash, binding)), bytes12(0)
+        );
     }
 
     function _requireNotRevoked(address account) private view {

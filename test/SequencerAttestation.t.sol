@@ -40,14 +40,49 @@ contract SequencerAttestationTest is AttestationFixture {
         register(SEQUENCER_KEY);
     }
 
-    /// @dev Builds the quote first: hashing it calls the sha256 precompile, which would otherwise
-    ///      be the call `expectRevert` applies to.
-    function registerExpectRevert(uint256 key, bytes memory err) internal {
-        bytes memory quote = quoteFor(key);
-        (bytes32 mh, bytes32 sh) = (mldsaKeyHashOf(key), slhdsaKeyHashOf(key));
-        address account = vm.addr(key);
+    /// @dev The registration arguments of `key` (the quote binds exactly these).
+    struct Registration {
+        bytes quote;
+        address account;
+        bytes32 mh;
+        bytes32 sh;
+        bytes32 eh;
+        bytes32 nonce;
+    }
+
+    function registrationOf(uint256 key) internal pure returns (Registration memory r) {
+        r = Registration(
+            quoteFor(key),
+            vm.addr(key),
+            mldsaKeyHashOf(key),
+            slhdsaKeyHashOf(key),
+            encryptionKeyHashOf(key),
+            nonceOf(key)
+        );
+    }
+
+    /// @dev A quote whose REPORTDATA binds the given values (v2 layout, built in the test).
+    function quoteBinding(address account, bytes32 mh, bytes32 sh, bytes32 eh, bytes32 nonce)
+        internal
+        pure
+        returns (bytes memory)
+    {
+        return QuoteBuilder.build(QuoteBuilder.defaults(reportDataV2(account, mh, sh, eh, nonce)));
+    }
+
+    function submit(Registration memory r) internal {
+        attestation.registerSequencer(r.quote, r.account, r.mh, r.sh, r.eh, r.nonce, pckHint);
+    }
+
+    /// @dev `r` is built before `expectRevert`: building a quote calls the sha256 precompile,
+    ///      which would otherwise be the call `expectRevert` applies to.
+    function submitExpectRevert(Registration memory r, bytes memory err) internal {
         vm.expectRevert(err);
-        attestation.registerSequencer(quote, account, mh, sh, pckHint);
+        submit(r);
+    }
+
+    function registerExpectRevert(uint256 key, bytes memory err) internal {
+        submitExpectRevert(registrationOf(key), err);
     }
 
     // =========================================================================================
@@ -55,7 +90,7 @@ contract SequencerAttestationTest is AttestationFixture {
     // =========================================================================================
 
     function test_constructor_state() public view {
-        assertEq(attestation.version(), "1.0.0");
+        assertEq(attestation.version(), "1.1.0");
         assertEq(attestation.governance(), GOVERNANCE);
         assertEq(address(attestation.oracle()), address(oracle));
         assertEq(address(attestation.pckVerifier()), address(pckVerifier));
@@ -120,14 +155,64 @@ contract SequencerAttestationTest is AttestationFixture {
     }
 
     function test_expectedReportData_format() public view {
-        bytes32 mh = mldsaKeyHashOf(SEQUENCER_KEY);
-        bytes32 sh = slhdsaKeyHashOf(SEQUENCER_KEY);
-        bytes memory rd = attestation.expectedReportData(seq, mh, sh);
+        Registration memory r = registrationOf(SEQUENCER_KEY);
+        bytes memory rd = attestation.expectedReportData(seq, r.mh, r.sh, r.eh, r.nonce);
         assertEq(rd.length, 64);
         assertEq(address(bytes20(slice(rd, 0, 20))), seq);
-        assertEq(bytes32(slice(rd, 20, 32)), keccak256(abi.encodePacked(mh, sh)));
+        assertEq(bytes32(slice(rd, 20, 32)), keccak256(abi.encodePacked(r.mh, r.sh, r.eh, r.nonce)));
         assertEq(slice(rd, 52, 12), new bytes(12));
         assertEq(rd, reportDataOf(SEQUENCER_KEY));
+    }
+
+    /// @dev The fixed vector of crates/tee (`report_data::tests::layout`, crates/tee/README.md):
+    ///      sequencer 0x0011…2233, the four words filled with 0x01, 0x02, 0x03, 0x04.
+    function test_expectedReportData_rustVector() public view {
+        address account = 0x00112233445566778899AABbCCdDeeFf00112233;
+        bytes32 w1 = bytes32(QuoteBuilder.filled(32, 0x01));
+        bytes32 w2 = bytes32(QuoteBuilder.filled(32, 0x02));
+        bytes32 w3 = bytes32(QuoteBuilder.filled(32, 0x03));
+        bytes32 w4 = bytes32(QuoteBuilder.filled(32, 0x04));
+        assertEq(w1, 0x0101010101010101010101010101010101010101010101010101010101010101);
+        bytes memory rd = attestation.expectedReportData(account, w1, w2, w3, w4);
+        // Independent computation: the 128-byte preimage written out, hashed here.
+        bytes memory preimage = bytes.concat(
+            QuoteBuilder.filled(32, 0x01),
+            QuoteBuilder.filled(32, 0x02),
+            QuoteBuilder.filled(32, 0x03),
+            QuoteBuilder.filled(32, 0x04)
+        );
+        assertEq(preimage.length, 128);
+        assertEq(rd, abi.encodePacked(account, keccak256(preimage), bytes12(0)));
+        // The constant the Rust test pins.
+        assertEq(
+            rd,
+            hex"00112233445566778899aabbccddeeff00112233"
+            hex"3fdc9032c16d440f6c96be209c36d3d0e1aed61a2531490fe0ca475eb615c40a" hex"000000000000000000000000"
+        );
+    }
+
+    /// @dev Changing any single input (address, one of the three key hashes or the binding)
+    ///      changes the REPORTDATA; the unchanged inputs give the independently computed bytes.
+    function testFuzz_expectedReportData_anySingleChangeChangesOutput(
+        address account,
+        bytes32[4] memory words,
+        uint256 which,
+        uint256 delta
+    ) public view {
+        delta = bound(delta, 1, type(uint256).max); // non-zero xor
+        which = bound(which, 0, 4);
+        bytes memory base = attestation.expectedReportData(account, words[0], words[1], words[2], words[3]);
+        assertEq(base, reportDataV2(account, words[0], words[1], words[2], words[3]), "independent vector");
+        if (which == 4) {
+            // Xor a non-zero 160-bit mask into the address.
+            uint160 mask = uint160(delta) == 0 ? 1 : uint160(delta);
+            account = address(uint160(account) ^ mask);
+        } else {
+            words[which] = bytes32(uint256(words[which]) ^ delta);
+        }
+        bytes memory changed = attestation.expectedReportData(account, words[0], words[1], words[2], words[3]);
+        assertTrue(keccak256(changed) != keccak256(base), "a changed input must change REPORTDATA");
+        assertEq(slice(changed, 52, 12), new bytes(12), "reserved tail stays zero");
     }
 
     // =========================================================================================
@@ -136,27 +221,30 @@ contract SequencerAttestationTest is AttestationFixture {
 
     function test_register_storesRecordAndEmits() public {
         vm.warp(1_800_000_000);
+        Registration memory r = registrationOf(SEQUENCER_KEY);
+        assertFalse(attestation.usedNonce(seq, r.nonce));
         vm.expectEmit(address(attestation));
-        emit ISequencerAttestation.SequencerRegistered(
-            seq, workload, mldsaKeyHashOf(SEQUENCER_KEY), slhdsaKeyHashOf(SEQUENCER_KEY), keccak256(pckHint)
-        );
+        emit ISequencerAttestation.SequencerRegistered(seq, workload, r.mh, r.sh, r.eh, r.nonce, keccak256(pckHint));
         vm.prank(RELAYER); // anyone may submit
-        register(SEQUENCER_KEY);
+        submit(r);
         ISequencerAttestation.Sequencer memory s = attestation.sequencer(seq);
         assertEq(s.workloadId, workload);
-        assertEq(s.mldsaKeyHash, mldsaKeyHashOf(SEQUENCER_KEY));
-        assertEq(s.slhdsaKeyHash, slhdsaKeyHashOf(SEQUENCER_KEY));
+        assertEq(s.mldsaKeyHash, r.mh);
+        assertEq(s.slhdsaKeyHash, r.sh);
+        assertEq(s.encryptionKeyHash, r.eh);
+        assertEq(s.encryptionKeyHash, encryptionKeyHashOf(SEQUENCER_KEY));
         assertEq(s.registeredAt, 1_800_000_000);
         assertFalse(s.revoked);
+        assertTrue(attestation.usedNonce(seq, r.nonce));
+        assertFalse(attestation.usedNonce(vm.addr(SEQUENCER2_KEY), r.nonce), "nonces are per sequencer");
         assertTrue(attestation.isActiveSequencer(seq));
         assertFalse(attestation.isActiveSequencer(vm.addr(OUTSIDER_KEY)));
     }
 
     function test_register_gas() public {
-        bytes memory data = abi.encodeCall(
-            attestation.registerSequencer,
-            (quoteFor(SEQUENCER_KEY), seq, mldsaKeyHashOf(SEQUENCER_KEY), slhdsaKeyHashOf(SEQUENCER_KEY), pckHint)
-        );
+        Registration memory r = registrationOf(SEQUENCER_KEY);
+        bytes memory data =
+            abi.encodeCall(attestation.registerSequencer, (r.quote, r.account, r.mh, r.sh, r.eh, r.nonce, pckHint));
         assertLe(txGas(address(attestation), data), 1_000_000, "registration transaction gas");
         assertTrue(attestation.isActiveSequencer(seq));
     }
@@ -170,100 +258,198 @@ contract SequencerAttestationTest is AttestationFixture {
     }
 
     function test_register_revert_zeroInputs() public {
-        bytes memory quote = quoteFor(SEQUENCER_KEY);
-        (bytes32 mh, bytes32 sh) = (mldsaKeyHashOf(SEQUENCER_KEY), slhdsaKeyHashOf(SEQUENCER_KEY));
+        Registration memory r = registrationOf(SEQUENCER_KEY);
         vm.expectRevert(ISequencerAttestation.SequencerAttestation_ZeroAddress.selector);
-        attestation.registerSequencer(quote, address(0), mh, sh, pckHint);
+        attestation.registerSequencer(r.quote, address(0), r.mh, r.sh, r.eh, r.nonce, pckHint);
         vm.expectRevert(ISequencerAttestation.SequencerAttestation_ZeroKeyHash.selector);
-        attestation.registerSequencer(quote, seq, bytes32(0), sh, pckHint);
+        attestation.registerSequencer(r.quote, seq, bytes32(0), r.sh, r.eh, r.nonce, pckHint);
         vm.expectRevert(ISequencerAttestation.SequencerAttestation_ZeroKeyHash.selector);
-        attestation.registerSequencer(quote, seq, mh, bytes32(0), pckHint);
+        attestation.registerSequencer(r.quote, seq, r.mh, bytes32(0), r.eh, r.nonce, pckHint);
+        vm.expectRevert(ISequencerAttestation.SequencerAttestation_ZeroKeyHash.selector);
+        attestation.registerSequencer(r.quote, seq, r.mh, r.sh, bytes32(0), r.nonce, pckHint);
+        vm.expectRevert(ISequencerAttestation.SequencerAttestation_ZeroNonce.selector);
+        attestation.registerSequencer(r.quote, seq, r.mh, r.sh, r.eh, bytes32(0), pckHint);
+    }
+
+    /// @dev A zero nonce is refused even when the quote really binds it (REPORTDATA matches).
+    function test_register_revert_zeroNonce() public {
+        Registration memory r = registrationOf(SEQUENCER_KEY);
+        r.nonce = bytes32(0);
+        r.quote = quoteBinding(r.account, r.mh, r.sh, r.eh, bytes32(0));
+        assertEq(
+            attestation.parseQuote(r.quote).reportData,
+            attestation.expectedReportData(r.account, r.mh, r.sh, r.eh, bytes32(0)),
+            "the quote binds the zero nonce"
+        );
+        submitExpectRevert(r, abi.encodeWithSelector(ISequencerAttestation.SequencerAttestation_ZeroNonce.selector));
+        assertEq(attestation.sequencer(seq).registeredAt, 0);
+    }
+
+    function test_register_revert_nonceReused() public {
+        Registration memory r = registrationOf(SEQUENCER_KEY);
+        submit(r);
+        // The same quote again (e.g. a replayed relayer transaction).
+        submitExpectRevert(
+            r, abi.encodeWithSelector(ISequencerAttestation.SequencerAttestation_NonceUsed.selector, seq, r.nonce)
+        );
+        // Also after revocation.
+        vm.prank(GOVERNANCE);
+        attestation.revokeSequencer(seq);
+        submitExpectRevert(
+            r, abi.encodeWithSelector(ISequencerAttestation.SequencerAttestation_NonceUsed.selector, seq, r.nonce)
+        );
+        // Nonces are per sequencer: another sequencer may use the same value.
+        Registration memory r2 = registrationOf(SEQUENCER2_KEY);
+        r2.nonce = r.nonce;
+        r2.quote = quoteBinding(r2.account, r2.mh, r2.sh, r2.eh, r.nonce);
+        submit(r2);
+        assertTrue(attestation.usedNonce(r2.account, r.nonce));
     }
 
     function test_register_revert_alreadyRegistered() public {
         registered();
-        registerExpectRevert(
-            SEQUENCER_KEY,
-            abi.encodeWithSelector(ISequencerAttestation.SequencerAttestation_AlreadyRegistered.selector, seq)
+        // A fresh nonce with a quote binding it: the address is still taken.
+        Registration memory r = registrationOf(SEQUENCER_KEY);
+        r.nonce = keccak256("fresh nonce");
+        r.quote = quoteBinding(r.account, r.mh, r.sh, r.eh, r.nonce);
+        submitExpectRevert(
+            r, abi.encodeWithSelector(ISequencerAttestation.SequencerAttestation_AlreadyRegistered.selector, seq)
         );
         // Revoked addresses cannot come back either.
         vm.prank(GOVERNANCE);
         attestation.revokeSequencer(seq);
-        registerExpectRevert(
-            SEQUENCER_KEY,
-            abi.encodeWithSelector(ISequencerAttestation.SequencerAttestation_AlreadyRegistered.selector, seq)
+        submitExpectRevert(
+            r, abi.encodeWithSelector(ISequencerAttestation.SequencerAttestation_AlreadyRegistered.selector, seq)
         );
+        assertFalse(attestation.usedNonce(seq, r.nonce), "a refused registration uses no nonce");
     }
 
     function test_register_revert_workloadNotAllowed() public {
+        Registration memory r = registrationOf(SEQUENCER_KEY);
         QuoteBuilder.Params memory p = paramsFor(SEQUENCER_KEY);
         p.rtmr3 = QuoteBuilder.filled(48, 0x99); // a different application measurement
         bytes32 otherWorkload = QuoteBuilder.workloadId(p);
-        bytes memory quote = QuoteBuilder.build(p);
-        (bytes32 mh, bytes32 sh) = (mldsaKeyHashOf(SEQUENCER_KEY), slhdsaKeyHashOf(SEQUENCER_KEY));
-        vm.expectRevert(
+        r.quote = QuoteBuilder.build(p);
+        submitExpectRevert(
+            r,
             abi.encodeWithSelector(
                 ISequencerAttestation.SequencerAttestation_WorkloadNotAllowed.selector, otherWorkload
             )
         );
-        attestation.registerSequencer(quote, seq, mh, sh, pckHint);
         vm.prank(GOVERNANCE);
         attestation.setWorkloadAllowed(otherWorkload, true);
-        attestation.registerSequencer(quote, seq, mh, sh, pckHint);
+        submit(r);
         assertEq(attestation.sequencer(seq).workloadId, otherWorkload);
     }
 
     function test_register_revert_reportDataMismatch() public {
-        bytes memory quote = quoteFor(SEQUENCER_KEY);
-        (bytes32 mh, bytes32 sh) = (mldsaKeyHashOf(SEQUENCER_KEY), slhdsaKeyHashOf(SEQUENCER_KEY));
-        vm.expectRevert(ISequencerAttestation.SequencerAttestation_ReportDataMismatch.selector);
-        attestation.registerSequencer(quote, vm.addr(OUTSIDER_KEY), mh, sh, pckHint);
-        vm.expectRevert(ISequencerAttestation.SequencerAttestation_ReportDataMismatch.selector);
-        attestation.registerSequencer(quote, seq, sh, mh, pckHint); // swapped hashes
-        vm.expectRevert(ISequencerAttestation.SequencerAttestation_ReportDataMismatch.selector);
-        attestation.registerSequencer(quote, seq, mh, keccak256("other"), pckHint);
+        Registration memory r = registrationOf(SEQUENCER_KEY);
+        bytes memory mismatch =
+            abi.encodeWithSelector(ISequencerAttestation.SequencerAttestation_ReportDataMismatch.selector);
+        bytes memory quote = r.quote;
+        vm.expectRevert(mismatch);
+        attestation.registerSequencer(quote, vm.addr(OUTSIDER_KEY), r.mh, r.sh, r.eh, r.nonce, pckHint);
+        vm.expectRevert(mismatch);
+        attestation.registerSequencer(quote, seq, r.sh, r.mh, r.eh, r.nonce, pckHint); // swapped hashes
+        vm.expectRevert(mismatch);
+        attestation.registerSequencer(quote, seq, r.mh, keccak256("other"), r.eh, r.nonce, pckHint);
+        vm.expectRevert(mismatch);
+        attestation.registerSequencer(quote, seq, r.mh, r.sh, r.nonce, r.eh, pckHint); // swapped eh / nonce
 
         // Non-zero reserved tail bytes [52:64) are refused even with everything else right.
         QuoteBuilder.Params memory p = paramsFor(SEQUENCER_KEY);
         p.reportData[63] = 0x01;
-        quote = QuoteBuilder.build(p);
-        vm.expectRevert(ISequencerAttestation.SequencerAttestation_ReportDataMismatch.selector);
-        attestation.registerSequencer(quote, seq, mh, sh, pckHint);
+        r.quote = QuoteBuilder.build(p);
+        submitExpectRevert(r, mismatch);
+
+        // The v1 layout (keccak256(mldsaKeyHash ‖ slhdsaKeyHash)) is no longer accepted.
+        r.quote = QuoteBuilder.build(
+            QuoteBuilder.defaults(abi.encodePacked(seq, keccak256(abi.encodePacked(r.mh, r.sh)), bytes12(0)))
+        );
+        submitExpectRevert(r, mismatch);
+        assertEq(attestation.sequencer(seq).registeredAt, 0);
+    }
+
+    /// @dev The quote binds another encryption key hash (or another nonce) than the submitted one,
+    ///      in both directions: a quote for key A / nonce A cannot register key B / nonce B.
+    function test_register_revert_otherEncryptionKeyOrNonce() public {
+        Registration memory r = registrationOf(SEQUENCER_KEY);
+        bytes memory mismatch =
+            abi.encodeWithSelector(ISequencerAttestation.SequencerAttestation_ReportDataMismatch.selector);
+        bytes32 otherEh = keccak256("another encryption key");
+        bytes32 otherNonce = keccak256("another nonce");
+
+        // Quote binds another encryption key hash.
+        Registration memory bad = registrationOf(SEQUENCER_KEY);
+        bad.quote = quoteBinding(r.account, r.mh, r.sh, otherEh, r.nonce);
+        submitExpectRevert(bad, mismatch);
+        // Quote binds another nonce.
+        bad.quote = quoteBinding(r.account, r.mh, r.sh, r.eh, otherNonce);
+        submitExpectRevert(bad, mismatch);
+        // The genuine quote submitted with another encryption key hash or nonce.
+        bad = registrationOf(SEQUENCER_KEY);
+        bad.eh = otherEh;
+        submitExpectRevert(bad, mismatch);
+        bad = registrationOf(SEQUENCER_KEY);
+        bad.nonce = otherNonce;
+        submitExpectRevert(bad, mismatch);
+
+        assertEq(attestation.sequencer(seq).registeredAt, 0);
+        assertFalse(attestation.usedNonce(seq, r.nonce));
+        assertFalse(attestation.usedNonce(seq, otherNonce));
+        submit(r); // the matching submission still works
+        assertEq(attestation.sequencer(seq).encryptionKeyHash, r.eh);
     }
 
     function test_register_revert_pckNotAllowListed() public {
+        Registration memory r = registrationOf(SEQUENCER_KEY);
         QuoteBuilder.Params memory p = paramsFor(SEQUENCER_KEY);
         p.pckKey = 0x0bad9c4;
-        bytes memory quote = QuoteBuilder.build(p);
+        r.quote = QuoteBuilder.build(p);
         bytes memory hint = QuoteBuilder.pckPublicKey(p);
-        (bytes32 mh, bytes32 sh) = (mldsaKeyHashOf(SEQUENCER_KEY), slhdsaKeyHashOf(SEQUENCER_KEY));
         vm.expectRevert(
             abi.encodeWithSelector(DevPckVerifier.DevPckVerifier_PckKeyNotAllowed.selector, keccak256(hint))
         );
-        attestation.registerSequencer(quote, seq, mh, sh, hint);
+        attestation.registerSequencer(r.quote, seq, r.mh, r.sh, r.eh, r.nonce, hint);
         // Hinting the allow-listed key does not help: the QE report is not signed by it.
-        vm.expectRevert(ISequencerAttestation.SequencerAttestation_InvalidQeReportSignature.selector);
-        attestation.registerSequencer(quote, seq, mh, sh, pckHint);
+        submitExpectRevert(
+            r, abi.encodeWithSelector(ISequencerAttestation.SequencerAttestation_InvalidQeReportSignature.selector)
+        );
     }
 
     function test_register_revert_badHint() public {
-        bytes memory quote = quoteFor(SEQUENCER_KEY);
-        (bytes32 mh, bytes32 sh) = (mldsaKeyHashOf(SEQUENCER_KEY), slhdsaKeyHashOf(SEQUENCER_KEY));
+        Registration memory r = registrationOf(SEQUENCER_KEY);
         vm.expectRevert(abi.encodeWithSelector(DevPckVerifier.DevPckVerifier_InvalidHintLength.selector, 0));
-        attestation.registerSequencer(quote, seq, mh, sh, "");
+        attestation.registerSequencer(r.quote, seq, r.mh, r.sh, r.eh, r.nonce, "");
     }
 
     function test_register_revert_quoteErrorsBubble() public {
-        bytes memory quote = quoteFor(SEQUENCER_KEY);
-        (bytes32 mh, bytes32 sh) = (mldsaKeyHashOf(SEQUENCER_KEY), slhdsaKeyHashOf(SEQUENCER_KEY));
+        Registration memory r = registrationOf(SEQUENCER_KEY);
+        bytes memory short = slice(r.quote, 0, 1000);
         vm.expectRevert(
             abi.encodeWithSelector(ISequencerAttestation.SequencerAttestation_QuoteTooShort.selector, 1000, 1226)
         );
-        attestation.registerSequencer(slice(quote, 0, 1000), seq, mh, sh, pckHint);
-        quote[640] ^= 0x01; // attestation signature
-        vm.expectRevert(ISequencerAttestation.SequencerAttestation_InvalidQuoteSignature.selector);
-        attestation.registerSequencer(quote, seq, mh, sh, pckHint);
+        attestation.registerSequencer(short, seq, r.mh, r.sh, r.eh, r.nonce, pckHint);
+        r.quote[640] ^= 0x01; // attestation signature
+        submitExpectRevert(
+            r, abi.encodeWithSelector(ISequencerAttestation.SequencerAttestation_InvalidQuoteSignature.selector)
+        );
         assertEq(attestation.sequencer(seq).registeredAt, 0, "nothing half-registered");
+        assertFalse(attestation.usedNonce(seq, r.nonce), "nonce not consumed");
+    }
+
+    /// @dev Any non-zero nonce the quote binds registers once and is then used.
+    function testFuzz_register_anyNonzeroNonceOnce(bytes32 nonce) public {
+        vm.assume(nonce != bytes32(0));
+        Registration memory r = registrationOf(SEQUENCER_KEY);
+        r.nonce = nonce;
+        r.quote = quoteBinding(r.account, r.mh, r.sh, r.eh, nonce);
+        submit(r);
+        assertTrue(attestation.usedNonce(seq, nonce));
+        assertEq(attestation.sequencer(seq).encryptionKeyHash, r.eh);
+        submitExpectRevert(
+            r, abi.encodeWithSelector(ISequencerAttestation.SequencerAttestation_NonceUsed.selector, seq, nonce)
+        );
     }
 
     function test_verifyQuote_and_parseQuote() public view {

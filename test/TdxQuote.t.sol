@@ -383,7 +383,8 @@ contract TdxQuoteTest is AttestationFixture {
         quote[index / 8] ^= bytes1(uint8(1 << (index % 8)));
         address seq = vm.addr(SEQUENCER_KEY);
         (bytes32 mh, bytes32 sh) = (mldsaKeyHashOf(SEQUENCER_KEY), slhdsaKeyHashOf(SEQUENCER_KEY));
-        try attestation.registerSequencer(quote, seq, mh, sh, pckHint) {
+        (bytes32 eh, bytes32 n) = (encryptionKeyHashOf(SEQUENCER_KEY), nonceOf(SEQUENCER_KEY));
+        try attestation.registerSequencer(quote, seq, mh, sh, eh, n, pckHint) {
             revert("bit flip accepted");
         } catch {}
         assertEq(attestation.sequencer(seq).registeredAt, 0);

@@ -121,11 +121,19 @@ contract TdxQuoteFixturesTest is AttestationFixture {
         assertEq(parsed.workloadId, e.workloadId, "workload id");
 
         // Registration of a real quote fails only on the REPORTDATA commitment (its report data
-        // is not in the QuantumAegis v1 format).
+        // is not in the QuantumAegis v2 format).
         vm.prank(GOVERNANCE);
         attestation.setWorkloadAllowed(e.workloadId, true);
         vm.expectRevert(ISequencerAttestation.SequencerAttestation_ReportDataMismatch.selector);
-        attestation.registerSequencer(quote, address(0x1234), bytes32(uint256(1)), bytes32(uint256(2)), e.pckKey);
+        attestation.registerSequencer(
+            quote,
+            address(0x1234),
+            bytes32(uint256(1)),
+            bytes32(uint256(2)),
+            bytes32(uint256(3)),
+            bytes32(uint256(4)),
+            e.pckKey
+        );
     }
 
     function test_tdxQuote_parsesOnChain() public view {

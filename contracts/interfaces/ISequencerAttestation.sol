@@ -23,12 +23,18 @@ import {ISemver} from "./ISemver.sol";
 ///         measurements in that order (240 bytes; quote offsets [184,232) and [376,568)). It must be
 ///         allow-listed by governance, at registration and at every commitment.
 ///
-///         REPORTDATA commitment, format v1 (64 bytes, quote offsets [568,632)):
+///         REPORTDATA commitment, format v2 (64 bytes, quote offsets [568,632)):
 ///           - `reportData[0:20]`  = the sequencer's secp256k1 ECDSA address;
-///           - `reportData[20:52]` = `keccak256(abi.encodePacked(mldsaKeyHash, slhdsaKeyHash))` where
-///             `mldsaKeyHash = keccak256(ML-DSA-87 public key, 2,592 bytes)` and
-///             `slhdsaKeyHash = keccak256(SLH-DSA-256s public key, 64 bytes)`;
+///           - `reportData[20:52]` =
+///             `keccak256(abi.encodePacked(mldsaKeyHash, slhdsaKeyHash, encryptionKeyHash, binding))`
+///             (4 × 32 bytes) where `mldsaKeyHash = keccak256(ML-DSA-87 public key, 2,592 bytes)`,
+///             `slhdsaKeyHash = keccak256(SLH-DSA-256s public key, 64 bytes)`,
+///             `encryptionKeyHash = keccak256(mempool encryption public key encoding)` and
+///             `binding` is, in registration quotes, a registration nonce (in batch quotes the
+///             node binds the batch commitment instead; those are not checked on chain);
 ///           - `reportData[52:64]` = zero.
+///         Registration nonces are non-zero and single-use per sequencer address: a quote, once
+///         registered, cannot be submitted again under the same nonce.
 ///
 ///         Batch commitments are authorised by an EIP-712 signature of a registered, non-revoked
 ///         sequencer (anyone may relay them):
@@ -52,6 +58,7 @@ interface ISequencerAttestation is ISemver {
         bytes32 workloadId;
         bytes32 mldsaKeyHash;
         bytes32 slhdsaKeyHash;
+        bytes32 encryptionKeyHash;
         uint64 registeredAt;
         bool revoked;
     }
@@ -87,12 +94,15 @@ interface ISequencerAttestation is ISemver {
         bytes pckCertChain;
     }
 
-    /// @notice A sequencer registered. `pckKeyHash = keccak256(pckX ‖ pckY)`.
+    /// @notice A sequencer registered. `pckKeyHash = keccak256(pckX ‖ pckY)`; `nonce` is the
+    ///         registration nonce its quote bound.
     event SequencerRegistered(
         address indexed sequencer,
         bytes32 indexed workloadId,
         bytes32 mldsaKeyHash,
         bytes32 slhdsaKeyHash,
+        bytes32 encryptionKeyHash,
+        bytes32 nonce,
         bytes32 pckKeyHash
     );
     /// @notice A sequencer was revoked (directly or by rotation).
@@ -156,6 +166,8 @@ interface ISequencerAttestation is ISemver {
     error SequencerAttestation_WorkloadNotAllowed(bytes32 workloadId);
     error SequencerAttestation_ReportDataMismatch();
     error SequencerAttestation_ZeroKeyHash();
+    error SequencerAttestation_ZeroNonce();
+    error SequencerAttestation_NonceUsed(address sequencer, bytes32 nonce);
     error SequencerAttestation_AlreadyRegistered(address sequencer);
     error SequencerAttestation_NotRegistered(address sequencer);
     error SequencerAttestation_SequencerRevoked(address sequencer);
@@ -174,15 +186,19 @@ interface ISequencerAttestation is ISemver {
     error SequencerAttestation_CheckpointExists(uint64 checkpointId);
     error SequencerAttestation_ZeroStateRoot();
 
-    /// @notice Registers `sequencer` from a TDX quote whose REPORTDATA commits to its keys (format
-    ///         v1, see the interface description). Anyone may submit (e.g. a relayer). All checks
-    ///         run before any state is written. Reverts when paused, on any quote defect, if the
-    ///         workload is not allowed, if REPORTDATA does not match, if the PCK verifier rejects,
-    ///         or if `sequencer` was ever registered (a revoked address cannot re-register).
+    /// @notice Registers `sequencer` from a TDX quote whose REPORTDATA commits to its keys and
+    ///         `nonce` (format v2, see the interface description). Anyone may submit (e.g. a
+    ///         relayer). All checks run before any state is written. Reverts when paused, on a zero
+    ///         key hash or nonce, if `nonce` was already used for `sequencer`, if `sequencer` was
+    ///         ever registered (a revoked address cannot re-register), on any quote defect, if the
+    ///         workload is not allowed, if REPORTDATA does not match or if the PCK verifier rejects.
+    ///         Marks `nonce` used for `sequencer`.
     /// @param quote Raw TDX quote v4.
     /// @param sequencer The sequencer's ECDSA (secp256k1) address, `reportData[0:20]`.
     /// @param mldsaKeyHash `keccak256` of the raw ML-DSA-87 public key (2,592 bytes).
     /// @param slhdsaKeyHash `keccak256` of the raw SLH-DSA-256s public key (64 bytes).
+    /// @param encryptionKeyHash `keccak256` of the mempool encryption public key encoding.
+    /// @param nonce The registration nonce bound into REPORTDATA (non-zero, once per sequencer).
     /// @param pckKeyHint Passed to {IPckVerifier.verifyPck}: for {DevPckVerifier} the 64-byte PCK
     ///        public key `x ‖ y`; production verifiers ignore it (may be empty).
     function registerSequencer(
@@ -190,6 +206,8 @@ interface ISequencerAttestation is ISemver {
         address sequencer,
         bytes32 mldsaKeyHash,
         bytes32 slhdsaKeyHash,
+        bytes32 encryptionKeyHash,
+        bytes32 nonce,
         bytes calldata pckKeyHint
     ) external;
 
@@ -283,6 +301,12 @@ interface ISequencerAttestation is ISemver {
     /// @return The checkpoint.
     function checkpoint(uint64 checkpointId) external view returns (Checkpoint memory);
 
+    /// @notice Whether `nonce` was used to register `sequencer`.
+    /// @param sequencer The sequencer address.
+    /// @param nonce The registration nonce.
+    /// @return True if used.
+    function usedNonce(address sequencer, bytes32 nonce) external view returns (bool);
+
     /// @notice Whether `workloadId` is allowed.
     /// @param workloadId The workload id.
     /// @return True if allowed.
@@ -321,15 +345,20 @@ interface ISequencerAttestation is ISemver {
         bytes32 slhdsaSigHash
     ) external view returns (bytes32);
 
-    /// @notice The REPORTDATA (format v1) a sequencer's quote must carry.
+    /// @notice The REPORTDATA (format v2) a sequencer's quote must carry.
     /// @param account The sequencer's ECDSA address.
     /// @param mldsaKeyHash `keccak256` of the ML-DSA-87 public key.
     /// @param slhdsaKeyHash `keccak256` of the SLH-DSA-256s public key.
+    /// @param encryptionKeyHash `keccak256` of the mempool encryption public key encoding.
+    /// @param binding The registration nonce (or, for batch quotes, the batch commitment).
     /// @return reportData The 64 bytes.
-    function expectedReportData(address account, bytes32 mldsaKeyHash, bytes32 slhdsaKeyHash)
-        external
-        pure
-        returns (bytes memory reportData);
+    function expectedReportData(
+        address account,
+        bytes32 mldsaKeyHash,
+        bytes32 slhdsaKeyHash,
+        bytes32 encryptionKeyHash,
+        bytes32 binding
+    ) external pure returns (bytes memory reportData);
 
     /// @notice Parses a quote and checks its structure (no signatures, no policy).
     /// @param quote Raw TDX quote v4.

@@ -5,11 +5,14 @@ import {QRMSOracle} from "../../contracts/QRMSOracle.sol";
 import {SequencerAttestation} from "../../contracts/SequencerAttestation.sol";
 import {IQRMSOracle} from "../../contracts/interfaces/IQRMSOracle.sol";
 import {AttestationFixture} from "../lib/AttestationFixture.sol";
+import {QuoteBuilder} from "../lib/QuoteBuilder.sol";
 import {VM} from "../lib/Vm.sol";
 
 /// @notice Random batch commitments signed by registered, revoked and unknown keys, replays,
-///         revocations, workload withdrawals, pauses and risk changes. Ghost counters record every
-///         acceptance that would break a property; the invariants require them to stay zero.
+///         revocations, workload withdrawals, pauses and risk changes, and re-registrations of the
+///         registered sequencers (their original quote replayed, or fresh quotes binding random
+///         nonces). Ghost counters record every acceptance that would break a property; the
+///         invariants require them to stay zero.
 contract AttestationHandler {
     address internal constant GOVERNANCE = address(0x60f);
 
@@ -21,6 +24,15 @@ contract AttestationHandler {
         bytes signature;
         bytes32 mldsaSigHash;
         bytes32 slhdsaSigHash;
+    }
+
+    /// @notice What a registered sequencer's quote binds (REPORTDATA v2 inputs).
+    struct Registered {
+        address account;
+        bytes32 mldsaKeyHash;
+        bytes32 slhdsaKeyHash;
+        bytes32 encryptionKeyHash;
+        bytes32 nonce;
     }
 
     SequencerAttestation public immutable attestation;
@@ -39,6 +51,10 @@ contract AttestationHandler {
     uint256 public acceptedWhilePaused;
     uint64 public maxEnd;
     uint32 internal round;
+    Registered[] internal registered;
+    bytes internal pckHint;
+    uint256 public reRegistrationAttempts;
+    uint256 public acceptedReRegistrations;
 
     constructor(
         SequencerAttestation attestation_,
@@ -83,6 +99,37 @@ contract AttestationHandler {
             accepted.push(c);
             ++acceptedCount;
         }
+    }
+
+    /// @dev Called once from `setUp` for each sequencer registered there.
+    function addRegistered(Registered calldata r, bytes calldata hint) external {
+        registered.push(r);
+        pckHint = hint;
+    }
+
+    function registeredCount() external view returns (uint256) {
+        return registered.length;
+    }
+
+    function registeredAt(uint256 i) external view returns (Registered memory) {
+        return registered[i];
+    }
+
+    /// @dev Re-registers an already registered sequencer with a valid quote binding either its
+    ///      original nonce (a replay) or a random one.
+    function reRegister(uint256 which, bytes32 nonce, bool replayOriginal) external {
+        Registered memory r = registered[which % registered.length];
+        bytes32 n = replayOriginal ? r.nonce : nonce;
+        bytes memory reportData = abi.encodePacked(
+            r.account, keccak256(abi.encodePacked(r.mldsaKeyHash, r.slhdsaKeyHash, r.encryptionKeyHash, n)), bytes12(0)
+        );
+        bytes memory quote = QuoteBuilder.build(QuoteBuilder.defaults(reportData));
+        ++reRegistrationAttempts;
+        try attestation.registerSequencer(
+            quote, r.account, r.mldsaKeyHash, r.slhdsaKeyHash, r.encryptionKeyHash, n, pckHint
+        ) {
+            ++acceptedReRegistrations;
+        } catch {}
     }
 
     function replay(uint256 index) external {
@@ -143,8 +190,10 @@ contract SequencerAttestationInvariantTest is AttestationFixture {
         handler = new AttestationHandler(
             attestation, oracle, workload, [SEQUENCER_KEY, SEQUENCER2_KEY, OUTSIDER_KEY], [REPORTER_A, REPORTER_B]
         );
+        handler.addRegistered(registeredOf(SEQUENCER_KEY), pckHint);
+        handler.addRegistered(registeredOf(SEQUENCER2_KEY), pckHint);
         targetContract(address(handler));
-        bytes4[] memory selectors = new bytes4[](9);
+        bytes4[] memory selectors = new bytes4[](10);
         selectors[0] = AttestationHandler.commit.selector;
         selectors[1] = AttestationHandler.commit.selector; // weight commits higher
         selectors[2] = AttestationHandler.commit.selector;
@@ -154,7 +203,26 @@ contract SequencerAttestationInvariantTest is AttestationFixture {
         selectors[6] = AttestationHandler.commitWhilePaused.selector;
         selectors[7] = AttestationHandler.setRisk.selector;
         selectors[8] = AttestationHandler.replay.selector;
+        selectors[9] = AttestationHandler.reRegister.selector;
         targetSelector(address(handler), selectors);
+    }
+
+    function registeredOf(uint256 key) internal pure returns (AttestationHandler.Registered memory) {
+        return AttestationHandler.Registered(
+            vm.addr(key), mldsaKeyHashOf(key), slhdsaKeyHashOf(key), encryptionKeyHashOf(key), nonceOf(key)
+        );
+    }
+
+    /// @notice A registration cannot be replayed and a registered address cannot register again;
+    ///         the records keep the keys of the original registration.
+    function invariant_registrationsAreOnce() public view {
+        assertEq(handler.acceptedReRegistrations(), 0, "re-registration accepted");
+        for (uint256 i = 0; i < handler.registeredCount(); ++i) {
+            AttestationHandler.Registered memory r = handler.registeredAt(i);
+            assertTrue(attestation.usedNonce(r.account, r.nonce), "original nonce used");
+            assertEq(attestation.sequencer(r.account).encryptionKeyHash, r.encryptionKeyHash, "encryption key kept");
+            assertEq(attestation.sequencer(r.account).mldsaKeyHash, r.mldsaKeyHash, "ML-DSA key kept");
+        }
     }
 
     /// @notice Only registered, non-revoked sequencers of an allowed workload get commitments in.

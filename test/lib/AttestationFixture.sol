@@ -52,10 +52,28 @@ abstract contract AttestationFixture is Test {
         return keccak256(abi.encodePacked("slh-dsa-256s public key", key));
     }
 
+    function encryptionKeyHashOf(uint256 key) internal pure returns (bytes32) {
+        return keccak256(abi.encodePacked("ml-kem encryption public key", key));
+    }
+
+    function nonceOf(uint256 key) internal pure returns (bytes32) {
+        return keccak256(abi.encodePacked("registration nonce", key));
+    }
+
+    /// @dev REPORTDATA v2, built here independently of the contract.
+    function reportDataV2(address account, bytes32 mh, bytes32 sh, bytes32 eh, bytes32 binding)
+        internal
+        pure
+        returns (bytes memory)
+    {
+        return abi.encodePacked(account, keccak256(abi.encodePacked(mh, sh, eh, binding)), bytes12(0));
+    }
+
     function reportDataOf(uint256 key) internal pure returns (bytes memory) {
-        return abi.encodePacked(
-            vm.addr(key), keccak256(abi.encodePacked(mldsaKeyHashOf(key), slhdsaKeyHashOf(key))), bytes12(0)
-        );
+        return
+            reportDataV2(
+                vm.addr(key), mldsaKeyHashOf(key), slhdsaKeyHashOf(key), encryptionKeyHashOf(key), nonceOf(key)
+            );
     }
 
     // --- quotes -------------------------------------------------------------------------------
@@ -69,7 +87,15 @@ abstract contract AttestationFixture is Test {
     }
 
     function register(uint256 key) internal {
-        attestation.registerSequencer(quoteFor(key), vm.addr(key), mldsaKeyHashOf(key), slhdsaKeyHashOf(key), pckHint);
+        attestation.registerSequencer(
+            quoteFor(key),
+            vm.addr(key),
+            mldsaKeyHashOf(key),
+            slhdsaKeyHashOf(key),
+            encryptionKeyHashOf(key),
+            nonceOf(key),
+            pckHint
+        );
     }
 
     // --- batch signatures ---------------------------------------------------------------------

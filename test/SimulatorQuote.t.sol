@@ -1,0 +1,202 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.37;
+
+import {ISequencerAttestation} from "../contracts/interfaces/ISequencerAttestation.sol";
+import {AttestationFixture} from "./lib/AttestationFixture.sol";
+import {QuoteBuilder} from "./lib/QuoteBuilder.sol";
+
+/// @notice Registers a quote produced by the Rust TDX simulator (`aegis attest simulate`, see
+///         test/fixtures/sim/README.md): REPORTDATA v2 as the node builds it, the simulator's
+///         measurements and development PCK key, verified by the contract end to end.
+contract SimulatorQuoteTest is AttestationFixture {
+    /// @dev Inputs of test/fixtures/sim/generate.sh (keep in sync).
+    uint256 internal constant SIM_SEQUENCER_KEY = 0x5eed5e9;
+    address internal constant SIM_SEQUENCER = 0xd2E65a1a6C3151e2B2b4FA44B11372681Eb819A6;
+    bytes32 internal constant SIM_MLDSA_KEY_HASH = keccak256("QuantumAegis sim fixture: ML-DSA-87 public key");
+    bytes32 internal constant SIM_SLHDSA_KEY_HASH = keccak256("QuantumAegis sim fixture: SLH-DSA-256s public key");
+    bytes32 internal constant SIM_ENCRYPTION_KEY_HASH =
+        keccak256("QuantumAegis sim fixture: ML-KEM encryption public key");
+    bytes32 internal constant SIM_NONCE = keccak256("QuantumAegis sim fixture: registration nonce 1");
+    /// @dev The REPORTDATA generate.sh computed (Python, pycryptodome keccak).
+    bytes internal constant SIM_REPORT_DATA = hex"d2e65a1a6c3151e2b2b4fa44b11372681eb819a6"
+        hex"fe7edcfa73df19b025e1302cf25ba39c533116e8a965e36bab77ee6ec6190103" hex"000000000000000000000000";
+
+    /// @dev Emitted with the measured gas; forge prints it with `-vv`.
+    event log_named_uint(string key, uint256 val);
+
+    bytes internal simQuote;
+    bytes internal simPck;
+    bytes32 internal simWorkload;
+
+    function setUp() public override {
+        super.setUp();
+        simQuote = readHex("test/fixtures/sim/quote.hex");
+        simPck = readHex("test/fixtures/sim/pck.hex");
+        // The simulator's default measurements: MRTD = a0×48, RTMR0..3 = a1×48 … a4×48.
+        simWorkload = keccak256(
+            bytes.concat(
+                QuoteBuilder.filled(48, 0xa0),
+                QuoteBuilder.filled(48, 0xa1),
+                QuoteBuilder.filled(48, 0xa2),
+                QuoteBuilder.filled(48, 0xa3),
+                QuoteBuilder.filled(48, 0xa4)
+            )
+        );
+        vm.startPrank(GOVERNANCE);
+        pckVerifier.setPckKeyAllowed(bytes32(slice(simPck, 0, 32)), bytes32(slice(simPck, 32, 32)), true);
+        attestation.setWorkloadAllowed(simWorkload, true);
+        vm.stopPrank();
+    }
+
+    /// @dev A hex text file (no `0x`, trailing newline allowed) as bytes.
+    function readHex(string memory path) internal view returns (bytes memory) {
+        bytes memory text = bytes(vm.readFile(path));
+        uint256 n = text.length;
+        while (n > 0 && (text[n - 1] == "\n" || text[n - 1] == "\r" || text[n - 1] == " ")) --n;
+        assembly ("memory-safe") {
+            mstore(text, n)
+        }
+        return vm.parseBytes(string.concat("0x", string(text)));
+    }
+
+    function registerSim() internal {
+        attestation.registerSequencer(
+            simQuote, SIM_SEQUENCER, SIM_MLDSA_KEY_HASH, SIM_SLHDSA_KEY_HASH, SIM_ENCRYPTION_KEY_HASH, SIM_NONCE, simPck
+        );
+    }
+
+    function test_simulatorQuote_fixtureInputs() public pure {
+        assertEq(vm.addr(SIM_SEQUENCER_KEY), SIM_SEQUENCER);
+        assertEq(
+            SIM_REPORT_DATA,
+            reportDataV2(SIM_SEQUENCER, SIM_MLDSA_KEY_HASH, SIM_SLHDSA_KEY_HASH, SIM_ENCRYPTION_KEY_HASH, SIM_NONCE),
+            "Python and Solidity agree on REPORTDATA v2"
+        );
+    }
+
+    function test_simulatorQuote_contents() public view {
+        assertEq(simQuote.length, 1605);
+        assertEq(
+            sha256(simQuote), 0x7f8544d4c99954127af61da241fea64be27f984657cf6c22fa04b894beebf159, "fixture unchanged"
+        );
+        assertEq(simPck.length, 64, "PCK key x || y");
+        // As `aegis attest verify test/fixtures/sim/quote.hex --dev-root …` prints it.
+        assertEq(simWorkload, 0xbde8182149f22e23fa800b0dedb248afe9ba5d5d9ea65985ff4782a333fe660c, "workload id");
+        ISequencerAttestation.TdxQuote memory q = attestation.parseQuote(simQuote);
+        assertEq(q.version, 4);
+        assertEq(q.attestationKeyType, 2);
+        assertEq(q.teeType, 0x81);
+        assertEq(slice(simQuote, 28, 20), bytes.concat(bytes("aegis-tee-sim"), new bytes(7)), "user data");
+        assertEq(q.tdAttributes, bytes8(0), "not a debug TD");
+        assertEq(q.mrtd, QuoteBuilder.filled(48, 0xa0));
+        assertEq(q.rtmr3, QuoteBuilder.filled(48, 0xa4));
+        assertEq(q.workloadId, simWorkload);
+        assertEq(q.reportData, SIM_REPORT_DATA);
+        assertEq(
+            q.reportData,
+            attestation.expectedReportData(
+                SIM_SEQUENCER, SIM_MLDSA_KEY_HASH, SIM_SLHDSA_KEY_HASH, SIM_ENCRYPTION_KEY_HASH, SIM_NONCE
+            )
+        );
+        assertEq(q.qeAuthData, hex"000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f");
+        assertEq(q.pckCertDataType, 5);
+        assertEq(
+            slice(q.pckCertChain, 0, 41), bytes("-----BEGIN AEGIS DEV PCK CERTIFICATE-----"), "development certificate"
+        );
+        (, bytes32 pckKeyHash) = attestation.verifyQuote(simQuote, simPck);
+        assertEq(pckKeyHash, keccak256(simPck));
+    }
+
+    function test_simulatorQuote_registers() public {
+        vm.warp(1_760_000_000);
+        vm.expectEmit(address(attestation));
+        emit ISequencerAttestation.SequencerRegistered(
+            SIM_SEQUENCER,
+            simWorkload,
+            SIM_MLDSA_KEY_HASH,
+            SIM_SLHDSA_KEY_HASH,
+            SIM_ENCRYPTION_KEY_HASH,
+            SIM_NONCE,
+            keccak256(simPck)
+        );
+        registerSim();
+
+        ISequencerAttestation.Sequencer memory s = attestation.sequencer(SIM_SEQUENCER);
+        assertEq(s.workloadId, simWorkload);
+        assertEq(s.mldsaKeyHash, SIM_MLDSA_KEY_HASH);
+        assertEq(s.slhdsaKeyHash, SIM_SLHDSA_KEY_HASH);
+        assertEq(s.encryptionKeyHash, SIM_ENCRYPTION_KEY_HASH);
+        assertEq(s.registeredAt, 1_760_000_000);
+        assertFalse(s.revoked);
+        assertTrue(attestation.usedNonce(SIM_SEQUENCER, SIM_NONCE));
+        assertTrue(attestation.isActiveSequencer(SIM_SEQUENCER));
+
+        // The registered key commits batches.
+        Batch memory b = batch(1, 1, 10);
+        commit(b, signBatch(SIM_SEQUENCER_KEY, b));
+        (bool hasBatch, uint64 lastId,) = attestation.lastBatch();
+        assertTrue(hasBatch && lastId == 1);
+
+        // The same quote cannot be submitted again.
+        bytes memory quote = simQuote;
+        bytes memory pck = simPck;
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                ISequencerAttestation.SequencerAttestation_NonceUsed.selector, SIM_SEQUENCER, SIM_NONCE
+            )
+        );
+        attestation.registerSequencer(
+            quote, SIM_SEQUENCER, SIM_MLDSA_KEY_HASH, SIM_SLHDSA_KEY_HASH, SIM_ENCRYPTION_KEY_HASH, SIM_NONCE, pck
+        );
+    }
+
+    function test_simulatorQuote_refusedWithOtherInputs() public {
+        bytes memory quote = simQuote;
+        bytes memory pck = simPck;
+        bytes memory mismatch =
+            abi.encodeWithSelector(ISequencerAttestation.SequencerAttestation_ReportDataMismatch.selector);
+        vm.expectRevert(mismatch);
+        attestation.registerSequencer(
+            quote, SIM_SEQUENCER, SIM_MLDSA_KEY_HASH, SIM_SLHDSA_KEY_HASH, keccak256("other key"), SIM_NONCE, pck
+        );
+        vm.expectRevert(mismatch);
+        attestation.registerSequencer(
+            quote,
+            SIM_SEQUENCER,
+            SIM_MLDSA_KEY_HASH,
+            SIM_SLHDSA_KEY_HASH,
+            SIM_ENCRYPTION_KEY_HASH,
+            keccak256("other nonce"),
+            pck
+        );
+        // Without the PCK key allow-listed the development quote is not trusted.
+        vm.prank(GOVERNANCE);
+        pckVerifier.setPckKeyAllowed(bytes32(slice(pck, 0, 32)), bytes32(slice(pck, 32, 32)), false);
+        vm.expectRevert();
+        attestation.registerSequencer(
+            quote, SIM_SEQUENCER, SIM_MLDSA_KEY_HASH, SIM_SLHDSA_KEY_HASH, SIM_ENCRYPTION_KEY_HASH, SIM_NONCE, pck
+        );
+        assertEq(attestation.sequencer(SIM_SEQUENCER).registeredAt, 0);
+    }
+
+    /// @dev Whole-transaction gas of the registration (21,000 and calldata included), registry,
+    ///      oracle and verifier storage cold.
+    function test_simulatorQuote_registrationGas() public {
+        bytes memory data = abi.encodeCall(
+            attestation.registerSequencer,
+            (
+                simQuote,
+                SIM_SEQUENCER,
+                SIM_MLDSA_KEY_HASH,
+                SIM_SLHDSA_KEY_HASH,
+                SIM_ENCRYPTION_KEY_HASH,
+                SIM_NONCE,
+                simPck
+            )
+        );
+        uint256 gas = txGas(address(attestation), data);
+        emit log_named_uint("registerSequencer(simulator quote) transaction gas", gas);
+        assertLe(gas, 300_000, "registration transaction gas");
+        assertTrue(attestation.isActiveSequencer(SIM_SEQUENCER));
+    }
+}
