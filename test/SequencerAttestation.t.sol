@@ -1075,3 +1075,16 @@ contract SequencerAttestationTest is AttestationFixture {
         attestation.acceptGovernance();
     }
 }
+
+/// @notice The EIP-712 digest vector shared with the Rust bindings (`crates/contracts`):
+///         the node signs exactly what `commitBatch` recovers from.
+contract SequencerAttestation_RustVector_Test is AttestationFixture {
+    function test_batchCommitmentDigest_rustVector_succeeds() public {
+        address at = 0x5FbDB2315678afecb367f032d93F642f64180aa3;
+        vm.etch(at, address(attestation).code);
+        vm.chainId(901);
+        bytes32 digest = SequencerAttestation(at)
+            .batchCommitmentDigest(7, 100, 160, keccak256("commitment"), keccak256("mldsa"), bytes32(0));
+        assertEq(digest, 0xf73ce9fa4107041ca47a2ada13f4fe3751adc6eca920c4eb047484557e72e57e);
+    }
+}
