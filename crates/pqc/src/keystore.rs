@@ -385,8 +385,14 @@ impl KeyStore {
                     reason: e.to_string(),
                 })?,
             );
-        // The hex strings inside `plain` are secrets too.
-        drop(Zeroizing::new(plain.ecdsa));
+        // The hex strings inside `plain` are secrets too: wipe them, not just free them.
+        let Plain { ecdsa, current, .. } = plain;
+        drop(Zeroizing::new(ecdsa));
+        drop(Zeroizing::new(current.mldsa_seed));
+        drop(Zeroizing::new(current.slhdsa_secret));
+        for (_, value) in current.extra {
+            drop(Zeroizing::new(value));
+        }
         let mut salt = [0u8; 16];
         let mut nonce = [0u8; 12];
         OsRng.fill_bytes(&mut salt);
