@@ -39,6 +39,30 @@ struct Current {
     encryption: Arc<RecipientSecretKey>,
 }
 
+/// The keys of one moment (see [`Identity::snapshot`]).
+#[derive(Debug, Clone)]
+pub struct KeySnapshot {
+    /// The epoch's post-quantum keys.
+    pub keys: Arc<EpochKeys>,
+    /// The secp256k1 key.
+    pub ecdsa: EcdsaSigner,
+    /// keccak256 of the epoch's mempool encryption public key.
+    pub encryption_key_hash: B256,
+}
+
+impl KeySnapshot {
+    /// The REPORTDATA binding of these keys and `binding`.
+    pub fn binding(&self, binding: B256) -> ReportDataBinding {
+        ReportDataBinding {
+            sequencer: self.ecdsa.address(),
+            mldsa_key_hash: self.keys.mldsa.key_hash(),
+            slhdsa_key_hash: self.keys.slhdsa.key_hash(),
+            encryption_key_hash: self.encryption_key_hash,
+            binding,
+        }
+    }
+}
+
 /// The sequencer's keys and the TEE that attests them.
 pub struct Identity {
     chain_id: u64,
@@ -71,7 +95,7 @@ fn encryption_extra(
 
 impl Identity {
     /// Creates a new key store at `path` (epoch 0 keys and a mempool encryption key for
-    /// `chain_id`); refuses to overwrite one. Returns the sequencer address.
+    /// `chain_id`); refuses to overwrite one.
     pub fn create_keystore(
         path: &std::path::Path,
         sealing: SealingKey,
@@ -173,22 +197,34 @@ impl Identity {
         self.read().encryption.public_key().clone()
     }
 
+    /// All current keys, read together: work that signs and attests with them stays within
+    /// one epoch even when a rotation happens meanwhile.
+    pub fn snapshot(&self) -> KeySnapshot {
+        let current = self.read();
+        KeySnapshot {
+            keys: current.keys.current(),
+            ecdsa: current.keys.ecdsa().clone(),
+            encryption_key_hash: current.encryption.key_hash(),
+        }
+    }
+
     /// The REPORTDATA binding of the current keys and `binding` (a nonce or a commitment).
     pub fn binding(&self, binding: B256) -> ReportDataBinding {
-        let current = self.read();
-        let keys = current.keys.current();
-        ReportDataBinding {
-            sequencer: current.keys.address(),
-            mldsa_key_hash: keys.mldsa.key_hash(),
-            slhdsa_key_hash: keys.slhdsa.key_hash(),
-            encryption_key_hash: current.encryption.key_hash(),
-            binding,
-        }
+        self.snapshot().binding(binding)
     }
 
     /// A quote over the current keys and `binding`.
     pub async fn quote(&self, binding: B256) -> Result<(ReportDataBinding, Vec<u8>), AttestError> {
-        let report = self.binding(binding);
+        self.quote_with(&self.snapshot(), binding).await
+    }
+
+    /// A quote over the keys of `snapshot` and `binding`.
+    pub async fn quote_with(
+        &self,
+        snapshot: &KeySnapshot,
+        binding: B256,
+    ) -> Result<(ReportDataBinding, Vec<u8>), AttestError> {
+        let report = snapshot.binding(binding);
         let quote = self.provider.quote(report.report_data()).await?;
         Ok((report, quote))
     }

@@ -14,6 +14,6 @@ mod pipeline;
 mod store;
 
 pub use error::AttestError;
-pub use identity::{ENCRYPTION_SECRET_NAME, Identity, IdentityConfig};
+pub use identity::{ENCRYPTION_SECRET_NAME, Identity, IdentityConfig, KeySnapshot};
 pub use pipeline::{BatchAttestor, BatchInput, SLH_QUEUE_CAPACITY};
 pub use store::{AttestationStore, BatchAttestation, SlhDsaStatus};

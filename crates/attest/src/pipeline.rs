@@ -103,7 +103,8 @@ impl BatchAttestor {
     /// commitment, stores the result and queues the SLH-DSA-256s signature.
     pub async fn attest(&self, batch: BatchInput) -> Result<BatchAttestation, AttestError> {
         let started = std::time::Instant::now();
-        let keys = self.identity.current_keys();
+        let snapshot = self.identity.snapshot();
+        let keys = snapshot.keys.clone();
         let batch_id = {
             let mut next = self.next_id.lock().unwrap_or_else(|e| e.into_inner());
             let id = *next;
@@ -120,11 +121,11 @@ impl BatchAttestor {
             key_epoch: keys.epoch,
         };
         let mut bundle = SignatureBundle::new(commitment);
-        bundle.sign_with(&self.identity.ecdsa(), keys.epoch)?;
+        bundle.sign_with(&snapshot.ecdsa, keys.epoch)?;
         bundle.sign_with(&keys.mldsa, keys.epoch)?;
         metrics::histogram!("aegis_batch_sign_seconds").record(started.elapsed().as_secs_f64());
         let commitment_hash = commitment.hash();
-        let (binding, quote) = self.identity.quote(commitment_hash).await?;
+        let (binding, quote) = self.identity.quote_with(&snapshot, commitment_hash).await?;
         let mut attestation = BatchAttestation {
             batch_id,
             commitment,
@@ -167,7 +168,9 @@ fn slh_worker(
             tracing::warn!(target: "aegis::attest", batch_id = job.batch_id, %error, "SLH-DSA signing failed");
             if let Ok(Some(mut a)) = store.get(job.batch_id) {
                 a.slh_dsa = SlhDsaStatus::Failed(error.to_string());
-                let _ = store.put(&a);
+                if let Err(error) = store.put(&a) {
+                    tracing::error!(target: "aegis::attest", batch_id = job.batch_id, %error, "recording the SLH-DSA failure failed");
+                }
             }
         }
     }

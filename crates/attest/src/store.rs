@@ -135,21 +135,18 @@ impl AttestationStore {
         to: u64,
         limit: usize,
     ) -> Result<Vec<BatchAttestation>, AttestError> {
-        let ids: Vec<u64> = {
-            let tx = self.db.begin_read().map_err(|e| self.err(e))?;
-            let index = tx.open_table(BY_LAST_BLOCK).map_err(|e| self.err(e))?;
-            let mut ids = Vec::new();
-            for entry in index.range((from, 0)..).map_err(|e| self.err(e))? {
-                let (key, _) = entry.map_err(|e| self.err(e))?;
-                ids.push(key.value().1);
-            }
-            ids
-        };
+        let tx = self.db.begin_read().map_err(|e| self.err(e))?;
+        let index = tx.open_table(BY_LAST_BLOCK).map_err(|e| self.err(e))?;
+        let batches = tx.open_table(BATCHES).map_err(|e| self.err(e))?;
         let mut out = Vec::new();
-        for id in ids {
-            if let Some(a) = self.get(id)?
-                && a.commitment.first_block <= to
-            {
+        for entry in index.range((from, 0)..).map_err(|e| self.err(e))? {
+            let (key, _) = entry.map_err(|e| self.err(e))?;
+            let Some(value) = batches.get(key.value().1).map_err(|e| self.err(e))? else {
+                continue;
+            };
+            let a: BatchAttestation =
+                serde_json::from_slice(value.value()).map_err(|e| self.err(e))?;
+            if a.commitment.first_block <= to {
                 out.push(a);
             }
         }

@@ -181,10 +181,7 @@ fn public_summary(identity: &Identity) -> Value {
         "slhdsaKeyHash": keys.slhdsa.key_hash(),
         "encryptionKeyHash": encryption.key_hash(),
         "provider": identity.provider().kind(),
-        "devRootPublicKey": match identity.provider() {
-            AttestationProvider::Simulator(sim) => json!(hex::encode_prefixed(sim.dev_root_public_key())),
-            _ => Value::Null,
-        },
+        "devRootPublicKey": identity.provider().dev_root_public_key().map(hex::encode_prefixed),
     })
 }
 
@@ -283,12 +280,6 @@ fn parse_dev_root(value: &str) -> anyhow::Result<[u8; 64]> {
     Ok(root)
 }
 
-fn now_secs() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
-
 /// Verifies `quote` with collateral (DCAP) or against a development root.
 fn verify_quote(
     quote: &[u8],
@@ -315,7 +306,7 @@ pub(crate) fn attest_command(command: AttestCommand) -> anyhow::Result<()> {
             let at = match &at {
                 Some(text) => aegis_tee::parse_rfc3339(text)
                     .map_err(|e| anyhow::anyhow!("--at {text:?}: {e}"))?,
-                None => now_secs(),
+                None => crate::now(),
             };
             let collateral = collateral
                 .map(|p| std::fs::read(&p).with_context(|| format!("reading {}", p.display())))
@@ -438,7 +429,7 @@ pub(crate) async fn fetch_attested_key(
     let binding: ReportDataBinding =
         serde_json::from_value(attestation["reportDataBinding"].clone())
             .context("aegis_getEncryptionKey: bad reportDataBinding")?;
-    let verified = verify_quote(&quote, collateral, now_secs(), dev_root)
+    let verified = verify_quote(&quote, collateral, crate::now(), dev_root)
         .context("the encryption key's quote does not verify")?;
     if binding.binding != nonce || binding.encryption_key_hash != key.key_hash() {
         bail!("the quote's REPORTDATA binding is not for this key and request");

@@ -218,7 +218,7 @@ fn dev_node_includes_an_encrypted_transaction_from_the_cli() {
     let dir = tempfile::tempdir().unwrap();
     let genesis = genesis(&dir.path().join("g"));
     let data = dir.path().join("data");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_aegis"))
+    let child = Command::new(env!("CARGO_BIN_EXE_aegis"))
         .args([
             "node",
             "--datadir",
@@ -241,6 +241,7 @@ fn dev_node_includes_an_encrypted_transaction_from_the_cli() {
             let _ = self.0.wait();
         }
     }
+    let _guard = Kill(child);
     let started = Instant::now();
     let url = "http://127.0.0.1:38745";
     while rpc(url, "eth_chainId", json!([])).is_none() {
@@ -250,10 +251,6 @@ fn dev_node_includes_an_encrypted_transaction_from_the_cli() {
         );
         std::thread::sleep(Duration::from_millis(100));
     }
-    let _guard = Kill(std::mem::replace(
-        &mut child,
-        Command::new("true").spawn().unwrap(),
-    ));
     // The dev root is trusted out of band: read from the node's own data directory.
     let keys: Value = serde_json::from_str(&ok(&[
         "keys",

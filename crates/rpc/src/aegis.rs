@@ -66,12 +66,9 @@ impl AegisContext {
 }
 
 fn dev_root(provider: &AttestationProvider) -> Value {
-    match provider {
-        AttestationProvider::Simulator(sim) => {
-            json!(hex::encode_prefixed(sim.dev_root_public_key()))
-        }
-        _ => Value::Null,
-    }
+    provider
+        .dev_root_public_key()
+        .map_or(Value::Null, |root| json!(hex::encode_prefixed(root)))
 }
 
 /// A fresh quote over the current keys and `nonce`, with what a verifier needs beside it.

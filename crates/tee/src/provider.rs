@@ -54,6 +54,14 @@ impl AttestationProvider {
         }
     }
 
+    /// The development root quotes chain to, for the simulator; `None` for real TEEs.
+    pub fn dev_root_public_key(&self) -> Option<[u8; 64]> {
+        match self {
+            Self::Simulator(sim) => Some(sim.dev_root_public_key()),
+            _ => None,
+        }
+    }
+
     /// `"configfs-tsm"`, `"dstack"` or `"simulator"`.
     pub fn kind(&self) -> &'static str {
         match self {
