@@ -87,7 +87,7 @@ contract SequencerAttestation is ISequencerAttestation, Governed {
 
     /// @inheritdoc ISemver
     function version() external pure returns (string memory) {
-        return "1.1.0";
+        return "1.2.0";
     }
 
     // ---------------------------------------------------------------------------------------
@@ -159,8 +159,10 @@ contract SequencerAttestation is ISequencerAttestation, Governed {
         if (l2StartBlock > l2EndBlock) revert SequencerAttestation_InvalidBlockRange(l2StartBlock, l2EndBlock);
         if (cs.hasBatch) {
             if (batchId <= cs.lastBatchId) revert SequencerAttestation_BatchIdNotIncreasing(batchId, cs.lastBatchId);
-            if (l2StartBlock <= cs.lastL2EndBlock) {
-                revert SequencerAttestation_BlockRangeNotIncreasing(l2StartBlock, cs.lastL2EndBlock);
+            // A batcher restarted before its last batches were derived posts those blocks again:
+            // such a batch may overlap the last commitment, but must extend it.
+            if (l2EndBlock <= cs.lastL2EndBlock) {
+                revert SequencerAttestation_BlockRangeNotIncreasing(l2EndBlock, cs.lastL2EndBlock);
             }
         }
 

@@ -90,7 +90,7 @@ contract SequencerAttestationTest is AttestationFixture {
     // =========================================================================================
 
     function test_constructor_state() public view {
-        assertEq(attestation.version(), "1.1.0");
+        assertEq(attestation.version(), "1.2.0");
         assertEq(attestation.governance(), GOVERNANCE);
         assertEq(address(attestation.oracle()), address(oracle));
         assertEq(address(attestation.pckVerifier()), address(pckVerifier));
@@ -544,18 +544,31 @@ contract SequencerAttestationTest is AttestationFixture {
         registered();
         Batch memory b = batch(1, 1, 10);
         commit(b, signBatch(SEQUENCER_KEY, b));
-        Batch memory overlap = batch(2, 10, 20);
-        bytes memory sig = signBatch(SEQUENCER_KEY, overlap);
+        Batch memory covered = batch(2, 5, 10);
+        bytes memory sig = signBatch(SEQUENCER_KEY, covered);
         vm.expectRevert(
             abi.encodeWithSelector(ISequencerAttestation.SequencerAttestation_BlockRangeNotIncreasing.selector, 10, 10)
         );
-        commit(overlap, sig);
+        commit(covered, sig);
         Batch memory rewind = batch(3, 1, 5);
         sig = signBatch(SEQUENCER_KEY, rewind);
         vm.expectRevert(
-            abi.encodeWithSelector(ISequencerAttestation.SequencerAttestation_BlockRangeNotIncreasing.selector, 1, 10)
+            abi.encodeWithSelector(ISequencerAttestation.SequencerAttestation_BlockRangeNotIncreasing.selector, 5, 10)
         );
         commit(rewind, sig);
+    }
+
+    function test_commitBatch_overlappingRangeThatExtendsIsAccepted() public {
+        registered();
+        Batch memory b = batch(1, 1, 10);
+        commit(b, signBatch(SEQUENCER_KEY, b));
+        // A restarted batcher re-posts blocks 8..10 with new ones.
+        Batch memory again = batch(2, 8, 14);
+        commit(again, signBatch(SEQUENCER_KEY, again));
+        (bool hasBatch, uint64 lastId, uint64 lastEnd) = attestation.lastBatch();
+        assertTrue(hasBatch);
+        assertEq(lastId, 2);
+        assertEq(lastEnd, 14);
     }
 
     function test_commitBatch_revert_batchIdNotIncreasing() public {

@@ -47,9 +47,10 @@ import {ISemver} from "./ISemver.sol";
 ///         signatures (published off chain; zero = not signed with that algorithm).
 ///
 ///         Ordering (replay protection): `l2StartBlock <= l2EndBlock`; after the first batch,
-///         `batchId > lastBatchId` and `l2StartBlock > lastL2EndBlock`. So a batch id is committed
-///         at most once and ranges never overlap or go backwards; gaps (in ids and in blocks) are
-///         allowed. The first batch may have any id and range. Commitments are not kept in storage
+///         `batchId > lastBatchId` and `l2EndBlock > lastL2EndBlock`. So a batch id is committed
+///         at most once and the committed range only grows. A batch may overlap the previous one
+///         (a restarted batcher posts again the blocks not yet derived) as long as it extends it;
+///         gaps (in ids and in blocks) are allowed. The first batch may have any id and range. Commitments are not kept in storage
 ///         (that alone would cost 22,100 gas per batch): the `BatchCommitted` event, indexed by
 ///         batch id, sequencer and commitment, is the record.
 interface ISequencerAttestation is ISemver {
@@ -178,7 +179,7 @@ interface ISequencerAttestation is ISemver {
     error SequencerAttestation_MalleableSignature();
     error SequencerAttestation_ZeroCommitment();
     error SequencerAttestation_InvalidBlockRange(uint64 l2StartBlock, uint64 l2EndBlock);
-    error SequencerAttestation_BlockRangeNotIncreasing(uint64 l2StartBlock, uint64 lastL2EndBlock);
+    error SequencerAttestation_BlockRangeNotIncreasing(uint64 l2EndBlock, uint64 lastL2EndBlock);
     error SequencerAttestation_BatchIdNotIncreasing(uint64 batchId, uint64 lastBatchId);
     error SequencerAttestation_PqSignatureRequired();
     error SequencerAttestation_AlgorithmRequired(IQRMSOracle.Algorithm algorithm);
@@ -221,8 +222,8 @@ interface ISequencerAttestation is ISemver {
     /// @param l2EndBlock Last L2 block of the batch (inclusive).
     /// @param commitment The batch commitment (non-zero).
     /// @param ecdsaSignature 65-byte `r ‖ s ‖ v` signature over the EIP-712 digest.
-    /// @param mldsaSigHash `keccak256` of the ML-DSA-87 signature over the same digest, or zero.
-    /// @param slhdsaSigHash `keccak256` of the SLH-DSA-256s signature over the same digest, or zero.
+    /// @param mldsaSigHash `keccak256` of the ML-DSA-87 signature over `commitment`, or zero.
+    /// @param slhdsaSigHash `keccak256` of the SLH-DSA-256s signature over `commitment`, or zero.
     function commitBatch(
         uint64 batchId,
         uint64 l2StartBlock,

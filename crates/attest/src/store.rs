@@ -128,6 +128,26 @@ impl AttestationStore {
             .map_or(0, |(k, _)| k.value()))
     }
 
+    /// Up to `limit` attestations of the batches with ids from `first_id` on, in id order.
+    pub fn from_batch(
+        &self,
+        first_id: u64,
+        limit: usize,
+    ) -> Result<Vec<BatchAttestation>, AttestError> {
+        let tx = self.db.begin_read().map_err(|e| self.err(e))?;
+        let table = tx.open_table(BATCHES).map_err(|e| self.err(e))?;
+        let mut out = Vec::new();
+        for entry in table
+            .range(first_id..)
+            .map_err(|e| self.err(e))?
+            .take(limit)
+        {
+            let (_, value) = entry.map_err(|e| self.err(e))?;
+            out.push(serde_json::from_slice(value.value()).map_err(|e| self.err(e))?);
+        }
+        Ok(out)
+    }
+
     /// Up to `limit` attestations of batches that contain a block in `from..=to`, by batch id.
     pub fn in_range(
         &self,
@@ -212,6 +232,17 @@ mod tests {
         assert_eq!(ids(10, 11), vec![1, 2]);
         assert_eq!(ids(31, 40), Vec::<u64>::new());
         assert_eq!(store.in_range(0, 100, 2).unwrap().len(), 2);
+        let by_id = |first, limit| {
+            store
+                .from_batch(first, limit)
+                .unwrap()
+                .iter()
+                .map(|a| a.batch_id)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(by_id(2, 10), vec![2, 3]);
+        assert_eq!(by_id(1, 2), vec![1, 2]);
+        assert_eq!(by_id(4, 10), Vec::<u64>::new());
         let mut updated = sample(2, 11, 20);
         updated.slh_dsa = SlhDsaStatus::Signed;
         store.put(&updated).unwrap();

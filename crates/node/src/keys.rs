@@ -182,6 +182,8 @@ fn public_summary(identity: &Identity) -> Value {
         "encryptionKeyHash": encryption.key_hash(),
         "provider": identity.provider().kind(),
         "devRootPublicKey": identity.provider().dev_root_public_key().map(hex::encode_prefixed),
+        "pckPublicKey": identity.provider().pck_public_key().map(hex::encode_prefixed),
+        "workloadId": identity.provider().simulated_workload_id(),
     })
 }
 

@@ -124,6 +124,8 @@ struct NodeArgs {
     dev: DevArgs,
     #[command(flatten)]
     keys: keys::KeysArgs,
+    #[command(flatten)]
+    anchor: AnchorArgs,
 }
 
 /// The public (wallet) JSON-RPC port: HTTP and WebSocket, no JWT.
@@ -218,6 +220,64 @@ struct BatcherArgs {
         default_value_t = 6
     )]
     interval: u64,
+}
+
+/// Registration, batch commitments and risk reports on the chain's contracts (sequencer only).
+#[derive(Args, Debug)]
+#[command(next_help_heading = "Contracts")]
+struct AnchorArgs {
+    /// `SequencerAttestation` address: register there with a TEE quote and commit every
+    /// attested batch, in transactions the sequencer includes in its own blocks (its key must
+    /// hold ETH for gas). Waits while no contract is deployed at the address.
+    #[arg(
+        id = "anchor.attestation",
+        long = "anchor.attestation",
+        env = "AEGIS_ANCHOR_ATTESTATION"
+    )]
+    attestation: Option<Address>,
+    /// `QRMSOracle` address: submit the sequencer's risk score there (it must be a reporter).
+    #[arg(
+        id = "anchor.oracle",
+        long = "anchor.oracle",
+        env = "AEGIS_ANCHOR_ORACLE",
+        requires = "anchor.attestation"
+    )]
+    oracle: Option<Address>,
+    /// Seconds between looks at the contracts.
+    #[arg(
+        id = "anchor.interval",
+        long = "anchor.interval",
+        env = "AEGIS_ANCHOR_INTERVAL",
+        default_value_t = 2,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    interval: u64,
+    /// Seconds a batch commitment waits for its SLH-DSA signature before going without it.
+    #[arg(
+        id = "anchor.slh-wait",
+        long = "anchor.slh-wait",
+        env = "AEGIS_ANCHOR_SLH_WAIT",
+        default_value_t = 120
+    )]
+    slh_wait: u64,
+    /// Priority fee of the anchor's transactions (wei per gas).
+    #[arg(
+        id = "anchor.priority-fee",
+        long = "anchor.priority-fee",
+        env = "AEGIS_ANCHOR_PRIORITY_FEE",
+        default_value_t = 1_000_000
+    )]
+    priority_fee: u128,
+}
+
+impl AnchorArgs {
+    fn config(&self) -> Option<aegis_anchor::AnchorConfig> {
+        let mut config = aegis_anchor::AnchorConfig::new(self.attestation?, self.oracle);
+        config.interval = Duration::from_secs(self.interval);
+        config.slh_wait = Duration::from_secs(self.slh_wait);
+        config.priority_fee = self.priority_fee;
+        Some(config)
+    }
 }
 
 /// The authenticated engine port the rollup node drives.
@@ -579,7 +639,11 @@ async fn node_command(args: NodeArgs) -> anyhow::Result<()> {
         info!(target: "aegis::node", restored, journal = %path.display(), "transaction journal loaded");
     }
     // Sequencer keys: wanted by the batcher (batch signing), dev mode and --keys.
-    let identity = if args.keys.load || args.dev.enabled || args.batcher.l1_rpc.is_some() {
+    let identity = if args.keys.load
+        || args.dev.enabled
+        || args.batcher.l1_rpc.is_some()
+        || args.anchor.attestation.is_some()
+    {
         let identity = Arc::new(args.keys.open(datadir, spec.chain_id, args.dev.enabled)?);
         info!(target: "aegis::node", sequencer = %identity.address(), epoch = identity.epoch(), provider = identity.provider().kind(), "sequencer keys loaded");
         let path = datadir.join("attestations.redb");
@@ -630,6 +694,20 @@ async fn node_command(args: NodeArgs) -> anyhow::Result<()> {
         .clone()
         .unwrap_or_else(|| datadir.join("jwt.hex"));
     let secret = aegis_engine::auth::load_or_create_secret(&secret_path)?;
+    let anchor = match (&identity, args.anchor.config()) {
+        (Some((identity, store)), Some(config)) => {
+            info!(target: "aegis::node", attestation = %config.attestation, oracle = ?config.oracle, "anchoring on the contracts");
+            let anchor = aegis_anchor::Anchor::new(
+                config,
+                executor.clone(),
+                pool.clone(),
+                identity.clone(),
+                store.clone(),
+            );
+            Some(tokio::spawn(anchor.run(std::future::pending())))
+        }
+        _ => None,
+    };
     let api = Arc::new(EngineApi::new(executor, pool));
     let addr = std::net::SocketAddr::new(args.engine.addr, args.engine.port);
     let mut batcher = batcher(&args.batcher, rollup.as_ref(), api.executor())?;
@@ -653,6 +731,9 @@ async fn node_command(args: NodeArgs) -> anyhow::Result<()> {
         None => shutdown_signal().await,
     }
     info!(target: "aegis::node", "shutting down");
+    if let Some(anchor) = anchor {
+        anchor.abort();
+    }
     let _ = server.stop();
     server.stopped().await;
     Ok(())
@@ -825,5 +906,53 @@ async fn main() -> anyhow::Result<()> {
         Command::Keys { command } => keys::keys_command(command),
         Command::Attest { command } => keys::attest_command(command),
         Command::Tx { command } => keys::tx_command(command).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        // Catches duplicate argument ids across flattened groups, bad `requires`, and so on.
+        <Cli as clap::CommandFactory>::command().debug_assert();
+    }
+
+    #[test]
+    fn anchor_flags_parse_and_the_oracle_needs_the_attestation_contract() {
+        let parse = |args: &[&str]| Cli::try_parse_from([&["aegis", "node"], args].concat());
+        let Command::Node(node) = parse(&[
+            "--anchor.attestation",
+            "0x00000000000000000000000000000000000000aa",
+            "--anchor.oracle",
+            "0x00000000000000000000000000000000000000bb",
+            "--batcher.interval",
+            "9",
+            "--anchor.interval",
+            "3",
+        ])
+        .unwrap()
+        .command
+        else {
+            panic!("not the node command");
+        };
+        let config = node.anchor.config().unwrap();
+        assert_eq!(config.attestation, Address::with_last_byte(0xaa));
+        assert_eq!(config.oracle, Some(Address::with_last_byte(0xbb)));
+        assert_eq!(config.interval, Duration::from_secs(3));
+        assert_eq!(node.batcher.interval, 9);
+
+        let error = parse(&[
+            "--anchor.oracle",
+            "0x00000000000000000000000000000000000000bb",
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(error.contains("--anchor.attestation"), "{error}");
+        let error = parse(&["--anchor.attestation", "0x12"])
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("0x12"), "{error}");
     }
 }

@@ -147,6 +147,7 @@ fn devnet_sequences_batches_and_validates_from_l1() {
     let safe_hash_before = block_hash(SEQUENCER_RPC, safe_before);
 
     batches_are_attested(&data);
+    batches_are_committed_on_chain(&data);
 
     // aegis (sequencer engine) restarted mid-run: SIGTERM, then start again.
     let restart = devnet(&data, "restart", &["aegis-sequencer"]);
@@ -169,6 +170,9 @@ fn devnet_sequences_batches_and_validates_from_l1() {
         safe_hash_before,
         "a safe block was reorged"
     );
+    // The restarted sequencer goes on committing (its batcher first posts again what was not
+    // derived yet: those overlapping batches must not stall the commitments).
+    commitments_pass_block(&data, safe_before + 10);
     let metrics = reqwest::blocking::get("http://127.0.0.1:29001/metrics")
         .unwrap()
         .text()
@@ -630,4 +634,140 @@ fn batches_are_attested(data: &Path) {
         report_data.trim_start_matches("0x").to_lowercase(),
         alloy_primitives::hex::encode(expected)
     );
+}
+
+/// Waits until the committed range on chain reaches past L2 block `number`.
+fn commitments_pass_block(data: &Path, number: u64) {
+    use aegis_contracts::sequencer_attestation::SequencerAttestation;
+    use alloy_sol_types::SolCall;
+    let contracts: Value =
+        serde_json::from_str(&std::fs::read_to_string(data.join("contracts.json")).unwrap())
+            .unwrap();
+    let attestation = serde_json::from_value(contracts["SequencerAttestation"].clone()).unwrap();
+    wait_until(
+        "commitments past the restart",
+        Duration::from_secs(180),
+        || {
+            let out = eth_call(
+                attestation,
+                SequencerAttestation::lastBatchCall {}.abi_encode(),
+            );
+            SequencerAttestation::lastBatchCall::abi_decode_returns(&out)
+                .unwrap()
+                .lastL2EndBlock
+                > number
+        },
+    );
+}
+
+/// `eth_call` on the L2 RPC; the returned bytes.
+fn eth_call(to: alloy_primitives::Address, input: Vec<u8>) -> Vec<u8> {
+    let out = rpc(
+        L2_RPC,
+        "eth_call",
+        json!([{"to": to, "input": alloy_primitives::Bytes::from(input)}, "latest"]),
+    );
+    alloy_primitives::hex::decode(out.as_str().expect("hex output")).unwrap()
+}
+
+/// The sequencer registered itself in `SequencerAttestation` (deployed on the L2 by devnet/up)
+/// with a simulator quote, and commits its batches there in transactions it sequenced: every
+/// `BatchCommitted` event matches the node's attestation of that batch (commitment, block range,
+/// hashes of its ML-DSA-87 and SLH-DSA signatures) and the blocks the validator derived from L1.
+fn batches_are_committed_on_chain(data: &Path) {
+    use aegis_contracts::sequencer_attestation::SequencerAttestation;
+    use alloy_primitives::{Address, B256, keccak256};
+    use alloy_sol_types::{SolCall, SolEvent};
+    let contracts: Value =
+        serde_json::from_str(&std::fs::read_to_string(data.join("contracts.json")).unwrap())
+            .unwrap();
+    let attestation: Address =
+        serde_json::from_value(contracts["SequencerAttestation"].clone()).unwrap();
+    let sequencer: Address = serde_json::from_value(contracts["sequencer"].clone()).unwrap();
+    let keys: Value =
+        serde_json::from_str(&std::fs::read_to_string(data.join("sequencer-keys.json")).unwrap())
+            .unwrap();
+
+    wait_until(
+        "two batch commitments on chain",
+        Duration::from_secs(180),
+        || {
+            let out = eth_call(
+                attestation,
+                SequencerAttestation::lastBatchCall {}.abi_encode(),
+            );
+            let last = SequencerAttestation::lastBatchCall::abi_decode_returns(&out).unwrap();
+            last.hasBatch && last.lastBatchId >= 2
+        },
+    );
+    let record = SequencerAttestation::sequencerCall::abi_decode_returns(&eth_call(
+        attestation,
+        SequencerAttestation::sequencerCall { account: sequencer }.abi_encode(),
+    ))
+    .unwrap();
+    assert!(record.registeredAt != 0 && !record.revoked, "{record:?}");
+    let key_hash = |name: &str| -> B256 { serde_json::from_value(keys[name].clone()).unwrap() };
+    assert_eq!(record.mldsaKeyHash, key_hash("mldsaKeyHash"));
+    assert_eq!(record.slhdsaKeyHash, key_hash("slhdsaKeyHash"));
+    assert_eq!(record.encryptionKeyHash, key_hash("encryptionKeyHash"));
+    assert_eq!(record.workloadId, key_hash("workloadId"));
+
+    let logs = rpc(
+        L2_RPC,
+        "eth_getLogs",
+        json!([{
+            "address": attestation,
+            "fromBlock": "0x0",
+            "toBlock": "latest",
+            "topics": [SequencerAttestation::BatchCommitted::SIGNATURE_HASH],
+        }]),
+    );
+    let logs = logs.as_array().unwrap();
+    assert!(logs.len() >= 2, "{logs:?}");
+    let mut last_id = 0;
+    for log in logs {
+        let topics: Vec<B256> = serde_json::from_value(log["topics"].clone()).unwrap();
+        let body: alloy_primitives::Bytes = serde_json::from_value(log["data"].clone()).unwrap();
+        let event = SequencerAttestation::BatchCommitted::decode_raw_log(topics, &body).unwrap();
+        assert_eq!(event.sequencer, sequencer);
+        assert!(event.batchId > last_id, "batch ids must increase");
+        last_id = event.batchId;
+        // Sent by the sequencer's own key, in a block it built.
+        let tx = rpc(
+            L2_RPC,
+            "eth_getTransactionByHash",
+            json!([log["transactionHash"]]),
+        );
+        assert_eq!(tx["from"], json!(sequencer));
+
+        let a = rpc(L2_RPC, "aegis_getBatchAttestation", json!([event.batchId]));
+        assert_eq!(json!(event.commitment), a["commitmentHash"]);
+        assert_eq!(event.l2StartBlock, hex_u64(&a["firstBlock"]));
+        assert_eq!(event.l2EndBlock, hex_u64(&a["lastBlock"]));
+        let bundle = aegis_pqc::SignatureBundle::decode(
+            &alloy_primitives::hex::decode(a["bundle"].as_str().unwrap()).unwrap(),
+        )
+        .unwrap();
+        bundle.verify().unwrap();
+        let sig_hash = |s: Option<&aegis_pqc::BundleSignature>| {
+            s.map(|s| keccak256(&s.signature)).unwrap_or_default()
+        };
+        assert_eq!(
+            event.mldsaSigHash,
+            sig_hash(bundle.signature(aegis_pqc::Algorithm::MlDsa87))
+        );
+        assert_ne!(event.mldsaSigHash, B256::ZERO);
+        assert_eq!(event.slhdsaSigHash, sig_hash(bundle.slh_dsa_signature()));
+
+        // The committed blocks are the ones the validator derived from L1.
+        wait_until(
+            "validator derives the batch",
+            Duration::from_secs(120),
+            || heads(VALIDATOR_RPC).1 >= event.l2EndBlock,
+        );
+        let derived: Vec<String> = (event.l2StartBlock..=event.l2EndBlock)
+            .map(|n| block_hash(VALIDATOR_RPC, n))
+            .collect();
+        assert_eq!(a["blockHashes"], json!(derived), "batch {}", event.batchId);
+    }
 }

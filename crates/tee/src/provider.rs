@@ -62,6 +62,24 @@ impl AttestationProvider {
         }
     }
 
+    /// The simulator's PCK public key `x ‖ y` (what a development PCK verifier allow-lists);
+    /// `None` for real TEEs, whose PCK certificate chain travels in the quote.
+    pub fn pck_public_key(&self) -> Option<[u8; 64]> {
+        match self {
+            Self::Simulator(sim) => Some(sim.pck_public_key()),
+            _ => None,
+        }
+    }
+
+    /// The simulator's workload id (see [`crate::Measurements::workload_id`]); `None` for real
+    /// TEEs, whose measurements only their quotes show.
+    pub fn simulated_workload_id(&self) -> Option<alloy_primitives::B256> {
+        match self {
+            Self::Simulator(sim) => Some(sim.measurements().workload_id()),
+            _ => None,
+        }
+    }
+
     /// `"configfs-tsm"`, `"dstack"` or `"simulator"`.
     pub fn kind(&self) -> &'static str {
         match self {

@@ -175,6 +175,19 @@ pub struct Measurements {
     pub rtmr: [[u8; 48]; 4],
 }
 
+impl Measurements {
+    /// `keccak256(MRTD ‖ RTMR0 ‖ RTMR1 ‖ RTMR2 ‖ RTMR3)`, what [`crate::Quote::workload_id`]
+    /// gives for quotes with these measurements.
+    pub fn workload_id(&self) -> alloy_primitives::B256 {
+        let mut buf = Vec::with_capacity(240);
+        buf.extend_from_slice(&self.mrtd);
+        for rtmr in &self.rtmr {
+            buf.extend_from_slice(rtmr);
+        }
+        alloy_primitives::keccak256(buf)
+    }
+}
+
 impl Default for Measurements {
     fn default() -> Self {
         Self {
@@ -464,6 +477,22 @@ fn create_seed_file(path: &Path, seed: &[u8; 32]) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_measurements_workload_id_is_the_one_its_quotes_carry() {
+        let sim = Simulator::new([7; 32])
+            .unwrap()
+            .with_measurements(Measurements {
+                mrtd: [1; 48],
+                rtmr: [[2; 48], [3; 48], [4; 48], [5; 48]],
+            });
+        let quote = crate::Quote::parse(&sim.quote([0; 64])).unwrap();
+        assert_eq!(sim.measurements().workload_id(), quote.workload_id());
+        assert_ne!(
+            sim.measurements().workload_id(),
+            Measurements::default().workload_id()
+        );
+    }
 
     #[test]
     fn derivation_is_deterministic_and_distinct() {

@@ -1,0 +1,323 @@
+//! What a round does, decided from what the contracts say and what the node has attested.
+
+use crate::AnchorConfig;
+use aegis_attest::{BatchAttestation, SlhDsaStatus};
+
+/// The sequencer's state in `SequencerAttestation`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Registration {
+    /// Never registered.
+    Unregistered,
+    /// Registered and not revoked: may commit.
+    Active,
+    /// Revoked by governance (or rotated away): may do nothing.
+    Revoked,
+}
+
+/// This sequencer's last report to `QRMSOracle` (all zero before the first).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReporterView {
+    /// Score reported.
+    pub score: u16,
+    /// Its round.
+    pub round: u32,
+    /// Unix seconds of the block that recorded it.
+    pub reported_at: u64,
+}
+
+/// What the contracts say at the head.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ChainView {
+    /// Registration.
+    pub registration: Registration,
+    /// Last committed batch id (of any sequencer), `None` before the first.
+    pub last_batch: Option<u64>,
+    /// Last L2 block of the last committed batch (0 before the first).
+    pub last_l2_end_block: u64,
+    /// The last report, `None` when there is no oracle or this sequencer is not a reporter.
+    pub reporter: Option<ReporterView>,
+}
+
+/// One transaction of a round.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// `registerSequencer` with a fresh quote.
+    Register,
+    /// `commitBatch` for this batch id.
+    Commit(u64),
+    /// `submitReport(round, score)`.
+    Report {
+        /// The next round.
+        round: u32,
+        /// The score.
+        score: u16,
+    },
+}
+
+impl Action {
+    /// The contract function, for logs and metrics.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Register => "registerSequencer",
+            Self::Commit(_) => "commitBatch",
+            Self::Report { .. } => "submitReport",
+        }
+    }
+}
+
+/// The round's transactions, in nonce order. `uncommitted` are the attested batches after the
+/// last committed one, oldest first; `risk` the current score; `now` unix seconds.
+///
+/// Registration comes before any commitment (which would revert without it). Batches are
+/// committed in order, each once its SLH-DSA signature is settled or `slh_wait` has passed,
+/// and the first one still waiting holds back the ones after it (batch ids must increase on
+/// chain). A batch whose blocks are all covered by the last commitment (a restarted batcher
+/// posts undelivered blocks again) is passed over: the contract only accepts ranges that
+/// extend the committed one. A score is reported when it differs from the last report or that report is older
+/// than `report_refresh`.
+pub fn plan(
+    view: &ChainView,
+    uncommitted: &[BatchAttestation],
+    risk: Option<u16>,
+    now: u64,
+    config: &AnchorConfig,
+) -> Vec<Action> {
+    let mut actions = Vec::new();
+    match view.registration {
+        Registration::Revoked => return actions,
+        Registration::Unregistered => actions.push(Action::Register),
+        Registration::Active => {
+            for batch in uncommitted.iter().take(config.max_commits_per_round) {
+                let waited = now.saturating_sub(batch.created_at);
+                if batch.slh_dsa == SlhDsaStatus::Pending && waited < config.slh_wait.as_secs() {
+                    break;
+                }
+                let covered = view.last_batch.is_some()
+                    && batch.commitment.last_block <= view.last_l2_end_block;
+                if !covered {
+                    actions.push(Action::Commit(batch.batch_id));
+                }
+            }
+        }
+    }
+    if let (Some(last), Some(score)) = (view.reporter, risk) {
+        let stale = now.saturating_sub(last.reported_at) >= config.report_refresh.as_secs();
+        if last.round == 0 || last.score != score || stale {
+            actions.push(Action::Report {
+                round: last.round + 1,
+                score,
+            });
+        }
+    }
+    actions
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aegis_pqc::BatchCommitment;
+    use alloy_primitives::{Address, B256, Bytes};
+
+    fn batch(id: u64, slh: SlhDsaStatus, created_at: u64) -> BatchAttestation {
+        let commitment = BatchCommitment {
+            chain_id: 901,
+            batch_id: id,
+            first_block: id * 10,
+            last_block: id * 10 + 9,
+            block_hashes_hash: B256::ZERO,
+            frames_hash: B256::ZERO,
+            key_epoch: 0,
+        };
+        BatchAttestation {
+            batch_id: id,
+            commitment_hash: commitment.hash(),
+            commitment,
+            block_hashes: Vec::new(),
+            bundle: Bytes::new(),
+            report_data_binding: aegis_tee::ReportDataBinding {
+                sequencer: Address::ZERO,
+                mldsa_key_hash: B256::ZERO,
+                slhdsa_key_hash: B256::ZERO,
+                encryption_key_hash: B256::ZERO,
+                binding: B256::ZERO,
+            },
+            quote: Bytes::new(),
+            quote_provider: "simulator".into(),
+            slh_dsa: slh,
+            created_at,
+        }
+    }
+
+    fn config() -> AnchorConfig {
+        AnchorConfig::new(Address::repeat_byte(1), Some(Address::repeat_byte(2)))
+    }
+
+    fn view(registration: Registration, reporter: Option<ReporterView>) -> ChainView {
+        ChainView {
+            registration,
+            last_batch: None,
+            last_l2_end_block: 0,
+            reporter,
+        }
+    }
+
+    const NOW: u64 = 1_000_000;
+
+    #[test]
+    fn an_unregistered_sequencer_registers_before_committing() {
+        let batches = [batch(1, SlhDsaStatus::Signed, NOW)];
+        let actions = plan(
+            &view(Registration::Unregistered, None),
+            &batches,
+            None,
+            NOW,
+            &config(),
+        );
+        assert_eq!(actions, [Action::Register]);
+    }
+
+    #[test]
+    fn a_revoked_sequencer_does_nothing() {
+        let reporter = Some(ReporterView {
+            score: 0,
+            round: 0,
+            reported_at: 0,
+        });
+        let batches = [batch(1, SlhDsaStatus::Signed, NOW)];
+        let actions = plan(
+            &view(Registration::Revoked, reporter),
+            &batches,
+            Some(5),
+            NOW,
+            &config(),
+        );
+        assert!(actions.is_empty());
+    }
+
+    #[test]
+    fn batches_commit_in_order_and_a_pending_slh_signature_holds_back_later_ones() {
+        let batches = [
+            batch(3, SlhDsaStatus::Signed, NOW - 10),
+            batch(4, SlhDsaStatus::Dropped, NOW - 5),
+            batch(5, SlhDsaStatus::Pending, NOW - 1),
+            batch(6, SlhDsaStatus::Signed, NOW),
+        ];
+        let actions = plan(
+            &view(Registration::Active, None),
+            &batches,
+            None,
+            NOW,
+            &config(),
+        );
+        assert_eq!(actions, [Action::Commit(3), Action::Commit(4)]);
+        // After slh_wait the pending one goes without its SLH-DSA hash.
+        let later = NOW - 1 + config().slh_wait.as_secs();
+        let actions = plan(
+            &view(Registration::Active, None),
+            &batches,
+            None,
+            later,
+            &config(),
+        );
+        assert_eq!(
+            actions,
+            [
+                Action::Commit(3),
+                Action::Commit(4),
+                Action::Commit(5),
+                Action::Commit(6)
+            ]
+        );
+    }
+
+    #[test]
+    fn batches_covered_by_the_last_commitment_are_passed_over() {
+        // Batch 7 ended at block 79; after a restart the batcher posted 70..79 again (batch 8)
+        // and then 70..89 (batch 9).
+        let mut b8 = batch(8, SlhDsaStatus::Signed, NOW);
+        (b8.commitment.first_block, b8.commitment.last_block) = (70, 79);
+        let mut b9 = batch(9, SlhDsaStatus::Signed, NOW);
+        (b9.commitment.first_block, b9.commitment.last_block) = (70, 89);
+        let view = ChainView {
+            registration: Registration::Active,
+            last_batch: Some(7),
+            last_l2_end_block: 79,
+            reporter: None,
+        };
+        assert_eq!(
+            plan(&view, &[b8, b9], None, NOW, &config()),
+            [Action::Commit(9)]
+        );
+    }
+
+    #[test]
+    fn commits_per_round_are_capped() {
+        let batches: Vec<_> = (1..=40)
+            .map(|id| batch(id, SlhDsaStatus::Signed, NOW))
+            .collect();
+        let actions = plan(
+            &view(Registration::Active, None),
+            &batches,
+            None,
+            NOW,
+            &config(),
+        );
+        assert_eq!(actions.len(), config().max_commits_per_round);
+        assert_eq!(actions.last(), Some(&Action::Commit(16)));
+    }
+
+    #[test]
+    fn scores_are_reported_when_new_changed_or_stale() {
+        let fresh = ReporterView {
+            score: 4200,
+            round: 7,
+            reported_at: NOW - 60,
+        };
+        let active = |r| view(Registration::Active, Some(r));
+        // Same score, recent: nothing.
+        assert!(plan(&active(fresh), &[], Some(4200), NOW, &config()).is_empty());
+        // No score known yet: nothing.
+        assert!(plan(&active(fresh), &[], None, NOW, &config()).is_empty());
+        // Changed: the next round.
+        assert_eq!(
+            plan(&active(fresh), &[], Some(6100), NOW, &config()),
+            [Action::Report {
+                round: 8,
+                score: 6100
+            }]
+        );
+        // Unchanged but stale.
+        let stale = ReporterView {
+            reported_at: NOW - config().report_refresh.as_secs(),
+            ..fresh
+        };
+        assert_eq!(
+            plan(&active(stale), &[], Some(4200), NOW, &config()),
+            [Action::Report {
+                round: 8,
+                score: 4200
+            }]
+        );
+        // Never reported: round 1, even a zero score.
+        let never = ReporterView {
+            score: 0,
+            round: 0,
+            reported_at: 0,
+        };
+        assert_eq!(
+            plan(&active(never), &[], Some(0), NOW, &config()),
+            [Action::Report { round: 1, score: 0 }]
+        );
+        // Not a reporter: nothing.
+        assert!(
+            plan(
+                &view(Registration::Active, None),
+                &[],
+                Some(1),
+                NOW,
+                &config()
+            )
+            .is_empty()
+        );
+    }
+}
