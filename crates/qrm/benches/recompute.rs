@@ -1,0 +1,38 @@
+//! Risk recomputation cost: ingesting a report and recomputing the median over the feeds.
+
+use aegis_qrm::{Monitor, QrmConfig, ThreatReport};
+use criterion::{Criterion, criterion_group, criterion_main};
+use std::hint::black_box;
+
+fn recompute(c: &mut Criterion) {
+    let mut monitor = Monitor::new(QrmConfig::default()).unwrap();
+    let report = |i: u64| ThreatReport {
+        observed_at: 1_000 + i,
+        indicators: [
+            ("logical_qubits".to_string(), 100.0 + i as f64),
+            ("cryptanalysis".to_string(), 2_000.0),
+            ("deprecations".to_string(), 5_000.0),
+            ("key_exposures".to_string(), 3.0),
+        ]
+        .into(),
+    };
+    for feed in 0..8 {
+        monitor
+            .ingest(&format!("feed{feed}"), report(feed), 2_000)
+            .unwrap();
+    }
+    c.bench_function("qrm/recompute (8 feeds)", |b| {
+        b.iter(|| black_box(monitor.recompute(black_box(2_000))))
+    });
+    let mut i = 0;
+    c.bench_function("qrm/ingest + recompute (4 indicators, 8 feeds)", |b| {
+        b.iter(|| {
+            i += 1;
+            monitor.ingest("feed0", report(100 + i), 1_000_000).unwrap();
+            black_box(monitor.recompute(1_000_000))
+        })
+    });
+}
+
+criterion_group!(benches, recompute);
+criterion_main!(benches);
