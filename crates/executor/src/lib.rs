@@ -19,7 +19,7 @@ mod pool;
 mod simulate;
 
 pub use header::next_base_fee;
-pub use pool::{DaLimits, FeeOrderedTxs, PoolTx, PoolTxSource};
+pub use pool::{DaLimits, FeeOrderedTxs, PoolTx, PoolTxSource, TxOrdering};
 pub use simulate::RPC_GAS_CAP;
 
 use aegis_chainspec::{ChainSpec, OpFork};

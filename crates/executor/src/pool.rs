@@ -96,6 +96,18 @@ pub trait PoolTxSource {
     }
 }
 
+/// Orders a block's pool transactions: the pool's ordering interface, behind which the
+/// intelligence strategies live. `txs` are the pending (gap-free) transactions.
+pub trait TxOrdering: Send + Sync + std::fmt::Debug {
+    /// The transactions in the order the builder should try them.
+    fn order(
+        &self,
+        txs: Vec<PoolTx>,
+        base_fee: u64,
+        da_limits: DaLimits,
+    ) -> Box<dyn PoolTxSource + Send>;
+}
+
 /// op-geth's `miner_setMaxDASize` throttle, in estimated compressed bytes (0: no limit). The
 /// batcher lowers these when L1 data is backlogged.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -19,7 +19,8 @@ mod journal;
 pub use journal::{Journal, decode_records};
 
 use aegis_executor::{
-    DaLimits, Executor, ExecutorError, FeeOrderedTxs, L1Fees, PoolTx, PoolTxSource, TxPool,
+    DaLimits, Executor, ExecutorError, FeeOrderedTxs, L1Fees, PoolTx, PoolTxSource, TxOrdering,
+    TxPool,
 };
 use aegis_storage::StateView;
 use alloy_consensus::Transaction;
@@ -29,7 +30,7 @@ use std::{
     collections::{BTreeMap, HashMap},
     path::Path,
     sync::{
-        Mutex, RwLock,
+        Arc, Mutex, RwLock,
         atomic::{AtomicU64, Ordering},
     },
 };
@@ -159,6 +160,8 @@ pub struct Pool {
     version: AtomicU64,
     /// Where accepted transactions are journaled, if anywhere.
     journal: Mutex<Option<Journal>>,
+    /// The block ordering strategy; fee priority when unset.
+    ordering: RwLock<Option<Arc<dyn TxOrdering>>>,
     /// Hashes of transactions that arrived encrypted: never written to the journal.
     private: Mutex<std::collections::HashSet<B256>>,
     /// `miner_setMaxDASize` limits handed to the builder.
@@ -223,7 +226,18 @@ impl ChainState for HeadState {
 
 impl TxPool for Pool {
     fn best_transactions(&self, base_fee: u64) -> Box<dyn PoolTxSource + Send> {
-        Box::new(self.best(base_fee))
+        let ordering = self.ordering.read().expect("ordering lock").clone();
+        match ordering {
+            Some(ordering) => {
+                let pending = Self::split(&self.inner.read().expect("pool lock")).pending;
+                let txs = pending
+                    .into_values()
+                    .flat_map(BTreeMap::into_values)
+                    .collect();
+                ordering.order(txs, base_fee, *self.da_limits.read().expect("limits lock"))
+            }
+            None => Box::new(self.best(base_fee)),
+        }
     }
     fn version(&self) -> u64 {
         self.version.load(Ordering::Acquire)
@@ -279,6 +293,7 @@ impl Pool {
             journal: Mutex::default(),
             private: Mutex::default(),
             da_limits: RwLock::default(),
+            ordering: RwLock::default(),
         }
     }
 
@@ -353,6 +368,18 @@ impl Pool {
             tracing::warn!(target: "aegis::pool", %error, "journal append failed");
         }
         Ok(hash)
+    }
+
+    /// Orders blocks with `ordering` from now on (and counts as a change, so payload jobs
+    /// rebuild).
+    pub fn set_ordering(&self, ordering: Arc<dyn TxOrdering>) {
+        *self.ordering.write().expect("ordering lock") = Some(ordering);
+        self.version.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// Counts as a change without one (the ordering's inputs, e.g. the risk level, moved).
+    pub fn touch(&self) {
+        self.version.fetch_add(1, Ordering::AcqRel);
     }
 
     /// Sets the `miner_setMaxDASize` limits (0: unlimited).

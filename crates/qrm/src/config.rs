@@ -162,14 +162,10 @@ impl QrmConfig {
         }
         let mut names = std::collections::BTreeSet::new();
         for (index, feed) in self.feeds.iter().enumerate() {
-            if feed.name.is_empty() || feed.name == crate::ADMIN_FEED || !names.insert(&feed.name)
-            {
+            if feed.name.is_empty() || feed.name == crate::ADMIN_FEED || !names.insert(&feed.name) {
                 return err(
                     &format!("feeds[{index}].name"),
-                    format!(
-                        "{:?} is empty, reserved or used twice",
-                        feed.name
-                    ),
+                    format!("{:?} is empty, reserved or used twice", feed.name),
                 );
             }
             if feed.interval_secs == 0 {
@@ -273,7 +269,9 @@ mod tests {
         let mut c = QrmConfig::default();
         c.feeds.push(FeedConfig {
             name: "x".into(),
-            source: FeedSource::Http { url: "ftp://x".into() },
+            source: FeedSource::Http {
+                url: "ftp://x".into(),
+            },
             interval_secs: 5,
         });
         check(c, "quantum.feeds[0].url");

@@ -95,7 +95,10 @@ pub enum AssetKind {
 impl AssetKind {
     /// Whether the asset lives in a contract on this chain (and transactions can touch it).
     pub fn is_on_chain(self) -> bool {
-        matches!(self, Self::Token | Self::Nft | Self::ContractData | Self::Bridge)
+        matches!(
+            self,
+            Self::Token | Self::Nft | Self::ContractData | Self::Bridge
+        )
     }
 }
 
@@ -342,11 +345,11 @@ impl Registry {
             });
         }
         let digest = registration_digest(self.chain_id, &registration);
-        let signer = signature
-            .recover_address_from_msg(digest)
-            .map_err(|_| RegistryError::BadSignature {
+        let signer = signature.recover_address_from_msg(digest).map_err(|_| {
+            RegistryError::BadSignature {
                 owner: registration.owner,
-            })?;
+            }
+        })?;
         if signer != registration.owner {
             return Err(RegistryError::BadSignature {
                 owner: registration.owner,
@@ -449,7 +452,10 @@ fn validate(r: &AssetRegistration) -> Result<(), RegistryError> {
         return invalid("owner", "must not be the zero address");
     }
     match (&r.locator, r.kind) {
-        (Locator::Contract { address }, AssetKind::Token | AssetKind::Nft | AssetKind::ContractData) => {
+        (
+            Locator::Contract { address },
+            AssetKind::Token | AssetKind::Nft | AssetKind::ContractData,
+        ) => {
             if *address == Address::ZERO {
                 return invalid("locator.address", "must not be the zero address");
             }
@@ -472,8 +478,8 @@ fn validate(r: &AssetRegistration) -> Result<(), RegistryError> {
     if r.vaults.contains(&Address::ZERO) {
         return invalid("vaults", "must not contain the zero address");
     }
-    let needs_vaults = [r.policy.normal, r.policy.scheduled, r.policy.emergency]
-        .contains(&Allowance::VaultsOnly);
+    let needs_vaults =
+        [r.policy.normal, r.policy.scheduled, r.policy.emergency].contains(&Allowance::VaultsOnly);
     if needs_vaults && r.vaults.is_empty() && r.kind.is_on_chain() {
         return invalid("vaults", "a vaults-only policy needs at least one vault");
     }

@@ -38,7 +38,9 @@ fn signed_registrations_persist_sealed_and_reopen() {
     let owner = PrivateKeySigner::random();
     let mut registry = open(dir.path());
     let r = token(owner.address(), Address::repeat_byte(1));
-    let id = registry.register(r.clone(), &sign(&owner, &r), NOW).unwrap();
+    let id = registry
+        .register(r.clone(), &sign(&owner, &r), NOW)
+        .unwrap();
     assert_eq!(id, asset_id(AssetKind::Token, &r.locator));
     // Sealed: the name is not in the file.
     let raw = std::fs::read(dir.path().join("registry.sealed")).unwrap();
@@ -94,7 +96,16 @@ fn bad_registrations_are_refused_and_change_nothing() {
     let mut wrong = r.clone();
     wrong.kind = AssetKind::Database;
     let e = registry.register(wrong.clone(), &sign(&owner, &wrong), NOW);
-    assert!(matches!(e, Err(RegistryError::Invalid { field: "locator", .. })), "{e:?}");
+    assert!(
+        matches!(
+            e,
+            Err(RegistryError::Invalid {
+                field: "locator",
+                ..
+            })
+        ),
+        "{e:?}"
+    );
     let mut unnamed = r.clone();
     unnamed.name = String::new();
     assert!(matches!(
@@ -105,11 +116,16 @@ fn bad_registrations_are_refused_and_change_nothing() {
     no_vault.vaults.clear();
     assert!(matches!(
         registry.register(no_vault.clone(), &sign(&owner, &no_vault), NOW),
-        Err(RegistryError::Invalid { field: "vaults", .. })
+        Err(RegistryError::Invalid {
+            field: "vaults",
+            ..
+        })
     ));
     assert_eq!(registry.assets().count(), 0);
     // Once is fine, twice is not.
-    registry.register(r.clone(), &sign(&owner, &r), NOW).unwrap();
+    registry
+        .register(r.clone(), &sign(&owner, &r), NOW)
+        .unwrap();
     assert!(matches!(
         registry.register(r.clone(), &sign(&owner, &r), NOW),
         Err(RegistryError::AlreadyRegistered(_))
@@ -124,7 +140,9 @@ fn spammy_owners_are_rate_limited() {
     let limit = Limits::default().per_owner_per_minute;
     for i in 0..limit {
         let r = token(owner.address(), Address::with_last_byte(i as u8 + 1));
-        registry.register(r.clone(), &sign(&owner, &r), NOW).unwrap();
+        registry
+            .register(r.clone(), &sign(&owner, &r), NOW)
+            .unwrap();
     }
     let r = token(owner.address(), Address::with_last_byte(200));
     assert!(matches!(
@@ -132,7 +150,9 @@ fn spammy_owners_are_rate_limited() {
         Err(RegistryError::RateLimited(_))
     ));
     // A minute later it is fine again.
-    registry.register(r.clone(), &sign(&owner, &r), NOW + 60).unwrap();
+    registry
+        .register(r.clone(), &sign(&owner, &r), NOW + 60)
+        .unwrap();
 }
 
 #[test]
@@ -142,15 +162,33 @@ fn every_kind_has_its_locator() {
     let mut registry = open(dir.path());
     let off = |uri: &str| Locator::OffChain { uri: uri.into() };
     let kinds = [
-        (AssetKind::Token, Locator::Contract { address: Address::repeat_byte(1) }),
-        (AssetKind::Nft, Locator::Contract { address: Address::repeat_byte(2) }),
-        (AssetKind::ContractData, Locator::Contract { address: Address::repeat_byte(3) }),
+        (
+            AssetKind::Token,
+            Locator::Contract {
+                address: Address::repeat_byte(1),
+            },
+        ),
+        (
+            AssetKind::Nft,
+            Locator::Contract {
+                address: Address::repeat_byte(2),
+            },
+        ),
+        (
+            AssetKind::ContractData,
+            Locator::Contract {
+                address: Address::repeat_byte(3),
+            },
+        ),
         (AssetKind::Database, off("postgres://db.example/ledger")),
         (AssetKind::File, off("ipfs://bafy")),
         (AssetKind::Stream, off("wss://feed.example/prices")),
         (
             AssetKind::Bridge,
-            Locator::Bridge { address: Address::repeat_byte(4), remote_chain_id: 1 },
+            Locator::Bridge {
+                address: Address::repeat_byte(4),
+                remote_chain_id: 1,
+            },
         ),
     ];
     for (i, (kind, locator)) in kinds.into_iter().enumerate() {
@@ -161,7 +199,9 @@ fn every_kind_has_its_locator() {
             name: format!("asset {i}"),
             ..token(owner.address(), Address::ZERO)
         };
-        registry.register(r.clone(), &sign(&owner, &r), NOW).unwrap();
+        registry
+            .register(r.clone(), &sign(&owner, &r), NOW)
+            .unwrap();
     }
     assert_eq!(registry.assets().count(), 7);
     // Off-chain assets are not in the ordering's lookup table.
