@@ -31,6 +31,15 @@ pub enum AnchorError {
     /// A batch attestation the anchor needs is missing or unreadable.
     #[error("batch {0}: {1}")]
     Batch(u64, String),
+    /// A local migration checkpoint is missing or unreadable.
+    #[error("checkpoint {0}: {1}")]
+    Checkpoint(u64, String),
+    /// At EMERGENCY, a batch commitment without post-quantum signature hashes.
+    #[error("batch {0}: ECDSA-only commitment refused at EMERGENCY risk")]
+    EcdsaOnlyRefused(u64),
+    /// Migration checkpoints.
+    #[error(transparent)]
+    Migration(#[from] aegis_migration::MigrationError),
     /// A risk report was planned without an oracle address.
     #[error("no oracle configured")]
     NoOracle,

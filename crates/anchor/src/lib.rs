@@ -26,7 +26,9 @@ use aegis_contracts::{
 };
 use aegis_executor::{Executor, ExecutorError, PoolTx};
 use aegis_mempool::{HeadState, Pool};
+use aegis_migration::CheckpointStore;
 use aegis_pqc::{Algorithm, SignatureBundle};
+use aegis_qrm::RiskLevel;
 use alloy_consensus::{SignableTransaction, TxEip1559};
 use alloy_eips::Encodable2718;
 use alloy_primitives::{Address, B256, Bytes, Signature, TxKind, U256, keccak256};
@@ -89,7 +91,17 @@ pub struct Anchor {
     pool: Arc<Pool>,
     identity: Arc<Identity>,
     store: Arc<AttestationStore>,
-    risk: Option<watch::Receiver<Option<u16>>>,
+    risk: Option<watch::Receiver<Option<RiskSignal>>>,
+    checkpoints: Option<CheckpointStore>,
+}
+
+/// The risk monitor's output the anchor acts on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RiskSignal {
+    /// The score to report.
+    pub score: u16,
+    /// The level: at EMERGENCY a commitment without post-quantum signature hashes is refused.
+    pub level: RiskLevel,
 }
 
 impl std::fmt::Debug for Anchor {
@@ -125,12 +137,20 @@ impl Anchor {
             identity,
             store,
             risk: None,
+            checkpoints: None,
         }
     }
 
-    /// Reports the latest score of `scores` (0..=10000) to the oracle whenever it changes.
-    pub fn with_risk_scores(mut self, scores: watch::Receiver<Option<u16>>) -> Self {
-        self.risk = Some(scores);
+    /// Reports the monitor's latest score to the oracle whenever it changes, and applies its
+    /// level's policy.
+    pub fn with_risk(mut self, risk: watch::Receiver<Option<RiskSignal>>) -> Self {
+        self.risk = Some(risk);
+        self
+    }
+
+    /// Records the migration checkpoints in `store` on chain.
+    pub fn with_checkpoints(mut self, store: CheckpointStore) -> Self {
+        self.checkpoints = Some(store);
         self
     }
 
@@ -196,12 +216,24 @@ impl Anchor {
             return Err(AnchorError::Revoked(sender));
         }
         let pending = self.uncommitted_batches(view.last_batch)?;
+        let unrecorded = match view.registration {
+            Registration::Active => self.unrecorded_checkpoints(head_hash)?,
+            _ => Vec::new(),
+        };
         let risk = self.risk.as_ref().and_then(|rx| *rx.borrow());
-        let actions = plan(&view, &pending, risk, unix_now(), &self.config);
+        let actions = plan(
+            &view,
+            &pending,
+            &unrecorded,
+            risk.map(|r| r.score),
+            unix_now(),
+            &self.config,
+        );
+        let emergency = risk.is_some_and(|r| r.level == RiskLevel::Emergency);
 
         let mut calls = Vec::with_capacity(actions.len());
         for action in actions {
-            calls.push(self.call_for(action, &pending).await?);
+            calls.push(self.call_for(action, &pending, emergency).await?);
         }
         let mut outcome = RoundOutcome::default();
         for (nonce, call) in (state_nonce..).zip(calls) {
@@ -279,10 +311,30 @@ impl Anchor {
             .from_batch(first, self.config.max_commits_per_round)?)
     }
 
+    /// Local checkpoints `SequencerAttestation` has not recorded at block `at`.
+    fn unrecorded_checkpoints(&self, at: B256) -> Result<Vec<u64>, AnchorError> {
+        let Some(store) = &self.checkpoints else {
+            return Ok(Vec::new());
+        };
+        let mut missing = Vec::new();
+        for id in store.ids()? {
+            let recorded = self.view(
+                at,
+                self.config.attestation,
+                SequencerAttestation::checkpointCall { checkpointId: id },
+            )?;
+            if recorded.sequencer == Address::ZERO {
+                missing.push(id);
+            }
+        }
+        Ok(missing)
+    }
+
     async fn call_for(
         &self,
         action: Action,
         pending: &[BatchAttestation],
+        emergency: bool,
     ) -> Result<Call, AnchorError> {
         let input = match action {
             Action::Register => self.registration().await?,
@@ -291,7 +343,22 @@ impl Anchor {
                     .iter()
                     .find(|b| b.batch_id == batch_id)
                     .ok_or(AnchorError::Batch(batch_id, "not in the store".into()))?;
-                self.commitment_call(batch)?
+                self.commitment_call(batch, emergency)?
+            }
+            Action::Checkpoint(id) => {
+                let checkpoint = self
+                    .checkpoints
+                    .as_ref()
+                    .and_then(|store| store.get(id).transpose())
+                    .ok_or(AnchorError::Checkpoint(id, "not in the store".into()))??;
+                SequencerAttestation::recordCheckpointCall {
+                    checkpointId: checkpoint.id,
+                    blockNumber: checkpoint.block_number,
+                    stateRoot: checkpoint.state_root,
+                    assetSnapshotRoot: checkpoint.asset_snapshot_root,
+                    mldsaSigHash: checkpoint.mldsa_sig_hash(),
+                }
+                .abi_encode()
             }
             Action::Report { round, score } => {
                 QRMSOracle::submitReportCall { round, score }.abi_encode()
@@ -332,9 +399,15 @@ impl Anchor {
         .abi_encode())
     }
 
-    /// `commitBatch` for `batch`, ECDSA-signed over the contract's EIP-712 digest.
-    fn commitment_call(&self, batch: &BatchAttestation) -> Result<Vec<u8>, AnchorError> {
+    /// `commitBatch` for `batch`, ECDSA-signed over the contract's EIP-712 digest. At
+    /// EMERGENCY a commitment with neither post-quantum signature hash is refused.
+    fn commitment_call(
+        &self,
+        batch: &BatchAttestation,
+        emergency: bool,
+    ) -> Result<Vec<u8>, AnchorError> {
         let commitment = on_chain_commitment(batch)?;
+        refuse_ecdsa_only(&commitment, emergency)?;
         let digest = batch_commitment_digest(
             self.executor.spec().chain_id,
             self.config.attestation,
@@ -433,6 +506,19 @@ pub fn on_chain_commitment(batch: &BatchAttestation) -> Result<OnChainCommitment
     })
 }
 
+/// At EMERGENCY, a commitment carrying only the ECDSA signature is refused (as the contract
+/// refuses it): post-quantum signatures are what still stands when ECDSA falls.
+pub fn refuse_ecdsa_only(
+    commitment: &OnChainCommitment,
+    emergency: bool,
+) -> Result<(), AnchorError> {
+    if emergency && commitment.mldsa_sig_hash.is_zero() && commitment.slhdsa_sig_hash.is_zero() {
+        metrics::counter!("aegis_anchor_ecdsa_only_refused_total").increment(1);
+        return Err(AnchorError::EcdsaOnlyRefused(commitment.batch_id));
+    }
+    Ok(())
+}
+
 /// A failed simulation, with the contract's custom error decoded when it is one of ours.
 fn simulation_error(call: &'static str, error: ExecutorError) -> AnchorError {
     match error {
@@ -462,4 +548,48 @@ fn unix_now() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ecdsa_only_commitments_are_refused_at_emergency_only() {
+        let mut c = OnChainCommitment {
+            batch_id: 4,
+            l2_start_block: 1,
+            l2_end_block: 2,
+            commitment: B256::repeat_byte(1),
+            mldsa_sig_hash: B256::ZERO,
+            slhdsa_sig_hash: B256::ZERO,
+        };
+        assert!(matches!(
+            refuse_ecdsa_only(&c, true),
+            Err(AnchorError::EcdsaOnlyRefused(4))
+        ));
+        assert!(refuse_ecdsa_only(&c, false).is_ok());
+        c.slhdsa_sig_hash = B256::repeat_byte(2);
+        assert!(refuse_ecdsa_only(&c, true).is_ok());
+    }
+
+    #[test]
+    fn revert_data_decodes_to_the_contracts_errors() {
+        use alloy_sol_types::SolError;
+        let data = SequencerAttestation::SequencerAttestation_BatchIdNotIncreasing {
+            batchId: 3,
+            lastBatchId: 5,
+        }
+        .abi_encode();
+        let reason = revert_reason(&data);
+        assert!(
+            reason.contains("BatchIdNotIncreasing") && reason.contains("lastBatchId: 5"),
+            "{reason}"
+        );
+        assert_eq!(
+            revert_reason(&alloy_sol_types::Revert::from("nope").abi_encode()),
+            "nope"
+        );
+        assert_eq!(revert_reason(&[0xde, 0xad]), "0xdead");
+    }
 }

@@ -45,6 +45,8 @@ pub enum Action {
     Register,
     /// `commitBatch` for this batch id.
     Commit(u64),
+    /// `recordCheckpoint` for this local checkpoint id.
+    Checkpoint(u64),
     /// `submitReport(round, score)`.
     Report {
         /// The next round.
@@ -60,13 +62,15 @@ impl Action {
         match self {
             Self::Register => "registerSequencer",
             Self::Commit(_) => "commitBatch",
+            Self::Checkpoint(_) => "recordCheckpoint",
             Self::Report { .. } => "submitReport",
         }
     }
 }
 
 /// The round's transactions, in nonce order. `uncommitted` are the attested batches after the
-/// last committed one, oldest first; `risk` the current score; `now` unix seconds.
+/// last committed one, oldest first; `unrecorded` the local checkpoints the contract lacks;
+/// `risk` the current score; `now` unix seconds.
 ///
 /// Registration comes before any commitment (which would revert without it). Batches are
 /// committed in order, each once its SLH-DSA signature is settled or `slh_wait` has passed,
@@ -78,6 +82,7 @@ impl Action {
 pub fn plan(
     view: &ChainView,
     uncommitted: &[BatchAttestation],
+    unrecorded: &[u64],
     risk: Option<u16>,
     now: u64,
     config: &AnchorConfig,
@@ -98,6 +103,7 @@ pub fn plan(
                     actions.push(Action::Commit(batch.batch_id));
                 }
             }
+            actions.extend(unrecorded.iter().map(|id| Action::Checkpoint(*id)));
         }
     }
     if let (Some(last), Some(score)) = (view.reporter, risk) {
@@ -169,6 +175,7 @@ mod tests {
         let actions = plan(
             &view(Registration::Unregistered, None),
             &batches,
+            &[],
             None,
             NOW,
             &config(),
@@ -187,6 +194,7 @@ mod tests {
         let actions = plan(
             &view(Registration::Revoked, reporter),
             &batches,
+            &[],
             Some(5),
             NOW,
             &config(),
@@ -205,6 +213,7 @@ mod tests {
         let actions = plan(
             &view(Registration::Active, None),
             &batches,
+            &[],
             None,
             NOW,
             &config(),
@@ -215,6 +224,7 @@ mod tests {
         let actions = plan(
             &view(Registration::Active, None),
             &batches,
+            &[],
             None,
             later,
             &config(),
@@ -245,8 +255,27 @@ mod tests {
             reporter: None,
         };
         assert_eq!(
-            plan(&view, &[b8, b9], None, NOW, &config()),
+            plan(&view, &[b8, b9], &[], None, NOW, &config()),
             [Action::Commit(9)]
+        );
+    }
+
+    #[test]
+    fn checkpoints_follow_commitments_and_need_a_registration() {
+        let batches = [batch(1, SlhDsaStatus::Signed, NOW)];
+        let active = view(Registration::Active, None);
+        assert_eq!(
+            plan(&active, &batches, &[2, 3], None, NOW, &config()),
+            [
+                Action::Commit(1),
+                Action::Checkpoint(2),
+                Action::Checkpoint(3)
+            ]
+        );
+        let unregistered = view(Registration::Unregistered, None);
+        assert_eq!(
+            plan(&unregistered, &[], &[2], None, NOW, &config()),
+            [Action::Register]
         );
     }
 
@@ -258,6 +287,7 @@ mod tests {
         let actions = plan(
             &view(Registration::Active, None),
             &batches,
+            &[],
             None,
             NOW,
             &config(),
@@ -275,12 +305,12 @@ mod tests {
         };
         let active = |r| view(Registration::Active, Some(r));
         // Same score, recent: nothing.
-        assert!(plan(&active(fresh), &[], Some(4200), NOW, &config()).is_empty());
+        assert!(plan(&active(fresh), &[], &[], Some(4200), NOW, &config()).is_empty());
         // No score known yet: nothing.
-        assert!(plan(&active(fresh), &[], None, NOW, &config()).is_empty());
+        assert!(plan(&active(fresh), &[], &[], None, NOW, &config()).is_empty());
         // Changed: the next round.
         assert_eq!(
-            plan(&active(fresh), &[], Some(6100), NOW, &config()),
+            plan(&active(fresh), &[], &[], Some(6100), NOW, &config()),
             [Action::Report {
                 round: 8,
                 score: 6100
@@ -292,7 +322,7 @@ mod tests {
             ..fresh
         };
         assert_eq!(
-            plan(&active(stale), &[], Some(4200), NOW, &config()),
+            plan(&active(stale), &[], &[], Some(4200), NOW, &config()),
             [Action::Report {
                 round: 8,
                 score: 4200
@@ -305,13 +335,14 @@ mod tests {
             reported_at: 0,
         };
         assert_eq!(
-            plan(&active(never), &[], Some(0), NOW, &config()),
+            plan(&active(never), &[], &[], Some(0), NOW, &config()),
             [Action::Report { round: 1, score: 0 }]
         );
         // Not a reporter: nothing.
         assert!(
             plan(
                 &view(Registration::Active, None),
+                &[],
                 &[],
                 Some(1),
                 NOW,

@@ -1,7 +1,9 @@
 //! `aegis`: the QuantumAegis OP Stack execution engine and sequencer.
 
 mod config;
+mod intelligence;
 mod keys;
+mod migrate;
 mod observe;
 
 use aegis_chainspec::{
@@ -83,6 +85,26 @@ enum Command {
         #[command(subcommand)]
         command: keys::TxCommand,
     },
+    /// The configuration file.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+    /// Migration checkpoints.
+    Migration {
+        #[command(subcommand)]
+        command: migrate::MigrationCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum ConfigCommand {
+    /// Parse and validate a phala.toml; exit status 0 when valid, errors name the key.
+    Check {
+        /// The file.
+        #[arg(long)]
+        config: PathBuf,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -126,6 +148,28 @@ struct NodeArgs {
     keys: keys::KeysArgs,
     #[command(flatten)]
     anchor: AnchorArgs,
+    #[command(flatten)]
+    intelligence: IntelligenceArgs,
+    /// `[quantum]` of the config file.
+    #[arg(skip)]
+    quantum_file: aegis_qrm::QrmConfig,
+    /// `[intelligence]` of the config file.
+    #[arg(skip)]
+    intelligence_file: config::IntelligenceSection,
+}
+
+/// Risk monitoring and ordering (the rest is in the config file's `[quantum]` and
+/// `[intelligence]`).
+#[derive(Args, Debug)]
+#[command(next_help_heading = "Intelligence")]
+struct IntelligenceArgs {
+    /// Ordering strategy: fee, risk-aware, asset-protection, migration-aware or hybrid
+    /// [default: the config file's, else fee].
+    #[arg(long = "intelligence.strategy", env = "AEGIS_INTELLIGENCE_STRATEGY")]
+    strategy: Option<String>,
+    /// A threat report file to watch as a feed (repeatable; besides `[[quantum.feeds]]`).
+    #[arg(long = "qrm.feed-file", env = "AEGIS_QRM_FEED_FILE")]
+    feed_files: Vec<PathBuf>,
 }
 
 /// The public (wallet) JSON-RPC port: HTTP and WebSocket, no JWT.
@@ -600,6 +644,8 @@ fn batcher(
 }
 
 async fn node_command(args: NodeArgs) -> anyhow::Result<()> {
+    // Configuration errors first, before anything is created on disk.
+    let setup = intelligence_setup(&args)?;
     let datadir = &args.datadir.datadir;
     let spec = Arc::new(load_spec(args.genesis.as_deref(), datadir)?);
     let rollup = args
@@ -658,6 +704,32 @@ async fn node_command(args: NodeArgs) -> anyhow::Result<()> {
     } else {
         None
     };
+    let intelligence = intelligence::Intelligence::new(
+        setup,
+        datadir,
+        executor.clone(),
+        pool.clone(),
+        identity.as_ref().map(|(identity, _)| identity.clone()),
+    )?;
+    intelligence.start();
+    let anchor = match (&identity, args.anchor.config()) {
+        (Some((identity, store)), Some(config)) => {
+            info!(target: "aegis::node", attestation = %config.attestation, oracle = ?config.oracle, "anchoring on the contracts");
+            let mut anchor = aegis_anchor::Anchor::new(
+                config,
+                executor.clone(),
+                pool.clone(),
+                identity.clone(),
+                store.clone(),
+            )
+            .with_risk(intelligence.risk_signal());
+            if let Some(checkpoints) = intelligence.checkpoints() {
+                anchor = anchor.with_checkpoints(checkpoints);
+            }
+            Some(tokio::spawn(anchor.run(std::future::pending())))
+        }
+        _ => None,
+    };
     // Dev mode is for wallets: it always serves the JSON-RPC.
     let _rpc = if args.rpc.http || args.dev.enabled {
         let config = aegis_rpc::RpcConfig {
@@ -667,7 +739,8 @@ async fn node_command(args: NodeArgs) -> anyhow::Result<()> {
             max_logs: args.rpc.max_logs,
             cors_origins: args.rpc.cors.clone(),
         };
-        let mut api = aegis_rpc::EthApi::new(executor.clone(), pool.clone(), config);
+        let mut api = aegis_rpc::EthApi::new(executor.clone(), pool.clone(), config)
+            .with_methods(intelligence.clone().public_module());
         if let Some((identity, store)) = &identity {
             api = api.with_aegis(aegis_rpc::AegisContext::new(
                 identity.clone(),
@@ -694,24 +767,11 @@ async fn node_command(args: NodeArgs) -> anyhow::Result<()> {
         .clone()
         .unwrap_or_else(|| datadir.join("jwt.hex"));
     let secret = aegis_engine::auth::load_or_create_secret(&secret_path)?;
-    let anchor = match (&identity, args.anchor.config()) {
-        (Some((identity, store)), Some(config)) => {
-            info!(target: "aegis::node", attestation = %config.attestation, oracle = ?config.oracle, "anchoring on the contracts");
-            let anchor = aegis_anchor::Anchor::new(
-                config,
-                executor.clone(),
-                pool.clone(),
-                identity.clone(),
-                store.clone(),
-            );
-            Some(tokio::spawn(anchor.run(std::future::pending())))
-        }
-        _ => None,
-    };
     let api = Arc::new(EngineApi::new(executor, pool));
     let addr = std::net::SocketAddr::new(args.engine.addr, args.engine.port);
     let mut batcher = batcher(&args.batcher, rollup.as_ref(), api.executor())?;
     let mut admin = jsonrpsee::Methods::new();
+    admin.merge(intelligence.clone().admin_module())?;
     if let Some((identity, store)) = &identity {
         admin.merge(aegis_rpc::admin_module(identity.clone()))?;
         if let Some(b) = batcher.take() {
@@ -737,6 +797,32 @@ async fn node_command(args: NodeArgs) -> anyhow::Result<()> {
     let _ = server.stop();
     server.stopped().await;
     Ok(())
+}
+
+/// The intelligence layer's configuration: the file's sections, flags over them.
+fn intelligence_setup(args: &NodeArgs) -> anyhow::Result<intelligence::IntelligenceSetup> {
+    let mut quantum = args.quantum_file.clone();
+    for (index, path) in args.intelligence.feed_files.iter().enumerate() {
+        quantum.feeds.push(aegis_qrm::FeedConfig {
+            name: format!("file{index}"),
+            source: aegis_qrm::FeedSource::File { path: path.clone() },
+            interval_secs: 1,
+        });
+    }
+    quantum.validate()?;
+    let strategy = match &args.intelligence.strategy {
+        Some(name) => name
+            .parse()
+            .map_err(|e| anyhow::anyhow!("--intelligence.strategy: {e}"))?,
+        None => args.intelligence_file.strategy()?,
+    };
+    Ok(intelligence::IntelligenceSetup {
+        quantum,
+        strategy,
+        weights: args.intelligence_file.weights,
+        oracle: args.anchor.oracle,
+        attestation: args.anchor.attestation,
+    })
 }
 
 /// Rotates the sequencer's post-quantum and mempool keys every `seconds`.
@@ -871,12 +957,9 @@ fn apply_config(args: &mut NodeArgs, file: config::ConfigFile, matches: &clap::A
         args.batcher.interval = interval;
     }
     args.metrics = args.metrics.or(file.metrics.addr);
-    for (section, table) in [
-        ("phala", &file.phala),
-        ("worker", &file.worker),
-        ("quantum", &file.quantum),
-        ("intelligence", &file.intelligence),
-    ] {
+    args.quantum_file = file.quantum;
+    args.intelligence_file = file.intelligence;
+    for (section, table) in [("phala", &file.phala), ("worker", &file.worker)] {
         if !table.is_empty() {
             let keys: Vec<_> = table.keys().collect();
             info!(target: "aegis::node", section, ?keys, "subsystem settings loaded");
@@ -906,6 +989,16 @@ async fn main() -> anyhow::Result<()> {
         Command::Keys { command } => keys::keys_command(command),
         Command::Attest { command } => keys::attest_command(command),
         Command::Tx { command } => keys::tx_command(command).await,
+        Command::Config {
+            command: ConfigCommand::Check { config },
+        } => {
+            let file = config::ConfigFile::load(&config)?;
+            file.validate()
+                .with_context(|| format!("config file {}", config.display()))?;
+            println!("{}: valid", config.display());
+            Ok(())
+        }
+        Command::Migration { command } => migrate::migration_command(command).await,
     }
 }
 

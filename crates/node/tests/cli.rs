@@ -384,6 +384,49 @@ fn config_file_sets_what_flags_do_not_and_bad_files_are_named() {
 }
 
 #[test]
+fn config_check_accepts_the_example_and_names_bad_keys() {
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../../phala.toml");
+    assert!(ok(&["config", "check", "--config", example]).contains("valid"));
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bad.toml");
+    for (text, key) in [
+        (
+            "[quantum]\nrisk_scheduled = 9000\nrisk_emergency = 6000\n",
+            "quantum.risk_scheduled",
+        ),
+        (
+            "[intelligence]\nstrategy = \"random\"\n",
+            "intelligence.strategy",
+        ),
+        ("[quantum]\nrisk_emergency = \"high\"\n", "risk_emergency"),
+        (
+            "[quantum.indicators]\nlogical_qubits = { weight = 0.0, saturation = 1.0 }\n",
+            "quantum.indicators.logical_qubits.weight",
+        ),
+    ] {
+        std::fs::write(&file, text).unwrap();
+        let stderr = err(&["config", "check", "--config", path(&file)]);
+        assert!(stderr.contains(key), "{text:?}: {stderr}");
+    }
+    let datadir = dir.path().join("data");
+    let stderr = err(&[
+        "node",
+        "--datadir",
+        path(&datadir),
+        "--intelligence.strategy",
+        "fastest",
+        "--dev",
+        "--http.port",
+        "0",
+    ]);
+    assert!(stderr.contains("fastest"), "{stderr}");
+    assert!(
+        !datadir.exists(),
+        "a refused configuration created the datadir"
+    );
+}
+
+#[test]
 fn dev_mode_includes_transactions_sent_over_json_rpc() {
     use alloy_primitives::{Address, U256};
     let dir = tempfile::tempdir().unwrap();

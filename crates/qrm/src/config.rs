@@ -32,9 +32,9 @@ pub enum FeedSource {
     Oracle,
 }
 
-/// One configured feed.
+/// One configured feed. (Unknown keys reach [`FeedSource`], which refuses them: serde cannot
+/// deny unknown fields on a struct with a flattened part.)
 #[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
 pub struct FeedConfig {
     /// Its name in the status and metrics.
     pub name: String,

@@ -33,6 +33,8 @@ pub use aegis::{AegisContext, admin_module};
 
 /// geth's code for transaction and execution errors.
 pub(crate) const SERVER_ERROR: i32 = -32000;
+/// Most storage keys one `eth_getProof` proves (geth has no limit; this bounds the work).
+const MAX_PROOF_SLOTS: usize = 1024;
 /// Invalid params.
 pub(crate) const INVALID_PARAMS: i32 = -32602;
 /// geth's code for a call that hit `REVERT` (the error's data is the revert output).
@@ -60,6 +62,8 @@ pub struct EthApi {
     head_state: std::sync::Mutex<Option<(B256, Arc<HeadState>)>>,
     /// The `aegis_*` methods' identity and attestations, when this node has sequencer keys.
     aegis: Option<Arc<AegisContext>>,
+    /// Further methods served on the same port (the node's intelligence RPC).
+    extra: std::sync::Mutex<jsonrpsee::Methods>,
 }
 
 impl std::fmt::Debug for EthApi {
@@ -129,7 +133,18 @@ impl EthApi {
             events: broadcast::channel(1024).0,
             head_state: std::sync::Mutex::default(),
             aegis: None,
+            extra: std::sync::Mutex::default(),
         }
+    }
+
+    /// Serves `methods` next to the `eth_*` ones.
+    pub fn with_methods(self, methods: impl Into<jsonrpsee::Methods>) -> Self {
+        self.extra
+            .lock()
+            .expect("extra methods")
+            .merge(methods)
+            .expect("extra method names are unique");
+        self
     }
 
     /// Serves HTTP and WebSocket on `addr`, and starts following the head for subscriptions.
@@ -153,7 +168,12 @@ impl EthApi {
             .build(addr)
             .await?;
         let local = server.local_addr()?;
-        let handle = server.start(self.clone().rpc_module());
+        let mut module = self.clone().rpc_module();
+        let extra = std::mem::take(&mut *self.extra.lock().expect("extra methods"));
+        module
+            .merge(extra)
+            .map_err(|e| std::io::Error::other(e.to_string()))?;
+        let handle = server.start(module);
         tokio::spawn(subscribe::follow_head(self));
         tracing::info!(target: "aegis::rpc", addr = %local, "JSON-RPC listening");
         Ok((local, handle))
@@ -285,6 +305,40 @@ impl EthApi {
                 .storage(&address, &slot.as_b256().into())
                 .map_err(internal)?;
             RpcResult::Ok(B256::from(value))
+        });
+        blocking_method!("eth_getProof", |params, api| {
+            let mut seq = params.sequence();
+            let address: Address = seq.next()?;
+            let slots: Vec<alloy_serde::JsonStorageKey> = seq.next()?;
+            let block: BlockId = seq.optional_next()?.unwrap_or_default();
+            if slots.len() > MAX_PROOF_SLOTS {
+                return Err(error(
+                    INVALID_PARAMS,
+                    format!("too many storage keys: {} > {MAX_PROOF_SLOTS}", slots.len()),
+                ));
+            }
+            let hash = api.block_hash(block)?;
+            let keys: Vec<B256> = slots.iter().map(|s| s.as_b256()).collect();
+            let proof = api
+                .executor
+                .store()
+                .proof(&hash, &address, &keys)
+                .map_err(internal)?;
+            let account = proof.account.unwrap_or_default();
+            let absent = proof.account.is_none();
+            RpcResult::Ok(serde_json::json!({
+                "address": address,
+                "balance": account.balance,
+                "nonce": alloy_primitives::U64::from(account.nonce),
+                "codeHash": if absent { alloy_primitives::KECCAK256_EMPTY } else { account.code_hash },
+                "storageHash": if absent { alloy_trie::EMPTY_ROOT_HASH } else { account.storage_root },
+                "accountProof": proof.account_proof,
+                "storageProof": proof.storage.iter().zip(&slots).map(|(s, key)| serde_json::json!({
+                    "key": key,
+                    "value": s.value,
+                    "proof": s.proof,
+                })).collect::<Vec<_>>(),
+            }))
         });
         method!("eth_getBlockByNumber", |params, api| {
             aegis_engine::convert::block_by_number(&api.executor, params)

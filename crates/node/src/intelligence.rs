@@ -1,0 +1,612 @@
+//! The intelligence layer in the running node: the quantum resistance monitor and its feeds,
+//! what a risk level change does (plan or perform a key rotation, report to the oracle, turn
+//! asset protection on), the ordering strategy, the asset registry and migration checkpoints,
+//! and their JSON-RPC methods.
+
+use aegis_anchor::RiskSignal;
+use aegis_attest::Identity;
+use aegis_contracts::{qrms_oracle::QRMSOracle, sequencer_attestation::SequencerAttestation};
+use aegis_executor::Executor;
+use aegis_mempool::Pool;
+use aegis_migration::{Checkpoint, CheckpointStore};
+use aegis_ordering::{HybridWeights, Orderer, OrderingContext, Strategy};
+use aegis_qrm::{FeedConfig, FeedSource, LevelChange, Monitor, QrmConfig, RiskLevel, ThreatReport};
+use aegis_registry::{AssetRegistration, Registry, RegistryError};
+use alloy_primitives::{Address, B256, Signature};
+use alloy_sol_types::SolCall;
+use anyhow::Context;
+use jsonrpsee::{RpcModule, types::ErrorObjectOwned};
+use serde::Serialize;
+use serde_json::{Value, json};
+use std::{
+    collections::{BTreeMap, HashSet},
+    path::{Path, PathBuf},
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+use tokio::sync::watch;
+use tracing::{info, warn};
+
+/// JSON-RPC error codes (EIP-1474).
+const INVALID_PARAMS: i32 = -32602;
+const INTERNAL: i32 = -32603;
+const SERVER_ERROR: i32 = -32000;
+const LIMIT_EXCEEDED: i32 = -32005;
+/// How often the monitor recomputes and due rotations are checked.
+const TICK: Duration = Duration::from_secs(1);
+
+fn rpc_error(code: i32, message: impl Into<String>) -> ErrorObjectOwned {
+    ErrorObjectOwned::owned(code, message.into(), None::<()>)
+}
+
+/// Key rotations the risk monitor planned and performed.
+#[derive(Clone, Debug, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Rotation {
+    /// When the planned rotation is due (unix seconds).
+    scheduled_at: Option<u64>,
+    /// When the last risk-driven rotation ran.
+    last_rotated_at: Option<u64>,
+    /// The key epoch it started.
+    last_epoch: Option<u32>,
+    /// The level it answered.
+    last_level: Option<RiskLevel>,
+}
+
+/// What the node was started with.
+pub(crate) struct IntelligenceSetup {
+    pub(crate) quantum: QrmConfig,
+    pub(crate) strategy: Strategy,
+    pub(crate) weights: HybridWeights,
+    pub(crate) oracle: Option<Address>,
+    pub(crate) attestation: Option<Address>,
+}
+
+/// The node's intelligence state.
+pub(crate) struct Intelligence {
+    executor: Arc<Executor>,
+    pool: Arc<Pool>,
+    identity: Option<Arc<Identity>>,
+    monitor: Mutex<Monitor>,
+    orderer: Arc<Orderer>,
+    registry: Option<Mutex<Registry>>,
+    checkpoints: Option<CheckpointStore>,
+    risk: watch::Sender<Option<RiskSignal>>,
+    rotation: Mutex<Rotation>,
+    /// Targets of the migrations started, by checkpoint id.
+    migrations: Mutex<BTreeMap<u64, Vec<Address>>>,
+    oracle: Option<Address>,
+    attestation: Option<Address>,
+}
+
+impl Intelligence {
+    /// Sets up the monitor, the ordering (installed in `pool`) and, with sequencer keys, the
+    /// sealed registry and the checkpoint store in `datadir`.
+    pub(crate) fn new(
+        setup: IntelligenceSetup,
+        datadir: &Path,
+        executor: Arc<Executor>,
+        pool: Arc<Pool>,
+        identity: Option<Arc<Identity>>,
+    ) -> anyhow::Result<Arc<Self>> {
+        if setup
+            .quantum
+            .feeds
+            .iter()
+            .any(|f| f.source == FeedSource::Oracle)
+            && setup.oracle.is_none()
+        {
+            anyhow::bail!("quantum.feeds: an oracle feed needs --anchor.oracle");
+        }
+        let monitor = Monitor::new(setup.quantum)?;
+        let orderer = Arc::new(Orderer::new(setup.strategy, setup.weights)?);
+        pool.set_ordering(orderer.clone());
+        let (registry, checkpoints) = match &identity {
+            Some(identity) => {
+                let key = Registry::key_from_secret(&identity.ecdsa().secret());
+                let path = datadir.join("registry.sealed");
+                let registry =
+                    Registry::open(&path, key, executor.spec().chain_id, Default::default())
+                        .with_context(|| format!("asset registry {}", path.display()))?;
+                (
+                    Some(Mutex::new(registry)),
+                    Some(CheckpointStore::new(datadir.join("checkpoints"))),
+                )
+            }
+            None => (None, None),
+        };
+        let this = Arc::new(Self {
+            executor,
+            pool,
+            identity,
+            monitor: Mutex::new(monitor),
+            orderer,
+            registry,
+            checkpoints,
+            risk: watch::channel(None).0,
+            rotation: Mutex::default(),
+            migrations: Mutex::default(),
+            oracle: setup.oracle,
+            attestation: setup.attestation,
+        });
+        this.refresh_context();
+        info!(target: "aegis::intelligence", strategy = %setup.strategy, "ordering strategy");
+        Ok(this)
+    }
+
+    /// The monitor's signal for the anchor.
+    pub(crate) fn risk_signal(&self) -> watch::Receiver<Option<RiskSignal>> {
+        self.risk.subscribe()
+    }
+
+    /// The checkpoint store, with sequencer keys.
+    pub(crate) fn checkpoints(&self) -> Option<CheckpointStore> {
+        self.checkpoints.clone()
+    }
+
+    /// Starts the feeds' pollers and the monitor's clock.
+    pub(crate) fn start(self: &Arc<Self>) {
+        let feeds = self.lock_monitor().config().feeds.clone();
+        for feed in feeds {
+            tokio::spawn(self.clone().poll_feed(feed));
+        }
+        let this = self.clone();
+        tokio::spawn(async move {
+            let mut interval = tokio::time::interval(TICK);
+            loop {
+                interval.tick().await;
+                this.tick().await;
+            }
+        });
+    }
+
+    fn lock_monitor(&self) -> std::sync::MutexGuard<'_, Monitor> {
+        self.monitor.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    async fn poll_feed(self: Arc<Self>, feed: FeedConfig) {
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .build()
+            .expect("HTTP client");
+        let mut last_modified = None;
+        let mut interval = tokio::time::interval(Duration::from_secs(feed.interval_secs));
+        loop {
+            interval.tick().await;
+            let report = match &feed.source {
+                FeedSource::File { path } => {
+                    let modified = std::fs::metadata(path).and_then(|m| m.modified()).ok();
+                    if modified.is_some() && modified == last_modified {
+                        continue;
+                    }
+                    last_modified = modified;
+                    read_file_report(path)
+                }
+                FeedSource::Http { url } => fetch_http_report(&client, url).await,
+                FeedSource::Oracle => self.oracle_report(),
+            };
+            let now = crate::now();
+            let mut monitor = self.lock_monitor();
+            match report {
+                Ok(report) => {
+                    if let Err(error) = monitor.ingest(&feed.name, report, now) {
+                        warn!(target: "aegis::intelligence", feed = %feed.name, %error, "threat report refused");
+                    }
+                }
+                Err(error) => {
+                    warn!(target: "aegis::intelligence", feed = %feed.name, %error, "threat feed unreadable");
+                    monitor.record_error(&feed.name, error);
+                }
+            }
+        }
+    }
+
+    /// `QRMSOracle.riskState()` at the head, as a report of the `oracle_score` indicator.
+    fn oracle_report(&self) -> anyhow::Result<ThreatReport> {
+        let oracle = self.oracle.context("no oracle configured")?;
+        let out = self.view(oracle, QRMSOracle::riskStateCall {}.abi_encode())?;
+        let state = QRMSOracle::riskStateCall::abi_decode_returns(&out)
+            .map_err(|_| anyhow::anyhow!("riskState() returned undecodable data"))?;
+        if state.updatedAt == 0 {
+            anyhow::bail!("the oracle has no score yet");
+        }
+        Ok(ThreatReport {
+            observed_at: u64::from(state.updatedAt),
+            indicators: [("oracle_score".to_string(), f64::from(state.score))].into(),
+        })
+    }
+
+    /// An `eth_call` at the head.
+    fn view(&self, to: Address, input: Vec<u8>) -> anyhow::Result<Vec<u8>> {
+        let head = self
+            .executor
+            .store()
+            .head()?
+            .context("no head")?
+            .hash_slow();
+        let request = alloy_rpc_types_eth::TransactionRequest::default()
+            .to(to)
+            .input(alloy_rpc_types_eth::TransactionInput::new(input.into()));
+        let out = self.executor.call(head, request, None, None)?;
+        if out.is_empty() {
+            anyhow::bail!("no contract at {to}");
+        }
+        Ok(out.to_vec())
+    }
+
+    /// Recomputes the score, acts on a level change and runs a due rotation.
+    async fn tick(&self) {
+        let now = crate::now();
+        let (change, status) = {
+            let mut monitor = self.lock_monitor();
+            let change = monitor.recompute(now);
+            (change, monitor.status().clone())
+        };
+        if status.updated_at != 0 {
+            self.risk.send_if_modified(|current| {
+                let next = Some(RiskSignal {
+                    score: status.score,
+                    level: status.level,
+                });
+                let changed = *current != next;
+                *current = next;
+                changed
+            });
+        }
+        if let Some(change) = change {
+            self.on_level_change(change, now).await;
+        }
+        let due = {
+            let rotation = self.rotation.lock().unwrap_or_else(|e| e.into_inner());
+            rotation.scheduled_at.is_some_and(|at| at <= now)
+        };
+        if due {
+            self.rotate(RiskLevel::Scheduled, now).await;
+        }
+    }
+
+    async fn on_level_change(&self, change: LevelChange, now: u64) {
+        info!(
+            target: "aegis::intelligence",
+            from = ?change.from,
+            to = ?change.to,
+            score = change.score,
+            "risk level changed"
+        );
+        match change.to {
+            RiskLevel::Normal => {
+                self.rotation
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .scheduled_at = None;
+            }
+            RiskLevel::Scheduled => {
+                let delay = self.lock_monitor().config().rotation_delay_secs;
+                let mut rotation = self.rotation.lock().unwrap_or_else(|e| e.into_inner());
+                if rotation.scheduled_at.is_none() && change.from == RiskLevel::Normal {
+                    rotation.scheduled_at = Some(now + delay);
+                    info!(target: "aegis::intelligence", at = now + delay, "key rotation scheduled");
+                }
+            }
+            RiskLevel::Emergency => self.rotate(RiskLevel::Emergency, now).await,
+        }
+        self.refresh_context();
+    }
+
+    /// Rotates the post-quantum and mempool keys now, answering `level`.
+    async fn rotate(&self, level: RiskLevel, now: u64) {
+        self.rotation
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .scheduled_at = None;
+        let Some(identity) = self.identity.clone() else {
+            warn!(target: "aegis::intelligence", "no sequencer keys to rotate");
+            return;
+        };
+        match tokio::task::spawn_blocking(move || identity.rotate()).await {
+            Ok(Ok(epoch)) => {
+                info!(target: "aegis::intelligence", epoch, ?level, "risk-driven key rotation");
+                let mut rotation = self.rotation.lock().unwrap_or_else(|e| e.into_inner());
+                rotation.last_rotated_at = Some(now);
+                rotation.last_epoch = Some(epoch);
+                rotation.last_level = Some(level);
+            }
+            Ok(Err(error)) => {
+                tracing::error!(target: "aegis::intelligence", %error, "risk-driven key rotation failed")
+            }
+            Err(error) => {
+                tracing::error!(target: "aegis::intelligence", %error, "key rotation task failed")
+            }
+        }
+    }
+
+    /// Gives the ordering the current registry content, level and migration targets.
+    fn refresh_context(&self) {
+        let protection = self
+            .registry
+            .as_ref()
+            .map(|r| r.lock().unwrap_or_else(|e| e.into_inner()).protection_set())
+            .unwrap_or_default();
+        let targets: HashSet<Address> = self
+            .migrations
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .flatten()
+            .copied()
+            .collect();
+        self.orderer.set_context(OrderingContext {
+            protection: Arc::new(protection),
+            level: self.lock_monitor().status().level,
+            migration_targets: Arc::new(targets),
+        });
+        self.pool.touch();
+    }
+
+    fn status_json(&self) -> Value {
+        let (status, config) = {
+            let monitor = self.lock_monitor();
+            (monitor.status().clone(), monitor.config().clone())
+        };
+        let rotation = self
+            .rotation
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        let context = self.orderer.context();
+        let protecting = context
+            .protection
+            .assets
+            .values()
+            .any(|a| a.policy.at(status.level) != aegis_registry::Allowance::Any);
+        json!({
+            "score": status.score,
+            "level": status.level,
+            "levelSince": status.level_since,
+            "updatedAt": status.updated_at,
+            "freshFeeds": status.fresh_feeds,
+            "feeds": status.feeds,
+            "thresholds": {
+                "scheduled": config.risk_scheduled,
+                "emergency": config.risk_emergency,
+                "hysteresis": config.hysteresis,
+            },
+            "rotation": rotation,
+            "keyEpoch": self.identity.as_ref().map(|i| i.epoch()),
+            "ecdsaOnlyRefused": status.level == RiskLevel::Emergency,
+            "assetProtectionActive": protecting,
+            "strategy": self.orderer.strategy().to_string(),
+            "quarantined": self.orderer.quarantined(),
+        })
+    }
+
+    fn registry(&self) -> Result<std::sync::MutexGuard<'_, Registry>, ErrorObjectOwned> {
+        self.registry
+            .as_ref()
+            .map(|r| r.lock().unwrap_or_else(|e| e.into_inner()))
+            .ok_or_else(|| {
+                rpc_error(
+                    SERVER_ERROR,
+                    "this node has no sequencer keys (no registry)",
+                )
+            })
+    }
+
+    /// Starts a migration: checkpoint of the head with every on-chain asset, signed, stored;
+    /// `targets` are grouped by the migration-aware strategy from now on.
+    fn start_migration(&self, targets: Vec<Address>) -> anyhow::Result<Checkpoint> {
+        let identity = self.identity.as_ref().context("no sequencer keys")?;
+        let store = self.checkpoints.as_ref().context("no checkpoint store")?;
+        let assets: Vec<(B256, Address)> = {
+            let registry = self.registry.as_ref().context("no registry")?;
+            let registry = registry.lock().unwrap_or_else(|e| e.into_inner());
+            registry
+                .protection_set()
+                .assets
+                .iter()
+                .map(|(address, asset)| (asset.id, *address))
+                .collect()
+        };
+        let chain = self.executor.store();
+        let head = chain.head()?.context("no head")?;
+        let hash = head.hash_slow();
+        let state = chain.state_at(&hash)?;
+        let id = store.ids()?.last().copied().unwrap_or(0) + 1;
+        let keys = identity.current_keys();
+        let mut all_targets: Vec<Address> = targets;
+        let vaults = self.orderer.context().protection.all_vaults.clone();
+        all_targets.extend(vaults);
+        all_targets.sort();
+        all_targets.dedup();
+        let checkpoint = Checkpoint::create(
+            id,
+            self.executor.spec().chain_id,
+            (head.number, hash, head.state_root),
+            &state,
+            &assets,
+            all_targets.clone(),
+            &keys.mldsa,
+            keys.epoch,
+            crate::now(),
+        )?;
+        store.save(&checkpoint)?;
+        self.migrations
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id, all_targets);
+        self.refresh_context();
+        info!(target: "aegis::intelligence", id, block = head.number, assets = assets.len(), "migration checkpoint created");
+        Ok(checkpoint)
+    }
+
+    fn migration_json(&self, id: u64) -> Result<Value, ErrorObjectOwned> {
+        let store = self
+            .checkpoints
+            .as_ref()
+            .ok_or_else(|| rpc_error(SERVER_ERROR, "no checkpoint store"))?;
+        let checkpoint = store
+            .get(id)
+            .map_err(|e| rpc_error(INTERNAL, e.to_string()))?
+            .ok_or_else(|| rpc_error(INVALID_PARAMS, format!("no checkpoint {id}")))?;
+        let on_chain = self.attestation.and_then(|attestation| {
+            let out = self
+                .view(
+                    attestation,
+                    SequencerAttestation::checkpointCall { checkpointId: id }.abi_encode(),
+                )
+                .ok()?;
+            let record = SequencerAttestation::checkpointCall::abi_decode_returns(&out).ok()?;
+            Some(
+                record.sequencer != Address::ZERO
+                    && record.mldsaSigHash == checkpoint.mldsa_sig_hash(),
+            )
+        });
+        let targets: HashSet<Address> = checkpoint.targets.iter().copied().collect();
+        let pending = self
+            .pool
+            .content()
+            .pending
+            .values()
+            .flat_map(|txs| txs.values())
+            .filter(|tx| {
+                alloy_consensus::Transaction::to(tx.envelope())
+                    .is_some_and(|to| targets.contains(&to))
+            })
+            .count();
+        let status = match on_chain {
+            Some(true) if pending == 0 => "completed",
+            Some(true) => "anchored",
+            _ => "created",
+        };
+        Ok(json!({
+            "id": id,
+            "status": status,
+            "recordedOnChain": on_chain,
+            "pendingMigrationTransactions": pending,
+            "checkpoint": checkpoint,
+        }))
+    }
+
+    /// `aegis_getRiskStatus`, `aegis_registerAsset`, `aegis_getAssets`, `aegis_getMigration`
+    /// on the public port.
+    pub(crate) fn public_module(self: Arc<Self>) -> RpcModule<Arc<Self>> {
+        let mut module = RpcModule::new(self);
+        module
+            .register_method("aegis_getRiskStatus", |_, this, _| {
+                Ok::<_, ErrorObjectOwned>(this.status_json())
+            })
+            .expect("unique");
+        module
+            .register_blocking_method("aegis_registerAsset", |params, this, _| {
+                let mut seq = params.sequence();
+                let registration: AssetRegistration = seq.next()?;
+                let signature: Signature = seq.next()?;
+                let id = this
+                    .registry()?
+                    .register(registration, &signature, crate::now())
+                    .map_err(|e| {
+                        let code = match e {
+                            RegistryError::RateLimited(_) | RegistryError::Quota { .. } => {
+                                LIMIT_EXCEEDED
+                            }
+                            RegistryError::Storage { .. } => INTERNAL,
+                            _ => INVALID_PARAMS,
+                        };
+                        rpc_error(code, e.to_string())
+                    })?;
+                this.refresh_context();
+                Ok::<_, ErrorObjectOwned>(id)
+            })
+            .expect("unique");
+        module
+            .register_method("aegis_getAssets", |_, this, _| {
+                let assets: Vec<_> = this.registry()?.assets().cloned().collect();
+                Ok::<_, ErrorObjectOwned>(assets)
+            })
+            .expect("unique");
+        module
+            .register_blocking_method("aegis_getMigration", |params, this, _| {
+                let id: alloy_primitives::U64 = params.one()?;
+                this.migration_json(id.to())
+            })
+            .expect("unique");
+        module
+    }
+
+    /// `aegis_submitThreatReport`, `aegis_setOrderingStrategy`, `aegis_startMigration` on the
+    /// JWT-authenticated engine port.
+    pub(crate) fn admin_module(self: Arc<Self>) -> RpcModule<Arc<Self>> {
+        let mut module = RpcModule::new(self);
+        module
+            .register_async_method("aegis_submitThreatReport", |params, this, _| async move {
+                let report: ThreatReport = params.one()?;
+                this.lock_monitor()
+                    .ingest(aegis_qrm::ADMIN_FEED, report, crate::now())
+                    .map_err(|e| rpc_error(INVALID_PARAMS, e.to_string()))?;
+                this.tick().await;
+                Ok::<_, ErrorObjectOwned>(this.status_json())
+            })
+            .expect("unique");
+        module
+            .register_method("aegis_setOrderingStrategy", |params, this, _| {
+                let name: String = params.one()?;
+                let strategy: Strategy =
+                    name.parse().map_err(|e: aegis_ordering::OrderingError| {
+                        rpc_error(INVALID_PARAMS, e.to_string())
+                    })?;
+                this.orderer.set_strategy(strategy);
+                this.pool.touch();
+                info!(target: "aegis::intelligence", %strategy, "ordering strategy switched");
+                Ok::<_, ErrorObjectOwned>(strategy.to_string())
+            })
+            .expect("unique");
+        module
+            .register_blocking_method("aegis_startMigration", |params, this, _| {
+                #[derive(serde::Deserialize, Default)]
+                #[serde(deny_unknown_fields)]
+                struct Request {
+                    #[serde(default)]
+                    targets: Vec<Address>,
+                }
+                let request: Option<Request> = params.sequence().optional_next()?;
+                let request = request.unwrap_or_default();
+                let checkpoint = this
+                    .start_migration(request.targets)
+                    .map_err(|e| rpc_error(SERVER_ERROR, format!("{e:#}")))?;
+                Ok::<_, ErrorObjectOwned>(json!({
+                    "id": checkpoint.id,
+                    "blockNumber": checkpoint.block_number,
+                    "stateRoot": checkpoint.state_root,
+                    "assetSnapshotRoot": checkpoint.asset_snapshot_root,
+                    "assets": checkpoint.assets.len(),
+                    "mldsaSigHash": checkpoint.mldsa_sig_hash(),
+                }))
+            })
+            .expect("unique");
+        module
+    }
+}
+
+/// A report from a local file (at most [`aegis_qrm::MAX_REPORT_BYTES`]).
+fn read_file_report(path: &PathBuf) -> anyhow::Result<ThreatReport> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .with_context(|| format!("{}", path.display()))?
+        .take(aegis_qrm::MAX_REPORT_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)?;
+    Ok(ThreatReport::parse(&bytes)?)
+}
+
+/// A report from an HTTP(S) endpoint (GET, at most [`aegis_qrm::MAX_REPORT_BYTES`]).
+async fn fetch_http_report(client: &reqwest::Client, url: &str) -> anyhow::Result<ThreatReport> {
+    let mut response = client.get(url).send().await?.error_for_status()?;
+    let mut bytes = Vec::new();
+    while let Some(chunk) = response.chunk().await? {
+        bytes.extend_from_slice(&chunk);
+        if bytes.len() > aegis_qrm::MAX_REPORT_BYTES {
+            anyhow::bail!("response larger than {} bytes", aegis_qrm::MAX_REPORT_BYTES);
+        }
+    }
+    Ok(ThreatReport::parse(&bytes)?)
+}
