@@ -1,0 +1,359 @@
+//! The risk scenario end to end, on a dev-mode `aegis` with its contracts deployed by forge:
+//! a threat feed raises the score past 6000 (rotation scheduled, oracle updated) and then past
+//! 9000 (keys rotated at once, oracle at EMERGENCY, ECDSA-only commitments refused on chain,
+//! asset protection on: a protected-token transfer to a non-vault address is held in quarantine
+//! while one to the registered vault is included).
+
+use aegis_contracts::{qrms_oracle::QRMSOracle, sequencer_attestation::SequencerAttestation};
+use alloy_primitives::{Address, B256, Bytes, U256, keccak256};
+use alloy_signer::SignerSync;
+use alloy_sol_types::SolCall;
+use serde_json::{Value, json};
+use std::{
+    path::{Path, PathBuf},
+    process::{Child, Command},
+    time::{Duration, Instant},
+};
+
+const PORT: u16 = 28745;
+const CHAIN_ID: u64 = 901;
+/// Dev account 9 deploys (nonces 0..=2) and funds the sequencer.
+const DEPLOYER_KEY: &str = "0x2a871d0798f97d79848a013d4936a73bf4cc922c825d33c1cf7073dff6d409c6";
+/// A protected token (no code is needed: what matters is which transfers get sequenced).
+const TOKEN: Address = Address::repeat_byte(0x70);
+const VAULT: Address = Address::repeat_byte(0x7a);
+const STRANGER: Address = Address::repeat_byte(0x51);
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+struct Node(Child);
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn url() -> String {
+    format!("http://127.0.0.1:{PORT}")
+}
+
+fn rpc(method: &str, params: Value) -> Value {
+    let response: Value = reqwest::blocking::Client::new()
+        .post(url())
+        .json(&json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert!(response.get("error").is_none(), "{method}: {response}");
+    response["result"].clone()
+}
+
+fn call(to: Address, input: Vec<u8>) -> Result<Vec<u8>, Value> {
+    let response: Value = reqwest::blocking::Client::new()
+        .post(url())
+        .json(&json!({"jsonrpc": "2.0", "id": 1, "method": "eth_call",
+            "params": [{"to": to, "input": Bytes::from(input)}, "latest"]}))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    match response.get("error") {
+        Some(error) => Err(error.clone()),
+        None => Ok(alloy_primitives::hex::decode(response["result"].as_str().unwrap()).unwrap()),
+    }
+}
+
+fn wait_until(what: &str, timeout: Duration, mut done: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !done() {
+        assert!(start.elapsed() < timeout, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+fn tool(name: &str, args: &[&str], envs: &[(&str, String)]) -> String {
+    let output = Command::new(repo().join(".tools/bin").join(name))
+        .args(args)
+        .envs(envs.iter().map(|(k, v)| (*k, v.as_str())))
+        .current_dir(repo())
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{name} {args:?}:\n{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+fn write_feed(path: &Path, cryptanalysis: f64) {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let report = json!({"observedAt": now, "indicators": {"cryptanalysis": cryptanalysis}});
+    // Written whole, then renamed: the node never reads half a report.
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, report.to_string()).unwrap();
+    std::fs::rename(tmp, path).unwrap();
+}
+
+fn erc20_transfer(to: Address) -> Bytes {
+    let mut input = vec![0xa9, 0x05, 0x9c, 0xbb];
+    input.extend_from_slice(&[0; 12]);
+    input.extend_from_slice(to.as_slice());
+    input.extend_from_slice(&U256::from(1).to_be_bytes::<32>());
+    input.into()
+}
+
+fn status() -> Value {
+    rpc("aegis_getRiskStatus", json!([]))
+}
+
+fn oracle_state(oracle: Address) -> QRMSOracle::riskStateReturn {
+    let out = call(oracle, QRMSOracle::riskStateCall {}.abi_encode()).unwrap();
+    QRMSOracle::riskStateCall::abi_decode_returns(&out).unwrap()
+}
+
+#[test]
+fn rising_risk_schedules_then_forces_rotation_updates_the_oracle_and_protects_assets() {
+    let forge = repo().join(".tools/bin/forge");
+    assert!(forge.exists(), "forge missing: run scripts/bootstrap.sh");
+    let dir = tempfile::tempdir().unwrap();
+    let datadir = dir.path().join("node");
+    let datadir_str = datadir.to_str().unwrap();
+    let aegis = env!("CARGO_BIN_EXE_aegis");
+
+    // Keys first: the deployment names the sequencer as the oracle's reporter.
+    let keys = Command::new(aegis)
+        .args(["keys", "init", "--datadir", datadir_str, "--chain-id", "901"])
+        .output()
+        .unwrap();
+    assert!(keys.status.success(), "{}", String::from_utf8_lossy(&keys.stderr));
+    let keys: Value = serde_json::from_slice(&keys.stdout).unwrap();
+    let sequencer: Address = serde_json::from_value(keys["sequencer"].clone()).unwrap();
+    let deployer = tool("cast", &["wallet", "address", "--private-key", DEPLOYER_KEY], &[]);
+    let deployer = deployer.trim();
+    let predicted = |nonce: u64| -> Address {
+        let out = tool("cast", &["compute-address", "--nonce", &nonce.to_string(), deployer], &[]);
+        out.split_whitespace().last().unwrap().parse().unwrap()
+    };
+    let (oracle, attestation) = (predicted(0), predicted(2));
+
+    let feed = dir.path().join("threat.json");
+    write_feed(&feed, 1000.0);
+    let _node = Node(
+        Command::new(aegis)
+            .args([
+                "node",
+                "--dev",
+                "--dev.period",
+                "1",
+                "--datadir",
+                datadir_str,
+                "--http.port",
+                &PORT.to_string(),
+                "--anchor.attestation",
+                &attestation.to_string(),
+                "--anchor.oracle",
+                &oracle.to_string(),
+                "--anchor.interval",
+                "1",
+                "--qrm.feed-file",
+                feed.to_str().unwrap(),
+            ])
+            .env("RUST_LOG", "info")
+            .stdout(std::fs::File::create(dir.path().join("node.log")).unwrap())
+            .stderr(std::fs::File::create(dir.path().join("node.err")).unwrap())
+            .spawn()
+            .unwrap(),
+    );
+    wait_until("the JSON-RPC", Duration::from_secs(30), || {
+        reqwest::blocking::Client::new()
+            .post(url())
+            .json(&json!({"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []}))
+            .send()
+            .is_ok()
+    });
+    assert_eq!(status()["level"], "normal");
+
+    let forge_dir = dir.path().join("forge");
+    tool(
+        "forge",
+        &[
+            "script",
+            "script/DeployAll.s.sol",
+            "--rpc-url",
+            &url(),
+            "--private-key",
+            DEPLOYER_KEY,
+            "--sender",
+            deployer,
+            "--broadcast",
+            "--slow",
+            "--evm-version",
+            "prague",
+            "--out",
+            forge_dir.join("out").to_str().unwrap(),
+            "--cache-path",
+            forge_dir.join("cache").to_str().unwrap(),
+        ],
+        &[
+            ("AEGIS_GOVERNANCE", deployer.to_string()),
+            ("AEGIS_ORACLE_REPORTERS", sequencer.to_string()),
+            ("AEGIS_DEV_PCK_KEYS", keys["pckPublicKey"].as_str().unwrap().to_string()),
+            ("AEGIS_WORKLOAD_IDS", keys["workloadId"].as_str().unwrap().to_string()),
+        ],
+    );
+    tool(
+        "cast",
+        &["send", "--rpc-url", &url(), "--private-key", DEPLOYER_KEY, "--value", "10ether", &sequencer.to_string()],
+        &[],
+    );
+
+    // The sequencer registers itself and reports the feed's score (1000).
+    wait_until("registration and the first report", Duration::from_secs(60), || {
+        let record = call(
+            attestation,
+            SequencerAttestation::sequencerCall { account: sequencer }.abi_encode(),
+        )
+        .map(|out| SequencerAttestation::sequencerCall::abi_decode_returns(&out).unwrap());
+        record.is_ok_and(|r| r.registeredAt != 0) && oracle_state(oracle).score == 1000
+    });
+
+    // An application registers a token with the default policy (vaults only at EMERGENCY).
+    let owner = aegis_testing::signer(5);
+    let registration = aegis_registry::AssetRegistration {
+        kind: aegis_registry::AssetKind::Token,
+        name: "Protected USD".into(),
+        owner: owner.address(),
+        locator: aegis_registry::Locator::Contract { address: TOKEN },
+        policy: Default::default(),
+        vaults: vec![VAULT],
+        deadline: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+            + 300,
+    };
+    let signature = owner
+        .sign_message_sync(aegis_registry::registration_digest(CHAIN_ID, &registration).as_slice())
+        .unwrap();
+    let id: B256 = serde_json::from_value(rpc(
+        "aegis_registerAsset",
+        json!([registration, signature]),
+    ))
+    .unwrap();
+    assert_eq!(rpc("aegis_getAssets", json!([]))[0]["id"], json!(id));
+
+    // Past 6000: SCHEDULED, a rotation planned (not yet run), the oracle follows.
+    write_feed(&feed, 6500.0);
+    wait_until("SCHEDULED on the node and the oracle", Duration::from_secs(60), || {
+        let s = status();
+        let state = oracle_state(oracle);
+        s["level"] == "scheduled" && state.score == 6500 && state.level == 1
+    });
+    let s = status();
+    assert!(s["rotation"]["scheduledAt"].as_u64().is_some(), "{s}");
+    assert_eq!(s["keyEpoch"], 0);
+    assert_eq!(s["ecdsaOnlyRefused"], false);
+
+    // Past 9000: EMERGENCY, rotated at once, the oracle at EMERGENCY.
+    write_feed(&feed, 9500.0);
+    wait_until("EMERGENCY on the node and the oracle", Duration::from_secs(60), || {
+        let s = status();
+        let state = oracle_state(oracle);
+        s["level"] == "emergency" && state.level == 2 && state.score == 9500
+    });
+    let s = status();
+    assert_eq!(s["keyEpoch"], 1, "{s}");
+    assert_eq!(s["rotation"]["lastEpoch"], 1);
+    assert_eq!(s["rotation"]["lastLevel"], "emergency");
+    assert!(s["rotation"]["scheduledAt"].is_null());
+    assert_eq!(s["ecdsaOnlyRefused"], true);
+    assert_eq!(s["assetProtectionActive"], true);
+
+    // On chain, an ECDSA-only commitment by the registered sequencer is refused.
+    let store = aegis_pqc::KeyStore::open(
+        &datadir.join("keys/sequencer.keystore"),
+        aegis_pqc::SealingKey::from_key_file(&datadir.join("keys/seal.key"), false).unwrap(),
+    )
+    .unwrap();
+    let commitment = aegis_contracts::OnChainCommitment {
+        batch_id: 1_000,
+        l2_start_block: 1,
+        l2_end_block: 2,
+        commitment: keccak256("ecdsa only"),
+        mldsa_sig_hash: B256::ZERO,
+        slhdsa_sig_hash: B256::ZERO,
+    };
+    let digest = aegis_contracts::batch_commitment_digest(CHAIN_ID, attestation, &commitment);
+    let signature = store.ecdsa().sign_hash(&digest).unwrap();
+    let refused = call(
+        attestation,
+        SequencerAttestation::commitBatchCall {
+            batchId: commitment.batch_id,
+            l2StartBlock: 1,
+            l2EndBlock: 2,
+            commitment: commitment.commitment,
+            ecdsaSignature: signature.to_vec().into(),
+            mldsaSigHash: B256::ZERO,
+            slhdsaSigHash: B256::ZERO,
+        }
+        .abi_encode(),
+    )
+    .unwrap_err();
+    let selector = alloy_primitives::hex::encode_prefixed(
+        <SequencerAttestation::SequencerAttestation_PqSignatureRequired as alloy_sol_types::SolError>::SELECTOR,
+    );
+    assert!(refused.to_string().contains(&selector[2..]), "{refused}");
+
+    // A protected-token transfer to a stranger is held; one to the vault is sequenced.
+    let send = |signer: u32, to: Address| -> B256 {
+        let sender = aegis_testing::signer(signer);
+        let nonce: alloy_primitives::U64 = serde_json::from_value(rpc(
+            "eth_getTransactionCount",
+            json!([sender.address(), "pending"]),
+        ))
+        .unwrap();
+        let raw = aegis_testing::user_tx(
+            aegis_testing::TxType::Eip1559,
+            &sender,
+            CHAIN_ID,
+            nonce.to(),
+            alloy_primitives::TxKind::Call(TOKEN),
+            U256::ZERO,
+            erc20_transfer(to),
+            100_000,
+        );
+        serde_json::from_value(rpc("eth_sendRawTransaction", json!([raw]))).unwrap()
+    };
+    let held = send(6, STRANGER);
+    let moved = send(7, VAULT);
+    wait_until("the vault transfer's receipt", Duration::from_secs(30), || {
+        !rpc("eth_getTransactionReceipt", json!([moved])).is_null()
+    });
+    let included_at = std::time::Instant::now();
+    wait_until("more blocks", Duration::from_secs(30), || {
+        included_at.elapsed() > Duration::from_secs(3)
+    });
+    assert!(rpc("eth_getTransactionReceipt", json!([held])).is_null(), "quarantined tx was sequenced");
+    let quarantined = status()["quarantined"].clone();
+    assert_eq!(quarantined[0]["hash"], json!(held), "{quarantined}");
+    assert_eq!(quarantined[0]["asset"], json!(id));
+    // Held, not dropped: still in the pool.
+    assert!(!rpc("eth_getTransactionByHash", json!([held])).is_null());
+
+    // Back to NORMAL (below 6000 - hysteresis): the held transfer goes through.
+    write_feed(&feed, 1000.0);
+    wait_until("the held transfer after the all-clear", Duration::from_secs(60), || {
+        !rpc("eth_getTransactionReceipt", json!([held])).is_null()
+    });
+    assert_eq!(status()["level"], "normal");
+}
