@@ -14,6 +14,8 @@ const SEQUENCER_RPC: u16 = 29545;
 const VALIDATOR_RPC: u16 = 29546;
 /// The sequencer aegis' wallet JSON-RPC.
 const L2_RPC: u16 = 28645;
+/// The validator aegis' wallet JSON-RPC.
+const V_L2_RPC: u16 = 28646;
 /// anvil's first dev key, prefunded on the L2 by the devnet genesis.
 const DEV_KEY: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
 
@@ -43,7 +45,7 @@ fn devnet(data: &Path, script: &str, args: &[&str]) -> std::process::Output {
         .env("AEGIS_DEVNET_VALIDATOR_P2P_PORT", "29223")
         .env("AEGIS_DEVNET_METRICS_PORT", "29001")
         .env("AEGIS_DEVNET_L2_RPC_PORT", "28645")
-        .env("AEGIS_DEVNET_VALIDATOR_L2_RPC_PORT", "28646")
+        .env("AEGIS_DEVNET_VALIDATOR_L2_RPC_PORT", V_L2_RPC.to_string())
         .env("AEGIS_DEVNET_VALIDATOR_METRICS_PORT", "29002")
         .output()
         .unwrap()
@@ -148,6 +150,7 @@ fn devnet_sequences_batches_and_validates_from_l1() {
 
     batches_are_attested(&data);
     batches_are_committed_on_chain(&data);
+    migration_checkpoint_is_recorded_and_verifies(&data);
 
     // aegis (sequencer engine) restarted mid-run: SIGTERM, then start again.
     let restart = devnet(&data, "restart", &["aegis-sequencer"]);
@@ -770,4 +773,98 @@ fn batches_are_committed_on_chain(data: &Path) {
             .collect();
         assert_eq!(a["blockHashes"], json!(derived), "batch {}", event.batchId);
     }
+}
+
+/// An application registers a contract as an asset; the operator starts a migration on the
+/// engine port (JWT); the checkpoint reaches `SequencerAttestation` in a sequencer transaction
+/// and `aegis migration verify` checks it against the validator's state (which it derived from
+/// L1 alone) and the contract; a tampered file fails.
+fn migration_checkpoint_is_recorded_and_verifies(data: &Path) {
+    use alloy_signer::SignerSync;
+    let contracts: Value =
+        serde_json::from_str(&std::fs::read_to_string(data.join("contracts.json")).unwrap())
+            .unwrap();
+    let attestation: alloy_primitives::Address =
+        serde_json::from_value(contracts["SequencerAttestation"].clone()).unwrap();
+    let owner = aegis_testing::signer(3);
+    let registration = aegis_registry::AssetRegistration {
+        kind: aegis_registry::AssetKind::ContractData,
+        name: "attestation registry".into(),
+        owner: owner.address(),
+        locator: aegis_registry::Locator::Contract {
+            address: attestation,
+        },
+        policy: Default::default(),
+        vaults: vec![alloy_primitives::Address::repeat_byte(0x7a)],
+        deadline: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+            + 300,
+    };
+    let signature = owner
+        .sign_message_sync(aegis_registry::registration_digest(901, &registration).as_slice())
+        .unwrap();
+    rpc(
+        L2_RPC,
+        "aegis_registerAsset",
+        json!([registration, signature]),
+    );
+
+    let jwt = std::fs::read_to_string(data.join("jwt-sequencer.hex")).unwrap();
+    let started: Value = serde_json::from_str(&foundry(
+        "cast",
+        &[
+            "rpc",
+            "--rpc-url",
+            "http://127.0.0.1:28551",
+            "--jwt-secret",
+            jwt.trim(),
+            "aegis_startMigration",
+            "[{}]",
+            "--raw",
+        ],
+    ))
+    .unwrap();
+    let id = started["id"].as_u64().unwrap();
+    assert_eq!(started["assets"], 1, "{started}");
+    wait_until("the checkpoint on chain", Duration::from_secs(120), || {
+        rpc(L2_RPC, "aegis_getMigration", json!([id]))["recordedOnChain"] == true
+    });
+    let block = started["blockNumber"].as_u64().unwrap();
+    wait_until(
+        "validator derives the checkpoint block",
+        Duration::from_secs(180),
+        || heads(VALIDATOR_RPC).1 >= block,
+    );
+    let file = data.join(format!("aegis-sequencer/checkpoints/{id}.json"));
+    let validator = format!("http://127.0.0.1:{V_L2_RPC}");
+    let verify = |path: &Path| {
+        aegis_cli(&[
+            "migration",
+            "verify",
+            "--checkpoint",
+            path.to_str().unwrap(),
+            "--rpc",
+            &validator,
+            "--attestation",
+            &attestation.to_string(),
+        ])
+    };
+    let out = verify(&file);
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut tampered: Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    tampered["assets"][0]["balance"] = json!("0x1");
+    let bad = data.join("tampered-checkpoint.json");
+    std::fs::write(&bad, tampered.to_string()).unwrap();
+    assert!(
+        !verify(&bad).status.success(),
+        "a tampered checkpoint verified"
+    );
 }

@@ -132,16 +132,35 @@ fn rising_risk_schedules_then_forces_rotation_updates_the_oracle_and_protects_as
 
     // Keys first: the deployment names the sequencer as the oracle's reporter.
     let keys = Command::new(aegis)
-        .args(["keys", "init", "--datadir", datadir_str, "--chain-id", "901"])
+        .args([
+            "keys",
+            "init",
+            "--datadir",
+            datadir_str,
+            "--chain-id",
+            "901",
+        ])
         .output()
         .unwrap();
-    assert!(keys.status.success(), "{}", String::from_utf8_lossy(&keys.stderr));
+    assert!(
+        keys.status.success(),
+        "{}",
+        String::from_utf8_lossy(&keys.stderr)
+    );
     let keys: Value = serde_json::from_slice(&keys.stdout).unwrap();
     let sequencer: Address = serde_json::from_value(keys["sequencer"].clone()).unwrap();
-    let deployer = tool("cast", &["wallet", "address", "--private-key", DEPLOYER_KEY], &[]);
+    let deployer = tool(
+        "cast",
+        &["wallet", "address", "--private-key", DEPLOYER_KEY],
+        &[],
+    );
     let deployer = deployer.trim();
     let predicted = |nonce: u64| -> Address {
-        let out = tool("cast", &["compute-address", "--nonce", &nonce.to_string(), deployer], &[]);
+        let out = tool(
+            "cast",
+            &["compute-address", "--nonce", &nonce.to_string(), deployer],
+            &[],
+        );
         out.split_whitespace().last().unwrap().parse().unwrap()
     };
     let (oracle, attestation) = (predicted(0), predicted(2));
@@ -207,25 +226,44 @@ fn rising_risk_schedules_then_forces_rotation_updates_the_oracle_and_protects_as
         &[
             ("AEGIS_GOVERNANCE", deployer.to_string()),
             ("AEGIS_ORACLE_REPORTERS", sequencer.to_string()),
-            ("AEGIS_DEV_PCK_KEYS", keys["pckPublicKey"].as_str().unwrap().to_string()),
-            ("AEGIS_WORKLOAD_IDS", keys["workloadId"].as_str().unwrap().to_string()),
+            (
+                "AEGIS_DEV_PCK_KEYS",
+                keys["pckPublicKey"].as_str().unwrap().to_string(),
+            ),
+            (
+                "AEGIS_WORKLOAD_IDS",
+                keys["workloadId"].as_str().unwrap().to_string(),
+            ),
         ],
     );
     tool(
         "cast",
-        &["send", "--rpc-url", &url(), "--private-key", DEPLOYER_KEY, "--value", "10ether", &sequencer.to_string()],
+        &[
+            "send",
+            "--rpc-url",
+            &url(),
+            "--private-key",
+            DEPLOYER_KEY,
+            "--value",
+            "10ether",
+            &sequencer.to_string(),
+        ],
         &[],
     );
 
     // The sequencer registers itself and reports the feed's score (1000).
-    wait_until("registration and the first report", Duration::from_secs(60), || {
-        let record = call(
-            attestation,
-            SequencerAttestation::sequencerCall { account: sequencer }.abi_encode(),
-        )
-        .map(|out| SequencerAttestation::sequencerCall::abi_decode_returns(&out).unwrap());
-        record.is_ok_and(|r| r.registeredAt != 0) && oracle_state(oracle).score == 1000
-    });
+    wait_until(
+        "registration and the first report",
+        Duration::from_secs(60),
+        || {
+            let record = call(
+                attestation,
+                SequencerAttestation::sequencerCall { account: sequencer }.abi_encode(),
+            )
+            .map(|out| SequencerAttestation::sequencerCall::abi_decode_returns(&out).unwrap());
+            record.is_ok_and(|r| r.registeredAt != 0) && oracle_state(oracle).score == 1000
+        },
+    );
 
     // An application registers a token with the default policy (vaults only at EMERGENCY).
     let owner = aegis_testing::signer(5);
@@ -245,20 +283,22 @@ fn rising_risk_schedules_then_forces_rotation_updates_the_oracle_and_protects_as
     let signature = owner
         .sign_message_sync(aegis_registry::registration_digest(CHAIN_ID, &registration).as_slice())
         .unwrap();
-    let id: B256 = serde_json::from_value(rpc(
-        "aegis_registerAsset",
-        json!([registration, signature]),
-    ))
-    .unwrap();
+    let id: B256 =
+        serde_json::from_value(rpc("aegis_registerAsset", json!([registration, signature])))
+            .unwrap();
     assert_eq!(rpc("aegis_getAssets", json!([]))[0]["id"], json!(id));
 
     // Past 6000: SCHEDULED, a rotation planned (not yet run), the oracle follows.
     write_feed(&feed, 6500.0);
-    wait_until("SCHEDULED on the node and the oracle", Duration::from_secs(60), || {
-        let s = status();
-        let state = oracle_state(oracle);
-        s["level"] == "scheduled" && state.score == 6500 && state.level == 1
-    });
+    wait_until(
+        "SCHEDULED on the node and the oracle",
+        Duration::from_secs(60),
+        || {
+            let s = status();
+            let state = oracle_state(oracle);
+            s["level"] == "scheduled" && state.score == 6500 && state.level == 1
+        },
+    );
     let s = status();
     assert!(s["rotation"]["scheduledAt"].as_u64().is_some(), "{s}");
     assert_eq!(s["keyEpoch"], 0);
@@ -266,11 +306,15 @@ fn rising_risk_schedules_then_forces_rotation_updates_the_oracle_and_protects_as
 
     // Past 9000: EMERGENCY, rotated at once, the oracle at EMERGENCY.
     write_feed(&feed, 9500.0);
-    wait_until("EMERGENCY on the node and the oracle", Duration::from_secs(60), || {
-        let s = status();
-        let state = oracle_state(oracle);
-        s["level"] == "emergency" && state.level == 2 && state.score == 9500
-    });
+    wait_until(
+        "EMERGENCY on the node and the oracle",
+        Duration::from_secs(60),
+        || {
+            let s = status();
+            let state = oracle_state(oracle);
+            s["level"] == "emergency" && state.level == 2 && state.score == 9500
+        },
+    );
     let s = status();
     assert_eq!(s["keyEpoch"], 1, "{s}");
     assert_eq!(s["rotation"]["lastEpoch"], 1);
@@ -336,14 +380,19 @@ fn rising_risk_schedules_then_forces_rotation_updates_the_oracle_and_protects_as
     };
     let held = send(6, STRANGER);
     let moved = send(7, VAULT);
-    wait_until("the vault transfer's receipt", Duration::from_secs(30), || {
-        !rpc("eth_getTransactionReceipt", json!([moved])).is_null()
-    });
+    wait_until(
+        "the vault transfer's receipt",
+        Duration::from_secs(30),
+        || !rpc("eth_getTransactionReceipt", json!([moved])).is_null(),
+    );
     let included_at = std::time::Instant::now();
     wait_until("more blocks", Duration::from_secs(30), || {
         included_at.elapsed() > Duration::from_secs(3)
     });
-    assert!(rpc("eth_getTransactionReceipt", json!([held])).is_null(), "quarantined tx was sequenced");
+    assert!(
+        rpc("eth_getTransactionReceipt", json!([held])).is_null(),
+        "quarantined tx was sequenced"
+    );
     let quarantined = status()["quarantined"].clone();
     assert_eq!(quarantined[0]["hash"], json!(held), "{quarantined}");
     assert_eq!(quarantined[0]["asset"], json!(id));
@@ -352,8 +401,10 @@ fn rising_risk_schedules_then_forces_rotation_updates_the_oracle_and_protects_as
 
     // Back to NORMAL (below 6000 - hysteresis): the held transfer goes through.
     write_feed(&feed, 1000.0);
-    wait_until("the held transfer after the all-clear", Duration::from_secs(60), || {
-        !rpc("eth_getTransactionReceipt", json!([held])).is_null()
-    });
+    wait_until(
+        "the held transfer after the all-clear",
+        Duration::from_secs(60),
+        || !rpc("eth_getTransactionReceipt", json!([held])).is_null(),
+    );
     assert_eq!(status()["level"], "normal");
 }

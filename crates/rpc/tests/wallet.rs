@@ -191,6 +191,7 @@ async fn submitted_transactions_are_pooled_built_and_visible() {
     );
     let block = call(&url, "eth_getBlockByNumber", json!(["latest", true])).await["result"].clone();
     assert_eq!(block["transactions"][1]["from"], json!(alice.address()));
+    proofs_verify_against_the_state_root(&url, &block).await;
     let code = call(
         &url,
         "eth_getCode",
@@ -208,4 +209,68 @@ async fn submitted_transactions_are_pooled_built_and_visible() {
     )
     .await;
     assert_eq!(stale["error"]["message"], "nonce too low");
+}
+
+/// eth_getProof (EIP-1186): account and storage proofs verify against the block's state root,
+/// absent accounts prove absence, and too many keys are refused.
+async fn proofs_verify_against_the_state_root(url: &str, block: &Value) {
+    use alloy_trie::{Nibbles, TrieAccount, proof::verify_proof};
+    let root: B256 = serde_json::from_value(block["stateRoot"].clone()).unwrap();
+    let number = block["number"].clone();
+    let l1_block: Address = "0x4200000000000000000000000000000000000015"
+        .parse()
+        .unwrap();
+    let slot = B256::ZERO;
+    let proof =
+        call(url, "eth_getProof", json!([l1_block, [slot], number])).await["result"].clone();
+    let nodes: Vec<alloy_primitives::Bytes> =
+        serde_json::from_value(proof["accountProof"].clone()).unwrap();
+    let account = TrieAccount {
+        nonce: u64::from_str_radix(
+            proof["nonce"].as_str().unwrap().trim_start_matches("0x"),
+            16,
+        )
+        .unwrap(),
+        balance: serde_json::from_value(proof["balance"].clone()).unwrap(),
+        storage_root: serde_json::from_value(proof["storageHash"].clone()).unwrap(),
+        code_hash: serde_json::from_value(proof["codeHash"].clone()).unwrap(),
+    };
+    verify_proof(
+        root,
+        Nibbles::unpack(keccak256(l1_block)),
+        Some(alloy_rlp::encode(account)),
+        &nodes,
+    )
+    .expect("account proof verifies");
+    let storage = &proof["storageProof"][0];
+    let value: alloy_primitives::U256 = serde_json::from_value(storage["value"].clone()).unwrap();
+    let at = call(url, "eth_getStorageAt", json!([l1_block, slot, number])).await["result"].clone();
+    assert_eq!(
+        serde_json::from_value::<B256>(at).unwrap(),
+        B256::from(value)
+    );
+    let storage_nodes: Vec<alloy_primitives::Bytes> =
+        serde_json::from_value(storage["proof"].clone()).unwrap();
+    verify_proof(
+        account.storage_root,
+        Nibbles::unpack(keccak256(slot)),
+        (!value.is_zero()).then(|| alloy_rlp::encode(value)),
+        &storage_nodes,
+    )
+    .expect("storage proof verifies");
+
+    let nobody = Address::repeat_byte(0xee);
+    let absent = call(url, "eth_getProof", json!([nobody, [], number])).await["result"].clone();
+    assert_eq!(absent["codeHash"], json!(alloy_primitives::KECCAK256_EMPTY));
+    assert_eq!(absent["storageHash"], json!(alloy_trie::EMPTY_ROOT_HASH));
+    let nodes: Vec<alloy_primitives::Bytes> =
+        serde_json::from_value(absent["accountProof"].clone()).unwrap();
+    verify_proof(root, Nibbles::unpack(keccak256(nobody)), None, &nodes)
+        .expect("absence proof verifies");
+
+    let too_many: Vec<B256> = (0..1025u64)
+        .map(|i| B256::left_padding_from(&i.to_be_bytes()))
+        .collect();
+    let refused = call(url, "eth_getProof", json!([nobody, too_many, number])).await;
+    assert_eq!(refused["error"]["code"], -32602, "{refused}");
 }
