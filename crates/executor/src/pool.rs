@@ -6,7 +6,7 @@ use alloy_consensus::{
     transaction::{Recovered, SignerRecoverable},
 };
 use alloy_eips::eip2718::{Decodable2718, WithEncoded};
-use alloy_primitives::{Address, Bytes, U256};
+use alloy_primitives::{Address, B256, Bytes, U256};
 use op_alloy_consensus::OpTxEnvelope;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
 
@@ -16,6 +16,7 @@ use std::collections::{BinaryHeap, HashMap, VecDeque};
 pub struct PoolTx {
     tx: Recovered<OpTxEnvelope>,
     encoded: Bytes,
+    hash: B256,
 }
 
 impl PoolTx {
@@ -28,8 +29,16 @@ impl PoolTx {
             .map_err(|e| ExecutorError::InvalidTransaction(format!("signature: {e}")))?;
         Ok(Self {
             tx: Recovered::new_unchecked(envelope, sender),
+            // The transaction hash is keccak256 of the EIP-2718 bytes for every type; computed
+            // once here rather than on each lookup.
+            hash: alloy_primitives::keccak256(&encoded),
             encoded,
         })
+    }
+
+    /// The transaction hash.
+    pub fn hash(&self) -> B256 {
+        self.hash
     }
 
     /// The sender.

@@ -330,7 +330,7 @@ impl Pool {
             .into_iter()
             .flat_map(|(_, txs)| txs.values())
             .filter(|tx| {
-                let hash = tx.envelope().tx_hash();
+                let hash = tx.hash();
                 if private.contains(&hash) {
                     live_private.insert(hash);
                     false
@@ -348,7 +348,7 @@ impl Pool {
     /// Validates and adds `tx` like [`Pool::add`], keeping it out of the journal for good: its
     /// plaintext (it arrived encrypted) must not reach the disk before inclusion.
     pub fn add_private(&self, tx: PoolTx, state: &dyn ChainState) -> Result<B256, PoolError> {
-        let hash = tx.envelope().tx_hash();
+        let hash = tx.hash();
         // Marked before it is visible, so a concurrent journal rewrite cannot catch it.
         self.private.lock().expect("private lock").insert(hash);
         let result = self.add(tx, state);
@@ -409,7 +409,7 @@ impl Pool {
     /// Validates `tx` against `state` and adds it; returns its hash.
     pub fn add(&self, tx: PoolTx, state: &dyn ChainState) -> Result<B256, PoolError> {
         let envelope = tx.envelope();
-        let hash = envelope.tx_hash();
+        let hash = tx.hash();
         if tx.is_deposit()
             || (matches!(envelope, OpTxEnvelope::Eip7702(_)) && !state.accepts_eip7702())
         {
@@ -477,7 +477,7 @@ impl Pool {
             }
         }
         if let Some(old) = replaced {
-            inner.by_hash.remove(&old.envelope().tx_hash());
+            inner.by_hash.remove(&old.hash());
         }
         inner.by_hash.insert(hash, (sender, nonce));
         inner.by_sender.entry(sender).or_default().insert(nonce, tx);
@@ -488,7 +488,7 @@ impl Pool {
     fn remove_entry(inner: &mut Inner, sender: &Address, nonce: u64) {
         if let Some(txs) = inner.by_sender.get_mut(sender) {
             if let Some(tx) = txs.remove(&nonce) {
-                inner.by_hash.remove(&tx.envelope().tx_hash());
+                inner.by_hash.remove(&tx.hash());
             }
             if txs.is_empty() {
                 inner.by_sender.remove(sender);

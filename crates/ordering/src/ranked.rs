@@ -5,21 +5,32 @@ use crate::{
 };
 use aegis_executor::{DaLimits, PoolTx, PoolTxSource};
 use alloy_primitives::Address;
-use std::{
-    cmp::Reverse,
-    collections::{BinaryHeap, HashMap, VecDeque},
-};
+use std::{cmp::Reverse, collections::BinaryHeap};
 
 /// `(strategy rank, tip, sender)`: the heap's key; the sender makes it a total order, so the
 /// result does not depend on the order transactions arrive in.
 type Key = (u64, u128, Reverse<Address>);
 
-/// The ordered transactions of one block.
+/// One sender's ranked transactions: `entries[next..end]`, in nonce order.
+#[derive(Debug)]
+struct SenderQueue {
+    address: Address,
+    next: usize,
+    end: usize,
+    skipped: bool,
+}
+
+/// The ordered transactions of one block. Transactions stay where they arrived (they are large
+/// to move); the ranking works on their indices.
 #[derive(Debug, Default)]
 pub struct RankedTxs {
     da_limits: DaLimits,
-    by_sender: HashMap<Address, VecDeque<(PoolTx, Key)>>,
-    ready: BinaryHeap<Key>,
+    txs: Vec<Option<PoolTx>>,
+    /// `(index into txs, key)`, grouped by sender (senders by address), nonce order within.
+    entries: Vec<(u32, Key)>,
+    /// By address, so `skip_sender` can binary-search.
+    senders: Vec<SenderQueue>,
+    ready: BinaryHeap<(Key, u32)>,
     quarantined: Vec<QuarantinedTx>,
 }
 
@@ -33,24 +44,27 @@ impl RankedTxs {
         weights: HybridWeights,
         classifier: &Classifier<'_>,
     ) -> Self {
-        let mut grouped: HashMap<Address, Vec<PoolTx>> = HashMap::new();
-        for tx in txs {
-            grouped.entry(tx.sender()).or_default().push(tx);
-        }
+        let mut order: Vec<(Address, u64, u32)> = txs
+            .iter()
+            .enumerate()
+            .map(|(i, tx)| (tx.sender(), tx.nonce(), i as u32))
+            .collect();
+        order.sort_unstable();
         let mut this = Self {
-            by_sender: HashMap::with_capacity(grouped.len()),
-            ready: BinaryHeap::with_capacity(grouped.len()),
+            entries: Vec::with_capacity(txs.len()),
+            txs: txs.into_iter().map(Some).collect(),
             ..Default::default()
         };
-        for (sender, mut txs) in grouped {
-            txs.sort_unstable_by_key(PoolTx::nonce);
-            let mut queue = VecDeque::with_capacity(txs.len());
+        for group in order.chunk_by(|a, b| a.0 == b.0) {
+            let sender = group[0].0;
+            let start = this.entries.len();
             let mut held = None;
-            for tx in txs {
+            for &(_, _, index) in group {
+                let tx = this.txs[index as usize].as_ref().expect("present");
                 if let Some(asset) = held {
                     // Behind a quarantined transaction: held with it.
                     this.quarantined.push(QuarantinedTx {
-                        hash: *tx.envelope().hash(),
+                        hash: tx.hash(),
                         sender,
                         asset,
                     });
@@ -59,10 +73,10 @@ impl RankedTxs {
                 let Some(tip) = tx.effective_tip(base_fee).filter(|_| !tx.is_deposit()) else {
                     break;
                 };
-                let class = classifier.classify(&tx);
+                let class = classifier.classify(tx);
                 if let Verdict::Quarantine(asset) = class.verdict {
                     this.quarantined.push(QuarantinedTx {
-                        hash: *tx.envelope().hash(),
+                        hash: tx.hash(),
                         sender,
                         asset,
                     });
@@ -70,11 +84,17 @@ impl RankedTxs {
                     continue;
                 }
                 let key = (rank(strategy, weights, &class, tip), tip, Reverse(sender));
-                queue.push_back((tx, key));
+                this.entries.push((index, key));
             }
-            if let Some((_, key)) = queue.front() {
-                this.ready.push(*key);
-                this.by_sender.insert(sender, queue);
+            if this.entries.len() > start {
+                this.ready
+                    .push((this.entries[start].1, this.senders.len() as u32));
+                this.senders.push(SenderQueue {
+                    address: sender,
+                    next: start,
+                    end: this.entries.len(),
+                    skipped: false,
+                });
             }
         }
         this.quarantined.sort_unstable_by_key(|q| q.hash);
@@ -117,24 +137,24 @@ fn rank(strategy: Strategy, w: HybridWeights, class: &Classification, tip: u128)
 impl PoolTxSource for RankedTxs {
     fn next_tx(&mut self) -> Option<PoolTx> {
         loop {
-            let (_, _, Reverse(sender)) = self.ready.pop()?;
-            // A skipped sender's entry is dropped lazily here.
-            let Some(queue) = self.by_sender.get_mut(&sender) else {
+            let (_, sender) = self.ready.pop()?;
+            let queue = &mut self.senders[sender as usize];
+            if queue.skipped || queue.next >= queue.end {
                 continue;
-            };
-            let (tx, _) = queue.pop_front()?;
-            match queue.front() {
-                Some((_, key)) => self.ready.push(*key),
-                None => {
-                    self.by_sender.remove(&sender);
-                }
             }
-            return Some(tx);
+            let (index, _) = self.entries[queue.next];
+            queue.next += 1;
+            if queue.next < queue.end {
+                self.ready.push((self.entries[queue.next].1, sender));
+            }
+            return self.txs[index as usize].take();
         }
     }
 
     fn skip_sender(&mut self, sender: Address) {
-        self.by_sender.remove(&sender);
+        if let Ok(i) = self.senders.binary_search_by_key(&sender, |q| q.address) {
+            self.senders[i].skipped = true;
+        }
     }
 
     fn da_limits(&self) -> DaLimits {

@@ -296,3 +296,27 @@ fn risk_aware_puts_exposed_senders_moving_value_first() {
     );
     assert_eq!(out[0].sender(), fresh.sender());
 }
+
+#[test]
+fn a_skipped_sender_offers_nothing_more() {
+    let txs = vec![
+        tx(0, 0, Kind::Plain, 3),
+        tx(0, 1, Kind::Plain, 3),
+        tx(1, 0, Kind::Plain, 1),
+        tx(1, 1, Kind::Plain, 1),
+    ];
+    let orderer = Orderer::new(Strategy::Fee, HybridWeights::default()).unwrap();
+    let mut source = orderer.order(txs, 1, DaLimits::default());
+    let first = source.next_tx().unwrap();
+    assert_eq!(first.sender(), signers()[0].address());
+    // The builder could not include it: the sender's nonce 1 must not come.
+    source.skip_sender(first.sender());
+    let rest: Vec<_> = drain(&mut *source)
+        .iter()
+        .map(|t| (t.sender(), t.nonce()))
+        .collect();
+    assert_eq!(
+        rest,
+        [(signers()[1].address(), 0), (signers()[1].address(), 1)]
+    );
+}
