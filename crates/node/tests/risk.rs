@@ -20,6 +20,10 @@ const CHAIN_ID: u64 = 901;
 /// Dev account 9 deploys (nonces 0..=2) and funds the sequencer.
 const DEPLOYER_KEY: &str = "0x2a871d0798f97d79848a013d4936a73bf4cc922c825d33c1cf7073dff6d409c6";
 /// A protected token (no code is needed: what matters is which transfers get sequenced).
+fn erc20_transfer(to: Address) -> Bytes {
+    aegis_testing::erc20_transfer_input(to, U256::from(1))
+}
+
 const TOKEN: Address = Address::repeat_byte(0x70);
 const VAULT: Address = Address::repeat_byte(0x7a);
 const STRANGER: Address = Address::repeat_byte(0x51);
@@ -102,14 +106,6 @@ fn write_feed(path: &Path, cryptanalysis: f64) {
     let tmp = path.with_extension("tmp");
     std::fs::write(&tmp, report.to_string()).unwrap();
     std::fs::rename(tmp, path).unwrap();
-}
-
-fn erc20_transfer(to: Address) -> Bytes {
-    let mut input = vec![0xa9, 0x05, 0x9c, 0xbb];
-    input.extend_from_slice(&[0; 12]);
-    input.extend_from_slice(to.as_slice());
-    input.extend_from_slice(&U256::from(1).to_be_bytes::<32>());
-    input.into()
 }
 
 fn status() -> Value {

@@ -12,16 +12,12 @@ use alloy_signer_local::PrivateKeySigner;
 use criterion::{Criterion, criterion_group, criterion_main};
 use std::{hint::black_box, sync::Arc};
 
+fn erc20_transfer(to: Address) -> Bytes {
+    aegis_testing::erc20_transfer_input(to, U256::from(1))
+}
+
 const TOKEN: Address = Address::repeat_byte(0x70);
 const VAULT: Address = Address::repeat_byte(0x7a);
-
-fn erc20_transfer(to: Address) -> Bytes {
-    let mut input = vec![0xa9, 0x05, 0x9c, 0xbb];
-    input.extend_from_slice(&[0; 12]);
-    input.extend_from_slice(to.as_slice());
-    input.extend_from_slice(&U256::from(1).to_be_bytes::<32>());
-    input.into()
-}
 
 fn pool() -> Vec<PoolTx> {
     let mut txs = Vec::with_capacity(10_000);

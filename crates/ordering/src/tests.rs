@@ -10,6 +10,10 @@ use proptest::prelude::{
 use proptest::strategy::Strategy as _;
 use std::{collections::HashMap, sync::OnceLock};
 
+fn erc20_transfer(to: Address) -> Bytes {
+    aegis_testing::erc20_transfer_input(to, U256::from(1))
+}
+
 const TOKEN: Address = Address::repeat_byte(0x70);
 const VAULT: Address = Address::repeat_byte(0x7a);
 const MIGRATOR: Address = Address::repeat_byte(0x7b);
@@ -24,14 +28,6 @@ fn signers() -> &'static [PrivateKeySigner] {
             })
             .collect()
     })
-}
-
-fn erc20_transfer(to: Address) -> Bytes {
-    let mut input = vec![0xa9, 0x05, 0x9c, 0xbb];
-    input.extend_from_slice(&[0; 12]);
-    input.extend_from_slice(to.as_slice());
-    input.extend_from_slice(&U256::from(1).to_be_bytes::<32>());
-    input.into()
 }
 
 /// What a generated transaction does.

@@ -32,6 +32,12 @@ alloy_sol_types::sol! {
     }
 }
 
+/// Calldata of an ERC-20 `transfer(to, value)`.
+pub fn erc20_transfer_input(to: Address, value: U256) -> Bytes {
+    use alloy_sol_types::SolCall;
+    IWeth::transferCall { to, value }.abi_encode().into()
+}
+
 /// The anvil/hardhat development mnemonic.
 pub const DEV_MNEMONIC: &str = "test test test test test test test test test test test junk";
 /// Genesis timestamp of test chains.
