@@ -610,3 +610,115 @@ async fn fetch_http_report(client: &reqwest::Client, url: &str) -> anyhow::Resul
     }
     Ok(ThreatReport::parse(&bytes)?)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn request(module: &RpcModule<Arc<Intelligence>>, method: &str, params: Value) -> Value {
+        let request = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
+        let (response, _) = module
+            .raw_json_request(&request.to_string(), 1)
+            .await
+            .unwrap();
+        serde_json::from_str(response.get()).unwrap()
+    }
+
+    /// Serves `body` to every HTTP request on a loopback port.
+    async fn serve_once_per_request(body: String) -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/threat.json", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            loop {
+                let (mut socket, _) = listener.accept().await.unwrap();
+                let mut buf = [0u8; 1024];
+                let _ = socket.read(&mut buf).await;
+                let response = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = socket.write_all(response.as_bytes()).await;
+            }
+        });
+        url
+    }
+
+    #[tokio::test]
+    async fn http_and_admin_feeds_move_the_score_and_strategies_switch_at_run_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(aegis_storage::Store::open(dir.path().join("chain.redb")).unwrap());
+        let executor = Arc::new(Executor::new(aegis_testing::spec(None, None), store).unwrap());
+        let pool = Arc::new(Pool::new(Default::default()));
+        let now = crate::now();
+        let url = serve_once_per_request(
+            json!({"observedAt": now, "indicators": {"cryptanalysis": 4000}}).to_string(),
+        )
+        .await;
+        let mut quantum = QrmConfig::default();
+        quantum.feeds.push(FeedConfig {
+            name: "research".into(),
+            source: FeedSource::Http { url },
+            interval_secs: 1,
+        });
+        let setup = IntelligenceSetup {
+            quantum,
+            strategy: Strategy::Fee,
+            weights: HybridWeights::default(),
+            oracle: None,
+            attestation: None,
+        };
+        let intelligence =
+            Intelligence::new(setup, dir.path(), executor, pool, None).unwrap();
+        intelligence.start();
+        let public = intelligence.clone().public_module();
+        let admin = intelligence.clone().admin_module();
+
+        // The HTTP feed alone: 4000.
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let status = request(&public, "aegis_getRiskStatus", json!([])).await;
+            if status["result"]["score"] == 4000 {
+                assert_eq!(status["result"]["level"], "normal");
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "{status}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+
+        // The admin feed joins: median of 4000 and 9800 is 6900 -> SCHEDULED.
+        let status = request(
+            &admin,
+            "aegis_submitThreatReport",
+            json!([{"observedAt": now, "indicators": {"cryptanalysis": 9800}}]),
+        )
+        .await;
+        assert_eq!(status["result"]["score"], 6900, "{status}");
+        assert_eq!(status["result"]["level"], "scheduled");
+        assert!(status["result"]["rotation"]["scheduledAt"].is_u64());
+        // Malformed and unknown indicators are refused; the score stays.
+        for bad in [
+            json!([{"observedAt": now, "indicators": {"warp": 1}}]),
+            json!([{"indicators": {}}]),
+            json!(["high"]),
+        ] {
+            let response = request(&admin, "aegis_submitThreatReport", bad).await;
+            assert_eq!(response["error"]["code"], INVALID_PARAMS, "{response}");
+        }
+        let status = request(&public, "aegis_getRiskStatus", json!([])).await;
+        assert_eq!(status["result"]["score"], 6900);
+
+        // Strategies switch at run time; unknown ones are named.
+        let response = request(&admin, "aegis_setOrderingStrategy", json!(["hybrid"])).await;
+        assert_eq!(response["result"], "hybrid");
+        let status = request(&public, "aegis_getRiskStatus", json!([])).await;
+        assert_eq!(status["result"]["strategy"], "hybrid");
+        let response = request(&admin, "aegis_setOrderingStrategy", json!(["fastest"])).await;
+        assert_eq!(response["error"]["code"], INVALID_PARAMS);
+        assert!(response["error"]["message"].as_str().unwrap().contains("fastest"));
+
+        // Without sequencer keys there is no registry.
+        let response = request(&public, "aegis_getAssets", json!([])).await;
+        assert_eq!(response["error"]["code"], SERVER_ERROR);
+    }
+}
