@@ -668,8 +668,7 @@ mod tests {
             oracle: None,
             attestation: None,
         };
-        let intelligence =
-            Intelligence::new(setup, dir.path(), executor, pool, None).unwrap();
+        let intelligence = Intelligence::new(setup, dir.path(), executor, pool, None).unwrap();
         intelligence.start();
         let public = intelligence.clone().public_module();
         let admin = intelligence.clone().admin_module();
@@ -715,7 +714,12 @@ mod tests {
         assert_eq!(status["result"]["strategy"], "hybrid");
         let response = request(&admin, "aegis_setOrderingStrategy", json!(["fastest"])).await;
         assert_eq!(response["error"]["code"], INVALID_PARAMS);
-        assert!(response["error"]["message"].as_str().unwrap().contains("fastest"));
+        assert!(
+            response["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("fastest")
+        );
 
         // Without sequencer keys there is no registry.
         let response = request(&public, "aegis_getAssets", json!([])).await;
