@@ -393,7 +393,8 @@ impl Intelligence {
     }
 
     /// Starts a migration: checkpoint of the head with every on-chain asset, signed, stored;
-    /// `targets` are grouped by the migration-aware strategy from now on.
+    /// `targets` (and every asset's vaults) are grouped by the migration-aware strategy from now
+    /// on, which replaces plain fee ordering.
     fn start_migration(&self, targets: Vec<Address>) -> anyhow::Result<Checkpoint> {
         let identity = self.identity.as_ref().context("no sequencer keys")?;
         let store = self.checkpoints.as_ref().context("no checkpoint store")?;
@@ -434,6 +435,12 @@ impl Intelligence {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .insert(id, all_targets);
+        // The migration's transactions go as one group: plain fee ordering gives way to the
+        // migration-aware strategy (the others already weigh or group migrations).
+        if self.orderer.strategy() == Strategy::Fee {
+            self.orderer.set_strategy(Strategy::MigrationAware);
+            info!(target: "aegis::intelligence", "ordering switched to migration-aware for the migration");
+        }
         self.refresh_context();
         info!(target: "aegis::intelligence", id, block = head.number, assets = assets.len(), "migration checkpoint created");
         Ok(checkpoint)

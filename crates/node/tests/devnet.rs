@@ -828,6 +828,11 @@ fn migration_checkpoint_is_recorded_and_verifies(data: &Path) {
     .unwrap();
     let id = started["id"].as_u64().unwrap();
     assert_eq!(started["assets"], 1, "{started}");
+    // The migration's transactions are grouped from now on.
+    assert_eq!(
+        rpc(L2_RPC, "aegis_getRiskStatus", json!([]))["strategy"],
+        "migration-aware"
+    );
     wait_until("the checkpoint on chain", Duration::from_secs(120), || {
         rpc(L2_RPC, "aegis_getMigration", json!([id]))["recordedOnChain"] == true
     });
