@@ -691,6 +691,22 @@ fn batches_are_committed_on_chain(data: &Path) {
         serde_json::from_str(&std::fs::read_to_string(data.join("sequencer-keys.json")).unwrap())
             .unwrap();
 
+    // The same deployment stands unchanged on L1 (anvil).
+    for port in [L2_RPC, 28545] {
+        let input = SequencerAttestation::versionCall {}.abi_encode();
+        let out = rpc(
+            port,
+            "eth_call",
+            json!([{"to": attestation, "input": alloy_primitives::Bytes::from(input)}, "latest"]),
+        );
+        let out = alloy_primitives::hex::decode(out.as_str().unwrap()).unwrap();
+        assert_eq!(
+            SequencerAttestation::versionCall::abi_decode_returns(&out).unwrap(),
+            "1.2.0",
+            "SequencerAttestation on the chain at port {port}"
+        );
+    }
+
     wait_until(
         "two batch commitments on chain",
         Duration::from_secs(180),
