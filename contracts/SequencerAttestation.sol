@@ -87,7 +87,7 @@ contract SequencerAttestation is ISequencerAttestation, Governed {
 
     /// @inheritdoc ISemver
     function version() external pure returns (string memory) {
-        return "1.2.0";
+        return "1.3.0";
     }
 
     // ---------------------------------------------------------------------------------------
@@ -115,16 +115,8 @@ contract SequencerAttestation is ISequencerAttestation, Governed {
         if (_usedNonces[account][nonce]) revert SequencerAttestation_NonceUsed(account, nonce);
         if (_sequencers[account].registeredAt != 0) revert SequencerAttestation_AlreadyRegistered(account);
 
-        TdxQuoteLib.Layout memory parts = TdxQuoteLib.checkLayout(quote);
-        bytes32 workload = TdxQuoteLib.workloadId(quote);
-        if (!_allowedWorkloads[workload]) revert SequencerAttestation_WorkloadNotAllowed(workload);
-        if (
-            keccak256(quote[TdxQuoteLib.OFFSET_REPORT_DATA:TdxQuoteLib.SIGNED_LENGTH])
-                != keccak256(_reportData(account, mldsaKeyHash, slhdsaKeyHash, encryptionKeyHash, nonce))
-        ) {
-            revert SequencerAttestation_ReportDataMismatch();
-        }
-        bytes32 pckKeyHash = _verifyQuote(quote, parts, pckKeyHint);
+        (bytes32 workload, bytes32 pckKeyHash) =
+            _attest(quote, account, mldsaKeyHash, slhdsaKeyHash, encryptionKeyHash, nonce, pckKeyHint);
 
         // All checks passed: write the record in one go.
         _usedNonces[account][nonce] = true;
@@ -137,6 +129,57 @@ contract SequencerAttestation is ISequencerAttestation, Governed {
             revoked: false
         });
         emit SequencerRegistered(account, workload, mldsaKeyHash, slhdsaKeyHash, encryptionKeyHash, nonce, pckKeyHash);
+    }
+
+    /// @inheritdoc ISequencerAttestation
+    function updateKeys(
+        bytes calldata quote,
+        bytes32 mldsaKeyHash,
+        bytes32 slhdsaKeyHash,
+        bytes32 encryptionKeyHash,
+        bytes32 nonce,
+        bytes calldata pckKeyHint
+    ) external {
+        if (_commitState.paused) revert SequencerAttestation_Paused();
+        if (mldsaKeyHash == bytes32(0) || slhdsaKeyHash == bytes32(0) || encryptionKeyHash == bytes32(0)) {
+            revert SequencerAttestation_ZeroKeyHash();
+        }
+        if (nonce == bytes32(0)) revert SequencerAttestation_ZeroNonce();
+        if (_usedNonces[msg.sender][nonce]) revert SequencerAttestation_NonceUsed(msg.sender, nonce);
+        _requireActive(msg.sender);
+        (bytes32 workload, bytes32 pckKeyHash) =
+            _attest(quote, msg.sender, mldsaKeyHash, slhdsaKeyHash, encryptionKeyHash, nonce, pckKeyHint);
+
+        _usedNonces[msg.sender][nonce] = true;
+        Sequencer storage s = _sequencers[msg.sender];
+        (s.workloadId, s.mldsaKeyHash, s.slhdsaKeyHash, s.encryptionKeyHash) =
+        (workload, mldsaKeyHash, slhdsaKeyHash, encryptionKeyHash);
+        emit SequencerKeysUpdated(
+            msg.sender, workload, mldsaKeyHash, slhdsaKeyHash, encryptionKeyHash, nonce, pckKeyHash
+        );
+    }
+
+    /// @dev The quote checks shared by registration and key updates: layout, allowed workload,
+    ///      REPORTDATA v2 over `account`, the key hashes and `nonce`, signatures and the PCK.
+    function _attest(
+        bytes calldata quote,
+        address account,
+        bytes32 mldsaKeyHash,
+        bytes32 slhdsaKeyHash,
+        bytes32 encryptionKeyHash,
+        bytes32 nonce,
+        bytes calldata pckKeyHint
+    ) private view returns (bytes32 workload, bytes32 pckKeyHash) {
+        TdxQuoteLib.Layout memory parts = TdxQuoteLib.checkLayout(quote);
+        workload = TdxQuoteLib.workloadId(quote);
+        if (!_allowedWorkloads[workload]) revert SequencerAttestation_WorkloadNotAllowed(workload);
+        if (
+            keccak256(quote[TdxQuoteLib.OFFSET_REPORT_DATA:TdxQuoteLib.SIGNED_LENGTH])
+                != keccak256(_reportData(account, mldsaKeyHash, slhdsaKeyHash, encryptionKeyHash, nonce))
+        ) {
+            revert SequencerAttestation_ReportDataMismatch();
+        }
+        pckKeyHash = _verifyQuote(quote, parts, pckKeyHint);
     }
 
     // ---------------------------------------------------------------------------------------

@@ -90,7 +90,7 @@ contract SequencerAttestationTest is AttestationFixture {
     // =========================================================================================
 
     function test_constructor_state() public view {
-        assertEq(attestation.version(), "1.2.0");
+        assertEq(attestation.version(), "1.3.0");
         assertEq(attestation.governance(), GOVERNANCE);
         assertEq(address(attestation.oracle()), address(oracle));
         assertEq(address(attestation.pckVerifier()), address(pckVerifier));
@@ -538,6 +538,130 @@ contract SequencerAttestationTest is AttestationFixture {
             abi.encodeWithSelector(ISequencerAttestation.SequencerAttestation_InvalidBlockRange.selector, 11, 10)
         );
         commit(b, sig);
+    }
+
+    // --- updateKeys ---------------------------------------------------------------------------
+
+    /// @dev Epoch `epoch` keys of `key`, bound by a fresh quote to the caller and a new nonce.
+    function keyUpdate(uint256 key, uint256 epoch) internal pure returns (Registration memory r) {
+        bytes32 mh = keccak256(abi.encodePacked("ml-dsa-87 public key", key, epoch));
+        bytes32 sh = keccak256(abi.encodePacked("slh-dsa-256s public key", key, epoch));
+        bytes32 eh = keccak256(abi.encodePacked("ml-kem encryption public key", key, epoch));
+        bytes32 nonce = keccak256(abi.encodePacked("key update nonce", key, epoch));
+        r = Registration(quoteBinding(vm.addr(key), mh, sh, eh, nonce), vm.addr(key), mh, sh, eh, nonce);
+    }
+
+    function updateAs(address caller, Registration memory r) internal {
+        vm.prank(caller);
+        attestation.updateKeys(r.quote, r.mh, r.sh, r.eh, r.nonce, pckHint);
+    }
+
+    /// @dev `r` is built before `expectRevert` (see {submitExpectRevert}).
+    function updateExpectRevert(address caller, Registration memory r, bytes memory err) internal {
+        vm.expectRevert(err);
+        updateAs(caller, r);
+    }
+
+    function test_updateKeys_replacesTheHashesAndKeepsTheRecord() public {
+        registered();
+        Registration memory r = keyUpdate(SEQUENCER_KEY, 1);
+        uint64 registeredAt = attestation.sequencer(r.account).registeredAt;
+        vm.warp(block.timestamp + 100);
+        vm.expectEmit(address(attestation));
+        emit ISequencerAttestation.SequencerKeysUpdated(
+            r.account, workload, r.mh, r.sh, r.eh, r.nonce, keccak256(pckHint)
+        );
+        updateAs(r.account, r);
+        ISequencerAttestation.Sequencer memory s = attestation.sequencer(r.account);
+        assertEq(s.mldsaKeyHash, r.mh);
+        assertEq(s.slhdsaKeyHash, r.sh);
+        assertEq(s.encryptionKeyHash, r.eh);
+        assertEq(s.workloadId, workload);
+        assertEq(s.registeredAt, registeredAt, "registration time kept");
+        assertTrue(attestation.usedNonce(r.account, r.nonce));
+        assertTrue(attestation.isActiveSequencer(r.account));
+        // It goes on committing.
+        Batch memory b = batch(1, 1, 10);
+        commit(b, signBatch(SEQUENCER_KEY, b));
+        // And can update again with a new nonce, not with the old one.
+        updateExpectRevert(
+            r.account,
+            r,
+            abi.encodeWithSelector(ISequencerAttestation.SequencerAttestation_NonceUsed.selector, r.account, r.nonce)
+        );
+        updateAs(r.account, keyUpdate(SEQUENCER_KEY, 2));
+    }
+
+    function test_updateKeys_revert_notRegisteredOrRevoked() public {
+        Registration memory r = keyUpdate(SEQUENCER_KEY, 1);
+        updateExpectRevert(
+            r.account,
+            r,
+            abi.encodeWithSelector(ISequencerAttestation.SequencerAttestation_NotRegistered.selector, r.account)
+        );
+        registered();
+        vm.prank(GOVERNANCE);
+        attestation.revokeSequencer(r.account);
+        updateExpectRevert(
+            r.account,
+            r,
+            abi.encodeWithSelector(ISequencerAttestation.SequencerAttestation_SequencerRevoked.selector, r.account)
+        );
+    }
+
+    function test_updateKeys_revert_quoteForAnotherCaller() public {
+        registered();
+        register(SEQUENCER2_KEY);
+        // A valid quote of sequencer 1's new keys, submitted by sequencer 2.
+        Registration memory r = keyUpdate(SEQUENCER_KEY, 1);
+        updateExpectRevert(
+            vm.addr(SEQUENCER2_KEY),
+            r,
+            abi.encodeWithSelector(ISequencerAttestation.SequencerAttestation_ReportDataMismatch.selector)
+        );
+        // Other hashes than the quote binds.
+        r.mh = keccak256("another ML-DSA key");
+        updateExpectRevert(
+            r.account, r, abi.encodeWithSelector(ISequencerAttestation.SequencerAttestation_ReportDataMismatch.selector)
+        );
+    }
+
+    function test_updateKeys_revert_badArguments() public {
+        registered();
+        Registration memory r = keyUpdate(SEQUENCER_KEY, 1);
+        Registration memory zeroKey = keyUpdate(SEQUENCER_KEY, 1);
+        zeroKey.sh = bytes32(0);
+        updateExpectRevert(
+            r.account, zeroKey, abi.encodeWithSelector(ISequencerAttestation.SequencerAttestation_ZeroKeyHash.selector)
+        );
+        Registration memory zeroNonce = keyUpdate(SEQUENCER_KEY, 1);
+        zeroNonce.nonce = bytes32(0);
+        updateExpectRevert(
+            r.account, zeroNonce, abi.encodeWithSelector(ISequencerAttestation.SequencerAttestation_ZeroNonce.selector)
+        );
+        Registration memory truncated = keyUpdate(SEQUENCER_KEY, 1);
+        truncated.quote = slice(truncated.quote, 0, 600);
+        vm.expectRevert();
+        updateAs(r.account, truncated);
+        vm.prank(GOVERNANCE);
+        attestation.pause();
+        updateExpectRevert(
+            r.account, r, abi.encodeWithSelector(ISequencerAttestation.SequencerAttestation_Paused.selector)
+        );
+        // Nothing changed.
+        assertEq(attestation.sequencer(r.account).mldsaKeyHash, mldsaKeyHashOf(SEQUENCER_KEY));
+    }
+
+    function test_updateKeys_revert_workloadWithdrawn() public {
+        registered();
+        Registration memory r = keyUpdate(SEQUENCER_KEY, 1);
+        vm.prank(GOVERNANCE);
+        attestation.setWorkloadAllowed(workload, false);
+        updateExpectRevert(
+            r.account,
+            r,
+            abi.encodeWithSelector(ISequencerAttestation.SequencerAttestation_WorkloadNotAllowed.selector, workload)
+        );
     }
 
     function test_commitBatch_revert_rangeNotIncreasing() public {

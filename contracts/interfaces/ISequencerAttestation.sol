@@ -106,6 +106,17 @@ interface ISequencerAttestation is ISemver {
         bytes32 nonce,
         bytes32 pckKeyHash
     );
+    /// @notice An active sequencer re-attested new keys (its post-quantum and mempool keys rotate
+    ///         inside the TEE; its address stays).
+    event SequencerKeysUpdated(
+        address indexed sequencer,
+        bytes32 indexed workloadId,
+        bytes32 mldsaKeyHash,
+        bytes32 slhdsaKeyHash,
+        bytes32 encryptionKeyHash,
+        bytes32 nonce,
+        bytes32 pckKeyHash
+    );
     /// @notice A sequencer was revoked (directly or by rotation).
     event SequencerRevoked(address indexed sequencer);
     /// @notice `previousSequencer` was replaced by the registered `newSequencer`.
@@ -205,6 +216,27 @@ interface ISequencerAttestation is ISemver {
     function registerSequencer(
         bytes calldata quote,
         address sequencer,
+        bytes32 mldsaKeyHash,
+        bytes32 slhdsaKeyHash,
+        bytes32 encryptionKeyHash,
+        bytes32 nonce,
+        bytes calldata pckKeyHint
+    ) external;
+
+    /// @notice Replaces the caller's key hashes with new ones attested by a fresh TDX quote: how a
+    ///         sequencer publishes post-quantum and mempool keys it rotated inside its TEE. The
+    ///         caller (`msg.sender`, `reportData[0:20]`) must be active; the quote is checked as in
+    ///         {registerSequencer} (workload allowed — it may be a newer allowed one —, REPORTDATA v2
+    ///         binding the caller, the new hashes and `nonce`, PCK accepted). Reverts when paused, on
+    ///         a zero hash or nonce, or a nonce the caller used before. Batch history is unchanged.
+    /// @param quote Raw TDX quote v4.
+    /// @param mldsaKeyHash `keccak256` of the new ML-DSA-87 public key.
+    /// @param slhdsaKeyHash `keccak256` of the new SLH-DSA-256s public key.
+    /// @param encryptionKeyHash `keccak256` of the new mempool encryption public key encoding.
+    /// @param nonce Nonce bound into REPORTDATA (non-zero, once per sequencer).
+    /// @param pckKeyHint As for {registerSequencer}.
+    function updateKeys(
+        bytes calldata quote,
         bytes32 mldsaKeyHash,
         bytes32 slhdsaKeyHash,
         bytes32 encryptionKeyHash,

@@ -263,6 +263,18 @@ impl Anchor {
             attestation,
             SequencerAttestation::sequencerCall { account: sender },
         )?;
+        let snapshot = self.identity.snapshot();
+        let current = snapshot.binding(B256::ZERO);
+        let keys_outdated = record.registeredAt != 0
+            && (
+                record.mldsaKeyHash,
+                record.slhdsaKeyHash,
+                record.encryptionKeyHash,
+            ) != (
+                current.mldsa_key_hash,
+                current.slhdsa_key_hash,
+                current.encryption_key_hash,
+            );
         let registration = if record.revoked {
             Registration::Revoked
         } else if record.registeredAt == 0 {
@@ -296,6 +308,7 @@ impl Anchor {
             registration,
             last_batch: last.hasBatch.then_some(last.lastBatchId),
             last_l2_end_block: last.lastL2EndBlock,
+            keys_outdated,
             reporter,
         })
     }
@@ -337,7 +350,8 @@ impl Anchor {
         emergency: bool,
     ) -> Result<Call, AnchorError> {
         let input = match action {
-            Action::Register => self.registration().await?,
+            Action::Register => self.registration(false).await?,
+            Action::UpdateKeys => self.registration(true).await?,
             Action::Commit(batch_id) => {
                 let batch = pending
                     .iter()
@@ -375,8 +389,9 @@ impl Anchor {
         })
     }
 
-    /// `registerSequencer` with a fresh quote over the current keys and a random nonce.
-    async fn registration(&self) -> Result<Vec<u8>, AnchorError> {
+    /// `registerSequencer` (or, for a registered sequencer whose keys rotated, `updateKeys`)
+    /// with a fresh quote over the current keys and a random nonce.
+    async fn registration(&self, update: bool) -> Result<Vec<u8>, AnchorError> {
         let mut nonce = B256::ZERO;
         rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, nonce.as_mut_slice());
         let snapshot = self.identity.snapshot();
@@ -387,6 +402,17 @@ impl Anchor {
             .pck_public_key()
             .map(|key| key.to_vec())
             .unwrap_or_default();
+        if update {
+            return Ok(SequencerAttestation::updateKeysCall {
+                quote: quote.into(),
+                mldsaKeyHash: binding.mldsa_key_hash,
+                slhdsaKeyHash: binding.slhdsa_key_hash,
+                encryptionKeyHash: binding.encryption_key_hash,
+                nonce,
+                pckKeyHint: hint.into(),
+            }
+            .abi_encode());
+        }
         Ok(SequencerAttestation::registerSequencerCall {
             quote: quote.into(),
             account: binding.sequencer,

@@ -34,6 +34,8 @@ pub struct ChainView {
     pub last_batch: Option<u64>,
     /// Last L2 block of the last committed batch (0 before the first).
     pub last_l2_end_block: u64,
+    /// The registered key hashes differ from the node's current keys (they rotated).
+    pub keys_outdated: bool,
     /// The last report, `None` when there is no oracle or this sequencer is not a reporter.
     pub reporter: Option<ReporterView>,
 }
@@ -43,6 +45,8 @@ pub struct ChainView {
 pub enum Action {
     /// `registerSequencer` with a fresh quote.
     Register,
+    /// `updateKeys` with a fresh quote over the rotated keys.
+    UpdateKeys,
     /// `commitBatch` for this batch id.
     Commit(u64),
     /// `recordCheckpoint` for this local checkpoint id.
@@ -61,6 +65,7 @@ impl Action {
     pub fn name(&self) -> &'static str {
         match self {
             Self::Register => "registerSequencer",
+            Self::UpdateKeys => "updateKeys",
             Self::Commit(_) => "commitBatch",
             Self::Checkpoint(_) => "recordCheckpoint",
             Self::Report { .. } => "submitReport",
@@ -72,7 +77,8 @@ impl Action {
 /// last committed one, oldest first; `unrecorded` the local checkpoints the contract lacks;
 /// `risk` the current score; `now` unix seconds.
 ///
-/// Registration comes before any commitment (which would revert without it). Batches are
+/// Registration comes before any commitment (which would revert without it); rotated keys are
+/// re-attested on chain first thing. Batches are
 /// committed in order, each once its SLH-DSA signature is settled or `slh_wait` has passed,
 /// and the first one still waiting holds back the ones after it (batch ids must increase on
 /// chain). A batch whose blocks are all covered by the last commitment (a restarted batcher
@@ -92,6 +98,9 @@ pub fn plan(
         Registration::Revoked => return actions,
         Registration::Unregistered => actions.push(Action::Register),
         Registration::Active => {
+            if view.keys_outdated {
+                actions.push(Action::UpdateKeys);
+            }
             for batch in uncommitted.iter().take(config.max_commits_per_round) {
                 let waited = now.saturating_sub(batch.created_at);
                 if batch.slh_dsa == SlhDsaStatus::Pending && waited < config.slh_wait.as_secs() {
@@ -163,6 +172,7 @@ mod tests {
             registration,
             last_batch: None,
             last_l2_end_block: 0,
+            keys_outdated: false,
             reporter,
         }
     }
@@ -252,6 +262,7 @@ mod tests {
             registration: Registration::Active,
             last_batch: Some(7),
             last_l2_end_block: 79,
+            keys_outdated: false,
             reporter: None,
         };
         assert_eq!(
@@ -275,6 +286,23 @@ mod tests {
         let unregistered = view(Registration::Unregistered, None);
         assert_eq!(
             plan(&unregistered, &[], &[2], None, NOW, &config()),
+            [Action::Register]
+        );
+    }
+
+    #[test]
+    fn rotated_keys_are_re_attested_before_anything_else() {
+        let batches = [batch(1, SlhDsaStatus::Signed, NOW)];
+        let mut active = view(Registration::Active, None);
+        active.keys_outdated = true;
+        assert_eq!(
+            plan(&active, &batches, &[], None, NOW, &config()),
+            [Action::UpdateKeys, Action::Commit(1)]
+        );
+        let mut unregistered = view(Registration::Unregistered, None);
+        unregistered.keys_outdated = true;
+        assert_eq!(
+            plan(&unregistered, &[], &[], None, NOW, &config()),
             [Action::Register]
         );
     }

@@ -333,6 +333,20 @@ fn rising_risk_schedules_then_forces_rotation_updates_the_oracle_and_protects_as
         mldsa_sig_hash: B256::ZERO,
         slhdsa_sig_hash: B256::ZERO,
     };
+    // The rotated keys are re-attested on chain (updateKeys with a fresh quote).
+    let current = store.current();
+    assert_eq!(current.epoch, 1);
+    let rotated = aegis_pqc::Signer::key_hash(&current.mldsa);
+    assert_ne!(serde_json::to_value(rotated).unwrap(), keys["mldsaKeyHash"]);
+    wait_until("the rotated keys on chain", Duration::from_secs(60), || {
+        let out = call(
+            attestation,
+            SequencerAttestation::sequencerCall { account: sequencer }.abi_encode(),
+        )
+        .unwrap();
+        let record = SequencerAttestation::sequencerCall::abi_decode_returns(&out).unwrap();
+        record.mldsaKeyHash == rotated && !record.revoked
+    });
     let digest = aegis_contracts::batch_commitment_digest(CHAIN_ID, attestation, &commitment);
     let signature = store.ecdsa().sign_hash(&digest).unwrap();
     let refused = call(
