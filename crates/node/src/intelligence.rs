@@ -39,6 +39,15 @@ fn rpc_error(code: i32, message: impl Into<String>) -> ErrorObjectOwned {
     ErrorObjectOwned::owned(code, message.into(), None::<()>)
 }
 
+/// A signature as wallets give it (`personal_sign`: 65 bytes `r ‖ s ‖ v` in hex) or as alloy
+/// serializes it (`{r, s, yParity}`).
+#[derive(serde::Deserialize)]
+#[serde(untagged)]
+enum SignatureParam {
+    Raw(alloy_primitives::Bytes),
+    Object(Signature),
+}
+
 /// Key rotations the risk monitor planned and performed.
 #[derive(Clone, Debug, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -507,7 +516,12 @@ impl Intelligence {
             .register_blocking_method("aegis_registerAsset", |params, this, _| {
                 let mut seq = params.sequence();
                 let registration: AssetRegistration = seq.next()?;
-                let signature: Signature = seq.next()?;
+                let signature = match seq.next::<SignatureParam>()? {
+                    SignatureParam::Raw(bytes) => Signature::from_raw(&bytes).map_err(|e| {
+                        rpc_error(INVALID_PARAMS, format!("invalid signature: {e}"))
+                    })?,
+                    SignatureParam::Object(signature) => signature,
+                };
                 let id = this
                     .registry()?
                     .register(registration, &signature, crate::now())

@@ -279,9 +279,13 @@ fn rising_risk_schedules_then_forces_rotation_updates_the_oracle_and_protects_as
     let signature = owner
         .sign_message_sync(aegis_registry::registration_digest(CHAIN_ID, &registration).as_slice())
         .unwrap();
-    let id: B256 =
-        serde_json::from_value(rpc("aegis_registerAsset", json!([registration, signature])))
-            .unwrap();
+    // As a wallet's personal_sign gives it: 65 bytes r ‖ s ‖ v.
+    let raw_signature = Bytes::from(signature.as_bytes().to_vec());
+    let id: B256 = serde_json::from_value(rpc(
+        "aegis_registerAsset",
+        json!([registration, raw_signature]),
+    ))
+    .unwrap();
     assert_eq!(rpc("aegis_getAssets", json!([]))[0]["id"], json!(id));
 
     // Past 6000: SCHEDULED, a rotation planned (not yet run), the oracle follows.
