@@ -106,13 +106,8 @@ contract SequencerAttestation is ISequencerAttestation, Governed {
         bytes32 nonce,
         bytes calldata pckKeyHint
     ) external {
-        if (_commitState.paused) revert SequencerAttestation_Paused();
         if (account == address(0)) revert SequencerAttestation_ZeroAddress();
-        if (mldsaKeyHash == bytes32(0) || slhdsaKeyHash == bytes32(0) || encryptionKeyHash == bytes32(0)) {
-            revert SequencerAttestation_ZeroKeyHash();
-        }
-        if (nonce == bytes32(0)) revert SequencerAttestation_ZeroNonce();
-        if (_usedNonces[account][nonce]) revert SequencerAttestation_NonceUsed(account, nonce);
+        _checkKeyArguments(account, mldsaKeyHash, slhdsaKeyHash, encryptionKeyHash, nonce);
         if (_sequencers[account].registeredAt != 0) revert SequencerAttestation_AlreadyRegistered(account);
 
         (bytes32 workload, bytes32 pckKeyHash) =
@@ -140,12 +135,7 @@ contract SequencerAttestation is ISequencerAttestation, Governed {
         bytes32 nonce,
         bytes calldata pckKeyHint
     ) external {
-        if (_commitState.paused) revert SequencerAttestation_Paused();
-        if (mldsaKeyHash == bytes32(0) || slhdsaKeyHash == bytes32(0) || encryptionKeyHash == bytes32(0)) {
-            revert SequencerAttestation_ZeroKeyHash();
-        }
-        if (nonce == bytes32(0)) revert SequencerAttestation_ZeroNonce();
-        if (_usedNonces[msg.sender][nonce]) revert SequencerAttestation_NonceUsed(msg.sender, nonce);
+        _checkKeyArguments(msg.sender, mldsaKeyHash, slhdsaKeyHash, encryptionKeyHash, nonce);
         _requireActive(msg.sender);
         (bytes32 workload, bytes32 pckKeyHash) =
             _attest(quote, msg.sender, mldsaKeyHash, slhdsaKeyHash, encryptionKeyHash, nonce, pckKeyHint);
@@ -157,6 +147,23 @@ contract SequencerAttestation is ISequencerAttestation, Governed {
         emit SequencerKeysUpdated(
             msg.sender, workload, mldsaKeyHash, slhdsaKeyHash, encryptionKeyHash, nonce, pckKeyHash
         );
+    }
+
+    /// @dev The argument checks shared by registration and key updates: not paused, non-zero key
+    ///      hashes and nonce, a nonce `account` has not used.
+    function _checkKeyArguments(
+        address account,
+        bytes32 mldsaKeyHash,
+        bytes32 slhdsaKeyHash,
+        bytes32 encryptionKeyHash,
+        bytes32 nonce
+    ) private view {
+        if (_commitState.paused) revert SequencerAttestation_Paused();
+        if (mldsaKeyHash == bytes32(0) || slhdsaKeyHash == bytes32(0) || encryptionKeyHash == bytes32(0)) {
+            revert SequencerAttestation_ZeroKeyHash();
+        }
+        if (nonce == bytes32(0)) revert SequencerAttestation_ZeroNonce();
+        if (_usedNonces[account][nonce]) revert SequencerAttestation_NonceUsed(account, nonce);
     }
 
     /// @dev The quote checks shared by registration and key updates: layout, allowed workload,
