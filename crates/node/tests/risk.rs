@@ -2,7 +2,7 @@
 //! a threat feed raises the score past 6000 (rotation scheduled, oracle updated) and then past
 //! 9000 (keys rotated at once, oracle at EMERGENCY, ECDSA-only commitments refused on chain,
 //! asset protection on: a protected-token transfer to a non-vault address is held in quarantine
-//! while one to the registered vault is included).
+//! while one to the registered vault is included). And the on-chain oracle as a feed.
 
 use aegis_contracts::{qrms_oracle::QRMSOracle, sequencer_attestation::SequencerAttestation};
 use alloy_primitives::{Address, B256, Bytes, U256, keccak256};
@@ -16,6 +16,7 @@ use std::{
 };
 
 const PORT: u16 = 28745;
+const ORACLE_FEED_PORT: u16 = 28746;
 const CHAIN_ID: u64 = 901;
 /// Dev account 9 deploys (nonces 0..=2) and funds the sequencer.
 const DEPLOYER_KEY: &str = "0x2a871d0798f97d79848a013d4936a73bf4cc922c825d33c1cf7073dff6d409c6";
@@ -38,37 +39,6 @@ impl Drop for Node {
     fn drop(&mut self) {
         let _ = self.0.kill();
         let _ = self.0.wait();
-    }
-}
-
-fn url() -> String {
-    format!("http://127.0.0.1:{PORT}")
-}
-
-fn rpc(method: &str, params: Value) -> Value {
-    let response: Value = reqwest::blocking::Client::new()
-        .post(url())
-        .json(&json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}))
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
-    assert!(response.get("error").is_none(), "{method}: {response}");
-    response["result"].clone()
-}
-
-fn call(to: Address, input: Vec<u8>) -> Result<Vec<u8>, Value> {
-    let response: Value = reqwest::blocking::Client::new()
-        .post(url())
-        .json(&json!({"jsonrpc": "2.0", "id": 1, "method": "eth_call",
-            "params": [{"to": to, "input": Bytes::from(input)}, "latest"]}))
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
-    match response.get("error") {
-        Some(error) => Err(error.clone()),
-        None => Ok(alloy_primitives::hex::decode(response["result"].as_str().unwrap()).unwrap()),
     }
 }
 
@@ -108,156 +78,230 @@ fn write_feed(path: &Path, cryptanalysis: f64) {
     std::fs::rename(tmp, path).unwrap();
 }
 
-fn status() -> Value {
-    rpc("aegis_getRiskStatus", json!([]))
+/// A dev-mode aegis with sequencer keys, anchored on contracts forge deploys to it.
+struct Dev {
+    port: u16,
+    dir: tempfile::TempDir,
+    datadir: PathBuf,
+    /// `aegis keys init` output.
+    keys: Value,
+    sequencer: Address,
+    deployer: String,
+    oracle: Address,
+    attestation: Address,
+    node: Option<Node>,
 }
 
-fn oracle_state(oracle: Address) -> QRMSOracle::riskStateReturn {
-    let out = call(oracle, QRMSOracle::riskStateCall {}.abi_encode()).unwrap();
-    QRMSOracle::riskStateCall::abi_decode_returns(&out).unwrap()
+impl Dev {
+    /// Keys made, contract addresses predicted from the deployer's nonces; nothing running.
+    fn new(port: u16) -> Self {
+        let forge = repo().join(".tools/bin/forge");
+        assert!(forge.exists(), "forge missing: run scripts/bootstrap.sh");
+        let dir = tempfile::tempdir().unwrap();
+        let datadir = dir.path().join("node");
+        let out = Command::new(env!("CARGO_BIN_EXE_aegis"))
+            .args([
+                "keys",
+                "init",
+                "--datadir",
+                datadir.to_str().unwrap(),
+                "--chain-id",
+                "901",
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let keys: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let sequencer = serde_json::from_value(keys["sequencer"].clone()).unwrap();
+        let deployer = tool(
+            "cast",
+            &["wallet", "address", "--private-key", DEPLOYER_KEY],
+            &[],
+        )
+        .trim()
+        .to_string();
+        let predicted = |nonce: u64| -> Address {
+            let out = tool(
+                "cast",
+                &["compute-address", "--nonce", &nonce.to_string(), &deployer],
+                &[],
+            );
+            out.split_whitespace().last().unwrap().parse().unwrap()
+        };
+        let (oracle, attestation) = (predicted(0), predicted(2));
+        Self {
+            port,
+            dir,
+            datadir,
+            keys,
+            sequencer,
+            deployer,
+            oracle,
+            attestation,
+            node: None,
+        }
+    }
+
+    /// Starts `aegis node --dev` anchored on the predicted contracts, with `extra` flags.
+    fn start(&mut self, extra: &[&str]) {
+        let mut args = vec![
+            "node".to_string(),
+            "--dev".into(),
+            "--dev.period".into(),
+            "1".into(),
+            "--datadir".into(),
+            self.datadir.to_str().unwrap().into(),
+            "--http.port".into(),
+            self.port.to_string(),
+            "--anchor.attestation".into(),
+            self.attestation.to_string(),
+            "--anchor.oracle".into(),
+            self.oracle.to_string(),
+            "--anchor.interval".into(),
+            "1".into(),
+        ];
+        args.extend(extra.iter().map(|a| a.to_string()));
+        let log = |name: &str| std::fs::File::create(self.dir.path().join(name)).unwrap();
+        self.node = Some(Node(
+            Command::new(env!("CARGO_BIN_EXE_aegis"))
+                .args(&args)
+                .env("RUST_LOG", "info")
+                .stdout(log("node.log"))
+                .stderr(log("node.err"))
+                .spawn()
+                .unwrap(),
+        ));
+        let url = self.url();
+        wait_until("the JSON-RPC", Duration::from_secs(30), || {
+            reqwest::blocking::Client::new()
+                .post(&url)
+                .json(&json!({"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []}))
+                .send()
+                .is_ok()
+        });
+    }
+
+    /// Deploys the contracts with `reporters` as the oracle's reporters and funds the sequencer.
+    fn deploy(&self, reporters: &str) {
+        let forge_dir = self.dir.path().join("forge");
+        let url = self.url();
+        tool(
+            "forge",
+            &[
+                "script",
+                "script/DeployAll.s.sol",
+                "--rpc-url",
+                &url,
+                "--private-key",
+                DEPLOYER_KEY,
+                "--sender",
+                &self.deployer,
+                "--broadcast",
+                "--slow",
+                "--evm-version",
+                "prague",
+                "--out",
+                forge_dir.join("out").to_str().unwrap(),
+                "--cache-path",
+                forge_dir.join("cache").to_str().unwrap(),
+            ],
+            &[
+                ("AEGIS_GOVERNANCE", self.deployer.clone()),
+                ("AEGIS_ORACLE_REPORTERS", reporters.to_string()),
+                (
+                    "AEGIS_DEV_PCK_KEYS",
+                    self.keys["pckPublicKey"].as_str().unwrap().to_string(),
+                ),
+                (
+                    "AEGIS_WORKLOAD_IDS",
+                    self.keys["workloadId"].as_str().unwrap().to_string(),
+                ),
+            ],
+        );
+        self.cast_send(&[&self.sequencer.to_string(), "--value", "10ether"]);
+    }
+
+    /// `cast send` from the deployer.
+    fn cast_send(&self, args: &[&str]) {
+        let url = self.url();
+        let mut all = vec!["send", "--rpc-url", &url, "--private-key", DEPLOYER_KEY];
+        all.extend_from_slice(args);
+        tool("cast", &all, &[]);
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    fn post(&self, method: &str, params: Value) -> Value {
+        reqwest::blocking::Client::new()
+            .post(self.url())
+            .json(&json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}))
+            .send()
+            .unwrap()
+            .json()
+            .unwrap()
+    }
+
+    fn rpc(&self, method: &str, params: Value) -> Value {
+        let response = self.post(method, params);
+        assert!(response.get("error").is_none(), "{method}: {response}");
+        response["result"].clone()
+    }
+
+    fn call(&self, to: Address, input: Vec<u8>) -> Result<Vec<u8>, Value> {
+        let response = self.post(
+            "eth_call",
+            json!([{"to": to, "input": Bytes::from(input)}, "latest"]),
+        );
+        match response.get("error") {
+            Some(error) => Err(error.clone()),
+            None => {
+                Ok(alloy_primitives::hex::decode(response["result"].as_str().unwrap()).unwrap())
+            }
+        }
+    }
+
+    fn status(&self) -> Value {
+        self.rpc("aegis_getRiskStatus", json!([]))
+    }
+
+    fn oracle_state(&self, oracle: Address) -> QRMSOracle::riskStateReturn {
+        let out = self
+            .call(oracle, QRMSOracle::riskStateCall {}.abi_encode())
+            .unwrap();
+        QRMSOracle::riskStateCall::abi_decode_returns(&out).unwrap()
+    }
 }
 
 #[test]
 fn rising_risk_schedules_then_forces_rotation_updates_the_oracle_and_protects_assets() {
-    let forge = repo().join(".tools/bin/forge");
-    assert!(forge.exists(), "forge missing: run scripts/bootstrap.sh");
-    let dir = tempfile::tempdir().unwrap();
-    let datadir = dir.path().join("node");
-    let datadir_str = datadir.to_str().unwrap();
-    let aegis = env!("CARGO_BIN_EXE_aegis");
-
-    // Keys first: the deployment names the sequencer as the oracle's reporter.
-    let keys = Command::new(aegis)
-        .args([
-            "keys",
-            "init",
-            "--datadir",
-            datadir_str,
-            "--chain-id",
-            "901",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        keys.status.success(),
-        "{}",
-        String::from_utf8_lossy(&keys.stderr)
-    );
-    let keys: Value = serde_json::from_slice(&keys.stdout).unwrap();
-    let sequencer: Address = serde_json::from_value(keys["sequencer"].clone()).unwrap();
-    let deployer = tool(
-        "cast",
-        &["wallet", "address", "--private-key", DEPLOYER_KEY],
-        &[],
-    );
-    let deployer = deployer.trim();
-    let predicted = |nonce: u64| -> Address {
-        let out = tool(
-            "cast",
-            &["compute-address", "--nonce", &nonce.to_string(), deployer],
-            &[],
-        );
-        out.split_whitespace().last().unwrap().parse().unwrap()
-    };
-    let (oracle, attestation) = (predicted(0), predicted(2));
-
-    let feed = dir.path().join("threat.json");
+    let mut dev = Dev::new(PORT);
+    let feed = dev.dir.path().join("threat.json");
     write_feed(&feed, 1000.0);
-    let _node = Node(
-        Command::new(aegis)
-            .args([
-                "node",
-                "--dev",
-                "--dev.period",
-                "1",
-                "--datadir",
-                datadir_str,
-                "--http.port",
-                &PORT.to_string(),
-                "--anchor.attestation",
-                &attestation.to_string(),
-                "--anchor.oracle",
-                &oracle.to_string(),
-                "--anchor.interval",
-                "1",
-                "--qrm.feed-file",
-                feed.to_str().unwrap(),
-            ])
-            .env("RUST_LOG", "info")
-            .stdout(std::fs::File::create(dir.path().join("node.log")).unwrap())
-            .stderr(std::fs::File::create(dir.path().join("node.err")).unwrap())
-            .spawn()
-            .unwrap(),
-    );
-    wait_until("the JSON-RPC", Duration::from_secs(30), || {
-        reqwest::blocking::Client::new()
-            .post(url())
-            .json(&json!({"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []}))
-            .send()
-            .is_ok()
-    });
-    assert_eq!(status()["level"], "normal");
-
-    let forge_dir = dir.path().join("forge");
-    tool(
-        "forge",
-        &[
-            "script",
-            "script/DeployAll.s.sol",
-            "--rpc-url",
-            &url(),
-            "--private-key",
-            DEPLOYER_KEY,
-            "--sender",
-            deployer,
-            "--broadcast",
-            "--slow",
-            "--evm-version",
-            "prague",
-            "--out",
-            forge_dir.join("out").to_str().unwrap(),
-            "--cache-path",
-            forge_dir.join("cache").to_str().unwrap(),
-        ],
-        &[
-            ("AEGIS_GOVERNANCE", deployer.to_string()),
-            ("AEGIS_ORACLE_REPORTERS", sequencer.to_string()),
-            (
-                "AEGIS_DEV_PCK_KEYS",
-                keys["pckPublicKey"].as_str().unwrap().to_string(),
-            ),
-            (
-                "AEGIS_WORKLOAD_IDS",
-                keys["workloadId"].as_str().unwrap().to_string(),
-            ),
-        ],
-    );
-    tool(
-        "cast",
-        &[
-            "send",
-            "--rpc-url",
-            &url(),
-            "--private-key",
-            DEPLOYER_KEY,
-            "--value",
-            "10ether",
-            &sequencer.to_string(),
-        ],
-        &[],
-    );
+    dev.start(&["--qrm.feed-file", feed.to_str().unwrap()]);
+    assert_eq!(dev.status()["level"], "normal");
+    // The sequencer is the oracle's reporter.
+    dev.deploy(&dev.sequencer.to_string());
+    let (oracle, attestation, sequencer) = (dev.oracle, dev.attestation, dev.sequencer);
+    let (datadir, keys) = (dev.datadir.clone(), dev.keys.clone());
 
     // The sequencer registers itself and reports the feed's score (1000).
     wait_until(
         "registration and the first report",
         Duration::from_secs(60),
         || {
-            let record = call(
-                attestation,
-                SequencerAttestation::sequencerCall { account: sequencer }.abi_encode(),
-            )
-            .map(|out| SequencerAttestation::sequencerCall::abi_decode_returns(&out).unwrap());
-            record.is_ok_and(|r| r.registeredAt != 0) && oracle_state(oracle).score == 1000
+            let record = dev
+                .call(
+                    attestation,
+                    SequencerAttestation::sequencerCall { account: sequencer }.abi_encode(),
+                )
+                .map(|out| SequencerAttestation::sequencerCall::abi_decode_returns(&out).unwrap());
+            record.is_ok_and(|r| r.registeredAt != 0) && dev.oracle_state(oracle).score == 1000
         },
     );
 
@@ -281,12 +325,11 @@ fn rising_risk_schedules_then_forces_rotation_updates_the_oracle_and_protects_as
         .unwrap();
     // As a wallet's personal_sign gives it: 65 bytes r ‖ s ‖ v.
     let raw_signature = Bytes::from(signature.as_bytes().to_vec());
-    let id: B256 = serde_json::from_value(rpc(
-        "aegis_registerAsset",
-        json!([registration, raw_signature]),
-    ))
+    let id: B256 = serde_json::from_value(
+        dev.rpc("aegis_registerAsset", json!([registration, raw_signature])),
+    )
     .unwrap();
-    assert_eq!(rpc("aegis_getAssets", json!([]))[0]["id"], json!(id));
+    assert_eq!(dev.rpc("aegis_getAssets", json!([]))[0]["id"], json!(id));
 
     // Past 6000: SCHEDULED, a rotation planned (not yet run), the oracle follows.
     write_feed(&feed, 6500.0);
@@ -294,12 +337,12 @@ fn rising_risk_schedules_then_forces_rotation_updates_the_oracle_and_protects_as
         "SCHEDULED on the node and the oracle",
         Duration::from_secs(60),
         || {
-            let s = status();
-            let state = oracle_state(oracle);
+            let s = dev.status();
+            let state = dev.oracle_state(oracle);
             s["level"] == "scheduled" && state.score == 6500 && state.level == 1
         },
     );
-    let s = status();
+    let s = dev.status();
     assert!(s["rotation"]["scheduledAt"].as_u64().is_some(), "{s}");
     assert_eq!(s["keyEpoch"], 0);
     assert_eq!(s["ecdsaOnlyRefused"], false);
@@ -310,12 +353,12 @@ fn rising_risk_schedules_then_forces_rotation_updates_the_oracle_and_protects_as
         "EMERGENCY on the node and the oracle",
         Duration::from_secs(60),
         || {
-            let s = status();
-            let state = oracle_state(oracle);
+            let s = dev.status();
+            let state = dev.oracle_state(oracle);
             s["level"] == "emergency" && state.level == 2 && state.score == 9500
         },
     );
-    let s = status();
+    let s = dev.status();
     assert_eq!(s["keyEpoch"], 1, "{s}");
     assert_eq!(s["rotation"]["lastEpoch"], 1);
     assert_eq!(s["rotation"]["lastLevel"], "emergency");
@@ -343,30 +386,32 @@ fn rising_risk_schedules_then_forces_rotation_updates_the_oracle_and_protects_as
     let rotated = aegis_pqc::Signer::key_hash(&current.mldsa);
     assert_ne!(serde_json::to_value(rotated).unwrap(), keys["mldsaKeyHash"]);
     wait_until("the rotated keys on chain", Duration::from_secs(60), || {
-        let out = call(
-            attestation,
-            SequencerAttestation::sequencerCall { account: sequencer }.abi_encode(),
-        )
-        .unwrap();
+        let out = dev
+            .call(
+                attestation,
+                SequencerAttestation::sequencerCall { account: sequencer }.abi_encode(),
+            )
+            .unwrap();
         let record = SequencerAttestation::sequencerCall::abi_decode_returns(&out).unwrap();
         record.mldsaKeyHash == rotated && !record.revoked
     });
     let digest = aegis_contracts::batch_commitment_digest(CHAIN_ID, attestation, &commitment);
     let signature = store.ecdsa().sign_hash(&digest).unwrap();
-    let refused = call(
-        attestation,
-        SequencerAttestation::commitBatchCall {
-            batchId: commitment.batch_id,
-            l2StartBlock: 1,
-            l2EndBlock: 2,
-            commitment: commitment.commitment,
-            ecdsaSignature: signature.to_vec().into(),
-            mldsaSigHash: B256::ZERO,
-            slhdsaSigHash: B256::ZERO,
-        }
-        .abi_encode(),
-    )
-    .unwrap_err();
+    let refused = dev
+        .call(
+            attestation,
+            SequencerAttestation::commitBatchCall {
+                batchId: commitment.batch_id,
+                l2StartBlock: 1,
+                l2EndBlock: 2,
+                commitment: commitment.commitment,
+                ecdsaSignature: signature.to_vec().into(),
+                mldsaSigHash: B256::ZERO,
+                slhdsaSigHash: B256::ZERO,
+            }
+            .abi_encode(),
+        )
+        .unwrap_err();
     let selector = alloy_primitives::hex::encode_prefixed(
         <SequencerAttestation::SequencerAttestation_PqSignatureRequired as alloy_sol_types::SolError>::SELECTOR,
     );
@@ -375,7 +420,7 @@ fn rising_risk_schedules_then_forces_rotation_updates_the_oracle_and_protects_as
     // A protected-token transfer to a stranger is held; one to the vault is sequenced.
     let send = |signer: u32, to: Address| -> B256 {
         let sender = aegis_testing::signer(signer);
-        let nonce: alloy_primitives::U64 = serde_json::from_value(rpc(
+        let nonce: alloy_primitives::U64 = serde_json::from_value(dev.rpc(
             "eth_getTransactionCount",
             json!([sender.address(), "pending"]),
         ))
@@ -390,35 +435,98 @@ fn rising_risk_schedules_then_forces_rotation_updates_the_oracle_and_protects_as
             erc20_transfer(to),
             100_000,
         );
-        serde_json::from_value(rpc("eth_sendRawTransaction", json!([raw]))).unwrap()
+        serde_json::from_value(dev.rpc("eth_sendRawTransaction", json!([raw]))).unwrap()
     };
     let held = send(6, STRANGER);
     let moved = send(7, VAULT);
     wait_until(
         "the vault transfer's receipt",
         Duration::from_secs(30),
-        || !rpc("eth_getTransactionReceipt", json!([moved])).is_null(),
+        || {
+            !dev.rpc("eth_getTransactionReceipt", json!([moved]))
+                .is_null()
+        },
     );
     let included_at = std::time::Instant::now();
     wait_until("more blocks", Duration::from_secs(30), || {
         included_at.elapsed() > Duration::from_secs(3)
     });
     assert!(
-        rpc("eth_getTransactionReceipt", json!([held])).is_null(),
+        dev.rpc("eth_getTransactionReceipt", json!([held]))
+            .is_null(),
         "quarantined tx was sequenced"
     );
-    let quarantined = status()["quarantined"].clone();
+    let quarantined = dev.status()["quarantined"].clone();
     assert_eq!(quarantined[0]["hash"], json!(held), "{quarantined}");
     assert_eq!(quarantined[0]["asset"], json!(id));
     // Held, not dropped: still in the pool.
-    assert!(!rpc("eth_getTransactionByHash", json!([held])).is_null());
+    assert!(!dev.rpc("eth_getTransactionByHash", json!([held])).is_null());
 
     // Back to NORMAL (below 6000 - hysteresis): the held transfer goes through.
     write_feed(&feed, 1000.0);
     wait_until(
         "the held transfer after the all-clear",
         Duration::from_secs(60),
-        || !rpc("eth_getTransactionReceipt", json!([held])).is_null(),
+        || {
+            !dev.rpc("eth_getTransactionReceipt", json!([held]))
+                .is_null()
+        },
     );
-    assert_eq!(status()["level"], "normal");
+    assert_eq!(dev.status()["level"], "normal");
+}
+
+/// The on-chain oracle as a threat feed: the node is not a reporter here; when the oracle's
+/// reporter (the deployer) reports 7000, the node's monitor follows to SCHEDULED.
+#[test]
+fn the_oracle_feed_follows_the_chain() {
+    let mut dev = Dev::new(ORACLE_FEED_PORT);
+    let config = dev.dir.path().join("phala.toml");
+    std::fs::write(
+        &config,
+        "[[quantum.feeds]]\nname = \"chain\"\nkind = \"oracle\"\ninterval_secs = 1\n",
+    )
+    .unwrap();
+    dev.start(&["--config", config.to_str().unwrap()]);
+    let deployer = dev.deployer.clone();
+    dev.deploy(&deployer);
+    let oracle = dev.oracle;
+    // Deployed, the oracle says 0; the node reads that.
+    wait_until("the first oracle reading", Duration::from_secs(30), || {
+        let status = dev.status();
+        status["feeds"][0]["fresh"] == true && status["feeds"][0]["score"] == 0
+    });
+    assert_eq!(dev.status()["level"], "normal");
+
+    dev.cast_send(&[
+        &oracle.to_string(),
+        "submitReport(uint32,uint16)",
+        "1",
+        "7000",
+    ]);
+    assert_eq!(dev.oracle_state(oracle).score, 7000);
+    wait_until(
+        "the node to follow the oracle",
+        Duration::from_secs(30),
+        || {
+            let status = dev.status();
+            status["score"] == 7000 && status["level"] == "scheduled"
+        },
+    );
+    assert_eq!(dev.status()["feeds"][0]["name"], "chain");
+    // Not a reporter: the node never reports its own score back.
+    let out = dev
+        .call(
+            oracle,
+            QRMSOracle::latestReportCall {
+                reporter: dev.sequencer,
+            }
+            .abi_encode(),
+        )
+        .unwrap();
+    assert_eq!(
+        QRMSOracle::latestReportCall::abi_decode_returns(&out)
+            .unwrap()
+            .round,
+        0
+    );
 }
