@@ -464,19 +464,24 @@ impl Intelligence {
             .get(id)
             .map_err(|e| rpc_error(INTERNAL, e.to_string()))?
             .ok_or_else(|| rpc_error(INVALID_PARAMS, format!("no checkpoint {id}")))?;
-        let on_chain = self.attestation.and_then(|attestation| {
-            let out = self
-                .view(
-                    attestation,
-                    SequencerAttestation::checkpointCall { checkpointId: id }.abi_encode(),
+        // `null` when there is no contract to ask; a failed read is an error, not "not recorded".
+        let on_chain = match self.attestation {
+            Some(attestation) => {
+                let out = self
+                    .view(
+                        attestation,
+                        SequencerAttestation::checkpointCall { checkpointId: id }.abi_encode(),
+                    )
+                    .map_err(|e| rpc_error(INTERNAL, format!("reading checkpoint {id}: {e:#}")))?;
+                let record = SequencerAttestation::checkpointCall::abi_decode_returns(&out)
+                    .map_err(|_| rpc_error(INTERNAL, "checkpoint() returned undecodable data"))?;
+                Some(
+                    record.sequencer != Address::ZERO
+                        && record.mldsaSigHash == checkpoint.mldsa_sig_hash(),
                 )
-                .ok()?;
-            let record = SequencerAttestation::checkpointCall::abi_decode_returns(&out).ok()?;
-            Some(
-                record.sequencer != Address::ZERO
-                    && record.mldsaSigHash == checkpoint.mldsa_sig_hash(),
-            )
-        });
+            }
+            None => None,
+        };
         let targets: HashSet<Address> = checkpoint.targets.iter().copied().collect();
         let pending = self
             .pool
