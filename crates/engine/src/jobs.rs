@@ -37,6 +37,7 @@ impl TxPool for EmptyPool {
 pub struct ListPool {
     txs: Mutex<Vec<PoolTx>>,
     version: AtomicU64,
+    da_limits: Mutex<aegis_executor::DaLimits>,
 }
 
 impl ListPool {
@@ -50,10 +51,15 @@ impl ListPool {
 impl TxPool for ListPool {
     fn best_transactions(&self, base_fee: u64) -> Box<dyn PoolTxSource + Send> {
         let txs = self.txs.lock().expect("pool lock").clone();
-        Box::new(aegis_executor::FeeOrderedTxs::new(txs, base_fee))
+        let limits = *self.da_limits.lock().expect("limits lock");
+        Box::new(aegis_executor::FeeOrderedTxs::new(txs, base_fee).with_da_limits(limits))
     }
     fn version(&self) -> u64 {
         self.version.load(Ordering::Relaxed)
+    }
+    fn set_da_limits(&self, limits: aegis_executor::DaLimits) {
+        *self.da_limits.lock().expect("limits lock") = limits;
+        self.version.fetch_add(1, Ordering::Relaxed);
     }
 }
 

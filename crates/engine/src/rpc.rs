@@ -211,10 +211,15 @@ impl EngineApi {
             let block: BlockId = seq.optional_next()?.unwrap_or_default();
             api.proof(address, keys, block)
         });
-        method!("miner_setMaxDASize", |params, _api| {
+        // op-batcher throttles the builder here when its DA backlog grows.
+        method!("miner_setMaxDASize", |params, api| {
             let mut seq = params.sequence();
             let (tx, block): (U64, U64) = (seq.next()?, seq.next()?);
-            tracing::info!(target: "aegis::engine", max_tx = %tx, max_block = %block, "miner_setMaxDASize");
+            api.pool.set_da_limits(aegis_executor::DaLimits {
+                max_tx_size: tx.to(),
+                max_block_size: block.to(),
+            });
+            tracing::info!(target: "aegis::engine", max_tx = %tx, max_block = %block, "DA limits set");
             RpcResult::Ok(true)
         });
         module
@@ -241,6 +246,29 @@ impl EngineApi {
                     format!("unknown {label:?} block {hash}"),
                 ));
             }
+        }
+        // Safe and finalized must lie on the new head's chain, and nothing finalized may be
+        // reorged out.
+        let head = state.head_block_hash;
+        let on_chain = |hash: &B256| store.is_ancestor(hash, &head).map_err(internal);
+        for (label, hash) in [
+            (BlockLabel::Safe, state.safe_block_hash),
+            (BlockLabel::Finalized, state.finalized_block_hash),
+        ] {
+            if !hash.is_zero() && !on_chain(&hash)? {
+                return Err(rpc_error(
+                    codes::INVALID_FORKCHOICE_STATE,
+                    format!("{label:?} block {hash} is not an ancestor of head {head}"),
+                ));
+            }
+        }
+        if let Some(finalized) = store.label(BlockLabel::Finalized).map_err(internal)?
+            && !on_chain(&finalized)?
+        {
+            return Err(rpc_error(
+                codes::INVALID_FORKCHOICE_STATE,
+                format!("head {head} would reorg out finalized block {finalized}"),
+            ));
         }
         let moved = store.head_hash().map_err(internal)? != Some(state.head_block_hash);
         store.set_head(state.head_block_hash).map_err(internal)?;

@@ -537,3 +537,99 @@ async fn get_payload_while_the_pool_build_is_running() {
     );
     assert!(fcu_time < Duration::from_secs(5));
 }
+
+#[tokio::test]
+async fn forkchoice_refuses_safe_or_finalized_off_the_head_chain_and_reorgs_below_finalized() {
+    let h = Harness::new().await;
+    let genesis = json!(h.executor.spec().genesis_hash());
+    // Two siblings on genesis: A and B.
+    let mut siblings = Vec::new();
+    for recipient in [Address::repeat_byte(1), Address::repeat_byte(2)] {
+        let chain = h.executor.spec().chain_id;
+        let tx = transfer(TxType::Eip1559, &signer(0), chain, 0, recipient, 5);
+        let mut attrs = h.attributes(vec![], true).await;
+        attrs["transactions"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!(tx));
+        let fcu = h
+            .ok(
+                "engine_forkchoiceUpdatedV3",
+                json!([Harness::forkchoice(&genesis), attrs]),
+            )
+            .await;
+        let envelope = h.ok("engine_getPayloadV3", json!([fcu["payloadId"]])).await;
+        let payload = envelope["executionPayload"].clone();
+        let status = h
+            .ok(
+                "engine_newPayloadV3",
+                json!([payload, [], envelope["parentBeaconBlockRoot"]]),
+            )
+            .await;
+        assert_eq!(status["status"], "VALID");
+        siblings.push(payload["blockHash"].clone());
+    }
+    let (a, b) = (&siblings[0], &siblings[1]);
+    let state = |head: &Value, safe: &Value, finalized: &Value| json!([{"headBlockHash": head, "safeBlockHash": safe, "finalizedBlockHash": finalized}]);
+    let zero = json!(B256::ZERO);
+    // A safe or finalized block that is not an ancestor of the head.
+    let refused = h
+        .rpc("engine_forkchoiceUpdatedV3", state(a, b, &zero))
+        .await;
+    assert_eq!(refused["error"]["code"], -38002, "{refused}");
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("not an ancestor"),
+        "{refused}"
+    );
+    assert_eq!(
+        h.err_code("engine_forkchoiceUpdatedV3", state(a, &genesis, b))
+            .await,
+        -38002
+    );
+    // The head itself and genesis are fine; A becomes finalized.
+    h.ok("engine_forkchoiceUpdatedV3", state(a, &genesis, a))
+        .await;
+    assert_eq!(h.head().await["hash"], *a);
+    // Moving the head to B would reorg out the finalized A: refused, nothing changes.
+    let refused = h
+        .rpc("engine_forkchoiceUpdatedV3", state(b, &zero, &zero))
+        .await;
+    assert_eq!(refused["error"]["code"], -38002, "{refused}");
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("finalized"),
+        "{refused}"
+    );
+    assert_eq!(h.head().await["hash"], *a);
+}
+
+#[tokio::test]
+async fn max_da_size_on_the_engine_port_throttles_the_builder() {
+    let h = Harness::new().await;
+    // A transaction whose estimated DA size is above 100 bytes.
+    let chain = h.executor.spec().chain_id;
+    let tx = transfer(
+        TxType::Eip1559,
+        &signer(0),
+        chain,
+        0,
+        Address::repeat_byte(9),
+        1,
+    );
+    h.pool.extend([PoolTx::decode(tx).unwrap()]);
+    assert_eq!(
+        h.ok("miner_setMaxDASize", json!(["0x10", "0x0"])).await,
+        json!(true)
+    );
+    let throttled = h.sequence(vec![], false).await;
+    assert_eq!(throttled["transactions"].as_array().unwrap().len(), 1);
+    // Lifting the limit lets it in.
+    h.ok("miner_setMaxDASize", json!(["0x0", "0x0"])).await;
+    let open = h.sequence(vec![], false).await;
+    assert_eq!(open["transactions"].as_array().unwrap().len(), 2);
+}

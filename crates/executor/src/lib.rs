@@ -20,7 +20,7 @@ mod simulate;
 
 pub use header::next_base_fee;
 pub use pool::{DaLimits, FeeOrderedTxs, PoolTx, PoolTxSource, TxOrdering};
-pub use simulate::RPC_GAS_CAP;
+pub use simulate::{DEADLINE_CHECK_STEPS, RPC_EVM_TIMEOUT, RPC_GAS_CAP, SimulationLimits};
 
 use aegis_chainspec::{ChainSpec, OpFork};
 use aegis_storage::{AccountDiff, AccountInfo, StateDiff, StateUpdate, StorageError, Store};
@@ -90,6 +90,9 @@ pub enum ExecutorError {
     /// Simulation: the request or its overrides are malformed.
     #[error("{0}")]
     InvalidRequest(String),
+    /// Simulation: the request ran longer than allowed (geth's text).
+    #[error("execution aborted (timeout = {0:?})")]
+    Timeout(std::time::Duration),
 }
 
 /// What the rollup node asks a block to be built from (engine payload attributes, fork-neutral).
@@ -631,6 +634,8 @@ pub trait TxPool: Send + Sync + 'static {
     fn version(&self) -> u64;
     /// A new canonical head: drop what it included or made invalid.
     fn on_new_head(&self, _executor: &Executor) {}
+    /// `miner_setMaxDASize`: the data-availability limits the builder enforces from now on.
+    fn set_da_limits(&self, _limits: DaLimits) {}
 }
 
 /// The genesis alloc as a state diff from the empty state.

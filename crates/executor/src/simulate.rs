@@ -4,7 +4,12 @@
 //! Semantics follow op-geth: the block context is the requested block's header; the nonce is not
 //! checked; without fee fields the base fee is not enforced and no gas is paid; no L1 data fee is
 //! charged (op-geth charges none to calls, which carry no encoded transaction); the gas limit
-//! defaults to the block's, capped at [`RPC_GAS_CAP`] and at what the caller can pay for.
+//! defaults to the block's and is always capped at the gas cap (geth's `--rpc.gascap`) and at
+//! what the caller can pay for, whatever the request or its overrides say.
+//!
+//! Every run is bounded in time too ([`SimulationLimits::timeout`], geth's `--rpc.evmtimeout`):
+//! an inspector looks at the clock every [`DEADLINE_CHECK_STEPS`] instructions and, once the
+//! deadline has passed or the run was cancelled (the node is stopping), halts every frame.
 
 use crate::{BlockInputs, Executor, ExecutorError, db::StoreDb};
 use alloy_evm::{
@@ -17,13 +22,109 @@ use alloy_primitives::{B256, Bytes, TxKind, U256};
 use alloy_rpc_types_eth::{BlockOverrides, TransactionRequest, state::StateOverride};
 use op_revm::{OpHaltReason, OpSpecId, OpTransaction, OpTransactionError};
 use revm::{
+    Inspector,
     context::{TxEnv, result::ExecutionResult},
     context_interface::result::{EVMError, HaltReason, InvalidTransaction, OutOfGasError},
     database::{Database, State},
+    interpreter::{InstructionResult, Interpreter},
+};
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::{Duration, Instant},
 };
 
-/// Most gas one simulated call may use when the request sets none (geth's `--rpc.gascap`).
+/// Most gas one simulated call may use (geth's `--rpc.gascap` default).
 pub const RPC_GAS_CAP: u64 = 50_000_000;
+
+/// How long one `eth_call` or `eth_estimateGas` may execute (geth's `--rpc.evmtimeout` default).
+pub const RPC_EVM_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Instructions between two looks at the clock (a clock read per instruction would cost a
+/// third of the interpreter's speed).
+pub const DEADLINE_CHECK_STEPS: u32 = 4096;
+
+/// Bounds on one simulation request.
+#[derive(Debug, Clone)]
+pub struct SimulationLimits {
+    /// Most gas any run may use; 0 means no cap beyond the block's (geth's `--rpc.gascap 0`).
+    pub gas_cap: u64,
+    /// Most wall-clock time the whole request (every run of an estimate) may execute; zero
+    /// means none.
+    pub timeout: Duration,
+    /// Set to abort the request at once (the node is shutting down).
+    pub cancel: Option<Arc<AtomicBool>>,
+}
+
+impl Default for SimulationLimits {
+    fn default() -> Self {
+        Self {
+            gas_cap: RPC_GAS_CAP,
+            timeout: RPC_EVM_TIMEOUT,
+            cancel: None,
+        }
+    }
+}
+
+impl SimulationLimits {
+    /// `gas` capped at the gas cap.
+    fn cap(&self, gas: u64) -> u64 {
+        if self.gas_cap == 0 {
+            gas
+        } else {
+            gas.min(self.gas_cap)
+        }
+    }
+}
+
+/// Halts execution once a deadline has passed or a cancel flag is set.
+#[derive(Debug)]
+struct Deadline {
+    at: Option<Instant>,
+    cancel: Option<Arc<AtomicBool>>,
+    steps: u32,
+    expired: bool,
+}
+
+impl Deadline {
+    fn new(limits: &SimulationLimits) -> Self {
+        Self {
+            at: (!limits.timeout.is_zero()).then(|| Instant::now() + limits.timeout),
+            cancel: limits.cancel.clone(),
+            steps: 0,
+            expired: false,
+        }
+    }
+
+    /// Looks at the clock and the cancel flag; true once either says stop.
+    fn check(&mut self) -> bool {
+        if !self.expired {
+            self.expired = self.at.is_some_and(|at| Instant::now() >= at)
+                || self
+                    .cancel
+                    .as_ref()
+                    .is_some_and(|c| c.load(Ordering::Relaxed));
+        }
+        self.expired
+    }
+}
+
+impl<CTX> Inspector<CTX> for Deadline {
+    #[inline]
+    fn step(&mut self, interp: &mut Interpreter, _context: &mut CTX) {
+        if self.expired {
+            // Every frame halts on its next instruction, so the whole call unwinds.
+            interp.halt(InstructionResult::FatalExternalError);
+            return;
+        }
+        self.steps = self.steps.wrapping_add(1);
+        if self.steps % DEADLINE_CHECK_STEPS == 0 && self.check() {
+            interp.halt(InstructionResult::FatalExternalError);
+        }
+    }
+}
 
 /// geth's tolerance for `eth_estimateGas`: stop once the bracket is within 1.5 % of the answer.
 const ESTIMATE_ERROR_RATIO: f64 = 0.015;
@@ -38,6 +139,8 @@ struct Simulation {
     tx: TxEnv,
     /// Whether the request named a fee (then gas is paid and capped by the balance).
     priced: bool,
+    limits: SimulationLimits,
+    deadline: Deadline,
 }
 
 impl Simulation {
@@ -46,22 +149,48 @@ impl Simulation {
         &mut self,
         gas_limit: u64,
     ) -> Result<Result<ExecutionResult<OpHaltReason>, ExecutorError>, ExecutorError> {
+        if self.deadline.check() {
+            return Err(self.timed_out());
+        }
         let mut tx = self.tx.clone();
-        tx.gas_limit = gas_limit;
+        tx.gas_limit = self.limits.cap(gas_limit);
         let op_tx = OpTx(OpTransaction {
             base: tx,
             // An empty envelope: no L1 data fee, like op-geth's calls.
             enveloped_tx: Some(Bytes::new()),
             deposit: Default::default(),
         });
-        let mut evm = OpEvmFactory::<OpTx>::default().create_evm(&mut self.db, self.env.clone());
-        match evm.transact_raw(op_tx) {
+        let mut evm = OpEvmFactory::<OpTx>::default().create_evm_with_inspector(
+            &mut self.db,
+            self.env.clone(),
+            &mut self.deadline,
+        );
+        let outcome = evm.transact_raw(op_tx);
+        drop(evm);
+        if self.deadline.expired {
+            return Err(self.timed_out());
+        }
+        match outcome {
             Ok(result) => Ok(Ok(result.result)),
             Err(EVMError::Transaction(error)) => {
                 Ok(Err(ExecutorError::Rejected(rejection_text(&error.0))))
             }
             Err(EVMError::Database(error)) => Err(ExecutorError::Execution(error.to_string())),
             Err(error) => Err(ExecutorError::Execution(error.to_string())),
+        }
+    }
+
+    /// geth's error for an aborted simulation.
+    fn timed_out(&self) -> ExecutorError {
+        if self
+            .limits
+            .cancel
+            .as_ref()
+            .is_some_and(|c| c.load(Ordering::Relaxed))
+        {
+            ExecutorError::Execution("execution aborted (node shutting down)".into())
+        } else {
+            ExecutorError::Timeout(self.limits.timeout)
         }
     }
 
@@ -134,6 +263,7 @@ impl Executor {
         request: TransactionRequest,
         state_overrides: Option<StateOverride>,
         block_overrides: Option<BlockOverrides>,
+        limits: &SimulationLimits,
     ) -> Result<Simulation, ExecutorError> {
         let header = self.parent(&at)?;
         let view = self.store.state_at(&at)?;
@@ -181,10 +311,12 @@ impl Executor {
             env,
             tx,
             priced,
+            deadline: Deadline::new(limits),
+            limits: limits.clone(),
         })
     }
 
-    /// `eth_call`: runs `request` on the state after block `at` and returns its output.
+    /// `eth_call` with the default [`SimulationLimits`].
     pub fn call(
         &self,
         at: B256,
@@ -192,28 +324,57 @@ impl Executor {
         state_overrides: Option<StateOverride>,
         block_overrides: Option<BlockOverrides>,
     ) -> Result<Bytes, ExecutorError> {
+        self.call_with(
+            at,
+            request,
+            state_overrides,
+            block_overrides,
+            &SimulationLimits::default(),
+        )
+    }
+
+    /// `eth_call`: runs `request` on the state after block `at` and returns its output, within
+    /// `limits` whatever the request's gas and the block overrides' gas limit say.
+    pub fn call_with(
+        &self,
+        at: B256,
+        request: TransactionRequest,
+        state_overrides: Option<StateOverride>,
+        block_overrides: Option<BlockOverrides>,
+        limits: &SimulationLimits,
+    ) -> Result<Bytes, ExecutorError> {
         let gas = request.gas;
-        let mut sim = self.simulation(at, request, state_overrides, block_overrides)?;
-        let gas_limit = gas
-            .unwrap_or(sim.env.block_env.gas_limit.min(RPC_GAS_CAP))
+        let mut sim = self.simulation(at, request, state_overrides, block_overrides, limits)?;
+        let gas_limit = limits
+            .cap(gas.unwrap_or(sim.env.block_env.gas_limit))
             .min(sim.allowance()?.max(TRANSFER_GAS));
         sim.run(gas_limit)?.and_then(call_output)
     }
 
-    /// `eth_estimateGas`: the smallest gas limit (within geth's 1.5 % tolerance) at which
-    /// `request` succeeds on the state after block `at`, found by geth's binary search.
+    /// `eth_estimateGas` with the default [`SimulationLimits`].
     pub fn estimate_gas(
         &self,
         at: B256,
         request: TransactionRequest,
         state_overrides: Option<StateOverride>,
     ) -> Result<u64, ExecutorError> {
+        self.estimate_gas_with(at, request, state_overrides, &SimulationLimits::default())
+    }
+
+    /// `eth_estimateGas`: the smallest gas limit (within geth's 1.5 % tolerance) at which
+    /// `request` succeeds on the state after block `at`, found by geth's binary search; all its
+    /// runs together stay within `limits`.
+    pub fn estimate_gas_with(
+        &self,
+        at: B256,
+        request: TransactionRequest,
+        state_overrides: Option<StateOverride>,
+        limits: &SimulationLimits,
+    ) -> Result<u64, ExecutorError> {
         let requested = request.gas.filter(|gas| *gas >= TRANSFER_GAS);
         let is_plain_transfer = request.input.input().is_none_or(|i| i.is_empty());
-        let mut sim = self.simulation(at, request, state_overrides, None)?;
-        let mut hi = requested
-            .unwrap_or(sim.env.block_env.gas_limit)
-            .min(RPC_GAS_CAP);
+        let mut sim = self.simulation(at, request, state_overrides, None, limits)?;
+        let mut hi = limits.cap(requested.unwrap_or(sim.env.block_env.gas_limit));
         let allowance = sim.allowance()?;
         if allowance < hi {
             if allowance < TRANSFER_GAS && sim.tx.value > U256::ZERO {

@@ -10,9 +10,16 @@
 //! [`PoolTxSource`] ordering interface, which keeps per-sender nonce order, with the
 //! `miner_setMaxDASize` limits for the builder to enforce.
 //!
+//! Like geth, a sender's pending and queued transactions must be affordable together (their
+//! cumulative cost), and queued transactions of a sender not heard from for
+//! [`PoolConfig::lifetime`] expire.
+//!
 //! Every transaction reaches a sequencer through its RPC, so all are local in geth's sense:
 //! with a [`Journal`] attached ([`Pool::open_journal`]) each accepted transaction is journaled
-//! and replayed after a restart.
+//! and replayed after a restart. Transactions that arrived encrypted ([`Pool::add_private`])
+//! are the exception: until included they are never journaled and never shown (`public_*`
+//! views) — the flag lives under the same lock as the transaction, so no journal rewrite can
+//! see one without it.
 
 mod journal;
 
@@ -27,12 +34,13 @@ use alloy_consensus::Transaction;
 use alloy_primitives::{Address, B256, U256};
 use op_alloy_consensus::OpTxEnvelope;
 use std::{
-    collections::{BTreeMap, HashMap},
+    collections::{BTreeMap, HashMap, HashSet},
     path::Path,
     sync::{
         Arc, Mutex, RwLock,
         atomic::{AtomicU64, Ordering},
     },
+    time::Instant,
 };
 
 /// Why a transaction was refused; `Display` is geth's text where geth has one.
@@ -92,6 +100,9 @@ pub struct PoolConfig {
     pub price_bump_percent: u128,
     /// Lowest max fee per gas accepted.
     pub min_fee_per_gas: u128,
+    /// How long a sender's queued (non-executable) transactions stay without news from it
+    /// (geth's `--txpool.lifetime`).
+    pub lifetime: std::time::Duration,
 }
 
 impl Default for PoolConfig {
@@ -102,6 +113,7 @@ impl Default for PoolConfig {
             max_tx_bytes: 128 * 1024,
             price_bump_percent: 10,
             min_fee_per_gas: 1,
+            lifetime: std::time::Duration::from_secs(3 * 60 * 60),
         }
     }
 }
@@ -149,6 +161,23 @@ struct Inner {
     by_hash: HashMap<B256, (Address, u64)>,
     /// The state nonce of each sender, as of the last validation.
     state_nonce: HashMap<Address, u64>,
+    /// When each sender last had a transaction accepted (geth's heartbeat, for expiry).
+    beats: HashMap<Address, Instant>,
+    /// Hashes of held transactions that arrived encrypted.
+    private: HashSet<B256>,
+}
+
+impl Inner {
+    /// What `sender`'s held transactions other than nonce `except` may cost together.
+    fn committed_cost(&self, sender: &Address, except: u64, state: &dyn ChainState) -> U256 {
+        self.by_sender.get(sender).map_or(U256::ZERO, |txs| {
+            txs.iter()
+                .filter(|(nonce, _)| **nonce != except)
+                .fold(U256::ZERO, |sum, (_, tx)| {
+                    sum.saturating_add(cost(tx, state))
+                })
+        })
+    }
 }
 
 /// The transaction pool.
@@ -162,8 +191,6 @@ pub struct Pool {
     journal: Mutex<Option<Journal>>,
     /// The block ordering strategy; fee priority when unset.
     ordering: RwLock<Option<Arc<dyn TxOrdering>>>,
-    /// Hashes of transactions that arrived encrypted: never written to the journal.
-    private: Mutex<std::collections::HashSet<B256>>,
     /// `miner_setMaxDASize` limits handed to the builder.
     da_limits: RwLock<DaLimits>,
 }
@@ -248,6 +275,9 @@ impl TxPool for Pool {
             Err(error) => tracing::warn!(target: "aegis::pool", %error, "revalidation skipped"),
         }
     }
+    fn set_da_limits(&self, limits: DaLimits) {
+        Pool::set_da_limits(self, limits);
+    }
 }
 
 /// Gas every transaction pays before executing (EIP-2028, EIP-2930, EIP-3860, EIP-7702) and the
@@ -273,6 +303,15 @@ pub fn intrinsic_gas(tx: &OpTxEnvelope) -> u64 {
     gas.max(floor)
 }
 
+/// Most a transaction can cost its sender: `gas * maxFee + value + L1 fee`.
+fn cost(tx: &PoolTx, state: &dyn ChainState) -> U256 {
+    let envelope = tx.envelope();
+    U256::from(envelope.gas_limit())
+        .saturating_mul(U256::from(max_fee(tx)))
+        .saturating_add(envelope.value())
+        .saturating_add(state.l1_fee(tx.encoded()))
+}
+
 fn max_fee(tx: &PoolTx) -> u128 {
     tx.envelope().max_fee_per_gas()
 }
@@ -291,7 +330,6 @@ impl Pool {
             inner: RwLock::default(),
             version: AtomicU64::new(0),
             journal: Mutex::default(),
-            private: Mutex::default(),
             da_limits: RwLock::default(),
             ordering: RwLock::default(),
         }
@@ -319,43 +357,24 @@ impl Pool {
         Ok(restored)
     }
 
-    /// Encoded transactions in (sender, nonce) order, for the journal.
+    /// Encoded transactions in (sender, nonce) order, for the journal: every held one except
+    /// those that arrived encrypted, read under one lock with their flags.
     fn raw_transactions(&self) -> Vec<alloy_primitives::Bytes> {
         let inner = self.inner.read().expect("pool lock");
-        let mut private = self.private.lock().expect("private lock");
         let mut senders: Vec<_> = inner.by_sender.iter().collect();
         senders.sort_by_key(|(sender, _)| **sender);
-        let mut live_private = std::collections::HashSet::new();
-        let raw = senders
+        senders
             .into_iter()
             .flat_map(|(_, txs)| txs.values())
-            .filter(|tx| {
-                let hash = tx.hash();
-                if private.contains(&hash) {
-                    live_private.insert(hash);
-                    false
-                } else {
-                    true
-                }
-            })
+            .filter(|tx| !inner.private.contains(&tx.hash()))
             .map(|tx| tx.encoded().clone())
-            .collect();
-        // Forget private hashes that left the pool.
-        *private = live_private;
-        raw
+            .collect()
     }
 
-    /// Validates and adds `tx` like [`Pool::add`], keeping it out of the journal for good: its
-    /// plaintext (it arrived encrypted) must not reach the disk before inclusion.
+    /// Validates and adds `tx` like [`Pool::add`], keeping it out of the journal and out of
+    /// every public view until it is included: it arrived encrypted.
     pub fn add_private(&self, tx: PoolTx, state: &dyn ChainState) -> Result<B256, PoolError> {
-        let hash = tx.hash();
-        // Marked before it is visible, so a concurrent journal rewrite cannot catch it.
-        self.private.lock().expect("private lock").insert(hash);
-        let result = self.add(tx, state);
-        if result.is_err() {
-            self.private.lock().expect("private lock").remove(&hash);
-        }
-        result
+        self.insert(tx, state, true)
     }
 
     /// Validates and adds `tx` like [`Pool::add`], then journals it.
@@ -388,26 +407,34 @@ impl Pool {
         self.version.fetch_add(1, Ordering::AcqRel);
     }
 
+    /// Rewrites the journal with the live public transactions now (a restart does the same).
+    pub fn compact_journal(&self) -> std::io::Result<()> {
+        self.rewrite_journal(|_| true)
+    }
+
     fn rewrite_journal_if_stale(&self) {
         let live = self.len();
+        if let Err(error) = self.rewrite_journal(|journal| journal.needs_rewrite(live)) {
+            tracing::warn!(target: "aegis::pool", %error, "journal rewrite failed");
+        }
+    }
+
+    /// Rewrites the journal when `wanted`. The snapshot is taken while the journal is locked,
+    /// so a transaction journaled meanwhile cannot be lost by the rewrite.
+    fn rewrite_journal(&self, wanted: impl FnOnce(&Journal) -> bool) -> std::io::Result<()> {
         let mut guard = self.journal.lock().expect("journal lock");
-        let Some(journal) = guard.as_mut() else {
-            return;
-        };
-        if journal.needs_rewrite(live) {
-            drop(guard);
-            let raw = self.raw_transactions();
-            let mut guard = self.journal.lock().expect("journal lock");
-            if let Some(journal) = guard.as_mut()
-                && let Err(error) = journal.rewrite(&raw)
-            {
-                tracing::warn!(target: "aegis::pool", %error, "journal rewrite failed");
-            }
+        match guard.as_mut() {
+            Some(journal) if wanted(journal) => journal.rewrite(&self.raw_transactions()),
+            _ => Ok(()),
         }
     }
 
     /// Validates `tx` against `state` and adds it; returns its hash.
     pub fn add(&self, tx: PoolTx, state: &dyn ChainState) -> Result<B256, PoolError> {
+        self.insert(tx, state, false)
+    }
+
+    fn insert(&self, tx: PoolTx, state: &dyn ChainState, private: bool) -> Result<B256, PoolError> {
         let envelope = tx.envelope();
         let hash = tx.hash();
         if tx.is_deposit()
@@ -440,16 +467,22 @@ impl Pool {
         if nonce >= state_nonce + self.config.per_sender as u64 {
             return Err(PoolError::NonceTooHigh);
         }
-        let cost = U256::from(envelope.gas_limit()) * U256::from(max_fee(&tx))
-            + envelope.value()
-            + state.l1_fee(tx.encoded());
-        if cost > balance {
+        let tx_cost = cost(&tx, state);
+        if tx_cost > balance {
             return Err(PoolError::InsufficientFunds);
         }
 
         let mut inner = self.inner.write().expect("pool lock");
         if inner.by_hash.contains_key(&hash) {
             return Err(PoolError::AlreadyKnown);
+        }
+        // Everything the sender has queued must stay affordable together with this one.
+        if inner
+            .committed_cost(&sender, nonce, state)
+            .saturating_add(tx_cost)
+            > balance
+        {
+            return Err(PoolError::InsufficientFunds);
         }
         inner.state_nonce.insert(sender, state_nonce);
         let replaced = inner
@@ -478,8 +511,13 @@ impl Pool {
         }
         if let Some(old) = replaced {
             inner.by_hash.remove(&old.hash());
+            inner.private.remove(&old.hash());
         }
         inner.by_hash.insert(hash, (sender, nonce));
+        if private {
+            inner.private.insert(hash);
+        }
+        inner.beats.insert(sender, Instant::now());
         inner.by_sender.entry(sender).or_default().insert(nonce, tx);
         self.version.fetch_add(1, Ordering::AcqRel);
         Ok(hash)
@@ -489,17 +527,26 @@ impl Pool {
         if let Some(txs) = inner.by_sender.get_mut(sender) {
             if let Some(tx) = txs.remove(&nonce) {
                 inner.by_hash.remove(&tx.hash());
+                inner.private.remove(&tx.hash());
             }
             if txs.is_empty() {
                 inner.by_sender.remove(sender);
                 inner.state_nonce.remove(sender);
+                inner.beats.remove(sender);
             }
         }
     }
 
-    /// After a new head: drops included (nonce below the state's), now-unaffordable and
-    /// over-limit transactions; what remains is re-split into pending and queued.
+    /// After a new head: drops included (nonce below the state's) and over-limit
+    /// transactions, then, in nonce order, every transaction from the first the balance no
+    /// longer covers together with the ones before it; expires queued transactions of senders
+    /// silent for longer than the lifetime. What remains is re-split into pending and queued.
     pub fn revalidate(&self, state: &dyn ChainState) {
+        self.revalidate_at(state, Instant::now());
+    }
+
+    /// [`Pool::revalidate`] with the clock at `now`.
+    pub fn revalidate_at(&self, state: &dyn ChainState, now: Instant) {
         self.version.fetch_add(1, Ordering::AcqRel);
         let mut inner = self.inner.write().expect("pool lock");
         let senders: Vec<Address> = inner.by_sender.keys().copied().collect();
@@ -507,21 +554,55 @@ impl Pool {
             let (state_nonce, balance) = state.account(&sender);
             inner.state_nonce.insert(sender, state_nonce);
             let txs = inner.by_sender.get(&sender).cloned().unwrap_or_default();
+            let mut spent = U256::ZERO;
+            let mut broke = false;
             for (nonce, tx) in txs {
-                let envelope = tx.envelope();
-                let cost = U256::from(envelope.gas_limit()) * U256::from(max_fee(&tx))
-                    + envelope.value()
-                    + state.l1_fee(tx.encoded());
-                let stale = nonce < state_nonce;
-                let unaffordable = cost > balance;
-                let too_big = envelope.gas_limit() > state.block_gas_limit();
-                if stale || unaffordable || too_big {
+                if nonce < state_nonce {
+                    Self::remove_entry(&mut inner, &sender, nonce);
+                    continue;
+                }
+                spent = spent.saturating_add(cost(&tx, state));
+                broke |= spent > balance;
+                if broke || tx.gas_limit() > state.block_gas_limit() {
                     Self::remove_entry(&mut inner, &sender, nonce);
                 }
             }
         }
+        self.expire_queued(&mut inner, now);
         drop(inner);
         self.rewrite_journal_if_stale();
+    }
+
+    /// Drops the queued transactions of senders with no accepted transaction for longer than
+    /// the lifetime (pending ones stay: they go into the next block).
+    fn expire_queued(&self, inner: &mut Inner, now: Instant) {
+        let lifetime = self.config.lifetime;
+        let silent: Vec<Address> = inner
+            .beats
+            .iter()
+            .filter(|(_, beat)| now.saturating_duration_since(**beat) > lifetime)
+            .map(|(sender, _)| *sender)
+            .collect();
+        for sender in silent {
+            let mut next = inner.state_nonce.get(&sender).copied().unwrap_or_default();
+            let queued: Vec<u64> = inner
+                .by_sender
+                .get(&sender)
+                .into_iter()
+                .flat_map(|txs| txs.keys().copied())
+                .filter(|nonce| {
+                    let pending = *nonce == next;
+                    next = if pending { next + 1 } else { u64::MAX };
+                    !pending
+                })
+                .collect();
+            if !queued.is_empty() {
+                tracing::debug!(target: "aegis::pool", %sender, expired = queued.len(), "queued transactions expired");
+            }
+            for nonce in queued {
+                Self::remove_entry(inner, &sender, nonce);
+            }
+        }
     }
 
     /// Splits the pool into pending (consecutive nonces from the state nonce) and queued.
@@ -558,9 +639,32 @@ impl Pool {
         .with_da_limits(*self.da_limits.read().expect("limits lock"))
     }
 
-    /// Every transaction, split into pending and queued, by sender and nonce (`txpool_content`).
+    /// Every transaction, split into pending and queued, by sender and nonce.
     pub fn content(&self) -> PoolContent {
         Self::split(&self.inner.read().expect("pool lock"))
+    }
+
+    /// What `txpool_content` shows: at most `limit` transactions, none that arrived encrypted.
+    pub fn public_content(&self, limit: usize) -> PoolContent {
+        let inner = self.inner.read().expect("pool lock");
+        let mut content = PoolContent::default();
+        let mut listed = 0;
+        Self::visit(&inner, |pending, tx| {
+            if listed >= limit || inner.private.contains(&tx.hash()) {
+                return;
+            }
+            listed += 1;
+            let bucket = if pending {
+                &mut content.pending
+            } else {
+                &mut content.queued
+            };
+            bucket
+                .entry(tx.sender())
+                .or_default()
+                .insert(tx.nonce(), tx.clone());
+        });
+        content
     }
 
     /// Visits every transaction with whether it is pending, without copying any.
@@ -604,6 +708,35 @@ impl Pool {
         let inner = self.inner.read().expect("pool lock");
         let (sender, nonce) = inner.by_hash.get(hash)?;
         inner.by_sender.get(sender)?.get(nonce).cloned()
+    }
+
+    /// A transaction by hash unless it arrived encrypted (`eth_getTransactionByHash`).
+    pub fn get_public(&self, hash: &B256) -> Option<PoolTx> {
+        if self.is_private(hash) {
+            return None;
+        }
+        self.get(hash)
+    }
+
+    /// Whether the held transaction `hash` arrived encrypted.
+    pub fn is_private(&self, hash: &B256) -> bool {
+        self.inner.read().expect("pool lock").private.contains(hash)
+    }
+
+    /// [`Pool::pending_nonce`] as the public sees it: it stops before the first transaction
+    /// that arrived encrypted, so the count tells nothing about one.
+    pub fn public_pending_nonce(&self, sender: &Address, state_nonce: u64) -> u64 {
+        let inner = self.inner.read().expect("pool lock");
+        let mut next = state_nonce;
+        if let Some(txs) = inner.by_sender.get(sender) {
+            while let Some(tx) = txs.get(&next) {
+                if inner.private.contains(&tx.hash()) {
+                    break;
+                }
+                next += 1;
+            }
+        }
+        next
     }
 
     /// The nonce after the sender's last pending transaction (`eth_getTransactionCount`

@@ -437,3 +437,254 @@ fn private_transactions_never_reach_the_journal() {
     let again = Pool::new(PoolConfig::default());
     assert_eq!(again.open_journal(&path, &state).unwrap(), 1);
 }
+
+#[test]
+fn a_senders_transactions_must_be_affordable_together() {
+    let alice = signer(0);
+    let mut state = State::default();
+    // 21,000 gas × 10 gwei + 1 wei value per transaction: the balance covers exactly two.
+    let each = U256::from(21_000u128 * 10 * GWEI + 1);
+    state
+        .accounts
+        .insert(alice.address(), (0, each * U256::from(2)));
+    let pool = Pool::new(PoolConfig::default());
+    pool.add(tx(&alice, 0, 10 * GWEI, GWEI), &state).unwrap();
+    pool.add(tx(&alice, 1, 10 * GWEI, GWEI), &state).unwrap();
+    // A third, pending or queued, would overdraw the account once the first two execute.
+    assert_eq!(
+        pool.add(tx(&alice, 2, 10 * GWEI, GWEI), &state),
+        Err(PoolError::InsufficientFunds)
+    );
+    assert_eq!(
+        pool.add(tx(&alice, 7, 10 * GWEI, GWEI), &state),
+        Err(PoolError::InsufficientFunds)
+    );
+    // A replacement counts instead of the one it replaces, not beside it.
+    assert_eq!(
+        pool.add(tx(&alice, 1, 11 * GWEI, 2 * GWEI), &state),
+        Err(PoolError::InsufficientFunds),
+        "the bumped fee no longer fits"
+    );
+    state
+        .accounts
+        .insert(alice.address(), (0, each * U256::from(3)));
+    pool.add(tx(&alice, 1, 11 * GWEI, 2 * GWEI), &state)
+        .unwrap();
+    assert_eq!(pool.len(), 2);
+
+    // The balance falls: from the first transaction it no longer covers, the rest go too
+    // (nothing is left behind a gap).
+    pool.add(tx(&alice, 2, 10 * GWEI, GWEI), &state)
+        .unwrap_err();
+    state.accounts.insert(alice.address(), (0, each));
+    pool.revalidate(&state);
+    assert_eq!(
+        pool.status(),
+        PoolStatus {
+            pending: 1,
+            queued: 0
+        }
+    );
+}
+
+#[test]
+fn queued_transactions_expire_after_the_lifetime() {
+    let (alice, bob) = (signer(0), signer(1));
+    let state = funded(&[&alice, &bob]);
+    let lifetime = std::time::Duration::from_secs(3 * 60 * 60);
+    let pool = Pool::new(PoolConfig {
+        lifetime,
+        ..Default::default()
+    });
+    pool.add(tx(&alice, 0, 5 * GWEI, GWEI), &state).unwrap();
+    pool.add(tx(&alice, 5, 5 * GWEI, GWEI), &state).unwrap();
+    pool.add(tx(&bob, 3, 5 * GWEI, GWEI), &state).unwrap();
+    let now = std::time::Instant::now();
+    pool.revalidate_at(&state, now + lifetime / 2);
+    assert_eq!(pool.len(), 3, "nothing expires within the lifetime");
+    pool.revalidate_at(&state, now + lifetime + std::time::Duration::from_secs(1));
+    // Queued ones are gone; alice's executable one stays for the next block.
+    assert_eq!(
+        pool.status(),
+        PoolStatus {
+            pending: 1,
+            queued: 0
+        }
+    );
+}
+
+#[test]
+fn encrypted_arrivals_are_invisible_to_public_views() {
+    let (alice, bob) = (signer(0), signer(1));
+    let state = funded(&[&alice, &bob]);
+    let pool = Pool::new(PoolConfig::default());
+    let public = pool
+        .add_local(tx(&alice, 0, 5 * GWEI, GWEI), &state)
+        .unwrap();
+    let secret = pool
+        .add_private(tx(&bob, 0, 5 * GWEI, GWEI), &state)
+        .unwrap();
+    let queued_secret = pool
+        .add_private(tx(&alice, 2, 5 * GWEI, GWEI), &state)
+        .unwrap();
+    assert!(pool.get_public(&public).is_some());
+    assert!(pool.get_public(&secret).is_none());
+    assert!(pool.get_public(&queued_secret).is_none());
+    assert!(pool.get(&secret).is_some(), "the builder still sees it");
+    assert_eq!(pool.public_pending_nonce(&bob.address(), 0), 0);
+    assert_eq!(pool.pending_nonce(&bob.address(), 0), 1);
+    let content = pool.public_content(usize::MAX);
+    assert!(!content.pending.contains_key(&bob.address()));
+    assert!(content.queued.is_empty());
+    assert_eq!(content.pending[&alice.address()].len(), 1);
+    // The builder gets all of them.
+    let mut best = pool.best(0);
+    let mut built = 0;
+    while best.next_tx().is_some() {
+        built += 1;
+    }
+    assert_eq!(built, 2);
+    // A public replacement of an encrypted one is public.
+    let replaced = pool.add(tx(&bob, 0, 6 * GWEI, 2 * GWEI), &state).unwrap();
+    assert!(pool.get_public(&replaced).is_some());
+}
+
+#[test]
+fn txpool_content_is_bounded() {
+    let senders: Vec<_> = (0..5).map(signer).collect();
+    let state = funded(&senders.iter().collect::<Vec<_>>());
+    let pool = Pool::new(PoolConfig::default());
+    for s in &senders {
+        for nonce in 0..10 {
+            pool.add(tx(s, nonce, 5 * GWEI, GWEI), &state).unwrap();
+        }
+    }
+    let content = pool.public_content(12);
+    let listed: usize = content.pending.values().map(|txs| txs.len()).sum();
+    assert_eq!(listed, 12);
+}
+
+mod journal_secrecy {
+    //! No interleaving of encrypted arrivals, public ones, replacements, journal rewrites and
+    //! restarts ever writes an encrypted transaction's bytes to disk.
+    use super::*;
+    use proptest::prelude::*;
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Public { sender: u32, nonce: u64, bump: u128 },
+        Private { sender: u32, nonce: u64, bump: u128 },
+        Compact,
+        Revalidate { included: u64 },
+        Restart,
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            (0..3u32, 0..4u64, 0..3u128).prop_map(|(sender, nonce, bump)| Op::Public {
+                sender,
+                nonce,
+                bump
+            }),
+            (0..3u32, 0..4u64, 0..3u128).prop_map(|(sender, nonce, bump)| Op::Private {
+                sender,
+                nonce,
+                bump
+            }),
+            Just(Op::Compact),
+            (0..2u64).prop_map(|included| Op::Revalidate { included }),
+            Just(Op::Restart),
+        ]
+    }
+
+    fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+        haystack.windows(needle.len()).any(|w| w == needle)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        #[test]
+        fn encrypted_plaintext_never_reaches_the_disk(ops in proptest::collection::vec(op(), 1..40)) {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("transactions.journal");
+            let signers: Vec<_> = (0..3).map(signer).collect();
+            let mut state = funded(&signers.iter().collect::<Vec<_>>());
+            let mut pool = Pool::new(PoolConfig::default());
+            pool.open_journal(&path, &state).unwrap();
+            let mut secrets: Vec<Bytes> = Vec::new();
+            for op in ops {
+                match op {
+                    Op::Public { sender, nonce, bump } => {
+                        let t = tx(&signers[sender as usize], nonce, (5 + 2 * bump) * GWEI, (1 + bump) * GWEI);
+                        let _ = pool.add_local(t, &state);
+                    }
+                    Op::Private { sender, nonce, bump } => {
+                        // Calldata sets it apart: only its sender could publish these bytes.
+                        let t = tx_with(
+                            &signers[sender as usize],
+                            nonce,
+                            Fees { max_fee: (5 + 2 * bump) * GWEI, tip: (1 + bump) * GWEI },
+                            30_000,
+                            Bytes::from_static(&[0xee; 8]),
+                            Some(CHAIN),
+                        );
+                        let raw = t.encoded().clone();
+                        if pool.add_private(t, &state).is_ok() {
+                            secrets.push(raw);
+                        }
+                    }
+                    Op::Compact => pool.compact_journal().unwrap(),
+                    Op::Revalidate { included } => {
+                        for s in &signers {
+                            let entry = state.accounts.get_mut(&s.address()).unwrap();
+                            entry.0 += included;
+                        }
+                        pool.revalidate(&state);
+                    }
+                    Op::Restart => {
+                        drop(pool);
+                        pool = Pool::new(PoolConfig::default());
+                        pool.open_journal(&path, &state).unwrap();
+                    }
+                }
+                let image = std::fs::read(&path).unwrap();
+                for secret in &secrets {
+                    prop_assert!(!contains(&image, secret), "an encrypted transaction reached the journal");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn concurrent_rewrites_never_catch_an_encrypted_arrival() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("transactions.journal");
+        let signers: Vec<_> = (0..8).map(signer).collect();
+        let state = funded(&signers.iter().collect::<Vec<_>>());
+        let pool = Pool::new(PoolConfig::default());
+        pool.open_journal(&path, &state).unwrap();
+        let secrets: Vec<PoolTx> = signers
+            .iter()
+            .flat_map(|s| (0..40).map(move |n| tx(s, n, 5 * GWEI, GWEI)))
+            .collect();
+        let raws: Vec<Bytes> = secrets.iter().map(|t| t.encoded().clone()).collect();
+        let done = std::sync::atomic::AtomicBool::new(false);
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                while !done.load(std::sync::atomic::Ordering::Acquire) {
+                    pool.compact_journal().unwrap();
+                }
+            });
+            scope.spawn(|| {
+                for t in secrets {
+                    pool.add_private(t, &state).unwrap();
+                }
+                done.store(true, std::sync::atomic::Ordering::Release);
+            });
+        });
+        pool.compact_journal().unwrap();
+        let image = std::fs::read(&path).unwrap();
+        assert!(raws.iter().all(|raw| !contains(&image, raw)));
+        assert_eq!(pool.len(), 320);
+    }
+}

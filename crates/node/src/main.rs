@@ -241,6 +241,89 @@ struct RpcArgs {
     /// Do not journal pool transactions to <datadir>/transactions.journal.
     #[arg(long = "txpool.nojournal", env = "AEGIS_TXPOOL_NOJOURNAL")]
     no_journal: bool,
+    /// How long a sender's queued (non-executable) transactions stay without news from it
+    /// (e.g. `3h`, `90m`).
+    #[arg(
+        long = "txpool.lifetime",
+        env = "AEGIS_TXPOOL_LIFETIME",
+        default_value = "3h",
+        value_parser = parse_duration
+    )]
+    pool_lifetime: Duration,
+    /// Namespaces served on the JSON-RPC port, comma-separated (`eth,net,web3,txpool,aegis`;
+    /// `miner` only when named). Applies to HTTP and WebSocket alike.
+    #[arg(
+        long = "http.api",
+        visible_alias = "ws.api",
+        env = "AEGIS_HTTP_API",
+        default_value = "eth,net,web3,txpool,aegis",
+        value_parser = parse_apis
+    )]
+    apis: Apis,
+    /// Most gas one eth_call or eth_estimateGas may use, whatever the request and its
+    /// overrides say (0: the block's gas limit).
+    #[arg(
+        long = "rpc.gascap",
+        env = "AEGIS_RPC_GASCAP",
+        default_value_t = aegis_executor::RPC_GAS_CAP
+    )]
+    gas_cap: u64,
+    /// Longest one eth_call or eth_estimateGas may execute (e.g. `5s`, `500ms`; 0: no limit).
+    #[arg(
+        long = "rpc.evmtimeout",
+        env = "AEGIS_RPC_EVMTIMEOUT",
+        default_value = "5s",
+        value_parser = parse_duration
+    )]
+    evm_timeout: Duration,
+    /// Threads that run the expensive RPC methods (calls, logs, receipts, proofs), at a lower
+    /// priority than block building.
+    #[arg(
+        long = "rpc.workers",
+        env = "AEGIS_RPC_WORKERS",
+        default_value_t = 2,
+        value_parser = clap::value_parser!(u64).range(1..=256)
+    )]
+    workers: u64,
+    /// Expensive requests that may wait for a worker; more are refused at once (-32005).
+    #[arg(long = "rpc.queue", env = "AEGIS_RPC_QUEUE", default_value_t = 64)]
+    worker_queue: usize,
+}
+
+/// The namespaces named by `--http.api`.
+#[derive(Clone, Debug)]
+struct Apis(Vec<String>);
+
+fn parse_apis(value: &str) -> Result<Apis, String> {
+    aegis_rpc::parse_apis(value).map(Apis)
+}
+
+/// A duration like geth's flags take it: `5s`, `500ms`, `90m`, `3h`, or `0`.
+fn parse_duration(value: &str) -> Result<Duration, String> {
+    let value = value.trim();
+    if value == "0" {
+        return Ok(Duration::ZERO);
+    }
+    let split = value
+        .find(|c: char| !c.is_ascii_digit())
+        .ok_or_else(|| format!("{value:?} has no unit (use ms, s, m or h)"))?;
+    let (number, unit) = value.split_at(split);
+    let number: u64 = number
+        .parse()
+        .map_err(|_| format!("{value:?} is not a duration"))?;
+    let millis = match unit {
+        "ms" => Some(number),
+        "s" => number.checked_mul(1_000),
+        "m" => number.checked_mul(60_000),
+        "h" => number.checked_mul(3_600_000),
+        other => {
+            return Err(format!(
+                "{value:?}: unknown unit {other:?} (use ms, s, m or h)"
+            ));
+        }
+    }
+    .ok_or_else(|| format!("{value:?} is too long"))?;
+    Ok(Duration::from_millis(millis))
 }
 
 /// Posting L2 blocks to the L1 batch inbox (sequencer only).
@@ -674,6 +757,7 @@ async fn node_command(args: NodeArgs) -> anyhow::Result<()> {
     let pool = Arc::new(aegis_mempool::Pool::new(aegis_mempool::PoolConfig {
         capacity: args.rpc.pool_capacity,
         per_sender: args.rpc.pool_per_sender.max(1),
+        lifetime: args.rpc.pool_lifetime,
         ..Default::default()
     }));
     if !args.rpc.no_journal {
@@ -738,6 +822,15 @@ async fn node_command(args: NodeArgs) -> anyhow::Result<()> {
             max_log_range: args.rpc.max_log_range,
             max_logs: args.rpc.max_logs,
             cors_origins: args.rpc.cors.clone(),
+            apis: args.rpc.apis.0.clone(),
+            simulation: aegis_rpc::SimulationLimits {
+                gas_cap: args.rpc.gas_cap,
+                timeout: args.rpc.evm_timeout,
+                cancel: None,
+            },
+            workers: args.rpc.workers as usize,
+            worker_queue: args.rpc.worker_queue,
+            ..Default::default()
         };
         let mut api = aegis_rpc::EthApi::new(executor.clone(), pool.clone(), config)
             .with_methods(intelligence.clone().public_module());
@@ -750,16 +843,26 @@ async fn node_command(args: NodeArgs) -> anyhow::Result<()> {
         let api = Arc::new(api);
         let addr = std::net::SocketAddr::new(args.rpc.http_addr, args.rpc.http_port);
         let (local, handle) = api
+            .clone()
             .serve(addr)
             .await
             .with_context(|| format!("JSON-RPC on {addr}"))?;
         info!(target: "aegis::node", rpc = %local, "JSON-RPC ready");
-        Some(handle)
+        Some((api, handle))
     } else {
         None
     };
+    // Stops the public port and aborts its running simulations.
+    let stop_rpc = |rpc: Option<(Arc<aegis_rpc::EthApi>, jsonrpsee::server::ServerHandle)>| {
+        if let Some((api, handle)) = rpc {
+            api.shutdown();
+            let _ = handle.stop();
+        }
+    };
     if args.dev.enabled {
-        return dev_loop(&spec, &executor, &pool, &args.dev).await;
+        let outcome = dev_loop(&spec, &executor, &pool, &args.dev).await;
+        stop_rpc(_rpc);
+        return outcome;
     }
     let secret_path = args
         .engine
@@ -791,6 +894,7 @@ async fn node_command(args: NodeArgs) -> anyhow::Result<()> {
         None => shutdown_signal().await,
     }
     info!(target: "aegis::node", "shutting down");
+    stop_rpc(_rpc);
     if let Some(anchor) = anchor {
         anchor.abort();
     }
@@ -967,8 +1071,23 @@ fn apply_config(args: &mut NodeArgs, file: config::ConfigFile, matches: &clap::A
     }
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+/// How long, after the node's work ends, threads still busy (an RPC handler, a build) may
+/// delay the exit.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
+
+fn main() -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("aegis")
+        .build()?;
+    let outcome = runtime.block_on(run());
+    // Never wait on blocking work beyond the grace period: a node must stop on SIGTERM within
+    // seconds whatever its RPC clients are doing.
+    runtime.shutdown_timeout(SHUTDOWN_GRACE);
+    outcome
+}
+
+async fn run() -> anyhow::Result<()> {
     use clap::{CommandFactory, FromArgMatches};
     let matches = Cli::command().get_matches();
     let cli = Cli::from_arg_matches(&matches)?;

@@ -12,9 +12,17 @@ use std::{
     sync::{Arc, Mutex},
 };
 
-/// Envelope ids remembered for replay refusal (oldest forgotten first). A replay older than
-/// that still cannot execute twice: its transaction's nonce is spent.
+/// Envelope ids remembered for replay refusal (oldest forgotten first). Only envelopes whose
+/// transaction the pool accepted are remembered, so flushing the cache takes that many accepted
+/// (fee-paying) transactions, and a replay older than that still cannot execute twice: its
+/// transaction's nonce is spent.
 const SEEN_ENVELOPES: usize = 100_000;
+/// Fresh quotes `aegis_getAttestation`/`aegis_getEncryptionKey` may make in a burst, and per
+/// second after it (a real TDX quote takes the guest agent tens of milliseconds).
+const QUOTE_BURST: f64 = 20.0;
+const QUOTES_PER_SECOND: f64 = 10.0;
+/// How long the quote over the zero nonce (a caller that brings no nonce) is reused.
+const SHARED_QUOTE_TTL: std::time::Duration = std::time::Duration::from_secs(10);
 /// Most attestations one `aegis_getBatchAttestations` returns.
 const MAX_LISTED: usize = 100;
 
@@ -23,6 +31,30 @@ pub struct AegisContext {
     identity: Arc<Identity>,
     store: Arc<AttestationStore>,
     seen: Mutex<(HashSet<B256>, VecDeque<B256>)>,
+    quotes: Mutex<QuoteBudget>,
+    /// The last nonce-less attestation: (when, key epoch, answer).
+    shared: tokio::sync::Mutex<Option<(std::time::Instant, u32, Value)>>,
+}
+
+/// A token bucket for fresh quotes.
+#[derive(Debug)]
+struct QuoteBudget {
+    tokens: f64,
+    at: std::time::Instant,
+}
+
+impl QuoteBudget {
+    fn take(&mut self, now: std::time::Instant) -> bool {
+        let elapsed = now.saturating_duration_since(self.at).as_secs_f64();
+        self.tokens = (self.tokens + elapsed * QUOTES_PER_SECOND).min(QUOTE_BURST);
+        self.at = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
 }
 
 impl std::fmt::Debug for AegisContext {
@@ -40,15 +72,26 @@ impl AegisContext {
             identity,
             store,
             seen: Mutex::default(),
+            quotes: Mutex::new(QuoteBudget {
+                tokens: QUOTE_BURST,
+                at: std::time::Instant::now(),
+            }),
+            shared: tokio::sync::Mutex::default(),
         }
     }
 
-    /// Records `id`; false if it was seen already.
-    fn first_sight(&self, id: B256) -> bool {
+    /// Whether the envelope `id` was accepted before.
+    fn seen(&self, id: &B256) -> bool {
+        let seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        seen.0.contains(id)
+    }
+
+    /// Remembers the accepted envelope `id`, forgetting the oldest beyond the bound.
+    fn remember(&self, id: B256) {
         let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
         let (set, order) = &mut *seen;
         if !set.insert(id) {
-            return false;
+            return;
         }
         order.push_back(id);
         if order.len() > SEEN_ENVELOPES
@@ -56,12 +99,41 @@ impl AegisContext {
         {
             set.remove(&old);
         }
-        true
     }
 
-    fn forget(&self, id: &B256) {
-        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
-        seen.0.remove(id);
+    /// A fresh quote over `nonce` within the quote budget; -32005 beyond it.
+    async fn fresh_attestation(&self, nonce: B256) -> RpcResult<Value> {
+        let allowed = self
+            .quotes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take(std::time::Instant::now());
+        if !allowed {
+            return Err(error(
+                crate::workers::LIMIT_EXCEEDED,
+                "too many attestation requests, try again later",
+            ));
+        }
+        attestation(&self.identity, nonce).await
+    }
+
+    /// The attestation a caller asked for: over its nonce (fresh, rate-limited), or for no
+    /// nonce the shared one, remade when older than [`SHARED_QUOTE_TTL`] or the keys rotated.
+    async fn attestation_for(&self, nonce: Option<B256>) -> RpcResult<Value> {
+        let Some(nonce) = nonce.filter(|n| !n.is_zero()) else {
+            let mut shared = self.shared.lock().await;
+            let epoch = self.identity.current_keys().epoch;
+            if let Some((at, cached_epoch, value)) = &*shared
+                && *cached_epoch == epoch
+                && at.elapsed() < SHARED_QUOTE_TTL
+            {
+                return Ok(value.clone());
+            }
+            let value = self.fresh_attestation(B256::ZERO).await?;
+            *shared = Some((std::time::Instant::now(), epoch, value.clone()));
+            return Ok(value);
+        };
+        self.fresh_attestation(nonce).await
     }
 }
 
@@ -133,7 +205,7 @@ impl EthApi {
                 let nonce: Option<B256> = params.sequence().optional_next()?;
                 let identity = &ctx.identity;
                 let keys = identity.current_keys();
-                let mut out = attestation(identity, nonce.unwrap_or_default()).await?;
+                let mut out = ctx.attestation_for(nonce).await?;
                 let encryption = identity.encryption_public_key();
                 let fields = json!({
                     "chainId": U64::from(identity.chain_id()),
@@ -164,65 +236,59 @@ impl EthApi {
                     "keyEpoch": key.epoch(),
                     "publicKey": key,
                     "keyHash": key.key_hash(),
-                    "attestation": attestation(&ctx.identity, nonce.unwrap_or_default()).await?,
+                    "attestation": ctx.attestation_for(nonce).await?,
                 }))
             })
             .expect("unique method name");
-        module
-            .register_blocking_method("aegis_sendEncryptedTransaction", |params, api, _| {
-                let ctx = aegis(&api)?;
-                let bytes: Bytes = params.one()?;
-                let envelope = Envelope::parse(&bytes).map_err(envelope_error)?;
-                let id = envelope.id();
-                if !ctx.first_sight(id) {
-                    return RpcResult::Err(error(SERVER_ERROR, "envelope already submitted"));
-                }
-                let secret = ctx.identity.encryption_secret();
-                // The plaintext lives in a zeroizing buffer and is handed to the pool only.
-                let outcome = envelope
-                    .open(&secret)
-                    .map_err(envelope_error)
-                    .and_then(|raw| api.submit_raw(Bytes::copy_from_slice(&raw), true));
-                if outcome.is_err() {
-                    // A refused envelope may be resent once the cause is fixed (e.g. funds).
-                    ctx.forget(&id);
-                }
-                outcome
-            })
-            .expect("unique method name");
-        module
-            .register_blocking_method("aegis_getBatchAttestation", |params, api, _| {
-                let ctx = aegis(&api)?;
-                let id: U64 = params.one()?;
-                let Some(a) = ctx.store.get(id.to()).map_err(internal)? else {
-                    return RpcResult::Ok(Value::Null);
-                };
-                let mut out = serde_json::to_value(&a).map_err(internal)?;
-                if let (Some(out), Value::Object(extra)) = (out.as_object_mut(), summary(&a)) {
-                    out.extend(extra);
-                }
-                Ok(out)
-            })
-            .expect("unique method name");
-        module
-            .register_blocking_method("aegis_getBatchAttestations", |params, api, _| {
-                let ctx = aegis(&api)?;
-                let mut seq = params.sequence();
-                let from: U64 = seq.next()?;
-                let to: U64 = seq.next()?;
-                if from > to {
-                    return RpcResult::Err(error(
-                        INVALID_PARAMS,
-                        format!("fromBlock {from} is after toBlock {to}"),
-                    ));
-                }
-                let list = ctx
-                    .store
-                    .in_range(from.to(), to.to(), MAX_LISTED)
-                    .map_err(internal)?;
-                Ok(Value::Array(list.iter().map(summary).collect()))
-            })
-            .expect("unique method name");
+        crate::register_heavy(module, "aegis_sendEncryptedTransaction", |api, params| {
+            let ctx = aegis(&api)?;
+            let bytes: Bytes = params.one()?;
+            let envelope = Envelope::parse(&bytes).map_err(envelope_error)?;
+            let id = envelope.id();
+            if ctx.seen(&id) {
+                return RpcResult::Err(error(SERVER_ERROR, "envelope already submitted"));
+            }
+            let secret = ctx.identity.encryption_secret();
+            // The plaintext lives in a zeroizing buffer and is handed to the pool only. A
+            // concurrent copy of the same envelope is caught by the pool ("already known").
+            let hash = envelope
+                .open(&secret)
+                .map_err(envelope_error)
+                .and_then(|raw| api.submit_raw(Bytes::copy_from_slice(&raw), true))?;
+            // Refused envelopes are not remembered: they may be resent once the cause is
+            // fixed (e.g. funds), and junk cannot push accepted ones out.
+            ctx.remember(id);
+            Ok(hash)
+        });
+        crate::register_heavy(module, "aegis_getBatchAttestation", |api, params| {
+            let ctx = aegis(&api)?;
+            let id: U64 = params.one()?;
+            let Some(a) = ctx.store.get(id.to()).map_err(internal)? else {
+                return RpcResult::Ok(Value::Null);
+            };
+            let mut out = serde_json::to_value(&a).map_err(internal)?;
+            if let (Some(out), Value::Object(extra)) = (out.as_object_mut(), summary(&a)) {
+                out.extend(extra);
+            }
+            Ok(out)
+        });
+        crate::register_heavy(module, "aegis_getBatchAttestations", |api, params| {
+            let ctx = aegis(&api)?;
+            let mut seq = params.sequence();
+            let from: U64 = seq.next()?;
+            let to: U64 = seq.next()?;
+            if from > to {
+                return RpcResult::Err(error(
+                    INVALID_PARAMS,
+                    format!("fromBlock {from} is after toBlock {to}"),
+                ));
+            }
+            let list = ctx
+                .store
+                .in_range(from.to(), to.to(), MAX_LISTED)
+                .map_err(internal)?;
+            Ok(Value::Array(list.iter().map(summary).collect()))
+        });
     }
 }
 

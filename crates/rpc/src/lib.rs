@@ -27,9 +27,14 @@ use tower_http::cors::{AllowOrigin, Any, CorsLayer};
 
 mod aegis;
 mod logs;
+mod namespaces;
 mod subscribe;
+mod workers;
 
 pub use aegis::{AegisContext, admin_module};
+pub use aegis_executor::SimulationLimits;
+pub use namespaces::{DEFAULT_APIS, KNOWN_APIS, parse_apis};
+pub use workers::RpcWorkers;
 
 /// geth's code for transaction and execution errors.
 pub(crate) const SERVER_ERROR: i32 = -32000;
@@ -64,6 +69,10 @@ pub struct EthApi {
     aegis: Option<Arc<AegisContext>>,
     /// Further methods served on the same port (the node's intelligence RPC).
     extra: std::sync::Mutex<jsonrpsee::Methods>,
+    /// Where the expensive methods run.
+    workers: RpcWorkers,
+    /// Set when the node stops: running simulations abort at once.
+    cancel: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl std::fmt::Debug for EthApi {
@@ -87,6 +96,18 @@ pub struct RpcConfig {
     pub max_logs: usize,
     /// Origins allowed by CORS (`*` for any); empty disables CORS headers.
     pub cors_origins: Vec<String>,
+    /// Namespaces served (geth's `--http.api`): [`DEFAULT_APIS`] unless the operator names
+    /// others.
+    pub apis: Vec<String>,
+    /// Gas cap and time limit of `eth_call`/`eth_estimateGas` (`--rpc.gascap`,
+    /// `--rpc.evmtimeout`).
+    pub simulation: SimulationLimits,
+    /// Threads for the expensive methods (`--rpc.workers`).
+    pub workers: usize,
+    /// Expensive requests that may wait for a worker before new ones are refused.
+    pub worker_queue: usize,
+    /// Most transactions `txpool_content` lists (the rest are counted in `txpool_status`).
+    pub max_content_txs: usize,
 }
 
 impl Default for RpcConfig {
@@ -97,6 +118,11 @@ impl Default for RpcConfig {
             max_log_range: 10_000,
             max_logs: 20_000,
             cors_origins: Vec::new(),
+            apis: DEFAULT_APIS.iter().map(|s| s.to_string()).collect(),
+            simulation: SimulationLimits::default(),
+            workers: 2,
+            worker_queue: 64,
+            max_content_txs: 5_000,
         }
     }
 }
@@ -126,6 +152,9 @@ fn cors_layer(origins: &[String]) -> Result<CorsLayer, std::io::Error> {
 impl EthApi {
     /// The API over `executor`, submitting into `pool`.
     pub fn new(executor: Arc<Executor>, pool: Arc<Pool>, config: RpcConfig) -> Self {
+        // Spawning a few threads fails only when the process is out of resources.
+        let workers = RpcWorkers::new(config.workers, config.worker_queue)
+            .expect("spawn the RPC worker threads");
         Self {
             executor,
             pool,
@@ -134,6 +163,23 @@ impl EthApi {
             head_state: std::sync::Mutex::default(),
             aegis: None,
             extra: std::sync::Mutex::default(),
+            workers,
+            cancel: Arc::default(),
+        }
+    }
+
+    /// Aborts running simulations and refuses new expensive requests: the node is stopping.
+    pub fn shutdown(&self) {
+        self.cancel
+            .store(true, std::sync::atomic::Ordering::Release);
+        self.workers.close();
+    }
+
+    /// The simulation limits with this API's cancel flag.
+    fn simulation_limits(&self) -> SimulationLimits {
+        SimulationLimits {
+            cancel: Some(self.cancel.clone()),
+            ..self.config.simulation.clone()
         }
     }
 
@@ -173,6 +219,7 @@ impl EthApi {
         module
             .merge(extra)
             .map_err(|e| std::io::Error::other(e.to_string()))?;
+        let module = namespaces::restrict(module.into(), &self.config.apis)?;
         let handle = server.start(module);
         tokio::spawn(subscribe::follow_head(self));
         tracing::info!(target: "aegis::rpc", addr = %local, "JSON-RPC listening");
@@ -193,17 +240,13 @@ impl EthApi {
                     .expect("method names are unique");
             };
         }
-        macro_rules! blocking_method {
+        // Expensive methods: on the bounded worker pool, never on the async workers.
+        macro_rules! heavy_method {
             ($name:literal, |$params:ident, $api:ident| $body:expr) => {
-                module
-                    .register_blocking_method($name, |$params: Params<'_>, ctx, _| {
-                        let $api: &Arc<EthApi> = &ctx;
-                        $body
-                    })
-                    .expect("method names are unique");
+                register_heavy(&mut module, $name, |$api, $params| $body);
             };
         }
-        blocking_method!("eth_call", |params, api| {
+        heavy_method!("eth_call", |params, api| {
             let mut seq = params.sequence();
             let request: TransactionRequest = seq.next()?;
             let block: BlockId = seq.optional_next()?.unwrap_or_default();
@@ -211,17 +254,23 @@ impl EthApi {
             let block_overrides: Option<BlockOverrides> = seq.optional_next()?;
             let hash = api.block_hash(block)?;
             api.executor
-                .call(hash, request, state, block_overrides)
+                .call_with(
+                    hash,
+                    request,
+                    state,
+                    block_overrides,
+                    &api.simulation_limits(),
+                )
                 .map_err(simulation_error)
         });
-        blocking_method!("eth_estimateGas", |params, api| {
+        heavy_method!("eth_estimateGas", |params, api| {
             let mut seq = params.sequence();
             let request: TransactionRequest = seq.next()?;
             let block: BlockId = seq.optional_next()?.unwrap_or_default();
             let state: Option<StateOverride> = seq.optional_next()?;
             let hash = api.block_hash(block)?;
             api.executor
-                .estimate_gas(hash, request, state)
+                .estimate_gas_with(hash, request, state, &api.simulation_limits())
                 .map(U64::from)
                 .map_err(simulation_error)
         });
@@ -236,7 +285,7 @@ impl EthApi {
             tracing::info!(target: "aegis::rpc", max_tx = %max_tx, max_block = %max_block, "DA limits set");
             RpcResult::Ok(true)
         });
-        method!("eth_getLogs", |params, api| {
+        heavy_method!("eth_getLogs", |params, api| {
             let filter: Filter = params.one()?;
             api.get_logs(filter)
         });
@@ -275,7 +324,7 @@ impl EthApi {
             let block = if pending { BlockId::latest() } else { block };
             let nonce = api.account(address, block)?.map_or(0, |a| a.nonce);
             let nonce = if pending {
-                api.pool.pending_nonce(&address, nonce)
+                api.pool.public_pending_nonce(&address, nonce)
             } else {
                 nonce
             };
@@ -306,7 +355,7 @@ impl EthApi {
                 .map_err(internal)?;
             RpcResult::Ok(B256::from(value))
         });
-        blocking_method!("eth_getProof", |params, api| {
+        heavy_method!("eth_getProof", |params, api| {
             let mut seq = params.sequence();
             let address: Address = seq.next()?;
             let slots: Vec<alloy_serde::JsonStorageKey> = seq.next()?;
@@ -340,10 +389,10 @@ impl EthApi {
                 })).collect::<Vec<_>>(),
             }))
         });
-        method!("eth_getBlockByNumber", |params, api| {
+        heavy_method!("eth_getBlockByNumber", |params, api| {
             aegis_engine::convert::block_by_number(&api.executor, params)
         });
-        method!("eth_getBlockByHash", |params, api| {
+        heavy_method!("eth_getBlockByHash", |params, api| {
             aegis_engine::convert::block_by_hash(&api.executor, params)
         });
         method!("eth_sendRawTransaction", |params, api| {
@@ -354,23 +403,23 @@ impl EthApi {
             let hash: B256 = params.one()?;
             api.transaction(hash)
         });
-        method!("eth_getTransactionReceipt", |params, api| {
+        heavy_method!("eth_getTransactionReceipt", |params, api| {
             let hash: B256 = params.one()?;
             api.receipt(hash)
         });
-        method!("eth_getBlockReceipts", |params, api| {
+        heavy_method!("eth_getBlockReceipts", |params, api| {
             let block: BlockId = params.one()?;
             api.block_receipts(block)
         });
-        method!("eth_feeHistory", |params, api| {
+        heavy_method!("eth_feeHistory", |params, api| {
             let mut seq = params.sequence();
             let count: U64 = seq.next()?;
             let newest: BlockNumberOrTag = seq.next()?;
             let percentiles: Option<Vec<f64>> = seq.optional_next()?;
             api.fee_history(count.to::<u64>(), newest, percentiles.unwrap_or_default())
         });
-        method!("txpool_content", |_p, api| {
-            let content = api.pool.content();
+        heavy_method!("txpool_content", |_p, api| {
+            let content = api.pool.public_content(api.config.max_content_txs);
             let shape = |txs: &aegis_mempool::BySender| -> serde_json::Value {
                 txs.iter()
                     .map(|(sender, by_nonce)| {
@@ -441,7 +490,11 @@ impl EthApi {
     fn transaction(&self, hash: B256) -> RpcResult<Option<op_alloy_rpc_types::Transaction>> {
         let Some((block_hash, index, block, receipts)) = self.located(hash)? else {
             // Pooled transactions are known too, without a block.
-            return Ok(self.pool.get(&hash).map(|tx| pooled_transaction(&tx)));
+            // Transactions that arrived encrypted stay unknown until included.
+            return Ok(self
+                .pool
+                .get_public(&hash)
+                .map(|tx| pooled_transaction(&tx)));
         };
         let header = &block.header;
         let (number, base_fee) = (header.number, header.base_fee_per_gas);
@@ -716,6 +769,27 @@ impl EthApi {
         };
         added.map_err(|e| error(SERVER_ERROR, e.to_string()))
     }
+}
+
+/// Registers `handler` as `name`, run on the API's bounded worker pool.
+pub(crate) fn register_heavy<T, F>(
+    module: &mut RpcModule<Arc<EthApi>>,
+    name: &'static str,
+    handler: F,
+) where
+    T: serde::Serialize + Clone + Send + 'static,
+    F: Fn(&Arc<EthApi>, Params<'static>) -> RpcResult<T> + Clone + Send + Sync + 'static,
+{
+    module
+        .register_async_method(name, move |params, ctx, _| {
+            let api: Arc<EthApi> = (*ctx).clone();
+            let handler = handler.clone();
+            async move {
+                let worker_api = api.clone();
+                api.workers.run(move || handler(&worker_api, params)).await
+            }
+        })
+        .expect("method names are unique");
 }
 
 /// geth's error for a failed simulation: code 3 with the revert data for `REVERT`, -32000 for

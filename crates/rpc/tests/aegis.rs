@@ -32,7 +32,7 @@ fn config() -> RpcConfig {
         max_batch: 100,
         max_log_range: 1000,
         max_logs: 1000,
-        cors_origins: vec![],
+        ..Default::default()
     }
 }
 
@@ -128,6 +128,31 @@ fn error_of(response: &Value) -> (i64, String) {
     )
 }
 
+/// Nothing on the public port tells that the encrypted transaction `hash` of dev account 0
+/// is pooled: not by hash, not in `txpool_content`, not through the pending nonce.
+async fn assert_secret_until_included(h: &Harness, hash: B256, state_nonce: u64) {
+    let by_hash = h.call("eth_getTransactionByHash", json!([hash])).await;
+    assert_eq!(by_hash["result"], Value::Null, "{by_hash}");
+    let content = h.call("txpool_content", json!([])).await;
+    assert!(
+        !content
+            .to_string()
+            .to_lowercase()
+            .contains(&format!("{hash:x}")),
+        "{content}"
+    );
+    assert_eq!(content["result"]["pending"], json!({}), "{content}");
+    let sender = signer(0).address();
+    let pending = h
+        .call("eth_getTransactionCount", json!([sender, "pending"]))
+        .await;
+    assert_eq!(
+        pending["result"],
+        json!(format!("{state_nonce:#x}")),
+        "{pending}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn encrypted_transactions_reach_the_pool_and_bad_envelopes_are_refused() {
     let h = Harness::new().await;
@@ -192,8 +217,28 @@ async fn encrypted_transactions_reach_the_pool_and_bad_envelopes_are_refused() {
         .await;
     let hash: B256 = serde_json::from_value(sent["result"].clone()).expect("a hash");
     assert_eq!(h.pool.len(), 1);
-    let by_hash = h.call("eth_getTransactionByHash", json!([hash])).await;
-    assert_eq!(by_hash["result"]["hash"], json!(hash));
+    assert_secret_until_included(&h, hash, 0).await;
+    let (_, message) = error_of(
+        &h.call(
+            "aegis_sendEncryptedTransaction",
+            json!([Bytes::from(envelope.clone())]),
+        )
+        .await,
+    );
+    assert_eq!(message, "envelope already submitted");
+
+    // Envelopes that parse but do not open are not remembered: no number of them pushes the
+    // accepted one out of the replay cache.
+    for i in 0..200u32 {
+        let mut junk = envelope.clone();
+        let at = junk.len() - 1 - (i as usize % 64);
+        junk[at] ^= (i % 255 + 1) as u8;
+        let (code, _) = error_of(
+            &h.call("aegis_sendEncryptedTransaction", json!([Bytes::from(junk)]))
+                .await,
+        );
+        assert_eq!(code, -32000);
+    }
     let (_, message) = error_of(
         &h.call(
             "aegis_sendEncryptedTransaction",

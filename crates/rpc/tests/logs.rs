@@ -336,7 +336,12 @@ async fn call_and_estimate_speak_geth() {
 
 #[tokio::test]
 async fn max_da_size_throttles_what_the_builder_takes() {
-    let h = Harness::new(RpcConfig::default()).await;
+    // An operator who serves `miner` on this port (it is off by default).
+    let h = Harness::new(RpcConfig {
+        apis: ["eth", "miner"].map(String::from).to_vec(),
+        ..Default::default()
+    })
+    .await;
     let response = h.call("miner_setMaxDASize", json!(["0x10", "0x0"])).await;
     assert_eq!(response["result"], true);
     // A WETH deposit is estimated at the 100-byte minimum: over a 16-byte limit.

@@ -348,6 +348,39 @@ impl Store {
         Ok(table.get(number)?.map(|v| B256::from(*v.value())))
     }
 
+    /// Whether `ancestor` is `descendant` or one of its ancestors. Walks parent links only
+    /// until the canonical chain is reached, then answers from the canonical index.
+    pub fn is_ancestor(&self, ancestor: &B256, descendant: &B256) -> Result<bool, StorageError> {
+        let txn = self.db.begin_read()?;
+        let canonical = txn.open_table(CANONICAL)?;
+        let Some(target) = read_header(&txn, ancestor)? else {
+            return Ok(false);
+        };
+        let mut hash = *descendant;
+        loop {
+            if hash == *ancestor {
+                return Ok(true);
+            }
+            let Some(header) = read_header(&txn, &hash)? else {
+                return Ok(false);
+            };
+            if header.number <= target.number {
+                return Ok(false);
+            }
+            let on_canonical = canonical
+                .get(header.number)?
+                .map(|v| B256::from(*v.value()))
+                == Some(hash);
+            if on_canonical {
+                let at = canonical
+                    .get(target.number)?
+                    .map(|v| B256::from(*v.value()));
+                return Ok(at == Some(*ancestor));
+            }
+            hash = header.parent_hash;
+        }
+    }
+
     /// The block a JSON-RPC block tag or number names (`pending` is the head).
     pub fn hash_for(
         &self,
