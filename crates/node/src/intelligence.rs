@@ -174,7 +174,11 @@ impl ChainView for HeadView<'_> {
         input.extend_from_slice(signature);
         input.resize(4 + 96 + signature.len().div_ceil(32) * 32, 0);
         let out = self.call(account, input)?;
-        Ok(out.is_some_and(|word| word.len() >= 32 && word[..4] == EIP1271_MAGIC))
+        // Exactly `bytes4(0x1626ba7e)` ABI-encoded: a contract that echoes its calldata (which
+        // starts with the same selector) does not approve.
+        Ok(out.is_some_and(|word| {
+            word.len() == 32 && word[..4] == EIP1271_MAGIC && word[4..].iter().all(|b| *b == 0)
+        }))
     }
 }
 
@@ -917,5 +921,97 @@ mod tests {
         // Without sequencer keys there is no registry.
         let response = request(&public, "aegis_getAssets", json!([])).await;
         assert_eq!(response["error"]["code"], SERVER_ERROR);
+    }
+
+    /// Governance approval and revocation are engine-port (admin) methods; the sequencer's own
+    /// contracts and the predeploys are refused there too; bad input gets -32602.
+    #[tokio::test]
+    async fn governance_approves_and_revokes_on_the_admin_port_only() {
+        use clap::Parser;
+        #[derive(Parser)]
+        struct Cli {
+            #[command(flatten)]
+            keys: crate::keys::KeysArgs,
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(aegis_storage::Store::open(dir.path().join("chain.redb")).unwrap());
+        let spec = aegis_testing::spec(None, None);
+        let chain_id = spec.chain_id;
+        let executor = Arc::new(Executor::new(spec, store).unwrap());
+        let pool = Arc::new(Pool::new(Default::default()));
+        let identity = Cli::parse_from(["test"])
+            .keys
+            .open(dir.path(), chain_id, true)
+            .unwrap();
+        let attestation = Address::repeat_byte(0xa7);
+        let setup = IntelligenceSetup {
+            quantum: QrmConfig::default(),
+            strategy: Strategy::Fee,
+            weights: HybridWeights::default(),
+            oracle: None,
+            attestation: Some(attestation),
+        };
+        let intelligence =
+            Intelligence::new(setup, dir.path(), executor, pool, Some(Arc::new(identity)))
+                .unwrap();
+        let public = intelligence.clone().public_module();
+        let admin = intelligence.clone().admin_module();
+        let registration = |address: Address| {
+            json!({
+                "kind": "contract-data",
+                "name": "app",
+                "owner": Address::repeat_byte(9),
+                "locator": {"type": "contract", "address": address},
+                "vaults": [Address::repeat_byte(0x7a)],
+                "deadline": 0,
+            })
+        };
+        let response = request(
+            &public,
+            "aegis_approveAsset",
+            json!([registration(Address::repeat_byte(1))]),
+        )
+        .await;
+        assert_eq!(response["error"]["code"], -32601, "{response}");
+        for protected in [
+            attestation,
+            aegis_chainspec::predeploys::L1_BLOCK,
+            aegis_executor::l1info::L1_INFO_DEPOSITOR,
+        ] {
+            let response =
+                request(&admin, "aegis_approveAsset", json!([registration(protected)])).await;
+            assert_eq!(response["error"]["code"], INVALID_PARAMS, "{response}");
+            let message = response["error"]["message"].as_str().unwrap();
+            assert!(message.contains("protected"), "{message}");
+        }
+        let response = request(
+            &admin,
+            "aegis_approveAsset",
+            json!([registration(Address::repeat_byte(1))]),
+        )
+        .await;
+        let id = response["result"].clone();
+        assert!(id.is_string(), "{response}");
+        let assets = request(&public, "aegis_getAssets", json!([])).await;
+        assert_eq!(assets["result"][0]["approval"], "governance", "{assets}");
+        // Only the registrant's signature removes it on the public port; governance revokes.
+        let response = request(
+            &public,
+            "aegis_removeAsset",
+            json!([{"id": id, "owner": Address::repeat_byte(9), "deadline": crate::now() + 60}, "0x1234"]),
+        )
+        .await;
+        assert_eq!(response["error"]["code"], INVALID_PARAMS, "{response}");
+        let response = request(&admin, "aegis_revokeAsset", json!([id])).await;
+        assert_eq!(response["result"], id, "{response}");
+        let response = request(&admin, "aegis_revokeAsset", json!([id])).await;
+        assert_eq!(response["error"]["code"], INVALID_PARAMS, "{response}");
+        // Malformed input: a clear error, never a panic.
+        for bad in [json!([]), json!([{"kind": "token"}]), json!(["0x12"])] {
+            let response = request(&admin, "aegis_approveAsset", bad).await;
+            assert_eq!(response["error"]["code"], INVALID_PARAMS, "{response}");
+            let response = request(&public, "aegis_registerAsset", json!([{"kind": 1}, 5])).await;
+            assert_eq!(response["error"]["code"], INVALID_PARAMS, "{response}");
+        }
     }
 }
