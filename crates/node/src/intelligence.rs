@@ -91,10 +91,7 @@ fn protected_addresses(
     };
     let mut protected = ProtectedAddresses::new();
     protected
-        .insert_range(
-            predeploys::PREDEPLOY_BASE,
-            last(predeploys::PREDEPLOY_BASE),
-        )
+        .insert_range(predeploys::PREDEPLOY_BASE, last(predeploys::PREDEPLOY_BASE))
         .insert_range(
             predeploys::CODE_NAMESPACE_BASE,
             last(predeploys::CODE_NAMESPACE_BASE),
@@ -952,8 +949,7 @@ mod tests {
             attestation: Some(attestation),
         };
         let intelligence =
-            Intelligence::new(setup, dir.path(), executor, pool, Some(Arc::new(identity)))
-                .unwrap();
+            Intelligence::new(setup, dir.path(), executor, pool, Some(Arc::new(identity))).unwrap();
         let public = intelligence.clone().public_module();
         let admin = intelligence.clone().admin_module();
         let registration = |address: Address| {
@@ -978,8 +974,12 @@ mod tests {
             aegis_chainspec::predeploys::L1_BLOCK,
             aegis_executor::l1info::L1_INFO_DEPOSITOR,
         ] {
-            let response =
-                request(&admin, "aegis_approveAsset", json!([registration(protected)])).await;
+            let response = request(
+                &admin,
+                "aegis_approveAsset",
+                json!([registration(protected)]),
+            )
+            .await;
             assert_eq!(response["error"]["code"], INVALID_PARAMS, "{response}");
             let message = response["error"]["message"].as_str().unwrap();
             assert!(message.contains("protected"), "{message}");

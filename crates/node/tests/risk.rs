@@ -304,9 +304,7 @@ impl Dev {
     }
 
     fn included(&self, tx: B256) -> bool {
-        !self
-            .rpc("eth_getTransactionReceipt", json!([tx]))
-            .is_null()
+        !self.rpc("eth_getTransactionReceipt", json!([tx])).is_null()
     }
 
     /// Deploys `init` code from dev account `signer`; returns the contract's address.
@@ -605,8 +603,8 @@ fn the_registry_cannot_be_used_to_censor() {
         scheduled: Allowance::Frozen,
         emergency: Allowance::Frozen,
     };
-    let registration = |owner: Address, address: Address, policy: ProtectionPolicy| {
-        AssetRegistration {
+    let registration =
+        |owner: Address, address: Address, policy: ProtectionPolicy| AssetRegistration {
             kind: AssetKind::ContractData,
             name: "some contract".into(),
             owner,
@@ -614,8 +612,7 @@ fn the_registry_cannot_be_used_to_censor() {
             policy,
             vaults: vec![],
             deadline: now() + 300,
-        }
-    };
+        };
     // Before the node knew them as its own, its oracle and attestation contracts were
     // registered frozen (a sealed file from an older node, with the node's own key).
     {
@@ -717,9 +714,15 @@ fn the_registry_cannot_be_used_to_censor() {
     assert_eq!(by_id(&json!(id))["approval"], "owner");
     // Predeploys, the L1-info depositor, the sequencer's own contracts and key: never.
     for address in [
-        "0x4200000000000000000000000000000000000006".parse().unwrap(),
-        "0x4200000000000000000000000000000000000015".parse().unwrap(),
-        "0xDeaDDEaDDeAdDeAdDEAdDEaddeAddEAdDEAd0001".parse().unwrap(),
+        "0x4200000000000000000000000000000000000006"
+            .parse()
+            .unwrap(),
+        "0x4200000000000000000000000000000000000015"
+            .parse()
+            .unwrap(),
+        "0xDeaDDEaDDeAdDeAdDEAdDEaddeAddEAdDEAd0001"
+            .parse()
+            .unwrap(),
         dev.attestation,
         dev.oracle,
         dev.sequencer,

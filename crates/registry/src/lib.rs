@@ -50,7 +50,9 @@ pub enum RegistryError {
     },
     /// The signature is neither the owner's ECDSA signature nor approved by the owner contract's
     /// EIP-1271 `isValidSignature`.
-    #[error("signature is not the owner's ({owner}): neither its EIP-191 signature nor approved by its EIP-1271 isValidSignature")]
+    #[error(
+        "signature is not the owner's ({owner}): neither its EIP-191 signature nor approved by its EIP-1271 isValidSignature"
+    )]
     BadSignature {
         /// The claimed owner.
         owner: Address,
@@ -67,7 +69,9 @@ pub enum RegistryError {
     },
     /// The asset (or another asset at the same address) is registered by someone else; only
     /// its registrant can update or remove it.
-    #[error("asset {id} is already registered by {owner}; only its registrant can update or remove it")]
+    #[error(
+        "asset {id} is already registered by {owner}; only its registrant can update or remove it"
+    )]
     AlreadyRegistered {
         /// The registered asset.
         id: B256,
@@ -575,7 +579,9 @@ impl Registry {
 
     /// The registration that stands for contract `address`.
     pub fn by_address(&self, address: &Address) -> Option<&Asset> {
-        self.by_address.get(address).and_then(|id| self.assets.get(id))
+        self.by_address
+            .get(address)
+            .and_then(|id| self.assets.get(id))
     }
 
     fn check_deadline(&self, deadline: u64, now: u64) -> Result<(), RegistryError> {

@@ -6,11 +6,11 @@
 //! change.
 
 use crate::{Asset, RegistryError};
+use aes_gcm::{Aes256Gcm, KeyInit, aead::Aead};
 use alloy_primitives::B256;
+use rand_core::{OsRng, RngCore};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use aes_gcm::{Aes256Gcm, KeyInit, aead::Aead};
-use rand_core::{OsRng, RngCore};
 use std::{io::Write, path::PathBuf};
 use zeroize::Zeroizing;
 

@@ -250,7 +250,10 @@ fn the_first_registration_stands_until_its_registrant_updates_or_removes_it() {
     assert_eq!(updated, id);
     let asset = registry.get(&id).unwrap();
     assert_eq!(asset.registration.policy.emergency, Allowance::Frozen);
-    assert_eq!((asset.registered_at, asset.updated_at), (NOW, Some(NOW + 5)));
+    assert_eq!(
+        (asset.registered_at, asset.updated_at),
+        (NOW, Some(NOW + 5))
+    );
     assert_eq!(registry.assets().count(), 1);
     // Only the registrant removes it, once.
     let removal = AssetRemoval {
@@ -323,12 +326,9 @@ fn governance_approves_and_revokes() {
 
 fn protected() -> ProtectedAddresses {
     let mut p = ProtectedAddresses::new();
-    p.insert_range(
-        ending(0x42, 0),
-        ending(0x42, 0xff),
-    )
-    .insert(Address::repeat_byte(0xa7)) // "the attestation contract"
-    .insert(Address::repeat_byte(0x5e)); // "the sequencer's key"
+    p.insert_range(ending(0x42, 0), ending(0x42, 0xff))
+        .insert(Address::repeat_byte(0xa7)) // "the attestation contract"
+        .insert(Address::repeat_byte(0x5e)); // "the sequencer's key"
     p
 }
 
@@ -443,7 +443,9 @@ fn a_version_1_file_migrates_and_the_earliest_registration_of_an_address_stands(
     assert_eq!(registry.by_address(&contract).unwrap().id, first_id);
     assert_eq!(registry.protection_set().assets[&contract].id, first_id);
     // The next change writes version 2.
-    registry.approve(file(Address::repeat_byte(8), "ipfs://x"), NOW).unwrap();
+    registry
+        .approve(file(Address::repeat_byte(8), "ipfs://x"), NOW)
+        .unwrap();
     let raw = std::fs::read(dir.path().join("registry.sealed")).unwrap();
     assert_eq!(raw[4], 2);
     drop(registry);
@@ -479,7 +481,10 @@ fn policies_restrict_only_at_the_level_they_name_and_never_at_normal() {
     };
     assert_eq!(frozen_at_emergency.at(RiskLevel::Normal), Allowance::Any);
     assert_eq!(frozen_at_emergency.at(RiskLevel::Scheduled), Allowance::Any);
-    assert_eq!(frozen_at_emergency.at(RiskLevel::Emergency), Allowance::Frozen);
+    assert_eq!(
+        frozen_at_emergency.at(RiskLevel::Emergency),
+        Allowance::Frozen
+    );
     // A legacy policy frozen at NORMAL does nothing at NORMAL.
     let legacy = ProtectionPolicy {
         normal: Allowance::Frozen,
@@ -635,8 +640,14 @@ fn off_chain_assets_are_namespaced_by_their_registrant() {
         .register(b.clone(), &sign(&bob, &b), NOW, &NoContracts)
         .unwrap();
     assert_ne!(id_a, id_b);
-    assert_eq!(registry.get(&id_a).unwrap().registration.owner, alice.address());
-    assert_eq!(registry.get(&id_b).unwrap().registration.owner, bob.address());
+    assert_eq!(
+        registry.get(&id_a).unwrap().registration.owner,
+        alice.address()
+    );
+    assert_eq!(
+        registry.get(&id_b).unwrap().registration.owner,
+        bob.address()
+    );
 }
 
 #[test]
@@ -707,7 +718,12 @@ fn keys() -> &'static [PrivateKeySigner] {
 #[derive(Clone, Debug)]
 enum Op {
     /// Key `actor` registers contract `target` (of six, two protected), owned by key `owner`.
-    Register { actor: usize, target: usize, owner: usize, frozen: bool },
+    Register {
+        actor: usize,
+        target: usize,
+        owner: usize,
+        frozen: bool,
+    },
     /// Key `actor` removes what stands at contract `target`.
     Remove { actor: usize, target: usize },
     /// The contract changes hands.
@@ -717,14 +733,16 @@ enum Op {
 fn op() -> impl proptest::strategy::Strategy<Value = Op> {
     use proptest::prelude::{Strategy, prop_oneof};
     prop_oneof![
-        (0..4usize, 0..6usize, 0..4usize, any::<bool>()).prop_map(|(actor, target, owner, frozen)| {
-            Op::Register {
-                actor,
-                target,
-                owner,
-                frozen,
+        (0..4usize, 0..6usize, 0..4usize, any::<bool>()).prop_map(
+            |(actor, target, owner, frozen)| {
+                Op::Register {
+                    actor,
+                    target,
+                    owner,
+                    frozen,
+                }
             }
-        }),
+        ),
         (0..4usize, 0..6usize).prop_map(|(actor, target)| Op::Remove { actor, target }),
         (0..6usize, 0..4usize).prop_map(|(target, owner)| Op::Transfer { target, owner }),
     ]
