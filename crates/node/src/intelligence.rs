@@ -11,7 +11,10 @@ use aegis_mempool::Pool;
 use aegis_migration::{Checkpoint, CheckpointStore};
 use aegis_ordering::{HybridWeights, Orderer, OrderingContext, Strategy};
 use aegis_qrm::{FeedConfig, FeedSource, LevelChange, Monitor, QrmConfig, RiskLevel, ThreatReport};
-use aegis_registry::{AssetRegistration, Registry, RegistryError};
+use aegis_registry::{
+    AssetRegistration, AssetRemoval, ChainView, EIP1271_MAGIC, ProtectedAddresses, Registry,
+    RegistryError,
+};
 use alloy_primitives::{Address, B256, Signature};
 use alloy_sol_types::SolCall;
 use anyhow::Context;
@@ -39,13 +42,141 @@ fn rpc_error(code: i32, message: impl Into<String>) -> ErrorObjectOwned {
     ErrorObjectOwned::owned(code, message.into(), None::<()>)
 }
 
-/// A signature as wallets give it (`personal_sign`: 65 bytes `r ‖ s ‖ v` in hex) or as alloy
-/// serializes it (`{r, s, yParity}`).
+/// A signature as wallets give it (`personal_sign`: 65 bytes `r ‖ s ‖ v` in hex; for a
+/// contract owner whatever its EIP-1271 `isValidSignature` takes) or as alloy serializes an
+/// ECDSA signature (`{r, s, yParity}`).
 #[derive(serde::Deserialize)]
 #[serde(untagged)]
 enum SignatureParam {
     Raw(alloy_primitives::Bytes),
     Object(Signature),
+}
+
+impl SignatureParam {
+    fn into_bytes(self) -> Vec<u8> {
+        match self {
+            Self::Raw(bytes) => bytes.to_vec(),
+            Self::Object(signature) => signature.as_bytes().to_vec(),
+        }
+    }
+}
+
+/// The JSON-RPC error for a registry error: -32602 for what the request got wrong (malformed,
+/// not signed by the owner, not in control, registered by someone else, protected, replayed),
+/// -32005 for limits, -32603 for the node's own failures.
+fn registry_error(e: RegistryError) -> ErrorObjectOwned {
+    let code = match e {
+        RegistryError::RateLimited(_) | RegistryError::Quota { .. } => LIMIT_EXCEEDED,
+        RegistryError::Storage { .. } | RegistryError::Chain(_) => INTERNAL,
+        _ => INVALID_PARAMS,
+    };
+    rpc_error(code, e.to_string())
+}
+
+/// Addresses the registry never registers nor protects: the OP predeploys and their
+/// implementations, every account with code in the genesis (preinstalls, system contracts),
+/// the system senders, the sequencer's key and its anchor contracts.
+fn protected_addresses(
+    spec: &aegis_chainspec::ChainSpec,
+    sequencer: Option<Address>,
+    anchors: impl IntoIterator<Item = Address>,
+) -> ProtectedAddresses {
+    use aegis_chainspec::predeploys;
+    let last = |base: Address| {
+        let mut last = base;
+        let [hi, lo] = (predeploys::PREDEPLOY_COUNT - 1).to_be_bytes();
+        last.0[18] = hi;
+        last.0[19] = lo;
+        last
+    };
+    let mut protected = ProtectedAddresses::new();
+    protected
+        .insert_range(predeploys::PREDEPLOY_BASE, last(predeploys::PREDEPLOY_BASE))
+        .insert_range(
+            predeploys::CODE_NAMESPACE_BASE,
+            last(predeploys::CODE_NAMESPACE_BASE),
+        );
+    for address in [
+        aegis_executor::l1info::L1_INFO_DEPOSITOR,
+        predeploys::BEACON_ROOTS_ADDRESS,
+        predeploys::BEACON_ROOTS_SENDER,
+        predeploys::HISTORY_STORAGE_ADDRESS,
+        predeploys::HISTORY_STORAGE_SENDER,
+    ]
+    .into_iter()
+    .chain(sequencer)
+    .chain(anchors)
+    {
+        protected.insert(address);
+    }
+    for (address, account) in &spec.genesis.alloc {
+        if account.code.as_ref().is_some_and(|code| !code.is_empty()) {
+            protected.insert(*address);
+        }
+    }
+    protected
+}
+
+/// The chain at the head as the registry reads it: `owner()` and `isValidSignature` through
+/// `eth_call`.
+struct HeadView<'a>(&'a Executor);
+
+impl HeadView<'_> {
+    /// `Ok(None)` when the call reverts or returns nothing.
+    fn call(&self, to: Address, input: Vec<u8>) -> Result<Option<Vec<u8>>, String> {
+        let head = self
+            .0
+            .store()
+            .head()
+            .map_err(|e| e.to_string())?
+            .ok_or("no head")?
+            .hash_slow();
+        let request = alloy_rpc_types_eth::TransactionRequest::default()
+            .to(to)
+            .input(alloy_rpc_types_eth::TransactionInput::new(input.into()));
+        Ok(self
+            .0
+            .call(head, request, None, None)
+            .ok()
+            .filter(|out| !out.is_empty())
+            .map(|out| out.to_vec()))
+    }
+}
+
+impl ChainView for HeadView<'_> {
+    fn owner(&self, contract: Address) -> Result<Option<Address>, String> {
+        // EIP-173 `owner()`: 0x8da5cb5b.
+        let out = self.call(contract, vec![0x8d, 0xa5, 0xcb, 0x5b])?;
+        Ok(out.and_then(|word| {
+            let word = word.get(..32)?;
+            word[..12]
+                .iter()
+                .all(|b| *b == 0)
+                .then(|| Address::from_slice(&word[12..]))
+                .filter(|owner| *owner != Address::ZERO)
+        }))
+    }
+
+    fn is_valid_signature(
+        &self,
+        account: Address,
+        hash: B256,
+        signature: &[u8],
+    ) -> Result<bool, String> {
+        // `isValidSignature(bytes32,bytes)`: selector, hash, offset 0x40, length, padded bytes.
+        let mut input = EIP1271_MAGIC.to_vec();
+        input.extend_from_slice(hash.as_slice());
+        input.extend_from_slice(&B256::with_last_byte(0x40).0);
+        input.extend_from_slice(&alloy_primitives::U256::from(signature.len()).to_be_bytes::<32>());
+        input.extend_from_slice(signature);
+        input.resize(4 + 96 + signature.len().div_ceil(32) * 32, 0);
+        let out = self.call(account, input)?;
+        // Exactly `bytes4(0x1626ba7e)` ABI-encoded: a contract that echoes its calldata (which
+        // starts with the same selector) does not approve.
+        Ok(out.is_some_and(|word| {
+            word.len() == 32 && word[..4] == EIP1271_MAGIC && word[4..].iter().all(|b| *b == 0)
+        }))
+    }
 }
 
 /// Key rotations the risk monitor planned and performed.
@@ -114,9 +245,15 @@ impl Intelligence {
             Some(identity) => {
                 let key = Registry::key_from_secret(&identity.ecdsa().secret());
                 let path = datadir.join("registry.sealed");
+                let protected = protected_addresses(
+                    executor.spec(),
+                    Some(identity.address()),
+                    setup.attestation.into_iter().chain(setup.oracle),
+                );
                 let registry =
                     Registry::open(&path, key, executor.spec().chain_id, Default::default())
-                        .with_context(|| format!("asset registry {}", path.display()))?;
+                        .with_context(|| format!("asset registry {}", path.display()))?
+                        .with_protected(protected);
                 (
                     Some(Mutex::new(registry)),
                     Some(CheckpointStore::new(datadir.join("checkpoints"))),
@@ -508,8 +645,8 @@ impl Intelligence {
         }))
     }
 
-    /// `aegis_getRiskStatus`, `aegis_registerAsset`, `aegis_getAssets`, `aegis_getMigration`
-    /// on the public port.
+    /// `aegis_getRiskStatus`, `aegis_registerAsset`, `aegis_removeAsset`, `aegis_getAssets`,
+    /// `aegis_getMigration` on the public port.
     pub(crate) fn public_module(self: Arc<Self>) -> RpcModule<Arc<Self>> {
         let mut module = RpcModule::new(self);
         module
@@ -521,27 +658,36 @@ impl Intelligence {
             .register_blocking_method("aegis_registerAsset", |params, this, _| {
                 let mut seq = params.sequence();
                 let registration: AssetRegistration = seq.next()?;
-                let signature = match seq.next::<SignatureParam>()? {
-                    SignatureParam::Raw(bytes) => Signature::from_raw(&bytes).map_err(|e| {
-                        rpc_error(INVALID_PARAMS, format!("invalid signature: {e}"))
-                    })?,
-                    SignatureParam::Object(signature) => signature,
-                };
+                let signature = seq.next::<SignatureParam>()?.into_bytes();
                 let id = this
                     .registry()?
-                    .register(registration, &signature, crate::now())
-                    .map_err(|e| {
-                        let code = match e {
-                            RegistryError::RateLimited(_) | RegistryError::Quota { .. } => {
-                                LIMIT_EXCEEDED
-                            }
-                            RegistryError::Storage { .. } => INTERNAL,
-                            _ => INVALID_PARAMS,
-                        };
-                        rpc_error(code, e.to_string())
-                    })?;
+                    .register(
+                        registration,
+                        &signature,
+                        crate::now(),
+                        &HeadView(&this.executor),
+                    )
+                    .map_err(registry_error)?;
                 this.refresh_context();
                 Ok::<_, ErrorObjectOwned>(id)
+            })
+            .expect("unique");
+        module
+            .register_blocking_method("aegis_removeAsset", |params, this, _| {
+                let mut seq = params.sequence();
+                let removal: AssetRemoval = seq.next()?;
+                let signature = seq.next::<SignatureParam>()?.into_bytes();
+                let asset = this
+                    .registry()?
+                    .remove(
+                        &removal,
+                        &signature,
+                        crate::now(),
+                        &HeadView(&this.executor),
+                    )
+                    .map_err(registry_error)?;
+                this.refresh_context();
+                Ok::<_, ErrorObjectOwned>(asset.id)
             })
             .expect("unique");
         module
@@ -559,10 +705,32 @@ impl Intelligence {
         module
     }
 
-    /// `aegis_submitThreatReport`, `aegis_setOrderingStrategy`, `aegis_startMigration` on the
-    /// JWT-authenticated engine port.
+    /// `aegis_submitThreatReport`, `aegis_setOrderingStrategy`, `aegis_startMigration`,
+    /// `aegis_approveAsset` and `aegis_revokeAsset` (governance) on the JWT-authenticated
+    /// engine port.
     pub(crate) fn admin_module(self: Arc<Self>) -> RpcModule<Arc<Self>> {
         let mut module = RpcModule::new(self);
+        module
+            .register_blocking_method("aegis_approveAsset", |params, this, _| {
+                let registration: AssetRegistration = params.one()?;
+                let id = this
+                    .registry()?
+                    .approve(registration, crate::now())
+                    .map_err(registry_error)?;
+                this.refresh_context();
+                info!(target: "aegis::intelligence", %id, "asset approved by governance");
+                Ok::<_, ErrorObjectOwned>(id)
+            })
+            .expect("unique");
+        module
+            .register_blocking_method("aegis_revokeAsset", |params, this, _| {
+                let id: B256 = params.one()?;
+                let asset = this.registry()?.revoke(&id).map_err(registry_error)?;
+                this.refresh_context();
+                info!(target: "aegis::intelligence", %id, "asset revoked by governance");
+                Ok::<_, ErrorObjectOwned>(asset.id)
+            })
+            .expect("unique");
         module
             .register_async_method("aegis_submitThreatReport", |params, this, _| async move {
                 let report: ThreatReport = params.one()?;
@@ -750,5 +918,100 @@ mod tests {
         // Without sequencer keys there is no registry.
         let response = request(&public, "aegis_getAssets", json!([])).await;
         assert_eq!(response["error"]["code"], SERVER_ERROR);
+    }
+
+    /// Governance approval and revocation are engine-port (admin) methods; the sequencer's own
+    /// contracts and the predeploys are refused there too; bad input gets -32602.
+    #[tokio::test]
+    async fn governance_approves_and_revokes_on_the_admin_port_only() {
+        use clap::Parser;
+        #[derive(Parser)]
+        struct Cli {
+            #[command(flatten)]
+            keys: crate::keys::KeysArgs,
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(aegis_storage::Store::open(dir.path().join("chain.redb")).unwrap());
+        let spec = aegis_testing::spec(None, None);
+        let chain_id = spec.chain_id;
+        let executor = Arc::new(Executor::new(spec, store).unwrap());
+        let pool = Arc::new(Pool::new(Default::default()));
+        let identity = Cli::parse_from(["test"])
+            .keys
+            .open(dir.path(), chain_id, true)
+            .unwrap();
+        let attestation = Address::repeat_byte(0xa7);
+        let setup = IntelligenceSetup {
+            quantum: QrmConfig::default(),
+            strategy: Strategy::Fee,
+            weights: HybridWeights::default(),
+            oracle: None,
+            attestation: Some(attestation),
+        };
+        let intelligence =
+            Intelligence::new(setup, dir.path(), executor, pool, Some(Arc::new(identity))).unwrap();
+        let public = intelligence.clone().public_module();
+        let admin = intelligence.clone().admin_module();
+        let registration = |address: Address| {
+            json!({
+                "kind": "contract-data",
+                "name": "app",
+                "owner": Address::repeat_byte(9),
+                "locator": {"type": "contract", "address": address},
+                "vaults": [Address::repeat_byte(0x7a)],
+                "deadline": 0,
+            })
+        };
+        let response = request(
+            &public,
+            "aegis_approveAsset",
+            json!([registration(Address::repeat_byte(1))]),
+        )
+        .await;
+        assert_eq!(response["error"]["code"], -32601, "{response}");
+        for protected in [
+            attestation,
+            aegis_chainspec::predeploys::L1_BLOCK,
+            aegis_executor::l1info::L1_INFO_DEPOSITOR,
+        ] {
+            let response = request(
+                &admin,
+                "aegis_approveAsset",
+                json!([registration(protected)]),
+            )
+            .await;
+            assert_eq!(response["error"]["code"], INVALID_PARAMS, "{response}");
+            let message = response["error"]["message"].as_str().unwrap();
+            assert!(message.contains("protected"), "{message}");
+        }
+        let response = request(
+            &admin,
+            "aegis_approveAsset",
+            json!([registration(Address::repeat_byte(1))]),
+        )
+        .await;
+        let id = response["result"].clone();
+        assert!(id.is_string(), "{response}");
+        let assets = request(&public, "aegis_getAssets", json!([])).await;
+        assert_eq!(assets["result"][0]["approval"], "governance", "{assets}");
+        // Only the registrant's signature removes it on the public port; governance revokes.
+        let response = request(
+            &public,
+            "aegis_removeAsset",
+            json!([{"id": id, "owner": Address::repeat_byte(9), "deadline": crate::now() + 60}, "0x1234"]),
+        )
+        .await;
+        assert_eq!(response["error"]["code"], INVALID_PARAMS, "{response}");
+        let response = request(&admin, "aegis_revokeAsset", json!([id])).await;
+        assert_eq!(response["result"], id, "{response}");
+        let response = request(&admin, "aegis_revokeAsset", json!([id])).await;
+        assert_eq!(response["error"]["code"], INVALID_PARAMS, "{response}");
+        // Malformed input: a clear error, never a panic.
+        for bad in [json!([]), json!([{"kind": "token"}]), json!(["0x12"])] {
+            let response = request(&admin, "aegis_approveAsset", bad).await;
+            assert_eq!(response["error"]["code"], INVALID_PARAMS, "{response}");
+            let response = request(&public, "aegis_registerAsset", json!([{"kind": 1}, 5])).await;
+            assert_eq!(response["error"]["code"], INVALID_PARAMS, "{response}");
+        }
     }
 }

@@ -791,25 +791,23 @@ fn batches_are_committed_on_chain(data: &Path) {
     }
 }
 
-/// An application registers a contract as an asset; the operator starts a migration on the
-/// engine port (JWT); the checkpoint reaches `SequencerAttestation` in a sequencer transaction
-/// and `aegis migration verify` checks it against the validator's state (which it derived from
-/// L1 alone) and the contract; a tampered file fails.
+/// The operator registers an asset (governance approval, engine port with JWT: the
+/// sequencer's own contracts can never be assets) and starts a migration there; the checkpoint
+/// reaches `SequencerAttestation` in a sequencer transaction and `aegis migration verify`
+/// checks it against the validator's state (which it derived from L1 alone) and the contract;
+/// a tampered file fails.
 fn migration_checkpoint_is_recorded_and_verifies(data: &Path) {
-    use alloy_signer::SignerSync;
     let contracts: Value =
         serde_json::from_str(&std::fs::read_to_string(data.join("contracts.json")).unwrap())
             .unwrap();
     let attestation: alloy_primitives::Address =
         serde_json::from_value(contracts["SequencerAttestation"].clone()).unwrap();
     let owner = aegis_testing::signer(3);
-    let registration = aegis_registry::AssetRegistration {
+    let registration = |address| aegis_registry::AssetRegistration {
         kind: aegis_registry::AssetKind::ContractData,
-        name: "attestation registry".into(),
+        name: "application data".into(),
         owner: owner.address(),
-        locator: aegis_registry::Locator::Contract {
-            address: attestation,
-        },
+        locator: aegis_registry::Locator::Contract { address },
         policy: Default::default(),
         vaults: vec![alloy_primitives::Address::repeat_byte(0x7a)],
         deadline: std::time::SystemTime::now()
@@ -818,16 +816,35 @@ fn migration_checkpoint_is_recorded_and_verifies(data: &Path) {
             .as_secs()
             + 300,
     };
-    let signature = owner
-        .sign_message_sync(aegis_registry::registration_digest(901, &registration).as_slice())
-        .unwrap();
-    rpc(
-        L2_RPC,
-        "aegis_registerAsset",
-        json!([registration, signature]),
-    );
-
     let jwt = std::fs::read_to_string(data.join("jwt-sequencer.hex")).unwrap();
+    let approve = |address| {
+        let output = Command::new(repo().join(".tools/bin/cast"))
+            .args([
+                "rpc",
+                "--rpc-url",
+                "http://127.0.0.1:28551",
+                "--jwt-secret",
+                jwt.trim(),
+                "aegis_approveAsset",
+                &json!([registration(address)]).to_string(),
+                "--raw",
+            ])
+            .output()
+            .unwrap();
+        (
+            output.status.success(),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            ),
+        )
+    };
+    let (ok, out) = approve(attestation);
+    assert!(!ok && out.contains("protected"), "{out}");
+    let (ok, out) = approve(alloy_primitives::Address::repeat_byte(0x7c));
+    assert!(ok, "{out}");
+
     let started: Value = serde_json::from_str(&foundry(
         "cast",
         &[

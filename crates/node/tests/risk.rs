@@ -2,7 +2,8 @@
 //! a threat feed raises the score past 6000 (rotation scheduled, oracle updated) and then past
 //! 9000 (keys rotated at once, oracle at EMERGENCY, ECDSA-only commitments refused on chain,
 //! asset protection on: a protected-token transfer to a non-vault address is held in quarantine
-//! while one to the registered vault is included). And the on-chain oracle as a feed.
+//! while one to the registered vault is included). And the on-chain oracle as a feed. And the
+//! registry's guarantees against censorship, as attacks on a running node.
 
 use aegis_contracts::{qrms_oracle::QRMSOracle, sequencer_attestation::SequencerAttestation};
 use alloy_primitives::{Address, B256, Bytes, U256, keccak256};
@@ -17,15 +18,30 @@ use std::{
 
 const PORT: u16 = 28745;
 const ORACLE_FEED_PORT: u16 = 28746;
+const CENSOR_PORT: u16 = 28747;
 const CHAIN_ID: u64 = 901;
 /// Dev account 9 deploys (nonces 0..=2) and funds the sequencer.
 const DEPLOYER_KEY: &str = "0x2a871d0798f97d79848a013d4936a73bf4cc922c825d33c1cf7073dff6d409c6";
-/// A protected token (no code is needed: what matters is which transfers get sequenced).
 fn erc20_transfer(to: Address) -> Bytes {
     aegis_testing::erc20_transfer_input(to, U256::from(1))
 }
 
-const TOKEN: Address = Address::repeat_byte(0x70);
+/// Init code of a minimal EIP-173 contract: the constructor stores its deployer as the owner;
+/// every call (`owner()`, a token transfer) returns the owner word.
+/// `CALLER PUSH0 SSTORE; CODECOPY runtime; RETURN` ‖ `PUSH0 SLOAD PUSH0 MSTORE PUSH1 32 PUSH0 RETURN`.
+const OWNABLE_INIT: &str = "0x335f556008600d5f3960085ff3\
+                            5f545f5260205ff3";
+/// Init code of a contract whose every call (so `isValidSignature`) returns the EIP-1271 magic
+/// value `0x1626ba7e`: it approves anything signed in its name.
+const APPROVER_INIT: &str = "0x600e600a5f39600e5ff3\
+                             631626ba7e60e01b5f5260205ff3";
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
 const VAULT: Address = Address::repeat_byte(0x7a);
 const STRANGER: Address = Address::repeat_byte(0x51);
 
@@ -266,6 +282,43 @@ impl Dev {
         }
     }
 
+    /// Sends a signed transaction from dev account `signer` (at its pending nonce).
+    fn send(&self, signer: u32, to: alloy_primitives::TxKind, input: Bytes) -> B256 {
+        let sender = aegis_testing::signer(signer);
+        let nonce: alloy_primitives::U64 = serde_json::from_value(self.rpc(
+            "eth_getTransactionCount",
+            json!([sender.address(), "pending"]),
+        ))
+        .unwrap();
+        let raw = aegis_testing::user_tx(
+            aegis_testing::TxType::Eip1559,
+            &sender,
+            CHAIN_ID,
+            nonce.to(),
+            to,
+            U256::ZERO,
+            input,
+            200_000,
+        );
+        serde_json::from_value(self.rpc("eth_sendRawTransaction", json!([raw]))).unwrap()
+    }
+
+    fn included(&self, tx: B256) -> bool {
+        !self.rpc("eth_getTransactionReceipt", json!([tx])).is_null()
+    }
+
+    /// Deploys `init` code from dev account `signer`; returns the contract's address.
+    fn deploy_code(&self, signer: u32, init: &str) -> Address {
+        let code: Bytes = init.replace([' ', '\\'], "").parse().unwrap();
+        let tx = self.send(signer, alloy_primitives::TxKind::Create, code);
+        wait_until("the deployment", Duration::from_secs(30), || {
+            self.included(tx)
+        });
+        let receipt = self.rpc("eth_getTransactionReceipt", json!([tx]));
+        assert_eq!(receipt["status"], "0x1", "{receipt}");
+        serde_json::from_value(receipt["contractAddress"].clone()).unwrap()
+    }
+
     fn status(&self) -> Value {
         self.rpc("aegis_getRiskStatus", json!([]))
     }
@@ -305,13 +358,15 @@ fn rising_risk_schedules_then_forces_rotation_updates_the_oracle_and_protects_as
         },
     );
 
-    // An application registers a token with the default policy (vaults only at EMERGENCY).
+    // An application registers its token (it is the contract's owner()) with the default
+    // policy (vaults only at EMERGENCY).
     let owner = aegis_testing::signer(5);
+    let token = dev.deploy_code(5, OWNABLE_INIT);
     let registration = aegis_registry::AssetRegistration {
         kind: aegis_registry::AssetKind::Token,
         name: "Protected USD".into(),
         owner: owner.address(),
-        locator: aegis_registry::Locator::Contract { address: TOKEN },
+        locator: aegis_registry::Locator::Contract { address: token },
         policy: Default::default(),
         vaults: vec![VAULT],
         deadline: std::time::SystemTime::now()
@@ -430,7 +485,7 @@ fn rising_risk_schedules_then_forces_rotation_updates_the_oracle_and_protects_as
             &sender,
             CHAIN_ID,
             nonce.to(),
-            alloy_primitives::TxKind::Call(TOKEN),
+            alloy_primitives::TxKind::Call(token),
             U256::ZERO,
             erc20_transfer(to),
             100_000,
@@ -529,4 +584,250 @@ fn the_oracle_feed_follows_the_chain() {
             .round,
         0
     );
+}
+
+/// The registry cannot be used to censor (issue 13): a stranger cannot register someone else's
+/// contract, the first registration stands, a contract can approve itself (EIP-1271), the
+/// predeploys, system accounts and the sequencer's own contracts are never registered and never
+/// held (even when an old sealed file has them frozen), `frozen` at EMERGENCY does nothing at
+/// NORMAL and SCHEDULED, the registrant removes its asset, governance approval is not on the
+/// public port.
+#[test]
+fn the_registry_cannot_be_used_to_censor() {
+    use aegis_registry::{
+        Allowance, AssetKind, AssetRegistration, AssetRemoval, Locator, ProtectionPolicy,
+    };
+    let mut dev = Dev::new(CENSOR_PORT);
+    let frozen = ProtectionPolicy {
+        normal: Allowance::Any,
+        scheduled: Allowance::Frozen,
+        emergency: Allowance::Frozen,
+    };
+    let registration =
+        |owner: Address, address: Address, policy: ProtectionPolicy| AssetRegistration {
+            kind: AssetKind::ContractData,
+            name: "some contract".into(),
+            owner,
+            locator: Locator::Contract { address },
+            policy,
+            vaults: vec![],
+            deadline: now() + 300,
+        };
+    // Before the node knew them as its own, its oracle and attestation contracts were
+    // registered frozen (a sealed file from an older node, with the node's own key).
+    {
+        let store = aegis_pqc::KeyStore::open(
+            &dev.datadir.join("keys/sequencer.keystore"),
+            aegis_pqc::SealingKey::from_key_file(&dev.datadir.join("keys/seal.key"), false)
+                .unwrap(),
+        )
+        .unwrap();
+        let mut registry = aegis_registry::Registry::open(
+            dev.datadir.join("registry.sealed"),
+            aegis_registry::Registry::key_from_secret(&store.ecdsa().secret()),
+            CHAIN_ID,
+            Default::default(),
+        )
+        .unwrap();
+        for address in [dev.oracle, dev.attestation] {
+            registry
+                .approve(
+                    registration(Address::repeat_byte(0x66), address, frozen),
+                    now(),
+                )
+                .unwrap();
+        }
+    }
+    let feed = dev.dir.path().join("threat.json");
+    write_feed(&feed, 1000.0);
+    dev.start(&["--qrm.feed-file", feed.to_str().unwrap()]);
+    dev.deploy(&dev.sequencer.to_string());
+
+    let owner = aegis_testing::signer(5);
+    let stranger = aegis_testing::signer(6);
+    let contract = dev.deploy_code(5, OWNABLE_INIT);
+    let approver = dev.deploy_code(8, APPROVER_INIT);
+    let register = |signer: &alloy_signer_local::PrivateKeySigner, r: &AssetRegistration| {
+        let signature = signer
+            .sign_message_sync(aegis_registry::registration_digest(CHAIN_ID, r).as_slice())
+            .unwrap();
+        dev.post(
+            "aegis_registerAsset",
+            json!([r, Bytes::from(signature.as_bytes().to_vec())]),
+        )
+    };
+    let refused = |response: Value, words: &str| {
+        assert_eq!(response["error"]["code"], -32602, "{response}");
+        let message = response["error"]["message"].as_str().unwrap();
+        assert!(message.contains(words), "{message}");
+    };
+    let frozen_at_emergency = ProtectionPolicy {
+        normal: Allowance::Any,
+        scheduled: Allowance::Any,
+        emergency: Allowance::Frozen,
+    };
+
+    // A stranger cannot register the owner's contract (frozen for everyone).
+    refused(
+        register(
+            &stranger,
+            &registration(stranger.address(), contract, frozen),
+        ),
+        "does not control",
+    );
+    // Its owner() can, frozen at EMERGENCY only; a policy restricting at NORMAL is refused.
+    refused(
+        register(
+            &owner,
+            &registration(
+                owner.address(),
+                contract,
+                ProtectionPolicy {
+                    normal: Allowance::Frozen,
+                    ..frozen
+                },
+            ),
+        ),
+        "policy.normal",
+    );
+    let mine = registration(owner.address(), contract, frozen_at_emergency);
+    let id: B256 = serde_json::from_value(register(&owner, &mine)["result"].clone()).unwrap();
+    // The first registration stands: someone else (as another kind of asset too) is refused.
+    let mut theirs = registration(stranger.address(), contract, frozen);
+    theirs.kind = AssetKind::Nft;
+    refused(register(&stranger, &theirs), "already registered");
+    // A contract approves its own registration through EIP-1271.
+    let r = registration(approver, approver, frozen_at_emergency);
+    let response = dev.post("aegis_registerAsset", json!([r, "0x00"]));
+    assert!(response["result"].is_string(), "{response}");
+    let assets = dev.rpc("aegis_getAssets", json!([]));
+    let by_id = |id: &Value| {
+        assets
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["id"] == *id)
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(by_id(&response["result"])["approval"], "contract");
+    assert_eq!(by_id(&json!(id))["approval"], "owner");
+    // Predeploys, the L1-info depositor, the sequencer's own contracts and key: never.
+    for address in [
+        "0x4200000000000000000000000000000000000006"
+            .parse()
+            .unwrap(),
+        "0x4200000000000000000000000000000000000015"
+            .parse()
+            .unwrap(),
+        "0xDeaDDEaDDeAdDeAdDEAdDEaddeAddEAdDEAd0001"
+            .parse()
+            .unwrap(),
+        dev.attestation,
+        dev.oracle,
+        dev.sequencer,
+    ] {
+        refused(
+            register(&owner, &registration(owner.address(), address, frozen)),
+            "protected",
+        );
+    }
+    // Governance approval is the operator's, on the engine port (JWT) only; not here.
+    let ownerless = registration(
+        owner.address(),
+        Address::repeat_byte(0x7c),
+        frozen_at_emergency,
+    );
+    let response = dev.post("aegis_approveAsset", json!([ownerless]));
+    assert_eq!(response["error"]["code"], -32601, "{response}");
+
+    // Frozen at EMERGENCY: a call to the contract goes through at NORMAL and SCHEDULED.
+    let call = |signer: u32| {
+        dev.send(
+            signer,
+            alloy_primitives::TxKind::Call(contract),
+            erc20_transfer(STRANGER),
+        )
+    };
+    let tx = call(7);
+    wait_until("a call at NORMAL", Duration::from_secs(30), || {
+        dev.included(tx)
+    });
+    write_feed(&feed, 6500.0);
+    wait_until("SCHEDULED", Duration::from_secs(60), || {
+        dev.status()["level"] == "scheduled"
+    });
+    let tx = call(7);
+    wait_until("a call at SCHEDULED", Duration::from_secs(30), || {
+        dev.included(tx)
+    });
+    // At EMERGENCY it is held; the sequencer's own reports to its oracle (frozen in the old
+    // file) still land.
+    write_feed(&feed, 9500.0);
+    wait_until(
+        "EMERGENCY on the node and the oracle",
+        Duration::from_secs(60),
+        || {
+            let state = dev.oracle_state(dev.oracle);
+            dev.status()["level"] == "emergency" && state.level == 2 && state.score == 9500
+        },
+    );
+    let held = call(7);
+    wait_until("the call held", Duration::from_secs(30), || {
+        dev.status()["quarantined"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|q| q["hash"] == json!(held))
+    });
+    let quarantined = dev.status()["quarantined"].clone();
+    for q in quarantined.as_array().unwrap() {
+        assert_eq!(q["asset"], json!(id), "{quarantined}");
+        assert_ne!(q["sender"], json!(dev.sequencer), "{quarantined}");
+    }
+    assert!(!dev.included(held));
+
+    // Only the registrant removes it; then the held call goes through.
+    let removal = AssetRemoval {
+        id,
+        owner: owner.address(),
+        deadline: now() + 300,
+    };
+    let sign_removal = |signer: &alloy_signer_local::PrivateKeySigner, r: &AssetRemoval| {
+        let signature = signer
+            .sign_message_sync(aegis_registry::removal_digest(CHAIN_ID, r).as_slice())
+            .unwrap();
+        Bytes::from(signature.as_bytes().to_vec())
+    };
+    let forged = AssetRemoval {
+        owner: stranger.address(),
+        ..removal.clone()
+    };
+    refused(
+        dev.post(
+            "aegis_removeAsset",
+            json!([forged, sign_removal(&stranger, &forged)]),
+        ),
+        "only they can remove it",
+    );
+    refused(
+        dev.post(
+            "aegis_removeAsset",
+            json!([removal, sign_removal(&stranger, &removal)]),
+        ),
+        "signature is not the owner's",
+    );
+    let removed = dev.rpc(
+        "aegis_removeAsset",
+        json!([removal, sign_removal(&owner, &removal)]),
+    );
+    assert_eq!(removed, json!(id));
+    wait_until(
+        "the held call after the removal",
+        Duration::from_secs(30),
+        || dev.included(held),
+    );
+    // Malformed input: a clear error, no panic.
+    let response = dev.post("aegis_registerAsset", json!([{"kind": "token"}, "0x"]));
+    assert_eq!(response["error"]["code"], -32602, "{response}");
 }

@@ -90,6 +90,8 @@ impl<'a> Classifier<'a> {
 
         let mut protected = false;
         let mut verdict = Verdict::Include;
+        // The sequencer's own transactions (and system senders) are never held.
+        let exempt = protection.exempt_senders.contains(&tx.sender());
         if !protection.assets.is_empty() {
             let mut check = |address: Address| {
                 let Some(asset) = protection.assets.get(&address) else {
@@ -108,7 +110,7 @@ impl<'a> Classifier<'a> {
                         }
                     }
                 };
-                if !allowed && verdict == Verdict::Include {
+                if !allowed && !exempt && verdict == Verdict::Include {
                     verdict = Verdict::Quarantine(asset.id);
                 }
             };

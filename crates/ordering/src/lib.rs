@@ -19,9 +19,11 @@
 //! rollup node's forced transactions first); gas and DA limits stay the builder's; the order
 //! depends only on the pool's content and the configuration (ties break on sender address).
 //!
-//! When an asset's policy at the current risk level says so, a transaction touching it is
-//! *quarantined*: held in the pool, not offered to the block (nor are that sender's later
-//! transactions), and reported.
+//! When an asset's policy at the current risk level says so (never at NORMAL), a transaction
+//! touching it is *quarantined*: held in the pool, not offered to the block (nor are that
+//! sender's later transactions), and reported. Transactions from the registry's exempt senders
+//! (the sequencer's own key, system accounts) are never held, and protected addresses (the
+//! sequencer's contracts, predeploys) are never assets.
 
 mod classify;
 mod ranked;

@@ -316,3 +316,116 @@ fn a_skipped_sender_offers_nothing_more() {
         [(signers()[1].address(), 0), (signers()[1].address(), 1)]
     );
 }
+
+/// A token frozen at EMERGENCY only: held at EMERGENCY, sequenced at NORMAL and SCHEDULED;
+/// the sequencer's own transactions (exempt senders) are never held.
+#[test]
+fn frozen_applies_only_at_the_level_it_names_and_never_to_exempt_senders() {
+    let mut protection = ProtectionSet::default();
+    protection.assets.insert(
+        TOKEN,
+        ProtectedAsset {
+            id: B256::repeat_byte(1),
+            policy: ProtectionPolicy {
+                // Even a (legacy) NORMAL restriction does nothing at NORMAL.
+                normal: Allowance::Frozen,
+                scheduled: Allowance::Any,
+                emergency: Allowance::Frozen,
+            },
+            vaults: [VAULT].into(),
+        },
+    );
+    let sequencer = signers()[11].address();
+    protection.exempt_senders.insert(sequencer);
+    let protection = Arc::new(protection);
+    for (level, held) in [
+        (RiskLevel::Normal, false),
+        (RiskLevel::Scheduled, false),
+        (RiskLevel::Emergency, true),
+    ] {
+        let context = OrderingContext {
+            protection: protection.clone(),
+            level,
+            migration_targets: Arc::default(),
+        };
+        let classifier = Classifier::new(&context);
+        for kind in [Kind::TokenToOther, Kind::TokenToVault] {
+            let verdict = classifier.classify(&tx(0, 0, kind, 1)).verdict;
+            assert_eq!(
+                verdict != Verdict::Include,
+                held,
+                "{level:?} {kind:?}: {verdict:?}"
+            );
+            // The sequencer's own transaction touching it: never held.
+            assert_eq!(
+                classifier.classify(&tx(11, 0, kind, 1)).verdict,
+                Verdict::Include
+            );
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 16, ..ProptestConfig::default() })]
+
+    /// Assets at protected addresses (say the attestation contract, registered before the node
+    /// was configured with it) never make a transaction quarantined, whatever their policy.
+    #[test]
+    fn protected_addresses_never_classify_as_quarantined(
+        frozen in proptest::collection::vec(any::<bool>(), 4),
+        target in 0usize..4,
+        as_argument in any::<bool>(),
+    ) {
+        use aegis_registry::{AssetKind, AssetRegistration, Locator, ProtectedAddresses, Registry};
+        let addresses = [Address::repeat_byte(0xa7), Address::repeat_byte(0x42), TOKEN, OTHER];
+        let dir = tempfile::tempdir().unwrap();
+        let open = || Registry::open(
+            dir.path().join("registry.sealed"),
+            Registry::key_from_secret(&[3; 32]),
+            901,
+            Default::default(),
+        ).unwrap();
+        let mut registry = open();
+        for (i, address) in addresses.iter().enumerate() {
+            let policy = if frozen[i] {
+                ProtectionPolicy { normal: Allowance::Any, scheduled: Allowance::Frozen, emergency: Allowance::Frozen }
+            } else {
+                ProtectionPolicy::default()
+            };
+            registry.approve(AssetRegistration {
+                kind: AssetKind::Token,
+                name: format!("asset {i}"),
+                owner: Address::repeat_byte(9),
+                locator: Locator::Contract { address: *address },
+                policy,
+                vaults: vec![VAULT],
+                deadline: 0,
+            }, 0).unwrap();
+        }
+        drop(registry);
+        let mut protected = ProtectedAddresses::new();
+        protected.insert(addresses[0]).insert(addresses[1]);
+        let registry = open().with_protected(protected);
+        let context = OrderingContext {
+            protection: Arc::new(registry.protection_set()),
+            level: RiskLevel::Emergency,
+            migration_targets: Arc::default(),
+        };
+        let classifier = Classifier::new(&context);
+        let address = addresses[target];
+        // Sent to it, or naming it as a transfer's recipient.
+        let (to, input) = if as_argument {
+            (Address::repeat_byte(0x23), erc20_transfer(address))
+        } else {
+            (address, erc20_transfer(Address::repeat_byte(0x24)))
+        };
+        let raw = user_tx_with_fees(
+            TxType::Eip1559, &signers()[0], Some(901), 0, TxKind::Call(to), U256::ZERO, input,
+            60_000, Fees { max_fee: 100_000_000_000, tip: 1 },
+        );
+        let verdict = classifier.classify(&PoolTx::decode(raw).unwrap()).verdict;
+        if target < 2 {
+            prop_assert_eq!(verdict, Verdict::Include);
+        }
+    }
+}
