@@ -481,7 +481,8 @@ impl Executor {
                         transactions.push(tx.into_envelope());
                     }
                     Err(BlockExecutionError::Validation(e)) => {
-                        tracing::debug!(target: "aegis::executor", %sender, error = %e, "skipping pool transaction");
+                        // No sender or hash: the transaction may have arrived encrypted.
+                        tracing::debug!(target: "aegis::executor", error = %e, "skipping pool transaction");
                         pool.skip_sender(sender);
                     }
                     Err(e) => return Err(ExecutorError::Execution(e.to_string())),

@@ -597,7 +597,7 @@ impl Pool {
                 })
                 .collect();
             if !queued.is_empty() {
-                tracing::debug!(target: "aegis::pool", %sender, expired = queued.len(), "queued transactions expired");
+                tracing::debug!(target: "aegis::pool", expired = queued.len(), "queued transactions expired");
             }
             for nonce in queued {
                 Self::remove_entry(inner, &sender, nonce);

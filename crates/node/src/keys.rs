@@ -70,6 +70,21 @@ pub(crate) struct KeysArgs {
     pub(crate) configfs_dir: PathBuf,
 }
 
+/// The dstack GetKey path the key store's sealing key is derived at.
+const DSTACK_SEALING_PATH: &str = "quantumaegis/keystore/v1";
+
+/// Runs `future` to completion from synchronous code, inside the node's runtime or not.
+fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    match tokio::runtime::Handle::try_current() {
+        Ok(handle) => tokio::task::block_in_place(|| handle.block_on(future)),
+        Err(_) => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime for one request")
+            .block_on(future),
+    }
+}
+
 fn parse_variant(value: &str) -> Result<SlhDsaVariant, String> {
     value.parse()
 }
@@ -87,6 +102,19 @@ impl KeysArgs {
                 format!("--keys.passphrase-env: environment variable {var} is not set")
             })?;
             return Ok(SealingKey::Passphrase(Zeroizing::new(passphrase)));
+        }
+        if self.seal_key_file.is_none() && matches!(self.provider, TeeProvider::Dstack) {
+            // In a dstack CVM the sealing key is derived by the guest agent for this app and
+            // never stored: a copied disk does not open anywhere else.
+            let dstack = Dstack::new(&self.dstack_socket);
+            let secret = block_on(dstack.get_key(DSTACK_SEALING_PATH, "aegis-keystore-seal"))
+                .with_context(|| {
+                    format!(
+                        "sealing key from the dstack agent at {}",
+                        self.dstack_socket.display()
+                    )
+                })?;
+            return Ok(SealingKey::Secret(secret));
         }
         let path = self
             .seal_key_file

@@ -333,3 +333,91 @@ fn dev_node_includes_an_encrypted_transaction_from_the_cli() {
         "plaintext of an encrypted transaction in the journal"
     );
 }
+
+/// A fake dstack guest agent answering `POST /GetKey` with a key derived from `app_secret` and
+/// the requested path (as dstack derives per-app keys), until the test ends.
+fn fake_dstack_agent(socket: &Path, app_secret: u8) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::os::unix::net::UnixListener::bind(socket).unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { return };
+            let mut reader = BufReader::new(stream);
+            let mut request_line = String::new();
+            reader.read_line(&mut request_line).unwrap();
+            let mut length = 0;
+            loop {
+                let mut line = String::new();
+                reader.read_line(&mut line).unwrap();
+                if line == "\r\n" {
+                    break;
+                }
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap();
+                }
+            }
+            let mut body = vec![0; length];
+            reader.read_exact(&mut body).unwrap();
+            assert_eq!(request_line, "POST /GetKey HTTP/1.1\r\n");
+            let request: Value = serde_json::from_slice(&body).unwrap();
+            let path = request["path"].as_str().unwrap();
+            let key = alloy_primitives::keccak256([&[app_secret][..], path.as_bytes()].concat());
+            let answer = json!({"key": alloy_primitives::hex::encode(key), "signature_chain": []})
+                .to_string();
+            let mut stream = reader.into_inner();
+            write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{answer}",
+                answer.len()
+            )
+            .unwrap();
+        }
+    });
+}
+
+#[test]
+fn dstack_seals_the_key_store_with_a_key_from_get_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let (ours, other) = (dir.path().join("ours.sock"), dir.path().join("other.sock"));
+    fake_dstack_agent(&ours, 1);
+    fake_dstack_agent(&other, 2);
+    let with = |socket: &Path| {
+        vec![
+            "--datadir".to_owned(),
+            p(&data).to_owned(),
+            "--chain-id".to_owned(),
+            "901".to_owned(),
+            "--tee.provider".to_owned(),
+            "dstack".to_owned(),
+            "--tee.dstack-socket".to_owned(),
+            p(socket).to_owned(),
+        ]
+    };
+    let args = |cmd: &str, socket: &Path| {
+        let mut all = vec!["keys".to_owned(), cmd.to_owned()];
+        all.extend(with(socket));
+        all
+    };
+    let run = |cmd: &str, socket: &Path| {
+        let a = args(cmd, socket);
+        aegis(&a.iter().map(String::as_str).collect::<Vec<_>>())
+    };
+    let init = run("init", &ours);
+    assert!(init.status.success(), "{}", String::from_utf8_lossy(&init.stderr));
+    // No sealing key on disk: it comes from the agent each time.
+    assert!(!data.join("keys/seal.key").exists());
+    assert!(data.join("keys/sequencer.keystore").exists());
+    let shown = run("show", &ours);
+    assert!(shown.status.success(), "{}", String::from_utf8_lossy(&shown.stderr));
+    // Another app (another agent's key) cannot open the copied disk.
+    let foreign = run("show", &other);
+    assert!(!foreign.status.success());
+    let stderr = String::from_utf8_lossy(&foreign.stderr);
+    assert!(stderr.contains("sequencer.keystore"), "{stderr}");
+    // No agent at all: a clear error naming the socket.
+    let missing = run("show", &dir.path().join("absent.sock"));
+    assert!(!missing.status.success());
+    let stderr = String::from_utf8_lossy(&missing.stderr);
+    assert!(stderr.contains("absent.sock"), "{stderr}");
+}

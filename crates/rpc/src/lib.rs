@@ -3,6 +3,12 @@
 //! Account and block reads in go-ethereum's shapes, `eth_sendRawTransaction` into the
 //! [`aegis_mempool::Pool`] with geth's rejection texts (JSON-RPC code -32000), and `txpool_*`.
 //! Block JSON is shared with the engine port ([`aegis_engine::convert`]).
+//!
+//! The port is public, so it is built for anonymous callers: only the namespaces the operator
+//! names are served ([`RpcConfig::apis`], geth's `--http.api`), simulations are capped in gas and
+//! time ([`SimulationLimits`]), and every expensive method runs on [`RpcWorkers`], a bounded pool
+//! of low-priority threads that refuses work beyond its queue instead of taking cores from block
+//! building. Transactions that arrived encrypted are not shown until included.
 
 use aegis_engine::convert::rpc_transaction;
 use aegis_executor::{Executor, ExecutorError, PoolTx};

@@ -3,6 +3,7 @@
 
 use crate::{Simulator, TeeError};
 use rand_core::{OsRng, RngCore};
+use zeroize::Zeroizing;
 use std::{
     path::{Path, PathBuf},
     time::Duration,
@@ -301,29 +302,73 @@ impl Dstack {
     }
 
     async fn request(&self, report_data: &[u8; 64]) -> Result<Vec<u8>, TeeError> {
+        let request = format!(
+            "GET /GetQuote?report_data={} HTTP/1.1\r\nHost: dstack\r\nAccept: application/json\r\n\
+             Connection: close\r\n\r\n",
+            hex::encode(report_data)
+        );
+        parse_quote_json(&self.exchange(&request).await?)
+    }
+
+    /// A 32-byte secret the agent derives for this application at `path` (`POST /GetKey`): the
+    /// same app (measurement and app id) gets the same key on any machine of its cluster, no
+    /// other app can. The key store is sealed under it, so the key file never exists on disk.
+    pub async fn get_key(&self, path: &str, purpose: &str) -> Result<Zeroizing<[u8; 32]>, TeeError> {
+        let body = serde_json::json!({"path": path, "purpose": purpose}).to_string();
+        let request = format!(
+            "POST /GetKey HTTP/1.1\r\nHost: dstack\r\nAccept: application/json\r\n\
+             Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        let answer = tokio::time::timeout(self.timeout, self.exchange(&request))
+            .await
+            .map_err(|_| TeeError::dstack(format!("no answer within {:?}", self.timeout)))??;
+        parse_key_json(&answer)
+    }
+
+    /// Sends one HTTP/1.1 request over the socket; the body of a 200 answer.
+    async fn exchange(&self, request: &str) -> Result<Vec<u8>, TeeError> {
         let mut stream = tokio::net::UnixStream::connect(&self.socket)
             .await
             .map_err(|e| TeeError::DstackUnavailable {
                 path: self.socket.clone(),
                 reason: e.to_string(),
             })?;
-        let request = format!(
-            "GET /GetQuote?report_data={} HTTP/1.1\r\nHost: dstack\r\nAccept: application/json\r\n\
-             Connection: close\r\n\r\n",
-            hex::encode(report_data)
-        );
         stream
             .write_all(request.as_bytes())
             .await
             .map_err(|e| TeeError::dstack(format!("sending the request: {e}")))?;
-
         let (status, body) = read_http_response(&mut BufReader::new(stream)).await?;
         if status != 200 {
             let snippet: String = String::from_utf8_lossy(&body).chars().take(200).collect();
             return Err(TeeError::dstack(format!("HTTP status {status}: {snippet}")));
         }
-        parse_quote_json(&body)
+        Ok(body)
     }
+}
+
+#[derive(serde::Deserialize)]
+struct GetKeyResponse {
+    key: String,
+}
+
+/// The sealing secret from a GetKey answer: SHA-256 of the derived key bytes (whatever their
+/// length and curve), so it is always 32 uniform bytes.
+fn parse_key_json(body: &[u8]) -> Result<Zeroizing<[u8; 32]>, TeeError> {
+    use sha2::Digest;
+    let response: GetKeyResponse = serde_json::from_slice(body)
+        .map_err(|e| TeeError::dstack(format!("invalid GetKey answer: {e}")))?;
+    let hex_text = response.key.trim_start_matches("0x");
+    let key = Zeroizing::new(
+        hex::decode(hex_text).map_err(|_| TeeError::dstack("GetKey: key is not hex"))?,
+    );
+    if key.len() < 16 {
+        return Err(TeeError::dstack(format!(
+            "GetKey: a {}-byte key is too short to seal with",
+            key.len()
+        )));
+    }
+    Ok(Zeroizing::new(sha2::Sha256::digest(key.as_slice()).into()))
 }
 
 #[derive(serde::Deserialize)]
@@ -565,5 +610,23 @@ mod tests {
         check_send(&p.quote([0; 64]));
         assert_eq!(p.kind(), "configfs-tsm");
         assert_eq!(AttestationProvider::dstack().kind(), "dstack");
+    }
+
+    #[test]
+    fn get_key_answers_become_32_byte_secrets_and_bad_ones_are_refused() {
+        let key = "ab".repeat(32);
+        let a = parse_key_json(format!(r#"{{"key":"{key}","signature_chain":[]}}"#).as_bytes())
+            .unwrap();
+        let b = parse_key_json(format!(r#"{{"key":"0x{key}"}}"#).as_bytes()).unwrap();
+        assert_eq!(*a, *b);
+        assert_ne!(*a, [0xab; 32], "the secret is hashed, not the raw key");
+        for bad in [
+            r#"{"key":"zz"}"#,
+            r#"{"key":"abcd"}"#,
+            r#"{"nokey":1}"#,
+            "not json",
+        ] {
+            assert!(parse_key_json(bad.as_bytes()).is_err(), "{bad}");
+        }
     }
 }
