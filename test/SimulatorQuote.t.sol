@@ -107,7 +107,7 @@ contract SimulatorQuoteTest is AttestationFixture {
     function test_simulatorQuote_contents() public view {
         assertEq(simQuote.length, 1605);
         assertEq(
-            sha256(simQuote), 0x7f8544d4c99954127af61da241fea64be27f984657cf6c22fa04b894beebf159, "fixture unchanged"
+            sha256(simQuote), 0x48311be877fe833ff26ccaed4fb962cacd3eae32497498dae611a525224a1cab, "fixture unchanged"
         );
         assertEq(simPck.length, 64, "PCK key x || y");
         // As `aegis attest verify test/fixtures/sim/quote.hex --dev-root …` prints it.
@@ -214,6 +214,36 @@ contract SimulatorQuoteTest is AttestationFixture {
             quote, SIM_SEQUENCER, SIM_MLDSA_KEY_HASH, SIM_SLHDSA_KEY_HASH, SIM_ENCRYPTION_KEY_HASH, SIM_NONCE, pck
         );
         assertEq(attestation.sequencer(SIM_SEQUENCER).registeredAt, 0);
+    }
+
+    /// @dev The node's quote names this registry on chain 901 for registration: the same bytes are
+    ///      refused by a registry at another address, on another chain, and as a key update.
+    function test_simulatorQuote_onlyForItsDeployment() public {
+        bytes memory quote = simQuote;
+        bytes memory pck = simPck;
+        bytes memory mismatch =
+            abi.encodeWithSelector(ISequencerAttestation.SequencerAttestation_ReportDataMismatch.selector);
+        bytes32[] memory workloads = new bytes32[](1);
+        workloads[0] = simWorkload;
+        SequencerAttestation other = new SequencerAttestation(GOVERNANCE, oracle, pckVerifier, workloads);
+        vm.expectRevert(mismatch);
+        other.registerSequencer(
+            quote, SIM_SEQUENCER, SIM_MLDSA_KEY_HASH, SIM_SLHDSA_KEY_HASH, SIM_ENCRYPTION_KEY_HASH, SIM_NONCE, pck
+        );
+        // Another chain (e.g. the same deployer and nonce on L1 and L2, or a fork).
+        vm.chainId(SIM_CHAIN_ID + 1);
+        vm.expectRevert(mismatch);
+        attestation.registerSequencer(
+            quote, SIM_SEQUENCER, SIM_MLDSA_KEY_HASH, SIM_SLHDSA_KEY_HASH, SIM_ENCRYPTION_KEY_HASH, SIM_NONCE, pck
+        );
+        vm.chainId(SIM_CHAIN_ID);
+        // Registered here, the sequencer cannot pass it off as a key update.
+        registerSim();
+        vm.prank(SIM_SEQUENCER);
+        vm.expectRevert(mismatch);
+        attestation.updateKeys(
+            quote, SIM_MLDSA_KEY_HASH, SIM_SLHDSA_KEY_HASH, SIM_ENCRYPTION_KEY_HASH, keccak256("fresh nonce"), pck
+        );
     }
 
     /// @dev Whole-transaction gas of the registration (21,000 and calldata included), registry,
