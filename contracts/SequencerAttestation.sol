@@ -306,10 +306,13 @@ contract SequencerAttestation is ISequencerAttestation, Governed {
 
     /// @dev A revoked sequencer stops reporting risk: when the oracle is linked to this contract
     ///      ({IQRMSOracle.attestation}), it removes `account` from its reporters (a no-op if it is
-    ///      not one). An oracle linked elsewhere is left alone, so a revocation never fails on it.
+    ///      not one). An oracle linked elsewhere, or one without the link (an older version), is
+    ///      left alone, so a revocation never fails on the oracle.
     function _retireReporter(address account) private {
         IQRMSOracle o = _oracle;
-        if (o.attestation() == address(this)) o.removeRevokedReporter(account);
+        try o.attestation() returns (address linked) {
+            if (linked == address(this)) o.removeRevokedReporter(account);
+        } catch {}
     }
 
     /// @inheritdoc ISequencerAttestation

@@ -125,6 +125,7 @@ abstract contract DeployBase {
         if (nonce == 0) {
             n = hex"80";
         } else if (nonce < 0x80) {
+            // forge-lint: disable-next-line(unsafe-typecast) one RLP byte
             n = abi.encodePacked(uint8(nonce));
         } else {
             uint256 len;
@@ -133,8 +134,10 @@ abstract contract DeployBase {
             }
             n = new bytes(len);
             for (uint256 i = 0; i < len; ++i) {
+                // forge-lint: disable-next-line(unsafe-typecast) one RLP byte
                 n[len - 1 - i] = bytes1(uint8(nonce >> (8 * i)));
             }
+            // forge-lint: disable-next-line(unsafe-typecast) one RLP byte
             n = abi.encodePacked(uint8(0x80 + len), n);
         }
         bytes memory payload = abi.encodePacked(bytes1(0x94), deployer, n);

@@ -154,3 +154,24 @@ contract OracleRevocationTest is AttestationFixture {
         assertTrue(s.revoked);
     }
 }
+
+/// @notice An oracle without `attestation()` (e.g. QRMSOracle 1.0.0) does not block revocation.
+contract OldOracle {
+    function signaturePolicy() external pure returns (IQRMSOracle.SignaturePolicy memory policy) {
+        policy.ecdsaAllowed = true;
+        policy.mldsaAllowed = true;
+        policy.slhdsaAllowed = true;
+    }
+}
+
+contract OracleRevocationOldOracleTest is AttestationFixture {
+    function test_revocation_withAnOracleWithoutTheLink() public {
+        register(SEQUENCER_KEY);
+        OldOracle old = new OldOracle();
+        vm.startPrank(GOVERNANCE);
+        attestation.setOracle(IQRMSOracle(address(old)));
+        attestation.revokeSequencer(vm.addr(SEQUENCER_KEY));
+        vm.stopPrank();
+        assertTrue(attestation.sequencer(vm.addr(SEQUENCER_KEY)).revoked);
+    }
+}

@@ -12,6 +12,9 @@ import {AttestationFixture} from "./lib/AttestationFixture.sol";
 import {QuoteBuilder} from "./lib/QuoteBuilder.sol";
 
 contract SequencerAttestationTest is AttestationFixture {
+    /// @dev Emitted with measured gas; forge prints it with `-vv`.
+    event log_named_uint(string key, uint256 val);
+
     /// @dev REPORTDATA v3 vectors shared with crates/tee (see {test_expectedReportData_rustVector}).
     bytes32 internal constant REGISTRATION_DOMAIN_VECTOR =
         0x07df586cf35dca2ba29685aaeeb58855d6bdf0ce554d6543514dc677e1dd4844;
@@ -564,8 +567,39 @@ contract SequencerAttestationTest is AttestationFixture {
             attestation.commitBatch,
             (b.batchId, b.start, b.end, b.commitment, signBatch(SEQUENCER_KEY, b), b.mldsaSigHash, b.slhdsaSigHash)
         );
-        assertLe(txGas(address(attestation), data), 60_000, "commitBatch transaction gas");
+        uint256 gas = txGas(address(attestation), data);
+        emit log_named_uint("commitBatch transaction gas (3 reporters, 2 fresh reports)", gas);
+        assertLe(gas, 60_000, "commitBatch transaction gas");
         assertLastBatch(2, 20);
+    }
+
+    /// @dev The oracle recomputes its level from the fresh reports on every commitment: with the
+    ///      largest reporter set (9 reporters, three lane slots) all reporting.
+    function test_commitBatch_gas_maxReporters() public {
+        address[] memory nine = new address[](9);
+        for (uint256 i = 0; i < 9; ++i) {
+            nine[i] = address(uint160(0x1000 + i));
+        }
+        QRMSOracle big = new QRMSOracle(GOVERNANCE, nine, 5, 1 days, 6000, 9000, address(0));
+        for (uint256 i = 0; i < 9; ++i) {
+            vm.prank(nine[i]);
+            big.submitReport(1, uint16(1000 + i));
+        }
+        vm.prank(GOVERNANCE);
+        attestation.setOracle(big);
+        registered();
+        Batch memory b0 = batch(1, 1, 10);
+        commit(b0, signBatch(SEQUENCER_KEY, b0));
+        Batch memory b = batch(2, 11, 20);
+        bytes memory data = abi.encodeCall(
+            attestation.commitBatch,
+            (b.batchId, b.start, b.end, b.commitment, signBatch(SEQUENCER_KEY, b), b.mldsaSigHash, b.slhdsaSigHash)
+        );
+        address[] memory cold = new address[](2);
+        (cold[0], cold[1]) = (address(attestation), address(big));
+        uint256 gas = txGas(address(0), address(attestation), data, cold);
+        emit log_named_uint("commitBatch transaction gas (9 reporters, all fresh)", gas);
+        assertLe(gas, 70_000, "commitBatch transaction gas");
     }
 
     function test_commitBatch_revert_paused() public {
