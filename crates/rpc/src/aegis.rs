@@ -256,7 +256,7 @@ impl EthApi {
             })
             .expect("unique method name");
         crate::register_heavy(module, "aegis_sendEncryptedTransaction", |api, params| {
-            let ctx = aegis(&api)?;
+            let ctx = aegis(api)?;
             let bytes: Bytes = params.one()?;
             let envelope = Envelope::parse(&bytes).map_err(envelope_error)?;
             let id = envelope.id();
@@ -276,7 +276,7 @@ impl EthApi {
             Ok(hash)
         });
         crate::register_heavy(module, "aegis_getBatchAttestation", |api, params| {
-            let ctx = aegis(&api)?;
+            let ctx = aegis(api)?;
             let id: U64 = params.one()?;
             let Some(a) = ctx.store.get(id.to()).map_err(internal)? else {
                 return RpcResult::Ok(Value::Null);
@@ -288,7 +288,7 @@ impl EthApi {
             Ok(out)
         });
         crate::register_heavy(module, "aegis_getBatchAttestations", |api, params| {
-            let ctx = aegis(&api)?;
+            let ctx = aegis(api)?;
             let mut seq = params.sequence();
             let from: U64 = seq.next()?;
             let to: U64 = seq.next()?;
