@@ -3,6 +3,7 @@ pragma solidity 0.8.37;
 
 import {IQRMSOracle} from "./interfaces/IQRMSOracle.sol";
 import {ISemver} from "./interfaces/ISemver.sol";
+import {ISequencerAttestation} from "./interfaces/ISequencerAttestation.sol";
 import {Governed} from "./lib/Governed.sol";
 
 /// @title QRMSOracle
@@ -16,6 +17,10 @@ import {Governed} from "./lib/Governed.sol";
 ///        (`score:16 | round:32 | reportedAt:32`, lowest bits first). Bit 255 of every lane slot is
 ///        a permanent marker set at construction so lane writes never pay the zero-to-non-zero
 ///        SSTORE price. A lane whose `reportedAt` is 0 holds no report.
+///      The score and level in `_core` are the aggregate as of the last transaction that
+///      recomputed it (a report, {refresh}, a reporter or parameter change); they are what the
+///      events report. Every view recomputes from the reports fresh at the time of the call, so
+///      reports that expire in between stop counting at once, without a transaction.
 contract QRMSOracle is IQRMSOracle, Governed {
     /// @notice Largest score (basis points).
     uint16 public constant MAX_SCORE = 10_000;
@@ -60,8 +65,20 @@ contract QRMSOracle is IQRMSOracle, Governed {
     uint256 private constant CORE_SLHDSA = 216;
     uint256 private constant CORE_SCORE_LEVEL_TIME_MASK = (uint256(1) << 56) - 1;
 
+    /// @dev Marks "no lane slot given" for {_aggregate}.
+    uint256 private constant NO_SLOT = type(uint256).max;
+
+    /// @dev What the fresh reports say now (see {_aggregate}).
+    struct Aggregate {
+        uint256 score;
+        uint256 level;
+        uint256 fresh;
+        bool quorumMet;
+    }
+
     Core private _core;
     uint8 private _reporterCount;
+    address private _attestation;
     uint256[LANE_SLOTS] private _lanes;
     address[MAX_REPORTERS] private _reporterAt;
     /// @dev Reporter position + 1 (0: not a reporter).
@@ -69,17 +86,22 @@ contract QRMSOracle is IQRMSOracle, Governed {
 
     /// @param initialGovernance Governance account (two-step transferable).
     /// @param initialReporters Authorised reporters (non-zero, distinct, at most `MAX_REPORTERS`).
-    /// @param initialQuorum Fresh reports needed to update the score, `1 ..= initialReporters.length`.
+    /// @param initialQuorum Fresh reports needed for a score, `1 ..= initialReporters.length`, and at
+    ///        least 2 when there are two or more reporters.
     /// @param initialMaxReportAge Reports older than this many seconds are ignored (non-zero).
     /// @param scheduledThreshold Lowest score at level SCHEDULED (default policy: 6000).
     /// @param emergencyThreshold Lowest score at level EMERGENCY (default policy: 9000).
+    /// @param initialAttestation The {ISequencerAttestation} whose revoked sequencers stop being
+    ///        reporters ({removeRevokedReporter}); zero for none. It may be deployed later (at a
+    ///        predicted address).
     constructor(
         address initialGovernance,
         address[] memory initialReporters,
         uint8 initialQuorum,
         uint32 initialMaxReportAge,
         uint16 scheduledThreshold,
-        uint16 emergencyThreshold
+        uint16 emergencyThreshold,
+        address initialAttestation
     ) Governed(initialGovernance) {
         _checkThresholds(scheduledThreshold, emergencyThreshold);
         if (initialMaxReportAge == 0) revert QRMSOracle_InvalidMaxReportAge(initialMaxReportAge);
@@ -90,9 +112,7 @@ contract QRMSOracle is IQRMSOracle, Governed {
         for (uint256 i = 0; i < initialReporters.length; ++i) {
             _insertReporter(initialReporters[i]);
         }
-        if (initialQuorum == 0 || initialQuorum > _reporterCount) {
-            revert QRMSOracle_InvalidQuorum(initialQuorum, _reporterCount);
-        }
+        _checkQuorum(initialQuorum, _reporterCount);
         Core storage c = _core;
         c.scheduledThreshold = scheduledThreshold;
         c.emergencyThreshold = emergencyThreshold;
@@ -103,11 +123,15 @@ contract QRMSOracle is IQRMSOracle, Governed {
         emit ThresholdsUpdated(scheduledThreshold, emergencyThreshold);
         emit QuorumUpdated(initialQuorum);
         emit MaxReportAgeUpdated(initialMaxReportAge);
+        if (initialAttestation != address(0)) {
+            _attestation = initialAttestation;
+            emit AttestationUpdated(initialAttestation);
+        }
     }
 
     /// @inheritdoc ISemver
     function version() external pure returns (string memory) {
-        return "1.0.0";
+        return "2.0.0";
     }
 
     // ---------------------------------------------------------------------------------------
@@ -134,34 +158,62 @@ contract QRMSOracle is IQRMSOracle, Governed {
         emit ReportSubmitted(msg.sender, round, score);
 
         // Hot path: `_core` is read and written once, as a raw word (layout: see `Core`).
-        uint256 core;
-        assembly ("memory-safe") {
-            core := sload(_core.slot)
-        }
-        (uint256 median, uint256 n) = _freshMedian(
-            word, slotIndex, (core >> CORE_POSITIONS_USED) & 0xff, (core >> CORE_MAX_REPORT_AGE) & 0xffffffff
-        );
-        if (n < (core >> CORE_QUORUM) & 0xff) return;
+        uint256 core = _coreWord();
+        _store(core, _aggregate(core, word, slotIndex), true);
+    }
 
-        // Scores are <= MAX_SCORE, and so is the mean of two of them; n <= MAX_REPORTERS.
+    /// @inheritdoc IQRMSOracle
+    function refresh() external {
+        _refresh();
+    }
+
+    /// @dev Recomputes the aggregate from the stored reports and records it if it changed.
+    function _refresh() private {
+        uint256 core = _coreWord();
+        _store(core, _aggregate(core, 0, NO_SLOT), false);
+    }
+
+    /// @dev Records `agg` (see {_aggregate}) in `core` and emits the events when the score or the
+    ///      level changed, or when `confirmed` (a new report) and a quorum of fresh reports backs
+    ///      the score (then `updatedAt` moves on); otherwise `_core` is not written.
+    function _store(uint256 core, Aggregate memory agg, bool confirmed) private {
         uint256 previousScore = core & 0xffff;
         uint256 previousLevel = (core >> CORE_LEVEL) & 0xff;
-        uint256 newLevel =
-            uint256(_levelFor(median, (core >> CORE_SCHEDULED) & 0xffff, (core >> CORE_EMERGENCY) & 0xffff));
-        core = (core & ~CORE_SCORE_LEVEL_TIME_MASK) | median | (newLevel << CORE_LEVEL)
+        if (!(confirmed && agg.quorumMet) && agg.score == previousScore && agg.level == previousLevel) return;
+        core = (core & ~CORE_SCORE_LEVEL_TIME_MASK) | agg.score | (agg.level << CORE_LEVEL)
             | (uint256(uint32(block.timestamp)) << CORE_UPDATED_AT);
         assembly ("memory-safe") {
             sstore(_core.slot, core)
         }
-        // forge-lint: disable-next-item(unsafe-typecast)
-        emit RiskScoreUpdated(uint16(previousScore), uint16(median), uint8(n));
-        if (newLevel != previousLevel) {
+        // forge-lint: disable-next-item(unsafe-typecast) scores <= MAX_SCORE, n <= MAX_REPORTERS
+        emit RiskScoreUpdated(uint16(previousScore), uint16(agg.score), uint8(agg.fresh));
+        if (agg.level != previousLevel) {
             // forge-lint: disable-next-item(unsafe-typecast)
-            emit RiskLevelChanged(RiskLevel(previousLevel), RiskLevel(newLevel), uint16(median));
+            emit RiskLevelChanged(RiskLevel(previousLevel), RiskLevel(agg.level), uint16(agg.score));
         }
     }
 
-    /// @dev Median and count of the fresh reports. `word` is the already updated lane slot
+    /// @dev The aggregation rule (see {IQRMSOracle}): with at least `quorum` fresh reports the
+    ///      score is their lower median, otherwise 0. `word` is the current value of lane slot
+    ///      `slotIndex` (`NO_SLOT`: read every slot from storage).
+    function _aggregate(uint256 core, uint256 word, uint256 slotIndex) private view returns (Aggregate memory agg) {
+        (uint256 median, uint256 n) = _freshMedian(
+            word, slotIndex, (core >> CORE_POSITIONS_USED) & 0xff, (core >> CORE_MAX_REPORT_AGE) & 0xffffffff
+        );
+        agg.fresh = n;
+        agg.quorumMet = n >= (core >> CORE_QUORUM) & 0xff;
+        if (agg.quorumMet) agg.score = median;
+        agg.level = uint256(_levelFor(agg.score, (core >> CORE_SCHEDULED) & 0xffff, (core >> CORE_EMERGENCY) & 0xffff));
+    }
+
+    /// @dev The raw `_core` word.
+    function _coreWord() private view returns (uint256 core) {
+        assembly ("memory-safe") {
+            core := sload(_core.slot)
+        }
+    }
+
+    /// @dev Lower median and count of the fresh reports. `word` is the already updated lane slot
     ///      `slotIndex`. Insertion sort in scratch memory (at most MAX_REPORTERS values).
     function _freshMedian(uint256 word, uint256 slotIndex, uint256 positionsUsed, uint256 maxAge)
         private
@@ -192,8 +244,9 @@ contract QRMSOracle is IQRMSOracle, Governed {
                 }
             }
             if (n == 0) return (0, 0);
-            uint256 mid = n >> 1;
-            median = n & 1 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) >> 1;
+            // The middle value, or the lower of the two middle values: a single report can never
+            // raise the score above the highest of the others.
+            median = sorted[(n - 1) >> 1];
         }
     }
 
@@ -202,19 +255,33 @@ contract QRMSOracle is IQRMSOracle, Governed {
     // ---------------------------------------------------------------------------------------
 
     /// @inheritdoc IQRMSOracle
-    function riskScore() external view returns (uint16) {
-        return _core.score;
+    function riskScore() external view returns (uint16 score) {
+        (score,,) = riskState();
     }
 
     /// @inheritdoc IQRMSOracle
-    function riskLevel() external view returns (RiskLevel) {
-        return _core.level;
+    function riskLevel() external view returns (RiskLevel level) {
+        (, level,) = riskState();
     }
 
     /// @inheritdoc IQRMSOracle
-    function riskState() external view returns (uint16 score, RiskLevel level, uint32 updatedAt) {
-        Core memory c = _core;
-        return (c.score, c.level, c.updatedAt);
+    function riskState() public view returns (uint16 score, RiskLevel level, uint32 updatedAt) {
+        uint256 core = _coreWord();
+        Aggregate memory agg = _aggregate(core, 0, NO_SLOT);
+        // forge-lint: disable-next-item(unsafe-typecast) score <= MAX_SCORE, level < 3
+        (score, level) = (uint16(agg.score), RiskLevel(agg.level));
+        // forge-lint: disable-next-line(unsafe-typecast) the 32-bit updatedAt field
+        updatedAt = uint32(core >> CORE_UPDATED_AT);
+        // Reports expired since the last recomputation: the score is as of now.
+        if (agg.score != core & 0xffff || agg.level != (core >> CORE_LEVEL) & 0xff) {
+            updatedAt = uint32(block.timestamp);
+        }
+    }
+
+    /// @inheritdoc IQRMSOracle
+    function freshReports() external view returns (uint8) {
+        // forge-lint: disable-next-line(unsafe-typecast) at most MAX_REPORTERS
+        return uint8(_aggregate(_coreWord(), 0, NO_SLOT).fresh);
     }
 
     /// @inheritdoc IQRMSOracle
@@ -248,12 +315,10 @@ contract QRMSOracle is IQRMSOracle, Governed {
 
     /// @inheritdoc IQRMSOracle
     function signaturePolicy() external view returns (SignaturePolicy memory policy) {
-        // Raw word read: this view is on {SequencerAttestation-commitBatch}'s path.
-        uint256 core;
-        assembly ("memory-safe") {
-            core := sload(_core.slot)
-        }
-        policy.level = RiskLevel((core >> CORE_LEVEL) & 0xff);
+        // Raw word read: this view is on {SequencerAttestation-commitBatch}'s path. The level is
+        // recomputed from the fresh reports (expired reports do not count).
+        uint256 core = _coreWord();
+        policy.level = RiskLevel(_aggregate(core, 0, NO_SLOT).level);
         uint256 ecdsa = core >> CORE_ECDSA;
         uint256 mldsa = core >> CORE_MLDSA;
         uint256 slhdsa = core >> CORE_SLHDSA;
@@ -299,6 +364,11 @@ contract QRMSOracle is IQRMSOracle, Governed {
         return _core.maxReportAge;
     }
 
+    /// @inheritdoc IQRMSOracle
+    function attestation() external view returns (address) {
+        return _attestation;
+    }
+
     // ---------------------------------------------------------------------------------------
     // Governance
     // ---------------------------------------------------------------------------------------
@@ -306,29 +376,44 @@ contract QRMSOracle is IQRMSOracle, Governed {
     /// @inheritdoc IQRMSOracle
     function addReporter(address reporter) external onlyGovernance {
         _insertReporter(reporter);
+        // A second reporter: one report alone no longer decides.
+        if (_reporterCount >= 2 && _core.quorum < 2) {
+            _core.quorum = 2;
+            emit QuorumUpdated(2);
+        }
+        _refresh();
     }
 
     /// @inheritdoc IQRMSOracle
     function removeReporter(address reporter) external onlyGovernance {
-        uint256 position = _positionOf[reporter];
-        if (position == 0) revert QRMSOracle_NotReporter(reporter);
-        uint8 remaining = _reporterCount - 1;
-        if (_core.quorum > remaining) revert QRMSOracle_InvalidQuorum(_core.quorum, remaining);
-        --position;
-        uint256 slotIndex = position / LANES_PER_SLOT;
-        _lanes[slotIndex] &= ~(LANE_MASK << ((position % LANES_PER_SLOT) * LANE_BITS));
-        delete _reporterAt[position];
-        delete _positionOf[reporter];
-        _reporterCount = remaining;
-        emit ReporterRemoved(reporter);
+        if (_positionOf[reporter] == 0) revert QRMSOracle_NotReporter(reporter);
+        _removeReporter(reporter);
+    }
+
+    /// @inheritdoc IQRMSOracle
+    function removeRevokedReporter(address reporter) external returns (bool removed) {
+        address registry = _attestation;
+        if (registry == address(0)) revert QRMSOracle_NoAttestation();
+        ISequencerAttestation.Sequencer memory s = ISequencerAttestation(registry).sequencer(reporter);
+        if (s.registeredAt == 0 || !s.revoked) revert QRMSOracle_NotRevoked(reporter);
+        if (_positionOf[reporter] == 0) return false;
+        _removeReporter(reporter);
+        emit RevokedReporterRemoved(reporter, msg.sender);
+        return true;
+    }
+
+    /// @inheritdoc IQRMSOracle
+    function setAttestation(address newAttestation) external onlyGovernance {
+        _attestation = newAttestation;
+        emit AttestationUpdated(newAttestation);
     }
 
     /// @inheritdoc IQRMSOracle
     function setQuorum(uint8 newQuorum) external onlyGovernance {
-        uint8 count = _reporterCount;
-        if (newQuorum == 0 || newQuorum > count) revert QRMSOracle_InvalidQuorum(newQuorum, count);
+        _checkQuorum(newQuorum, _reporterCount);
         _core.quorum = newQuorum;
         emit QuorumUpdated(newQuorum);
+        _refresh();
     }
 
     /// @inheritdoc IQRMSOracle
@@ -336,6 +421,7 @@ contract QRMSOracle is IQRMSOracle, Governed {
         if (newMaxReportAge == 0) revert QRMSOracle_InvalidMaxReportAge(newMaxReportAge);
         _core.maxReportAge = newMaxReportAge;
         emit MaxReportAgeUpdated(newMaxReportAge);
+        _refresh();
     }
 
     /// @inheritdoc IQRMSOracle
@@ -345,12 +431,7 @@ contract QRMSOracle is IQRMSOracle, Governed {
         st.scheduledThreshold = scheduledThreshold;
         st.emergencyThreshold = emergencyThreshold;
         emit ThresholdsUpdated(scheduledThreshold, emergencyThreshold);
-        RiskLevel previousLevel = st.level;
-        RiskLevel newLevel = _levelFor(st.score, scheduledThreshold, emergencyThreshold);
-        if (newLevel != previousLevel) {
-            st.level = newLevel;
-            emit RiskLevelChanged(previousLevel, newLevel, st.score);
-        }
+        _refresh();
     }
 
     /// @inheritdoc IQRMSOracle
@@ -378,6 +459,33 @@ contract QRMSOracle is IQRMSOracle, Governed {
     // ---------------------------------------------------------------------------------------
     // Internals
     // ---------------------------------------------------------------------------------------
+
+    /// @dev Removes a reporter (it must be one) and its report, lowers the quorum to the remaining
+    ///      count if needed (never below 1), and recomputes the aggregate.
+    function _removeReporter(address reporter) private {
+        uint256 position = _positionOf[reporter] - 1;
+        uint8 remaining = _reporterCount - 1;
+        uint256 slotIndex = position / LANES_PER_SLOT;
+        _lanes[slotIndex] &= ~(LANE_MASK << ((position % LANES_PER_SLOT) * LANE_BITS));
+        delete _reporterAt[position];
+        delete _positionOf[reporter];
+        _reporterCount = remaining;
+        emit ReporterRemoved(reporter);
+        uint8 q = _core.quorum;
+        if (q > remaining && q > 1) {
+            q = remaining > 1 ? remaining : 1;
+            _core.quorum = q;
+            emit QuorumUpdated(q);
+        }
+        _refresh();
+    }
+
+    /// @dev `1 <= quorum <= count`, and `quorum >= 2` once there are two or more reporters.
+    function _checkQuorum(uint8 newQuorum, uint8 count) private pure {
+        if (newQuorum == 0 || newQuorum > count || (count >= 2 && newQuorum < 2)) {
+            revert QRMSOracle_InvalidQuorum(newQuorum, count);
+        }
+    }
 
     function _insertReporter(address reporter) private {
         if (reporter == address(0)) revert QRMSOracle_ZeroAddress();

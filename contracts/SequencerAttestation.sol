@@ -87,7 +87,7 @@ contract SequencerAttestation is ISequencerAttestation, Governed {
 
     /// @inheritdoc ISemver
     function version() external pure returns (string memory) {
-        return "1.3.0";
+        return "1.4.0";
     }
 
     // ---------------------------------------------------------------------------------------
@@ -110,8 +110,16 @@ contract SequencerAttestation is ISequencerAttestation, Governed {
         _checkKeyArguments(account, mldsaKeyHash, slhdsaKeyHash, encryptionKeyHash, nonce);
         if (_sequencers[account].registeredAt != 0) revert SequencerAttestation_AlreadyRegistered(account);
 
-        (bytes32 workload, bytes32 pckKeyHash) =
-            _attest(quote, account, mldsaKeyHash, slhdsaKeyHash, encryptionKeyHash, nonce, pckKeyHint);
+        (bytes32 workload, bytes32 pckKeyHash) = _attest(
+            quote,
+            account,
+            mldsaKeyHash,
+            slhdsaKeyHash,
+            encryptionKeyHash,
+            nonce,
+            pckKeyHint,
+            ReportDataPurpose.REGISTRATION
+        );
 
         // All checks passed: write the record in one go.
         _usedNonces[account][nonce] = true;
@@ -137,8 +145,16 @@ contract SequencerAttestation is ISequencerAttestation, Governed {
     ) external {
         _checkKeyArguments(msg.sender, mldsaKeyHash, slhdsaKeyHash, encryptionKeyHash, nonce);
         _requireActive(msg.sender);
-        (bytes32 workload, bytes32 pckKeyHash) =
-            _attest(quote, msg.sender, mldsaKeyHash, slhdsaKeyHash, encryptionKeyHash, nonce, pckKeyHint);
+        (bytes32 workload, bytes32 pckKeyHash) = _attest(
+            quote,
+            msg.sender,
+            mldsaKeyHash,
+            slhdsaKeyHash,
+            encryptionKeyHash,
+            nonce,
+            pckKeyHint,
+            ReportDataPurpose.KEY_UPDATE
+        );
 
         _usedNonces[msg.sender][nonce] = true;
         Sequencer storage s = _sequencers[msg.sender];
@@ -167,7 +183,8 @@ contract SequencerAttestation is ISequencerAttestation, Governed {
     }
 
     /// @dev The quote checks shared by registration and key updates: layout, allowed workload,
-    ///      REPORTDATA v2 over `account`, the key hashes and `nonce`, signatures and the PCK.
+    ///      REPORTDATA v3 over `account`, the key hashes, `nonce` and the domain of `purpose` on
+    ///      this chain and contract, signatures and the PCK.
     function _attest(
         bytes calldata quote,
         address account,
@@ -175,14 +192,24 @@ contract SequencerAttestation is ISequencerAttestation, Governed {
         bytes32 slhdsaKeyHash,
         bytes32 encryptionKeyHash,
         bytes32 nonce,
-        bytes calldata pckKeyHint
+        bytes calldata pckKeyHint,
+        ReportDataPurpose purpose
     ) private view returns (bytes32 workload, bytes32 pckKeyHash) {
         TdxQuoteLib.Layout memory parts = TdxQuoteLib.checkLayout(quote);
         workload = TdxQuoteLib.workloadId(quote);
         if (!_allowedWorkloads[workload]) revert SequencerAttestation_WorkloadNotAllowed(workload);
         if (
             keccak256(quote[TdxQuoteLib.OFFSET_REPORT_DATA:TdxQuoteLib.SIGNED_LENGTH])
-                != keccak256(_reportData(account, mldsaKeyHash, slhdsaKeyHash, encryptionKeyHash, nonce))
+                != keccak256(
+                    _reportData(
+                        account,
+                        mldsaKeyHash,
+                        slhdsaKeyHash,
+                        encryptionKeyHash,
+                        nonce,
+                        _reportDataDomain(purpose, block.chainid, address(this))
+                    )
+                )
         ) {
             revert SequencerAttestation_ReportDataMismatch();
         }
@@ -260,6 +287,7 @@ contract SequencerAttestation is ISequencerAttestation, Governed {
         _requireNotRevoked(account);
         _sequencers[account].revoked = true;
         emit SequencerRevoked(account);
+        _retireReporter(account);
     }
 
     /// @inheritdoc ISequencerAttestation
@@ -273,6 +301,18 @@ contract SequencerAttestation is ISequencerAttestation, Governed {
         _sequencers[previousSequencer].revoked = true;
         emit SequencerRevoked(previousSequencer);
         emit SequencerRotated(previousSequencer, newSequencer);
+        _retireReporter(previousSequencer);
+    }
+
+    /// @dev A revoked sequencer stops reporting risk: when the oracle is linked to this contract
+    ///      ({IQRMSOracle.attestation}), it removes `account` from its reporters (a no-op if it is
+    ///      not one). An oracle linked elsewhere, or one without the link (an older version), is
+    ///      left alone, so a revocation never fails on the oracle.
+    function _retireReporter(address account) private {
+        IQRMSOracle o = _oracle;
+        try o.attestation() returns (address linked) {
+            if (linked == address(this)) o.removeRevokedReporter(account);
+        } catch {}
     }
 
     /// @inheritdoc ISequencerAttestation
@@ -383,9 +423,19 @@ contract SequencerAttestation is ISequencerAttestation, Governed {
         bytes32 mldsaKeyHash,
         bytes32 slhdsaKeyHash,
         bytes32 encryptionKeyHash,
-        bytes32 binding
+        bytes32 binding,
+        bytes32 domain
     ) external pure returns (bytes memory) {
-        return _reportData(account, mldsaKeyHash, slhdsaKeyHash, encryptionKeyHash, binding);
+        return _reportData(account, mldsaKeyHash, slhdsaKeyHash, encryptionKeyHash, binding, domain);
+    }
+
+    /// @inheritdoc ISequencerAttestation
+    function reportDataDomain(ReportDataPurpose purpose, uint256 chainId, address verifyingContract)
+        external
+        pure
+        returns (bytes32)
+    {
+        return _reportDataDomain(purpose, chainId, verifyingContract);
     }
 
     /// @inheritdoc ISequencerAttestation
@@ -446,17 +496,29 @@ contract SequencerAttestation is ISequencerAttestation, Governed {
         pckKeyHash = keccak256(abi.encodePacked(pckKeyX, pckKeyY));
     }
 
-    /// @dev REPORTDATA v2: `account ‖ keccak256(mldsa ‖ slhdsa ‖ encryption ‖ binding) ‖ 0^12`.
+    /// @dev REPORTDATA v3: `account ‖ keccak256(mldsa ‖ slhdsa ‖ encryption ‖ binding ‖ domain) ‖ 0^12`.
     function _reportData(
         address account,
         bytes32 mldsaKeyHash,
         bytes32 slhdsaKeyHash,
         bytes32 encryptionKeyHash,
-        bytes32 binding
+        bytes32 binding,
+        bytes32 domain
     ) private pure returns (bytes memory) {
         return abi.encodePacked(
-            account, keccak256(abi.encodePacked(mldsaKeyHash, slhdsaKeyHash, encryptionKeyHash, binding)), bytes12(0)
+            account,
+            keccak256(abi.encodePacked(mldsaKeyHash, slhdsaKeyHash, encryptionKeyHash, binding, domain)),
+            bytes12(0)
         );
+    }
+
+    /// @dev `keccak256(abi.encode(uint8 purpose, uint256 chainId, address verifyingContract))`.
+    function _reportDataDomain(ReportDataPurpose purpose, uint256 chainId, address verifyingContract)
+        private
+        pure
+        returns (bytes32)
+    {
+        return keccak256(abi.encode(purpose, chainId, verifyingContract));
     }
 
     function _requireNotRevoked(address account) private view {

@@ -4,6 +4,7 @@ pragma solidity 0.8.37;
 import {QRMSOracle} from "../contracts/QRMSOracle.sol";
 import {SequencerAttestation} from "../contracts/SequencerAttestation.sol";
 import {IPckVerifier} from "../contracts/interfaces/IPckVerifier.sol";
+import {IQRMSOracle} from "../contracts/interfaces/IQRMSOracle.sol";
 import {DeployBase} from "./DeployBase.sol";
 
 /// @title DeployAll
@@ -18,10 +19,18 @@ contract DeployAll is DeployBase {
     /// @return attestation The deployed registry.
     function run() external returns (QRMSOracle oracle, IPckVerifier pckVerifier, SequencerAttestation attestation) {
         OracleConfig memory oracleCfg = oracleConfigFromEnv();
-        vm.startBroadcast();
+        // The oracle is linked to the registry deployed after it (revoked sequencers leave the
+        // reporters): its address is predicted from the deployer's nonce — oracle, then the
+        // DevPckVerifier unless AEGIS_PCK_VERIFIER is set, then the registry.
+        address deployer = msg.sender;
+        AttestationConfig memory cfg = attestationConfigFromEnv(IQRMSOracle(address(0)));
+        uint256 nonce = vm.getNonce(deployer);
+        oracleCfg.attestation = createAddress(deployer, nonce + (address(cfg.pckVerifier) == address(0) ? 2 : 1));
+        vm.startBroadcast(deployer);
         oracle = deployOracle(oracleCfg);
-        AttestationConfig memory cfg = attestationConfigFromEnv(oracle);
+        cfg.oracle = oracle;
         (attestation, pckVerifier) = deployAttestation(cfg);
         vm.stopBroadcast();
+        require(address(attestation) == oracleCfg.attestation, "DeployAll: registry not at the predicted address");
     }
 }

@@ -15,14 +15,20 @@ import {Vm, VM} from "../test/lib/Vm.sol";
 ///         Environment (all optional; leave a variable unset to get its default):
 ///           AEGIS_GOVERNANCE                  governance address (default: the broadcasting account)
 ///           AEGIS_ORACLE_REPORTERS            comma-separated reporter addresses (default: governance)
-///           AEGIS_ORACLE_QUORUM               fresh reports needed (default 1)
+///           AEGIS_ORACLE_QUORUM               fresh reports needed (default: a majority of the reporters,
+///                                             n / 2 + 1, so 1 for one reporter and at least 2 for
+///                                             more; the oracle refuses 1 with two or more reporters)
 ///           AEGIS_ORACLE_MAX_REPORT_AGE       seconds (default 86400)
 ///           AEGIS_ORACLE_SCHEDULED_THRESHOLD  basis points (default 6000)
 ///           AEGIS_ORACLE_EMERGENCY_THRESHOLD  basis points (default 9000)
 ///           AEGIS_WORKLOAD_IDS                comma-separated bytes32 workload ids to allow (default none)
 ///           AEGIS_DEV_PCK_KEYS                hex of one or more concatenated 64-byte PCK keys x ‖ y to
 ///                                             allow-list in a new DevPckVerifier (default none)
-///           AEGIS_ORACLE                      existing oracle (DeploySequencerAttestation; required there)
+///           AEGIS_ORACLE_ATTESTATION          the SequencerAttestation whose revoked sequencers leave the
+///                                             reporters (DeployQRMSOracle; default none — DeployAll
+///                                             links the registry it deploys)
+///           AEGIS_ORACLE                      existing oracle (DeploySequencerAttestation; required there;
+///                                             its governance must then call setAttestation)
 ///           AEGIS_PCK_VERIFIER                existing PCK verifier (e.g. a production DCAP-backed one);
 ///                                             when unset a DevPckVerifier is deployed
 abstract contract DeployBase {
@@ -35,6 +41,7 @@ abstract contract DeployBase {
         uint32 maxReportAge;
         uint16 scheduledThreshold;
         uint16 emergencyThreshold;
+        address attestation;
     }
 
     struct AttestationConfig {
@@ -56,10 +63,15 @@ abstract contract DeployBase {
         address[] memory defaultReporters = new address[](1);
         defaultReporters[0] = cfg.governance;
         cfg.reporters = vm.envOr("AEGIS_ORACLE_REPORTERS", ",", defaultReporters);
-        cfg.quorum = uint8(envUint("AEGIS_ORACLE_QUORUM", 1, type(uint8).max));
+        cfg.quorum = uint8(envUint("AEGIS_ORACLE_QUORUM", cfg.reporters.length / 2 + 1, type(uint8).max));
+        require(
+            cfg.reporters.length < 2 || cfg.quorum >= 2,
+            "AEGIS_ORACLE_QUORUM: at least 2 with two or more reporters (one report must not decide)"
+        );
         cfg.maxReportAge = uint32(envUint("AEGIS_ORACLE_MAX_REPORT_AGE", 1 days, type(uint32).max));
         cfg.scheduledThreshold = uint16(envUint("AEGIS_ORACLE_SCHEDULED_THRESHOLD", 6000, type(uint16).max));
         cfg.emergencyThreshold = uint16(envUint("AEGIS_ORACLE_EMERGENCY_THRESHOLD", 9000, type(uint16).max));
+        cfg.attestation = vm.envOr("AEGIS_ORACLE_ATTESTATION", address(0));
     }
 
     /// @dev `name` as an unsigned integer (or `defaultValue`), refusing values above `max`
@@ -96,8 +108,40 @@ abstract contract DeployBase {
 
     function deployOracle(OracleConfig memory cfg) internal returns (QRMSOracle) {
         return new QRMSOracle(
-            cfg.governance, cfg.reporters, cfg.quorum, cfg.maxReportAge, cfg.scheduledThreshold, cfg.emergencyThreshold
+            cfg.governance,
+            cfg.reporters,
+            cfg.quorum,
+            cfg.maxReportAge,
+            cfg.scheduledThreshold,
+            cfg.emergencyThreshold,
+            cfg.attestation
         );
+    }
+
+    /// @dev The address of the contract `deployer` creates with `nonce` (CREATE:
+    ///      `keccak256(rlp([deployer, nonce]))[12:]`).
+    function createAddress(address deployer, uint256 nonce) internal pure returns (address) {
+        bytes memory n;
+        if (nonce == 0) {
+            n = hex"80";
+        } else if (nonce < 0x80) {
+            // forge-lint: disable-next-line(unsafe-typecast) one RLP byte
+            n = abi.encodePacked(uint8(nonce));
+        } else {
+            uint256 len;
+            for (uint256 v = nonce; v != 0; v >>= 8) {
+                ++len;
+            }
+            n = new bytes(len);
+            for (uint256 i = 0; i < len; ++i) {
+                // forge-lint: disable-next-line(unsafe-typecast) one RLP byte
+                n[len - 1 - i] = bytes1(uint8(nonce >> (8 * i)));
+            }
+            // forge-lint: disable-next-line(unsafe-typecast) one RLP byte
+            n = abi.encodePacked(uint8(0x80 + len), n);
+        }
+        bytes memory payload = abi.encodePacked(bytes1(0x94), deployer, n);
+        return address(uint160(uint256(keccak256(abi.encodePacked(uint8(0xc0 + payload.length), payload)))));
     }
 
     function deployAttestation(AttestationConfig memory cfg)

@@ -44,6 +44,7 @@ contract DeployScriptsTest is AttestationFixture {
         assertTrue(dv.isPckKeyAllowed(keccak256(abi.encodePacked(x2, y2))));
         assertEq(a.governance(), GOV);
         assertEq(address(a.oracle()), address(o));
+        assertEq(o.attestation(), address(a), "the oracle is linked to the registry");
         assertEq(address(a.pckVerifier()), address(v));
         assertTrue(a.isWorkloadAllowed(workload) && a.isWorkloadAllowed(keccak256("w2")));
 
@@ -68,6 +69,34 @@ contract DeployScriptsTest is AttestationFixture {
         assertEq(address(a2.oracle()), address(o2));
         assertEq(address(a2.pckVerifier()), address(v));
         assertTrue(a2.isWorkloadAllowed(workload));
+
+        // --- quorum 1 with two reporters: one report would decide; the scripts refuse it ----------
+        vm.setEnv("AEGIS_ORACLE_QUORUM", "1");
+        DeployQRMSOracle script = new DeployQRMSOracle();
+        vm.expectRevert(
+            bytes("AEGIS_ORACLE_QUORUM: at least 2 with two or more reporters (one report must not decide)")
+        );
+        script.run();
+    }
+
+    /// @dev The CREATE address DeployAll predicts for the registry (vectors: `cast compute-address`).
+    function test_createAddress_matchesCast() public {
+        Harness h = new Harness();
+        address anvil0 = 0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266;
+        uint256[8] memory nonces = [uint256(0), 1, 2, 127, 128, 255, 256, 70_000];
+        address[8] memory expected = [
+            0x5FbDB2315678afecb367f032d93F642f64180aa3,
+            0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512,
+            0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0,
+            0x5fc748f1FEb28d7b76fa1c6B07D8ba2d5535177c,
+            0xB82008565FdC7e44609fA118A4a681E92581e680,
+            0x01E21d7B8c39dc4C764c19b308Bd8b14B1ba139E,
+            0x3C1Cb427D20F15563aDa8C249E71db76d7183B6c,
+            0x3808BBF68110240E59B12334b301d8F31ab36363
+        ];
+        for (uint256 i = 0; i < nonces.length; ++i) {
+            assertEq(h.create(anvil0, nonces[i]), expected[i]);
+        }
     }
 
     function test_parsePckKeys_rejectsBadLength() public {
@@ -83,5 +112,9 @@ contract DeployScriptsTest is AttestationFixture {
 contract Harness is DeployAll {
     function parse(bytes memory raw) external pure returns (DevPckVerifier.PublicKey[] memory) {
         return parsePckKeys(raw);
+    }
+
+    function create(address deployer, uint256 nonce) external pure returns (address) {
+        return createAddress(deployer, nonce);
     }
 }

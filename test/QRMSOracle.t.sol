@@ -7,6 +7,9 @@ import {IQRMSOracle} from "../contracts/interfaces/IQRMSOracle.sol";
 import {Test} from "./lib/Test.sol";
 
 contract QRMSOracleTest is Test {
+    /// @dev Emitted with measured gas; forge prints it with `-vv`.
+    event log_named_uint(string key, uint256 val);
+
     address internal constant GOVERNANCE = address(0x60f);
     uint32 internal constant MAX_AGE = 1 hours;
 
@@ -18,7 +21,7 @@ contract QRMSOracleTest is Test {
         for (uint256 i = 1; i <= 3; ++i) {
             reporters.push(address(uint160(0xa0 + i)));
         }
-        oracle = new QRMSOracle(GOVERNANCE, reporters, 2, MAX_AGE, 6000, 9000);
+        oracle = new QRMSOracle(GOVERNANCE, reporters, 2, MAX_AGE, 6000, 9000, address(0));
     }
 
     function r(uint256 i) internal view returns (address) {
@@ -39,7 +42,7 @@ contract QRMSOracleTest is Test {
     }
 
     function newOracle(address[] memory list, uint8 quorum) internal returns (QRMSOracle) {
-        return new QRMSOracle(GOVERNANCE, list, quorum, MAX_AGE, 6000, 9000);
+        return new QRMSOracle(GOVERNANCE, list, quorum, MAX_AGE, 6000, 9000, address(0));
     }
 
     function addresses(uint256 n) internal pure returns (address[] memory list) {
@@ -54,7 +57,9 @@ contract QRMSOracleTest is Test {
     // =========================================================================================
 
     function test_constructor_state() public view {
-        assertEq(oracle.version(), "1.0.0");
+        assertEq(oracle.version(), "2.0.0");
+        assertEq(oracle.attestation(), address(0));
+        assertEq(oracle.freshReports(), 0);
         assertEq(oracle.governance(), GOVERNANCE);
         assertEq(oracle.riskScore(), 0);
         assertEq(level(), uint256(IQRMSOracle.RiskLevel.NORMAL));
@@ -88,19 +93,22 @@ contract QRMSOracleTest is Test {
 
     function test_constructor_reverts() public {
         vm.expectRevert(IQRMSOracle.QRMSOracle_ZeroAddress.selector);
-        new QRMSOracle(address(0), reporters, 2, MAX_AGE, 6000, 9000);
+        new QRMSOracle(address(0), reporters, 2, MAX_AGE, 6000, 9000, address(0));
         vm.expectRevert(abi.encodeWithSelector(IQRMSOracle.QRMSOracle_InvalidThresholds.selector, 9000, 9000));
-        new QRMSOracle(GOVERNANCE, reporters, 2, MAX_AGE, 9000, 9000);
+        new QRMSOracle(GOVERNANCE, reporters, 2, MAX_AGE, 9000, 9000, address(0));
         vm.expectRevert(abi.encodeWithSelector(IQRMSOracle.QRMSOracle_InvalidThresholds.selector, 6000, 10_001));
-        new QRMSOracle(GOVERNANCE, reporters, 2, MAX_AGE, 6000, 10_001);
+        new QRMSOracle(GOVERNANCE, reporters, 2, MAX_AGE, 6000, 10_001, address(0));
         vm.expectRevert(abi.encodeWithSelector(IQRMSOracle.QRMSOracle_InvalidMaxReportAge.selector, 0));
-        new QRMSOracle(GOVERNANCE, reporters, 2, 0, 6000, 9000);
+        new QRMSOracle(GOVERNANCE, reporters, 2, 0, 6000, 9000, address(0));
         vm.expectRevert(abi.encodeWithSelector(IQRMSOracle.QRMSOracle_InvalidQuorum.selector, 0, 3));
-        new QRMSOracle(GOVERNANCE, reporters, 0, MAX_AGE, 6000, 9000);
+        new QRMSOracle(GOVERNANCE, reporters, 0, MAX_AGE, 6000, 9000, address(0));
         vm.expectRevert(abi.encodeWithSelector(IQRMSOracle.QRMSOracle_InvalidQuorum.selector, 4, 3));
-        new QRMSOracle(GOVERNANCE, reporters, 4, MAX_AGE, 6000, 9000);
+        new QRMSOracle(GOVERNANCE, reporters, 4, MAX_AGE, 6000, 9000, address(0));
         vm.expectRevert(abi.encodeWithSelector(IQRMSOracle.QRMSOracle_InvalidQuorum.selector, 1, 0));
-        new QRMSOracle(GOVERNANCE, new address[](0), 1, MAX_AGE, 6000, 9000);
+        new QRMSOracle(GOVERNANCE, new address[](0), 1, MAX_AGE, 6000, 9000, address(0));
+        // With two or more reporters one report must not decide.
+        vm.expectRevert(abi.encodeWithSelector(IQRMSOracle.QRMSOracle_InvalidQuorum.selector, 1, 3));
+        new QRMSOracle(GOVERNANCE, reporters, 1, MAX_AGE, 6000, 9000, address(0));
         vm.expectRevert(IQRMSOracle.QRMSOracle_TooManyReporters.selector);
         newOracle(addresses(10), 1);
         address[] memory dup = new address[](2);
@@ -141,11 +149,11 @@ contract QRMSOracleTest is Test {
         vm.expectEmit(address(oracle));
         emit IQRMSOracle.ReportSubmitted(r(1), 1, 6000);
         vm.expectEmit(address(oracle));
-        emit IQRMSOracle.RiskScoreUpdated(0, 6500, 2);
+        emit IQRMSOracle.RiskScoreUpdated(0, 6000, 2);
         vm.expectEmit(address(oracle));
-        emit IQRMSOracle.RiskLevelChanged(IQRMSOracle.RiskLevel.NORMAL, IQRMSOracle.RiskLevel.SCHEDULED, 6500);
+        emit IQRMSOracle.RiskLevelChanged(IQRMSOracle.RiskLevel.NORMAL, IQRMSOracle.RiskLevel.SCHEDULED, 6000);
         report(r(1), 1, 6000);
-        assertEq(oracle.riskScore(), 6500, "mean of the two middle values");
+        assertEq(oracle.riskScore(), 6000, "the lower of the two middle values");
         assertEq(level(), uint256(IQRMSOracle.RiskLevel.SCHEDULED));
         (,, uint32 updatedAt) = oracle.riskState();
         assertEq(updatedAt, block.timestamp);
@@ -174,7 +182,7 @@ contract QRMSOracleTest is Test {
         report(r(1), 1, 9500);
         assertEq(level(), uint256(IQRMSOracle.RiskLevel.EMERGENCY));
         report(r(0), 2, 100);
-        assertEq(oracle.riskScore(), 4800);
+        assertEq(oracle.riskScore(), 100);
         assertEq(level(), uint256(IQRMSOracle.RiskLevel.NORMAL));
         // Exactly at the thresholds.
         report(r(0), 3, 6000);
@@ -198,7 +206,7 @@ contract QRMSOracleTest is Test {
         report(r(1), 1, 2000);
         assertEq(oracle.riskScore(), 0, "r0's report is too old: 1 fresh < quorum");
         report(r(2), 1, 3000);
-        assertEq(oracle.riskScore(), 2500);
+        assertEq(oracle.riskScore(), 2000);
         // A report exactly maxReportAge old still counts.
         vm.warp(block.timestamp + MAX_AGE);
         report(r(0), 2, 5000);
@@ -243,6 +251,7 @@ contract QRMSOracleTest is Test {
         address[] memory cold = new address[](1);
         cold[0] = address(o);
         uint256 g = txGas(address(uint160(0x1000 + 8)), address(o), abi.encodeCall(o.submitReport, (2, 9999)), cold);
+        emit log_named_uint("submitReport transaction gas (9 reporters, all fresh)", g);
         assertLe(g, 50_000, "submitReport transaction gas");
         assertEq(o.riskScore(), 9004);
     }
@@ -256,12 +265,155 @@ contract QRMSOracleTest is Test {
         assertEq(oracle.riskScore(), 700);
     }
 
+    // --- manipulation, expiry, fall-back (issue 13) ---------------------------------------------
+
+    /// @dev Two reporters (quorum 2): honest 8000 + attacker 10000 used to average to 9000,
+    ///      EMERGENCY. Now the score stays at the honest 8000 (SCHEDULED), in either order.
+    function test_manipulation_oneDishonestOfTwo_notEmergency() public {
+        address[] memory two = new address[](2);
+        (two[0], two[1]) = (r(0), r(1));
+        QRMSOracle o = newOracle(two, 2);
+        vm.prank(r(0));
+        o.submitReport(1, 8000); // honest
+        vm.prank(r(1));
+        o.submitReport(1, 10_000); // attacker
+        assertEq(o.riskScore(), 8000);
+        assertEq(uint256(o.riskLevel()), uint256(IQRMSOracle.RiskLevel.SCHEDULED));
+        assertEq(uint256(o.signaturePolicy().level), uint256(IQRMSOracle.RiskLevel.SCHEDULED));
+        // The attacker reporting first changes nothing.
+        QRMSOracle o2 = newOracle(two, 2);
+        vm.prank(r(1));
+        o2.submitReport(1, 10_000);
+        assertEq(uint256(o2.riskLevel()), uint256(IQRMSOracle.RiskLevel.NORMAL), "alone: below quorum");
+        vm.prank(r(0));
+        o2.submitReport(1, 8000);
+        assertEq(uint256(o2.riskLevel()), uint256(IQRMSOracle.RiskLevel.SCHEDULED));
+        // Nor does it alone (the honest report expired): no quorum, no level.
+        vm.warp(block.timestamp + MAX_AGE / 2);
+        vm.prank(r(1));
+        o2.submitReport(2, 10_000);
+        vm.warp(block.timestamp + MAX_AGE / 2 + 1);
+        assertEq(uint256(o2.riskLevel()), uint256(IQRMSOracle.RiskLevel.NORMAL));
+    }
+
+    /// @dev Three reporters (quorum 2): one attacker at 10000 never makes EMERGENCY out of honest
+    ///      8000s, whether one or two honest reports are fresh.
+    function test_manipulation_oneDishonestOfThree_notEmergency() public {
+        report(r(0), 1, 8000);
+        report(r(2), 1, 10_000); // attacker
+        assertEq(oracle.riskScore(), 8000, "1 honest + attacker");
+        assertEq(level(), uint256(IQRMSOracle.RiskLevel.SCHEDULED));
+        report(r(1), 1, 8000);
+        assertEq(oracle.riskScore(), 8000, "2 honest + attacker");
+        assertEq(level(), uint256(IQRMSOracle.RiskLevel.SCHEDULED));
+        // Downwards, with two honest reports fresh, the attacker cannot lower it either.
+        report(r(2), 2, 0);
+        assertEq(oracle.riskScore(), 8000);
+        // With quorum 3 as well.
+        vm.prank(GOVERNANCE);
+        oracle.setQuorum(3);
+        report(r(2), 3, 10_000);
+        assertEq(level(), uint256(IQRMSOracle.RiskLevel.SCHEDULED));
+    }
+
+    /// @dev For any reporter count n >= 2 with a quorum of 2 or more, one reporter reporting
+    ///      anything cannot raise the score above the highest honest report (so not to a level
+    ///      no honest report has).
+    function testFuzz_manipulation_oneDishonestCannotRaise(
+        uint16[9] memory honest,
+        uint16 bad,
+        uint8 count,
+        uint8 quorum_
+    ) public {
+        uint256 n = bound(count, 2, 9);
+        uint8 q = uint8(bound(quorum_, 2, n));
+        QRMSOracle o = newOracle(addresses(n), q);
+        uint256 maxHonest;
+        for (uint256 i = 0; i + 1 < n; ++i) {
+            uint16 h = uint16(bound(honest[i], 0, 10_000));
+            if (h > maxHonest) maxHonest = h;
+            vm.prank(address(uint160(0x1000 + i)));
+            o.submitReport(1, h);
+        }
+        vm.prank(address(uint160(0x1000 + n - 1)));
+        o.submitReport(1, uint16(bound(bad, 0, 10_000)));
+        assertLe(o.riskScore(), maxHonest, "above every honest report");
+        assertLe(uint256(o.riskLevel()), uint256(o.levelForScore(maxHonest)), "level above the honest ones");
+    }
+
+    /// @dev Reports older than maxReportAge stop counting at once: the views fall back without a
+    ///      transaction, {refresh} records it and emits the events.
+    function test_staleReports_expireWithoutTransaction() public {
+        report(r(0), 1, 9500);
+        report(r(1), 1, 9500);
+        assertEq(level(), uint256(IQRMSOracle.RiskLevel.EMERGENCY));
+        uint256 reportedAt = block.timestamp;
+        vm.warp(reportedAt + MAX_AGE);
+        assertEq(level(), uint256(IQRMSOracle.RiskLevel.EMERGENCY), "exactly maxReportAge old: fresh");
+        vm.warp(reportedAt + MAX_AGE + 1);
+        assertEq(oracle.freshReports(), 0);
+        assertEq(oracle.riskScore(), 0);
+        assertEq(level(), uint256(IQRMSOracle.RiskLevel.NORMAL));
+        assertEq(uint256(oracle.signaturePolicy().level), uint256(IQRMSOracle.RiskLevel.NORMAL));
+        (uint16 score, IQRMSOracle.RiskLevel lvl, uint32 updatedAt) = oracle.riskState();
+        assertEq(score, 0);
+        assertEq(uint256(lvl), 0);
+        assertEq(updatedAt, block.timestamp, "as of now");
+        // Anyone records it.
+        vm.expectEmit(address(oracle));
+        emit IQRMSOracle.RiskScoreUpdated(9500, 0, 0);
+        vm.expectEmit(address(oracle));
+        emit IQRMSOracle.RiskLevelChanged(IQRMSOracle.RiskLevel.EMERGENCY, IQRMSOracle.RiskLevel.NORMAL, 0);
+        vm.prank(address(0xbeef));
+        oracle.refresh();
+        (,, updatedAt) = oracle.riskState();
+        assertEq(updatedAt, block.timestamp);
+        // A second refresh has nothing to record.
+        vm.recordLogs();
+        oracle.refresh();
+        assertEq(vm.getRecordedLogs().length, 0);
+    }
+
+    /// @dev The level falls back when the fresh reports say so: by new reports, and when the high
+    ///      reports expire and the remaining fresh ones (a quorum) are lower — without a report.
+    function test_level_fallsBackWhenFreshReportsDrop() public {
+        QRMSOracle o = newOracle(addresses(5), 2);
+        address[] memory a = addresses(5);
+        uint256 t0 = block.timestamp;
+        for (uint256 i = 0; i < 3; ++i) {
+            vm.prank(a[i]);
+            o.submitReport(1, 9500);
+        }
+        vm.warp(t0 + 600);
+        for (uint256 i = 3; i < 5; ++i) {
+            vm.prank(a[i]);
+            o.submitReport(1, 7000);
+        }
+        assertEq(o.riskScore(), 9500, "3 of 5 at 9500");
+        assertEq(uint256(o.riskLevel()), uint256(IQRMSOracle.RiskLevel.EMERGENCY));
+        // The three high reports expire; the two at 7000 are still fresh.
+        vm.warp(t0 + MAX_AGE + 1);
+        assertEq(o.freshReports(), 2);
+        assertEq(o.riskScore(), 7000);
+        assertEq(uint256(o.riskLevel()), uint256(IQRMSOracle.RiskLevel.SCHEDULED));
+        vm.expectEmit(address(o));
+        emit IQRMSOracle.RiskLevelChanged(IQRMSOracle.RiskLevel.EMERGENCY, IQRMSOracle.RiskLevel.SCHEDULED, 7000);
+        o.refresh();
+        // New lower reports take it down further.
+        vm.prank(a[0]);
+        o.submitReport(2, 1000);
+        vm.prank(a[1]);
+        o.submitReport(2, 1000);
+        assertEq(o.riskScore(), 1000, "lower median of 1000, 1000, 7000, 7000");
+        assertEq(uint256(o.riskLevel()), uint256(IQRMSOracle.RiskLevel.NORMAL));
+    }
+
     // --- fuzz -------------------------------------------------------------------------------------
 
     /// @dev With n fresh reports (n >= quorum) the score is their median, always in range, and
     ///      the level matches the thresholds.
     function testFuzz_medianOfFreshReports(uint16[9] memory scores, uint8 count) public {
-        uint256 n = bound(count, 1, 9);
+        uint256 n = bound(count, 2, 9);
         QRMSOracle o = newOracle(addresses(9), uint8(n));
         uint256[] memory sorted = new uint256[](n);
         for (uint256 i = 0; i < n; ++i) {
@@ -275,8 +427,9 @@ contract QRMSOracleTest is Test {
             }
             sorted[k] = s;
         }
-        uint256 expected = n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
-        assertEq(o.riskScore(), expected, "median");
+        uint256 expected = sorted[(n - 1) / 2];
+        assertEq(o.riskScore(), expected, "lower median");
+        assertLe(o.riskScore(), sorted[n - 2], "not above the second highest report");
         assertLe(o.riskScore(), 10_000, "range");
         assertGe(o.riskScore(), sorted[0], "not below the lowest report");
         assertLe(o.riskScore(), sorted[n - 1], "not above the highest report");
@@ -354,9 +507,9 @@ contract QRMSOracleTest is Test {
         assertEq(list.length, 2);
         assertEq(list[0], r(1));
         assertEq(list[1], r(2));
-        // Its report no longer counts: r2 + r1 -> median of 9000, 1000.
+        // Its report no longer counts: r2 + r1 -> lower median of 9000, 1000.
         report(r(2), 1, 1000);
-        assertEq(oracle.riskScore(), 5000);
+        assertEq(oracle.riskScore(), 1000);
         vm.prank(r(0));
         vm.expectRevert(abi.encodeWithSelector(IQRMSOracle.QRMSOracle_NotReporter.selector, r(0)));
         oracle.submitReport(2, 1);
@@ -364,13 +517,32 @@ contract QRMSOracleTest is Test {
         vm.startPrank(GOVERNANCE);
         vm.expectRevert(abi.encodeWithSelector(IQRMSOracle.QRMSOracle_NotReporter.selector, r(0)));
         oracle.removeReporter(r(0));
-        vm.expectRevert(abi.encodeWithSelector(IQRMSOracle.QRMSOracle_InvalidQuorum.selector, 2, 1));
+        // One reporter left: the quorum follows it down to 1 (never below).
+        vm.expectEmit(address(oracle));
+        emit IQRMSOracle.ReporterRemoved(r(1));
+        vm.expectEmit(address(oracle));
+        emit IQRMSOracle.QuorumUpdated(1);
         oracle.removeReporter(r(1));
-        // Re-adding reuses the free position and starts with a clean report (round 1 is fresh again).
+        assertEq(oracle.quorum(), 1);
+        assertEq(oracle.riskScore(), 1000, "r2 alone");
+        // Re-adding reuses the free position and starts with a clean report (round 1 is fresh
+        // again); with two reporters the quorum is back at 2.
+        vm.expectEmit(address(oracle));
+        emit IQRMSOracle.QuorumUpdated(2);
         oracle.addReporter(r(0));
         vm.stopPrank();
+        assertEq(oracle.quorum(), 2);
         assertEq(oracle.reporters()[0], r(0));
         report(r(0), 1, 1);
+        assertEq(oracle.riskScore(), 1);
+        // The last reporter can go too (e.g. a revoked sequencer); the score falls to 0.
+        vm.startPrank(GOVERNANCE);
+        oracle.removeReporter(r(0));
+        oracle.removeReporter(r(2));
+        vm.stopPrank();
+        assertEq(oracle.reporters().length, 0);
+        assertEq(oracle.quorum(), 1);
+        assertEq(oracle.riskScore(), 0);
     }
 
     function test_setQuorum() public {
@@ -381,13 +553,21 @@ contract QRMSOracleTest is Test {
         oracle.setQuorum(0);
         vm.expectRevert(abi.encodeWithSelector(IQRMSOracle.QRMSOracle_InvalidQuorum.selector, 4, 3));
         oracle.setQuorum(4);
-        vm.expectEmit(address(oracle));
-        emit IQRMSOracle.QuorumUpdated(1);
+        vm.expectRevert(abi.encodeWithSelector(IQRMSOracle.QRMSOracle_InvalidQuorum.selector, 1, 3));
         oracle.setQuorum(1);
         vm.stopPrank();
-        assertEq(oracle.quorum(), 1);
         report(r(0), 1, 4242);
+        report(r(1), 1, 4242);
         assertEq(oracle.riskScore(), 4242);
+        // Raising the quorum above the fresh reports takes the score back to 0 at once.
+        vm.expectEmit(address(oracle));
+        emit IQRMSOracle.QuorumUpdated(3);
+        vm.expectEmit(address(oracle));
+        emit IQRMSOracle.RiskScoreUpdated(4242, 0, 2);
+        vm.prank(GOVERNANCE);
+        oracle.setQuorum(3);
+        assertEq(oracle.quorum(), 3);
+        assertEq(oracle.riskScore(), 0);
     }
 
     function test_setMaxReportAge() public {

@@ -12,6 +12,18 @@ import {AttestationFixture} from "./lib/AttestationFixture.sol";
 import {QuoteBuilder} from "./lib/QuoteBuilder.sol";
 
 contract SequencerAttestationTest is AttestationFixture {
+    /// @dev Emitted with measured gas; forge prints it with `-vv`.
+    event log_named_uint(string key, uint256 val);
+
+    /// @dev REPORTDATA v3 vectors shared with crates/tee (see {test_expectedReportData_rustVector}).
+    bytes32 internal constant REGISTRATION_DOMAIN_VECTOR =
+        0x07df586cf35dca2ba29685aaeeb58855d6bdf0ce554d6543514dc677e1dd4844;
+    bytes32 internal constant BATCH_DOMAIN_VECTOR = 0xe037231b64f7040f572042471ede2de4b45c10a88d4a50c674d88b4775a62691;
+    bytes32 internal constant REGISTRATION_COMMITMENT_VECTOR =
+        0xc7105a005d197b86fb0a366efed28b325b4431541bdb944ea3ac8fe78c7f50f9;
+    bytes32 internal constant BATCH_COMMITMENT_VECTOR =
+        0x18e21c5bad074e5a91ccdea0c6fadeb1ba6bec396802d92e354128de90f22199;
+
     address internal seq;
     address internal constant RELAYER = address(0xbeef);
 
@@ -50,7 +62,7 @@ contract SequencerAttestationTest is AttestationFixture {
         bytes32 nonce;
     }
 
-    function registrationOf(uint256 key) internal pure returns (Registration memory r) {
+    function registrationOf(uint256 key) internal view returns (Registration memory r) {
         r = Registration(
             quoteFor(key),
             vm.addr(key),
@@ -61,13 +73,23 @@ contract SequencerAttestationTest is AttestationFixture {
         );
     }
 
-    /// @dev A quote whose REPORTDATA binds the given values (v2 layout, built in the test).
+    /// @dev A registration quote whose REPORTDATA binds the given values (v3 layout, built in the
+    ///      test, for the fixture's registry on this chain).
     function quoteBinding(address account, bytes32 mh, bytes32 sh, bytes32 eh, bytes32 nonce)
+        internal
+        view
+        returns (bytes memory)
+    {
+        return quoteIn(account, mh, sh, eh, nonce, registrationDomain());
+    }
+
+    /// @dev A quote whose REPORTDATA binds the given values and `domain`.
+    function quoteIn(address account, bytes32 mh, bytes32 sh, bytes32 eh, bytes32 binding, bytes32 domain)
         internal
         pure
         returns (bytes memory)
     {
-        return QuoteBuilder.build(QuoteBuilder.defaults(reportDataV2(account, mh, sh, eh, nonce)));
+        return QuoteBuilder.build(QuoteBuilder.defaults(reportDataV3(account, mh, sh, eh, binding, domain)));
     }
 
     function submit(Registration memory r) internal {
@@ -90,7 +112,7 @@ contract SequencerAttestationTest is AttestationFixture {
     // =========================================================================================
 
     function test_constructor_state() public view {
-        assertEq(attestation.version(), "1.3.0");
+        assertEq(attestation.version(), "1.4.0");
         assertEq(attestation.governance(), GOVERNANCE);
         assertEq(address(attestation.oracle()), address(oracle));
         assertEq(address(attestation.pckVerifier()), address(pckVerifier));
@@ -156,16 +178,21 @@ contract SequencerAttestationTest is AttestationFixture {
 
     function test_expectedReportData_format() public view {
         Registration memory r = registrationOf(SEQUENCER_KEY);
-        bytes memory rd = attestation.expectedReportData(seq, r.mh, r.sh, r.eh, r.nonce);
+        bytes32 domain = attestation.reportDataDomain(
+            ISequencerAttestation.ReportDataPurpose.REGISTRATION, block.chainid, address(attestation)
+        );
+        assertEq(domain, registrationDomain(), "independent domain");
+        bytes memory rd = attestation.expectedReportData(seq, r.mh, r.sh, r.eh, r.nonce, domain);
         assertEq(rd.length, 64);
         assertEq(address(bytes20(slice(rd, 0, 20))), seq);
-        assertEq(bytes32(slice(rd, 20, 32)), keccak256(abi.encodePacked(r.mh, r.sh, r.eh, r.nonce)));
+        assertEq(bytes32(slice(rd, 20, 32)), keccak256(abi.encodePacked(r.mh, r.sh, r.eh, r.nonce, domain)));
         assertEq(slice(rd, 52, 12), new bytes(12));
         assertEq(rd, reportDataOf(SEQUENCER_KEY));
     }
 
-    /// @dev The fixed vector of crates/tee (`report_data::tests::layout`, crates/tee/README.md):
-    ///      sequencer 0x0011…2233, the four words filled with 0x01, 0x02, 0x03, 0x04.
+    /// @dev The fixed vectors of crates/tee (`report_data::tests::vectors`, crates/tee/README.md
+    ///      and contracts/README.md): sequencer 0x0011…2233, the four words filled with 0x01,
+    ///      0x02, 0x03, 0x04, and the domains (REGISTRATION, 901, 0x5FbD…0aa3) and (BATCH, 901, 0).
     function test_expectedReportData_rustVector() public view {
         address account = 0x00112233445566778899AABbCCdDeeFf00112233;
         bytes32 w1 = bytes32(QuoteBuilder.filled(32, 0x01));
@@ -173,46 +200,79 @@ contract SequencerAttestationTest is AttestationFixture {
         bytes32 w3 = bytes32(QuoteBuilder.filled(32, 0x03));
         bytes32 w4 = bytes32(QuoteBuilder.filled(32, 0x04));
         assertEq(w1, 0x0101010101010101010101010101010101010101010101010101010101010101);
-        bytes memory rd = attestation.expectedReportData(account, w1, w2, w3, w4);
-        // Independent computation: the 128-byte preimage written out, hashed here.
+        address verifying = 0x5FbDB2315678afecb367f032d93F642f64180aa3;
+        bytes32 registration =
+            attestation.reportDataDomain(ISequencerAttestation.ReportDataPurpose.REGISTRATION, 901, verifying);
+        // Independent computation: the 96-byte domain preimage written out, hashed here.
+        bytes memory domainPreimage =
+            bytes.concat(bytes32(uint256(1)), bytes32(uint256(901)), bytes32(uint256(uint160(verifying))));
+        assertEq(domainPreimage.length, 96);
+        assertEq(registration, keccak256(domainPreimage));
+        assertEq(registration, REGISTRATION_DOMAIN_VECTOR, "the domain the Rust test pins");
+        bytes32 batchDomain =
+            attestation.reportDataDomain(ISequencerAttestation.ReportDataPurpose.BATCH, 901, address(0));
+        assertEq(batchDomain, BATCH_DOMAIN_VECTOR, "the batch domain the Rust test pins");
+
+        bytes memory rd = attestation.expectedReportData(account, w1, w2, w3, w4, registration);
+        // Independent computation: the 160-byte preimage written out, hashed here.
         bytes memory preimage = bytes.concat(
             QuoteBuilder.filled(32, 0x01),
             QuoteBuilder.filled(32, 0x02),
             QuoteBuilder.filled(32, 0x03),
-            QuoteBuilder.filled(32, 0x04)
+            QuoteBuilder.filled(32, 0x04),
+            abi.encodePacked(registration)
         );
-        assertEq(preimage.length, 128);
+        assertEq(preimage.length, 160);
         assertEq(rd, abi.encodePacked(account, keccak256(preimage), bytes12(0)));
-        // The constant the Rust test pins.
+        // The constants the Rust test pins.
+        assertEq(rd, abi.encodePacked(account, REGISTRATION_COMMITMENT_VECTOR, bytes12(0)));
         assertEq(
-            rd,
-            hex"00112233445566778899aabbccddeeff00112233"
-            hex"3fdc9032c16d440f6c96be209c36d3d0e1aed61a2531490fe0ca475eb615c40a" hex"000000000000000000000000"
+            attestation.expectedReportData(account, w1, w2, w3, w4, batchDomain),
+            abi.encodePacked(account, BATCH_COMMITMENT_VECTOR, bytes12(0))
         );
     }
 
-    /// @dev Changing any single input (address, one of the three key hashes or the binding)
-    ///      changes the REPORTDATA; the unchanged inputs give the independently computed bytes.
+    /// @dev Changing any single input (address, one of the three key hashes, the binding or the
+    ///      domain) changes the REPORTDATA; the unchanged inputs give the independently computed
+    ///      bytes.
     function testFuzz_expectedReportData_anySingleChangeChangesOutput(
         address account,
-        bytes32[4] memory words,
+        bytes32[5] memory words,
         uint256 which,
         uint256 delta
     ) public view {
         delta = bound(delta, 1, type(uint256).max); // non-zero xor
-        which = bound(which, 0, 4);
-        bytes memory base = attestation.expectedReportData(account, words[0], words[1], words[2], words[3]);
-        assertEq(base, reportDataV2(account, words[0], words[1], words[2], words[3]), "independent vector");
-        if (which == 4) {
+        which = bound(which, 0, 5);
+        bytes memory base = attestation.expectedReportData(account, words[0], words[1], words[2], words[3], words[4]);
+        assertEq(base, reportDataV3(account, words[0], words[1], words[2], words[3], words[4]), "independent vector");
+        if (which == 5) {
             // Xor a non-zero 160-bit mask into the address.
             uint160 mask = uint160(delta) == 0 ? 1 : uint160(delta);
             account = address(uint160(account) ^ mask);
         } else {
             words[which] = bytes32(uint256(words[which]) ^ delta);
         }
-        bytes memory changed = attestation.expectedReportData(account, words[0], words[1], words[2], words[3]);
+        bytes memory changed = attestation.expectedReportData(account, words[0], words[1], words[2], words[3], words[4]);
         assertTrue(keccak256(changed) != keccak256(base), "a changed input must change REPORTDATA");
         assertEq(slice(changed, 52, 12), new bytes(12), "reserved tail stays zero");
+    }
+
+    /// @dev Distinct purposes, chain ids and contracts give distinct domains.
+    function testFuzz_reportDataDomain_separates(uint8 p1, uint8 p2, uint256 c1, uint256 c2, address v1, address v2)
+        public
+        view
+    {
+        p1 = uint8(bound(p1, 0, 5));
+        p2 = uint8(bound(p2, 0, 5));
+        vm.assume(p1 != p2 || c1 != c2 || v1 != v2);
+        assertTrue(
+            attestation.reportDataDomain(ISequencerAttestation.ReportDataPurpose(p1), c1, v1)
+                != attestation.reportDataDomain(ISequencerAttestation.ReportDataPurpose(p2), c2, v2)
+        );
+        assertEq(
+            attestation.reportDataDomain(ISequencerAttestation.ReportDataPurpose(p1), c1, v1),
+            domainOf(ISequencerAttestation.ReportDataPurpose(p1), c1, v1)
+        );
     }
 
     // =========================================================================================
@@ -278,7 +338,7 @@ contract SequencerAttestationTest is AttestationFixture {
         r.quote = quoteBinding(r.account, r.mh, r.sh, r.eh, bytes32(0));
         assertEq(
             attestation.parseQuote(r.quote).reportData,
-            attestation.expectedReportData(r.account, r.mh, r.sh, r.eh, bytes32(0)),
+            attestation.expectedReportData(r.account, r.mh, r.sh, r.eh, bytes32(0), registrationDomain()),
             "the quote binds the zero nonce"
         );
         submitExpectRevert(r, abi.encodeWithSelector(ISequencerAttestation.SequencerAttestation_ZeroNonce.selector));
@@ -507,8 +567,39 @@ contract SequencerAttestationTest is AttestationFixture {
             attestation.commitBatch,
             (b.batchId, b.start, b.end, b.commitment, signBatch(SEQUENCER_KEY, b), b.mldsaSigHash, b.slhdsaSigHash)
         );
-        assertLe(txGas(address(attestation), data), 60_000, "commitBatch transaction gas");
+        uint256 gas = txGas(address(attestation), data);
+        emit log_named_uint("commitBatch transaction gas (3 reporters, 2 fresh reports)", gas);
+        assertLe(gas, 60_000, "commitBatch transaction gas");
         assertLastBatch(2, 20);
+    }
+
+    /// @dev The oracle recomputes its level from the fresh reports on every commitment: with the
+    ///      largest reporter set (9 reporters, three lane slots) all reporting.
+    function test_commitBatch_gas_maxReporters() public {
+        address[] memory nine = new address[](9);
+        for (uint256 i = 0; i < 9; ++i) {
+            nine[i] = address(uint160(0x1000 + i));
+        }
+        QRMSOracle big = new QRMSOracle(GOVERNANCE, nine, 5, 1 days, 6000, 9000, address(0));
+        for (uint256 i = 0; i < 9; ++i) {
+            vm.prank(nine[i]);
+            big.submitReport(1, uint16(1000 + i));
+        }
+        vm.prank(GOVERNANCE);
+        attestation.setOracle(big);
+        registered();
+        Batch memory b0 = batch(1, 1, 10);
+        commit(b0, signBatch(SEQUENCER_KEY, b0));
+        Batch memory b = batch(2, 11, 20);
+        bytes memory data = abi.encodeCall(
+            attestation.commitBatch,
+            (b.batchId, b.start, b.end, b.commitment, signBatch(SEQUENCER_KEY, b), b.mldsaSigHash, b.slhdsaSigHash)
+        );
+        address[] memory cold = new address[](2);
+        (cold[0], cold[1]) = (address(attestation), address(big));
+        uint256 gas = txGas(address(0), address(attestation), data, cold);
+        emit log_named_uint("commitBatch transaction gas (9 reporters, all fresh)", gas);
+        assertLe(gas, 70_000, "commitBatch transaction gas");
     }
 
     function test_commitBatch_revert_paused() public {
@@ -543,12 +634,12 @@ contract SequencerAttestationTest is AttestationFixture {
     // --- updateKeys ---------------------------------------------------------------------------
 
     /// @dev Epoch `epoch` keys of `key`, bound by a fresh quote to the caller and a new nonce.
-    function keyUpdate(uint256 key, uint256 epoch) internal pure returns (Registration memory r) {
+    function keyUpdate(uint256 key, uint256 epoch) internal view returns (Registration memory r) {
         bytes32 mh = keccak256(abi.encodePacked("ml-dsa-87 public key", key, epoch));
         bytes32 sh = keccak256(abi.encodePacked("slh-dsa-256s public key", key, epoch));
         bytes32 eh = keccak256(abi.encodePacked("ml-kem encryption public key", key, epoch));
         bytes32 nonce = keccak256(abi.encodePacked("key update nonce", key, epoch));
-        r = Registration(quoteBinding(vm.addr(key), mh, sh, eh, nonce), vm.addr(key), mh, sh, eh, nonce);
+        r = Registration(quoteIn(vm.addr(key), mh, sh, eh, nonce, keyUpdateDomain()), vm.addr(key), mh, sh, eh, nonce);
     }
 
     function updateAs(address caller, Registration memory r) internal {
@@ -650,6 +741,151 @@ contract SequencerAttestationTest is AttestationFixture {
         );
         // Nothing changed.
         assertEq(attestation.sequencer(r.account).mldsaKeyHash, mldsaKeyHashOf(SEQUENCER_KEY));
+    }
+
+    // --- replayed quotes: each quote only for its purpose and deployment -----------------------
+
+    bytes internal constant MISMATCH =
+        abi.encodeWithSelector(ISequencerAttestation.SequencerAttestation_ReportDataMismatch.selector);
+
+    function domainFor(ISequencerAttestation.ReportDataPurpose purpose) internal view returns (bytes32) {
+        return domainOf(purpose, block.chainid, address(attestation));
+    }
+
+    /// @dev The batch quote `aegis_getBatchAttestation` serves binds the epoch's keys, the batch
+    ///      commitment and the BATCH domain (L2 chain id, no contract). Given to {updateKeys} with
+    ///      the commitment as the nonce it would roll the keys back to that (retired) epoch.
+    function test_updateKeys_revert_batchQuote() public {
+        registered();
+        updateAs(seq, keyUpdate(SEQUENCER_KEY, 1)); // epoch 1 is current, epoch 0 retired
+        bytes32 commitment = keccak256("batch commitment of an epoch-0 batch");
+        Registration memory r = registrationOf(SEQUENCER_KEY); // the epoch-0 keys
+        r.nonce = commitment;
+        for (uint256 i = 0; i < 2; ++i) {
+            // As served (verifyingContract 0), and even if it named this contract.
+            address verifying = i == 0 ? address(0) : address(attestation);
+            r.quote = quoteIn(
+                seq,
+                r.mh,
+                r.sh,
+                r.eh,
+                commitment,
+                domainOf(ISequencerAttestation.ReportDataPurpose.BATCH, block.chainid, verifying)
+            );
+            updateExpectRevert(seq, r, MISMATCH);
+        }
+        assertEq(attestation.sequencer(seq).mldsaKeyHash, keyUpdate(SEQUENCER_KEY, 1).mh, "no rollback");
+    }
+
+    /// @dev A registration quote is not a key-update quote, and the other way round.
+    function test_replay_registrationAndKeyUpdateQuotesAreNotInterchangeable() public {
+        // A key-update quote (fresh keys, fresh nonce) given to registerSequencer.
+        Registration memory update = keyUpdate(SEQUENCER_KEY, 1);
+        submitExpectRevert(update, MISMATCH);
+        registered();
+        // A registration quote of new keys (REGISTRATION domain of this very contract) given to
+        // updateKeys.
+        Registration memory r = keyUpdate(SEQUENCER_KEY, 2);
+        r.quote =
+            quoteIn(seq, r.mh, r.sh, r.eh, r.nonce, domainFor(ISequencerAttestation.ReportDataPurpose.REGISTRATION));
+        updateExpectRevert(seq, r, MISMATCH);
+        // The same bytes with the KEY_UPDATE domain are accepted.
+        updateAs(seq, keyUpdate(SEQUENCER_KEY, 2));
+        // The quote of the original registration cannot come back as an update either.
+        Registration memory original = registrationOf(SEQUENCER_KEY);
+        original.nonce = keccak256("a nonce never used");
+        original.quote = quoteBinding(seq, original.mh, original.sh, original.eh, original.nonce);
+        updateExpectRevert(seq, original, MISMATCH);
+    }
+
+    /// @dev Quotes the node serves over RPC (batch, mempool key, identity) bind no contract.
+    function test_replay_rpcQuotesAreRefused() public {
+        Registration memory r = registrationOf(SEQUENCER_KEY);
+        ISequencerAttestation.ReportDataPurpose[4] memory purposes = [
+            ISequencerAttestation.ReportDataPurpose.BATCH,
+            ISequencerAttestation.ReportDataPurpose.MEMPOOL_KEY,
+            ISequencerAttestation.ReportDataPurpose.IDENTITY,
+            ISequencerAttestation.ReportDataPurpose.NONE
+        ];
+        for (uint256 i = 0; i < purposes.length; ++i) {
+            r.quote = quoteIn(seq, r.mh, r.sh, r.eh, r.nonce, domainOf(purposes[i], block.chainid, address(0)));
+            submitExpectRevert(r, MISMATCH);
+        }
+        // A v2 quote (no domain) is refused too.
+        r.quote = QuoteBuilder.build(
+            QuoteBuilder.defaults(
+                abi.encodePacked(seq, keccak256(abi.encodePacked(r.mh, r.sh, r.eh, r.nonce)), bytes12(0))
+            )
+        );
+        submitExpectRevert(r, MISMATCH);
+    }
+
+    /// @dev A quote made for another chain id is refused, for registration and key updates; and
+    ///      a quote accepted on one chain stops matching once the chain id changes (a fork).
+    function test_replay_quoteForAnotherChainId() public {
+        Registration memory r = registrationOf(SEQUENCER_KEY);
+        Registration memory other = registrationOf(SEQUENCER_KEY);
+        other.quote = quoteIn(
+            seq,
+            r.mh,
+            r.sh,
+            r.eh,
+            r.nonce,
+            domainOf(ISequencerAttestation.ReportDataPurpose.REGISTRATION, block.chainid + 1, address(attestation))
+        );
+        submitExpectRevert(other, MISMATCH);
+        submit(r);
+        Registration memory u = keyUpdate(SEQUENCER_KEY, 1);
+        u.quote = quoteIn(
+            seq,
+            u.mh,
+            u.sh,
+            u.eh,
+            u.nonce,
+            domainOf(ISequencerAttestation.ReportDataPurpose.KEY_UPDATE, 10, address(attestation))
+        );
+        updateExpectRevert(seq, u, MISMATCH);
+        // Sequencer 2's quote is made for this chain; the chain id changes before it is sent.
+        Registration memory r2 = registrationOf(SEQUENCER2_KEY);
+        vm.chainId(block.chainid + 1);
+        submitExpectRevert(r2, MISMATCH);
+    }
+
+    /// @dev A quote made for another deployment (another contract address) is refused: the
+    ///      quote that registered here does not register in a second registry, nor the other way.
+    function test_replay_quoteForAnotherContract() public {
+        bytes32[] memory workloads = new bytes32[](1);
+        workloads[0] = workload;
+        SequencerAttestation second = new SequencerAttestation(GOVERNANCE, oracle, pckVerifier, workloads);
+        Registration memory r = registrationOf(SEQUENCER_KEY);
+        submit(r);
+        vm.expectRevert(MISMATCH);
+        second.registerSequencer(r.quote, r.account, r.mh, r.sh, r.eh, r.nonce, pckHint);
+        // A quote for `second` is refused here.
+        Registration memory r2 = registrationOf(SEQUENCER2_KEY);
+        bytes memory forSecond = quoteIn(
+            r2.account,
+            r2.mh,
+            r2.sh,
+            r2.eh,
+            r2.nonce,
+            domainOf(ISequencerAttestation.ReportDataPurpose.REGISTRATION, block.chainid, address(second))
+        );
+        r2.quote = forSecond;
+        submitExpectRevert(r2, MISMATCH);
+        second.registerSequencer(forSecond, r2.account, r2.mh, r2.sh, r2.eh, r2.nonce, pckHint);
+        assertTrue(second.isActiveSequencer(r2.account));
+        // Key updates likewise.
+        Registration memory u = keyUpdate(SEQUENCER_KEY, 1);
+        u.quote = quoteIn(
+            seq,
+            u.mh,
+            u.sh,
+            u.eh,
+            u.nonce,
+            domainOf(ISequencerAttestation.ReportDataPurpose.KEY_UPDATE, block.chainid, address(second))
+        );
+        updateExpectRevert(seq, u, MISMATCH);
     }
 
     function test_updateKeys_revert_workloadWithdrawn() public {
@@ -1159,7 +1395,7 @@ contract SequencerAttestationTest is AttestationFixture {
     function test_setOracle() public {
         address[] memory reporters = new address[](1);
         reporters[0] = REPORTER_A;
-        QRMSOracle other = new QRMSOracle(GOVERNANCE, reporters, 1, 1 days, 6000, 9000);
+        QRMSOracle other = new QRMSOracle(GOVERNANCE, reporters, 1, 1 days, 6000, 9000, address(0));
         vm.expectRevert(unauthorized(address(this)));
         attestation.setOracle(other);
         vm.startPrank(GOVERNANCE);

@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.37;
 
+import {SequencerAttestation} from "../contracts/SequencerAttestation.sol";
 import {ISequencerAttestation} from "../contracts/interfaces/ISequencerAttestation.sol";
 import {AttestationFixture} from "./lib/AttestationFixture.sol";
 import {QuoteBuilder} from "./lib/QuoteBuilder.sol";
 
 /// @notice Registers a quote produced by the Rust TDX simulator (`aegis attest simulate`, see
-///         test/fixtures/sim/README.md): REPORTDATA v2 as the node builds it, the simulator's
+///         test/fixtures/sim/README.md): REPORTDATA v3 as the node builds it for a registration
+///         with the registry at `SIM_REGISTRY` on chain `SIM_CHAIN_ID`, the simulator's
 ///         measurements and development PCK key, verified by the contract end to end.
 contract SimulatorQuoteTest is AttestationFixture {
     /// @dev Inputs of test/fixtures/sim/generate.sh (keep in sync).
@@ -17,9 +19,12 @@ contract SimulatorQuoteTest is AttestationFixture {
     bytes32 internal constant SIM_ENCRYPTION_KEY_HASH =
         keccak256("QuantumAegis sim fixture: ML-KEM encryption public key");
     bytes32 internal constant SIM_NONCE = keccak256("QuantumAegis sim fixture: registration nonce 1");
+    /// @dev The deployment the quote is made for (REPORTDATA v3 registration domain).
+    uint256 internal constant SIM_CHAIN_ID = 901;
+    address internal constant SIM_REGISTRY = 0x5FbDB2315678afecb367f032d93F642f64180aa3;
     /// @dev The REPORTDATA generate.sh computed (Python, pycryptodome keccak).
     bytes internal constant SIM_REPORT_DATA = hex"d2e65a1a6c3151e2b2b4fa44b11372681eb819a6"
-        hex"fe7edcfa73df19b025e1302cf25ba39c533116e8a965e36bab77ee6ec6190103" hex"000000000000000000000000";
+        hex"4f2857ddb3922ab3f9a9999ce9e4383f1699d2c64a1457e7d38be9455fb08023" hex"000000000000000000000000";
 
     /// @dev Emitted with the measured gas; forge prints it with `-vv`.
     event log_named_uint(string key, uint256 val);
@@ -30,6 +35,23 @@ contract SimulatorQuoteTest is AttestationFixture {
 
     function setUp() public override {
         super.setUp();
+        // The registry the quote names, at its address on its chain: the constructor runs there,
+        // so the EIP-712 domain and every REPORTDATA domain use `SIM_REGISTRY` and chain 901.
+        vm.chainId(SIM_CHAIN_ID);
+        bytes32[] memory workloads = new bytes32[](1);
+        workloads[0] = workload;
+        vm.etch(
+            SIM_REGISTRY,
+            abi.encodePacked(
+                type(SequencerAttestation).creationCode, abi.encode(GOVERNANCE, oracle, pckVerifier, workloads)
+            )
+        );
+        (bool ok, bytes memory runtime) = SIM_REGISTRY.call("");
+        require(ok, "constructor at SIM_REGISTRY failed");
+        vm.etch(SIM_REGISTRY, runtime);
+        attestation = SequencerAttestation(SIM_REGISTRY);
+        vm.prank(GOVERNANCE);
+        oracle.setAttestation(SIM_REGISTRY);
         simQuote = readHex("test/fixtures/sim/quote.hex");
         simPck = readHex("test/fixtures/sim/pck.hex");
         // The simulator's default measurements: MRTD = a0×48, RTMR0..3 = a1×48 … a4×48.
@@ -65,19 +87,27 @@ contract SimulatorQuoteTest is AttestationFixture {
         );
     }
 
-    function test_simulatorQuote_fixtureInputs() public pure {
+    function test_simulatorQuote_fixtureInputs() public view {
         assertEq(vm.addr(SIM_SEQUENCER_KEY), SIM_SEQUENCER);
+        assertEq(address(attestation), SIM_REGISTRY);
+        assertEq(block.chainid, SIM_CHAIN_ID);
+        assertEq(attestation.governance(), GOVERNANCE, "constructed in place");
+        assertTrue(attestation.isWorkloadAllowed(workload));
+        bytes32 domain = domainOf(ISequencerAttestation.ReportDataPurpose.REGISTRATION, SIM_CHAIN_ID, SIM_REGISTRY);
+        assertEq(domain, registrationDomain());
         assertEq(
             SIM_REPORT_DATA,
-            reportDataV2(SIM_SEQUENCER, SIM_MLDSA_KEY_HASH, SIM_SLHDSA_KEY_HASH, SIM_ENCRYPTION_KEY_HASH, SIM_NONCE),
-            "Python and Solidity agree on REPORTDATA v2"
+            reportDataV3(
+                SIM_SEQUENCER, SIM_MLDSA_KEY_HASH, SIM_SLHDSA_KEY_HASH, SIM_ENCRYPTION_KEY_HASH, SIM_NONCE, domain
+            ),
+            "Python and Solidity agree on REPORTDATA v3"
         );
     }
 
     function test_simulatorQuote_contents() public view {
         assertEq(simQuote.length, 1605);
         assertEq(
-            sha256(simQuote), 0x7f8544d4c99954127af61da241fea64be27f984657cf6c22fa04b894beebf159, "fixture unchanged"
+            sha256(simQuote), 0x48311be877fe833ff26ccaed4fb962cacd3eae32497498dae611a525224a1cab, "fixture unchanged"
         );
         assertEq(simPck.length, 64, "PCK key x || y");
         // As `aegis attest verify test/fixtures/sim/quote.hex --dev-root …` prints it.
@@ -95,7 +125,14 @@ contract SimulatorQuoteTest is AttestationFixture {
         assertEq(
             q.reportData,
             attestation.expectedReportData(
-                SIM_SEQUENCER, SIM_MLDSA_KEY_HASH, SIM_SLHDSA_KEY_HASH, SIM_ENCRYPTION_KEY_HASH, SIM_NONCE
+                SIM_SEQUENCER,
+                SIM_MLDSA_KEY_HASH,
+                SIM_SLHDSA_KEY_HASH,
+                SIM_ENCRYPTION_KEY_HASH,
+                SIM_NONCE,
+                attestation.reportDataDomain(
+                    ISequencerAttestation.ReportDataPurpose.REGISTRATION, SIM_CHAIN_ID, SIM_REGISTRY
+                )
             )
         );
         assertEq(q.qeAuthData, hex"000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f");
@@ -177,6 +214,36 @@ contract SimulatorQuoteTest is AttestationFixture {
             quote, SIM_SEQUENCER, SIM_MLDSA_KEY_HASH, SIM_SLHDSA_KEY_HASH, SIM_ENCRYPTION_KEY_HASH, SIM_NONCE, pck
         );
         assertEq(attestation.sequencer(SIM_SEQUENCER).registeredAt, 0);
+    }
+
+    /// @dev The node's quote names this registry on chain 901 for registration: the same bytes are
+    ///      refused by a registry at another address, on another chain, and as a key update.
+    function test_simulatorQuote_onlyForItsDeployment() public {
+        bytes memory quote = simQuote;
+        bytes memory pck = simPck;
+        bytes memory mismatch =
+            abi.encodeWithSelector(ISequencerAttestation.SequencerAttestation_ReportDataMismatch.selector);
+        bytes32[] memory workloads = new bytes32[](1);
+        workloads[0] = simWorkload;
+        SequencerAttestation other = new SequencerAttestation(GOVERNANCE, oracle, pckVerifier, workloads);
+        vm.expectRevert(mismatch);
+        other.registerSequencer(
+            quote, SIM_SEQUENCER, SIM_MLDSA_KEY_HASH, SIM_SLHDSA_KEY_HASH, SIM_ENCRYPTION_KEY_HASH, SIM_NONCE, pck
+        );
+        // Another chain (e.g. the same deployer and nonce on L1 and L2, or a fork).
+        vm.chainId(SIM_CHAIN_ID + 1);
+        vm.expectRevert(mismatch);
+        attestation.registerSequencer(
+            quote, SIM_SEQUENCER, SIM_MLDSA_KEY_HASH, SIM_SLHDSA_KEY_HASH, SIM_ENCRYPTION_KEY_HASH, SIM_NONCE, pck
+        );
+        vm.chainId(SIM_CHAIN_ID);
+        // Registered here, the sequencer cannot pass it off as a key update.
+        registerSim();
+        vm.prank(SIM_SEQUENCER);
+        vm.expectRevert(mismatch);
+        attestation.updateKeys(
+            quote, SIM_MLDSA_KEY_HASH, SIM_SLHDSA_KEY_HASH, SIM_ENCRYPTION_KEY_HASH, keccak256("fresh nonce"), pck
+        );
     }
 
     /// @dev Whole-transaction gas of the registration (21,000 and calldata included), registry,

@@ -20,7 +20,7 @@ contract TdxQuoteTest is AttestationFixture {
         pckY = bytes32(slice(pckHint, 32, 32));
     }
 
-    function defaults() internal pure returns (QuoteBuilder.Params memory) {
+    function defaults() internal view returns (QuoteBuilder.Params memory) {
         return paramsFor(SEQUENCER_KEY);
     }
 

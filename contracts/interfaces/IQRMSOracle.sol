@@ -10,11 +10,24 @@ import {ISemver} from "./ISemver.sol";
 ///
 ///         Aggregation rule: every reporter keeps one latest report `(score, round, reportedAt)`.
 ///         A report must carry a round strictly greater than the reporter's previous round (replay
-///         and reordering protection). After each report the oracle collects the reports that are
-///         fresh (`block.timestamp - reportedAt <= maxReportAge`); when at least `quorum` are fresh,
-///         the score becomes their median (mean of the two middle values, rounded down, for an even
-///         count). Otherwise the report is stored and the score stays. With `quorum = 2f + 1` no `f`
-///         reporters can move the score outside the range of the honest reports.
+///         and reordering protection). A report is fresh while
+///         `block.timestamp - reportedAt <= maxReportAge`; older ones stop counting. With at least
+///         `quorum` fresh reports the score is their lower median (the middle value, or the lower
+///         of the two middle values for an even count); with fewer it is 0 (no current
+///         assessment: the level falls back to NORMAL until a quorum reports again). The score is
+///         recomputed at every read ({riskScore}, {riskLevel}, {riskState}, {signaturePolicy}),
+///         so it falls back as soon as reports expire, with no transaction; {refresh} (anyone)
+///         records the recomputed value and emits the events.
+///
+///         Manipulation bounds: with `n` fresh reports of which `f` are dishonest, the score is
+///         never above the highest honest report when `f <= n / 2` (so one dishonest reporter out
+///         of 2 or more cannot raise the level: honest 8000 + attacker 10000 gives 8000), and never
+///         below the lowest honest report when `f < n / 2`. The quorum is at least 2 whenever
+///         there are two or more reporters (enforced), so no single report decides the score.
+///
+///         Revocation: {attestation} is the {ISequencerAttestation} registry; a reporter it lists
+///         as a revoked sequencer is removed by {removeRevokedReporter} (the registry calls it on
+///         every revocation and rotation; anyone may call it for earlier ones).
 ///
 ///         All timestamps are 32-bit unix seconds (valid until 2106).
 ///
@@ -71,9 +84,13 @@ interface IQRMSOracle is ISemver {
     event ThresholdsUpdated(uint16 scheduledThreshold, uint16 emergencyThreshold);
     /// @notice Emitted when governance adds a reporter.
     event ReporterAdded(address indexed reporter);
-    /// @notice Emitted when governance removes a reporter (its latest report is discarded).
+    /// @notice Emitted when a reporter is removed (its latest report is discarded).
     event ReporterRemoved(address indexed reporter);
-    /// @notice Emitted when governance changes the quorum.
+    /// @notice Emitted when a reporter is removed because the attestation registry revoked it.
+    event RevokedReporterRemoved(address indexed reporter, address indexed caller);
+    /// @notice Emitted when governance links the oracle to a sequencer registry (zero: none).
+    event AttestationUpdated(address indexed attestation);
+    /// @notice Emitted when the quorum changes (governance, or a reporter count change forcing it).
     event QuorumUpdated(uint8 quorum);
     /// @notice Emitted when governance changes the maximum report age.
     event MaxReportAgeUpdated(uint32 maxReportAge);
@@ -92,7 +109,7 @@ interface IQRMSOracle is ISemver {
     error QRMSOracle_StaleRound(uint32 round, uint32 lastRound);
     /// @notice Thresholds violate `scheduled < emergency <= 10_000`.
     error QRMSOracle_InvalidThresholds(uint16 scheduledThreshold, uint16 emergencyThreshold);
-    /// @notice Quorum violates `1 <= quorum <= reporterCount`.
+    /// @notice Quorum violates `1 <= quorum <= reporterCount`, or is 1 with two or more reporters.
     error QRMSOracle_InvalidQuorum(uint256 quorum, uint256 reporterCount);
     /// @notice The account is already a reporter.
     error QRMSOracle_ReporterExists(address reporter);
@@ -102,15 +119,25 @@ interface IQRMSOracle is ISemver {
     error QRMSOracle_InvalidMaxReportAge(uint32 maxReportAge);
     /// @notice `deprecatedFrom` must be non-zero for `DEPRECATED` and zero otherwise.
     error QRMSOracle_InvalidDeprecationTime(AlgorithmStatus status, uint32 deprecatedFrom);
+    /// @notice {removeRevokedReporter} needs a linked attestation registry.
+    error QRMSOracle_NoAttestation();
+    /// @notice The attestation registry does not list the account as a revoked sequencer.
+    error QRMSOracle_NotRevoked(address account);
 
     /// @notice Submits the caller's risk report for `round` (reporters only).
-    /// @dev Replay protection: `round` must exceed the caller's previous round. May update the
-    ///      score and the level (see the contract description). Rounds and timestamps are 32-bit.
+    /// @dev Replay protection: `round` must exceed the caller's previous round. Recomputes and
+    ///      records the score and the level (see the contract description). Rounds and timestamps
+    ///      are 32-bit.
     /// @param round The reporter's monotonic round number (e.g. an epoch or L1 block number).
     /// @param score The reporter's risk score in basis points, at most 10_000.
     function submitReport(uint32 round, uint16 score) external;
 
-    /// @notice The aggregated risk score (0 ..= 10_000).
+    /// @notice Recomputes the score from the fresh reports and records it, emitting
+    ///         {RiskScoreUpdated} / {RiskLevelChanged} on a change (anyone; e.g. after reports
+    ///         expired). Views never need it: they always recompute.
+    function refresh() external;
+
+    /// @notice The aggregated risk score (0 ..= 10_000) of the reports fresh now.
     /// @return The current score.
     function riskScore() external view returns (uint16);
 
@@ -118,11 +145,16 @@ interface IQRMSOracle is ISemver {
     /// @return The current risk level.
     function riskLevel() external view returns (RiskLevel);
 
-    /// @notice Score, level and the time of the last score update (deployment time initially).
+    /// @notice Score and level of the reports fresh now, and since when they hold.
     /// @return score The current score.
     /// @return level The current level.
-    /// @return updatedAt Timestamp of the last score update.
+    /// @return updatedAt When the score was last recorded (deployment time initially), or
+    ///         `block.timestamp` when expired reports changed it since.
     function riskState() external view returns (uint16 score, RiskLevel level, uint32 updatedAt);
+
+    /// @notice How many reports are fresh now.
+    /// @return The count.
+    function freshReports() external view returns (uint8);
 
     /// @notice The level a score would have under the current thresholds.
     /// @param score A score (values above 10_000 are treated as EMERGENCY).
@@ -151,7 +183,8 @@ interface IQRMSOracle is ISemver {
     /// @return True if required.
     function isAlgorithmRequired(Algorithm algorithm) external view returns (bool);
 
-    /// @notice Level plus allowed/required flags of all algorithms, as of `block.timestamp`.
+    /// @notice Level (of the reports fresh now) plus allowed/required flags of all algorithms, as
+    ///         of `block.timestamp`.
     /// @return policy The policy.
     function signaturePolicy() external view returns (SignaturePolicy memory policy);
 
@@ -177,16 +210,33 @@ interface IQRMSOracle is ISemver {
     /// @return The maximum report age in seconds.
     function maxReportAge() external view returns (uint32);
 
-    /// @notice Adds a reporter (governance only; at most `MAX_REPORTERS`).
+    /// @notice The sequencer registry whose revoked sequencers stop being reporters (zero: none).
+    /// @return The {ISequencerAttestation} address.
+    function attestation() external view returns (address);
+
+    /// @notice Adds a reporter (governance only; at most `MAX_REPORTERS`). A quorum of 1 becomes
+    ///         2 when this makes two reporters.
     /// @param reporter The new reporter.
     function addReporter(address reporter) external;
 
-    /// @notice Removes a reporter and discards its report (governance only). The quorum must
-    ///         still be satisfiable afterwards (lower it first if needed).
+    /// @notice Removes a reporter and discards its report (governance only). A quorum above the
+    ///         remaining count is lowered to it (never below 1).
     /// @param reporter The reporter to remove.
     function removeReporter(address reporter) external;
 
-    /// @notice Sets the quorum, `1 <= quorum <= reporterCount` (governance only).
+    /// @notice Removes `reporter` if it is one, when {attestation} lists it as a registered and
+    ///         revoked sequencer (anyone may call; {ISequencerAttestation} calls it when it revokes
+    ///         or rotates a sequencer). The quorum is adjusted as in {removeReporter}.
+    /// @param reporter The revoked sequencer.
+    /// @return removed False if it was not a reporter.
+    function removeRevokedReporter(address reporter) external returns (bool removed);
+
+    /// @notice Links the oracle to a sequencer registry (governance only; zero unlinks).
+    /// @param newAttestation The {ISequencerAttestation} address.
+    function setAttestation(address newAttestation) external;
+
+    /// @notice Sets the quorum, `1 <= quorum <= reporterCount` and at least 2 with two or more
+    ///         reporters (governance only).
     /// @param newQuorum The quorum.
     function setQuorum(uint8 newQuorum) external;
 
@@ -194,7 +244,7 @@ interface IQRMSOracle is ISemver {
     /// @param newMaxReportAge The maximum age.
     function setMaxReportAge(uint32 newMaxReportAge) external;
 
-    /// @notice Sets the thresholds, `scheduled < emergency <= 10_000` (governance only). Re-derives
+    /// @notice Sets the thresholds, `scheduled < emergency <= 10_000` (governance only). Recomputes
     ///         the level and emits {RiskLevelChanged} if it changes.
     /// @param scheduledThreshold Lowest score at level SCHEDULED.
     /// @param emergencyThreshold Lowest score at level EMERGENCY.

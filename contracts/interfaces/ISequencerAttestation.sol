@@ -23,18 +23,25 @@ import {ISemver} from "./ISemver.sol";
 ///         measurements in that order (240 bytes; quote offsets [184,232) and [376,568)). It must be
 ///         allow-listed by governance, at registration and at every commitment.
 ///
-///         REPORTDATA commitment, format v2 (64 bytes, quote offsets [568,632)):
+///         REPORTDATA commitment, format v3 (64 bytes, quote offsets [568,632)):
 ///           - `reportData[0:20]`  = the sequencer's secp256k1 ECDSA address;
-///           - `reportData[20:52]` =
-///             `keccak256(abi.encodePacked(mldsaKeyHash, slhdsaKeyHash, encryptionKeyHash, binding))`
-///             (4 × 32 bytes) where `mldsaKeyHash = keccak256(ML-DSA-87 public key, 2,592 bytes)`,
+///           - `reportData[20:52]` = `keccak256(abi.encodePacked(mldsaKeyHash, slhdsaKeyHash,
+///             encryptionKeyHash, binding, domain))` (5 × 32 bytes) where
+///             `mldsaKeyHash = keccak256(ML-DSA-87 public key, 2,592 bytes)`,
 ///             `slhdsaKeyHash = keccak256(SLH-DSA-256s public key, 64 bytes)`,
-///             `encryptionKeyHash = keccak256(mempool encryption public key encoding)` and
-///             `binding` is, in registration quotes, a registration nonce (in batch quotes the
-///             node binds the batch commitment instead; those are not checked on chain);
+///             `encryptionKeyHash = keccak256(mempool encryption public key encoding)`,
+///             `binding` is a nonce (registration, key update, RPC quotes) or a batch commitment,
+///             and `domain = keccak256(abi.encode(uint8 purpose, uint256 chainId, address
+///             verifyingContract))` ({reportDataDomain}) says what the quote is for and where;
 ///           - `reportData[52:64]` = zero.
-///         Registration nonces are non-zero and single-use per sequencer address: a quote, once
-///         registered, cannot be submitted again under the same nonce.
+///         This contract accepts a quote only for its purpose on its own deployment: registration
+///         needs `domain(REGISTRATION, block.chainid, address(this))`, a key update
+///         `domain(KEY_UPDATE, block.chainid, address(this))`. Quotes the node serves off chain
+///         (batch, mempool key, identity) bind their purpose, the L2 chain id and
+///         `verifyingContract = address(0)`, so none of them is accepted here, and no quote made
+///         for another chain or another contract is.
+///         Nonces are non-zero and single-use per sequencer address: a quote, once used, cannot
+///         be submitted again under the same nonce.
 ///
 ///         Batch commitments are authorised by an EIP-712 signature of a registered, non-revoked
 ///         sequencer (anyone may relay them):
@@ -54,6 +61,16 @@ import {ISemver} from "./ISemver.sol";
 ///         (that alone would cost 22,100 gas per batch): the `BatchCommitted` event, indexed by
 ///         batch id, sequencer and commitment, is the record.
 interface ISequencerAttestation is ISemver {
+    /// @notice What a quote's REPORTDATA (v3) is for: the `purpose` of its domain.
+    enum ReportDataPurpose {
+        NONE,
+        REGISTRATION,
+        KEY_UPDATE,
+        BATCH,
+        MEMPOOL_KEY,
+        IDENTITY
+    }
+
     /// @notice A registered sequencer (`registeredAt == 0`: not registered).
     struct Sequencer {
         bytes32 workloadId;
@@ -198,8 +215,9 @@ interface ISequencerAttestation is ISemver {
     error SequencerAttestation_CheckpointExists(uint64 checkpointId);
     error SequencerAttestation_ZeroStateRoot();
 
-    /// @notice Registers `sequencer` from a TDX quote whose REPORTDATA commits to its keys and
-    ///         `nonce` (format v2, see the interface description). Anyone may submit (e.g. a
+    /// @notice Registers `sequencer` from a TDX quote whose REPORTDATA commits to its keys,
+    ///         `nonce` and the registration domain of this contract (format v3, see the interface
+    ///         description). Anyone may submit (e.g. a
     ///         relayer). All checks run before any state is written. Reverts when paused, on a zero
     ///         key hash or nonce, if `nonce` was already used for `sequencer`, if `sequencer` was
     ///         ever registered (a revoked address cannot re-register), on any quote defect, if the
@@ -226,8 +244,9 @@ interface ISequencerAttestation is ISemver {
     /// @notice Replaces the caller's key hashes with new ones attested by a fresh TDX quote: how a
     ///         sequencer publishes post-quantum and mempool keys it rotated inside its TEE. The
     ///         caller (`msg.sender`, `reportData[0:20]`) must be active; the quote is checked as in
-    ///         {registerSequencer} (workload allowed — it may be a newer allowed one —, REPORTDATA v2
-    ///         binding the caller, the new hashes and `nonce`, PCK accepted). Reverts when paused, on
+    ///         {registerSequencer} (workload allowed — it may be a newer allowed one —, REPORTDATA v3
+    ///         binding the caller, the new hashes, `nonce` and the key-update domain of this
+    ///         contract, PCK accepted). Reverts when paused, on
     ///         a zero hash or nonce, or a nonce the caller used before. Batch history is unchanged.
     /// @param quote Raw TDX quote v4.
     /// @param mldsaKeyHash `keccak256` of the new ML-DSA-87 public key.
@@ -283,13 +302,16 @@ interface ISequencerAttestation is ISemver {
     ) external;
 
     /// @notice Revokes an active sequencer (governance only). It can no longer commit, checkpoint
-    ///         or re-register.
+    ///         or re-register; when the oracle is linked to this contract it is also removed from
+    ///         the oracle's reporters ({IQRMSOracle.removeRevokedReporter}).
     /// @param sequencer The sequencer.
     function revokeSequencer(address sequencer) external;
 
     /// @notice Key rotation: revokes `previousSequencer` in favour of `newSequencer`, which must
     ///         already be registered (with its own quote) and active. Callable by governance or by
-    ///         `previousSequencer` itself (a planned hand-over to a freshly attested key).
+    ///         `previousSequencer` itself (a planned hand-over to a freshly attested key). The
+    ///         previous sequencer leaves the oracle's reporters as in {revokeSequencer}; the new one
+    ///         becomes a reporter only if governance adds it.
     /// @param previousSequencer The sequencer being replaced.
     /// @param newSequencer Its registered successor.
     function rotateSequencer(address previousSequencer, address newSequencer) external;
@@ -378,20 +400,34 @@ interface ISequencerAttestation is ISemver {
         bytes32 slhdsaSigHash
     ) external view returns (bytes32);
 
-    /// @notice The REPORTDATA (format v2) a sequencer's quote must carry.
+    /// @notice The REPORTDATA (format v3) of a quote.
     /// @param account The sequencer's ECDSA address.
     /// @param mldsaKeyHash `keccak256` of the ML-DSA-87 public key.
     /// @param slhdsaKeyHash `keccak256` of the SLH-DSA-256s public key.
     /// @param encryptionKeyHash `keccak256` of the mempool encryption public key encoding.
-    /// @param binding The registration nonce (or, for batch quotes, the batch commitment).
+    /// @param binding The nonce (or, for batch quotes, the batch commitment).
+    /// @param domain {reportDataDomain} of the quote's purpose, chain id and verifying contract.
     /// @return reportData The 64 bytes.
     function expectedReportData(
         address account,
         bytes32 mldsaKeyHash,
         bytes32 slhdsaKeyHash,
         bytes32 encryptionKeyHash,
-        bytes32 binding
+        bytes32 binding,
+        bytes32 domain
     ) external pure returns (bytes memory reportData);
+
+    /// @notice The REPORTDATA v3 domain: `keccak256(abi.encode(uint8 purpose, uint256 chainId,
+    ///         address verifyingContract))` (96 bytes hashed). This contract's registrations use
+    ///         `(REGISTRATION, block.chainid, address(this))`, key updates `(KEY_UPDATE, …)`.
+    /// @param purpose What the quote is for.
+    /// @param chainId The chain id (of the contract's chain, or the L2 for off-chain quotes).
+    /// @param verifyingContract The contract that checks the quote, or zero for off-chain quotes.
+    /// @return The domain hash.
+    function reportDataDomain(ReportDataPurpose purpose, uint256 chainId, address verifyingContract)
+        external
+        pure
+        returns (bytes32);
 
     /// @notice Parses a quote and checks its structure (no signatures, no policy).
     /// @param quote Raw TDX quote v4.

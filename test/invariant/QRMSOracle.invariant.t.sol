@@ -6,8 +6,9 @@ import {IQRMSOracle} from "../../contracts/interfaces/IQRMSOracle.sol";
 import {Test} from "../lib/Test.sol";
 import {VM} from "../lib/Vm.sol";
 
-/// @notice Drives the oracle with reports from random reporters (and outsiders), time jumps and
-///         governance changes of thresholds, quorum and reporters.
+/// @notice Drives the oracle with reports from random reporters (and outsiders), time jumps,
+///         permissionless refreshes and governance changes of thresholds, quorum, maximum report
+///         age and reporters.
 contract OracleHandler {
     address internal constant GOVERNANCE = address(0x60f);
 
@@ -49,6 +50,15 @@ contract OracleHandler {
         try oracle.setQuorum(q % 6) {} catch {}
     }
 
+    function setMaxReportAge(uint32 age) external {
+        VM.prank(GOVERNANCE);
+        try oracle.setMaxReportAge(age % 3 hours) {} catch {}
+    }
+
+    function refresh() external {
+        oracle.refresh();
+    }
+
     function toggleReporter(uint256 who) external {
         address reporter = pool[who % pool.length];
         VM.prank(GOVERNANCE);
@@ -74,15 +84,17 @@ contract QRMSOracleInvariantTest is Test {
         }
         address[] memory initial = new address[](3);
         (initial[0], initial[1], initial[2]) = (pool[0], pool[1], pool[2]);
-        oracle = new QRMSOracle(address(0x60f), initial, 2, 1 hours, 6000, 9000);
+        oracle = new QRMSOracle(address(0x60f), initial, 2, 1 hours, 6000, 9000, address(0));
         handler = new OracleHandler(oracle, pool);
         targetContract(address(handler));
-        bytes4[] memory selectors = new bytes4[](5);
+        bytes4[] memory selectors = new bytes4[](7);
         selectors[0] = OracleHandler.report.selector;
         selectors[1] = OracleHandler.warp.selector;
         selectors[2] = OracleHandler.setThresholds.selector;
         selectors[3] = OracleHandler.setQuorum.selector;
         selectors[4] = OracleHandler.toggleReporter.selector;
+        selectors[5] = OracleHandler.setMaxReportAge.selector;
+        selectors[6] = OracleHandler.refresh.selector;
         targetSelector(address(handler), selectors);
     }
 
@@ -108,11 +120,46 @@ contract QRMSOracleInvariantTest is Test {
         assertEq(handler.unauthorizedAccepted(), 0, "unauthorised or replayed report accepted");
     }
 
-    /// @notice 1 <= quorum <= reporter count <= MAX_REPORTERS.
+    /// @notice 1 <= quorum <= max(1, reporter count), reporter count <= MAX_REPORTERS, and
+    ///         quorum >= 2 whenever there are two or more reporters (no single report decides).
     function invariant_quorumSatisfiable() public view {
         uint256 count = oracle.reporters().length;
         assertGe(oracle.quorum(), 1, "quorum >= 1");
-        assertLe(oracle.quorum(), count, "quorum <= reporters");
+        assertLe(oracle.quorum(), count > 1 ? count : 1, "quorum <= reporters");
+        if (count >= 2) assertGe(oracle.quorum(), 2, "quorum >= 2 with two or more reporters");
         assertLe(count, oracle.MAX_REPORTERS(), "bounded");
+    }
+
+    /// @dev The reporters' fresh scores, sorted ascending (independent of the contract's code).
+    function freshSorted() internal view returns (uint256[] memory sorted, uint256 n) {
+        address[] memory list = oracle.reporters();
+        sorted = new uint256[](list.length);
+        uint256 maxAge = oracle.maxReportAge();
+        for (uint256 i = 0; i < list.length; ++i) {
+            IQRMSOracle.Report memory rep = oracle.latestReport(list[i]);
+            if (rep.reportedAt == 0 || block.timestamp - rep.reportedAt > maxAge) continue;
+            uint256 k = n++;
+            while (k > 0 && sorted[k - 1] > rep.score) {
+                sorted[k] = sorted[k - 1];
+                --k;
+            }
+            sorted[k] = rep.score;
+        }
+    }
+
+    /// @notice The score is the lower median of the reports fresh now when a quorum is fresh,
+    ///         else 0 — at every moment, whatever expired since the last transaction.
+    function invariant_scoreIsLowerMedianOfFreshReports() public view {
+        (uint256[] memory sorted, uint256 n) = freshSorted();
+        uint256 expected = n >= oracle.quorum() && n > 0 ? sorted[(n - 1) / 2] : 0;
+        assertEq(oracle.riskScore(), expected, "score");
+        assertEq(oracle.freshReports(), n, "fresh count");
+    }
+
+    /// @notice With two or more fresh reports, the score is never above the second highest: no
+    ///         single report can raise it above all the others.
+    function invariant_noSingleReportRaisesTheScore() public view {
+        (uint256[] memory sorted, uint256 n) = freshSorted();
+        if (n >= 2) assertLe(oracle.riskScore(), sorted[n - 2], "above the second highest report");
     }
 }

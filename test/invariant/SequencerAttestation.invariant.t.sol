@@ -187,6 +187,11 @@ contract SequencerAttestationInvariantTest is AttestationFixture {
         super.setUp();
         register(SEQUENCER_KEY);
         register(SEQUENCER2_KEY);
+        // Both sequencers also report risk (the oracle is linked to the registry).
+        vm.startPrank(GOVERNANCE);
+        oracle.addReporter(vm.addr(SEQUENCER_KEY));
+        oracle.addReporter(vm.addr(SEQUENCER2_KEY));
+        vm.stopPrank();
         handler = new AttestationHandler(
             attestation, oracle, workload, [SEQUENCER_KEY, SEQUENCER2_KEY, OUTSIDER_KEY], [REPORTER_A, REPORTER_B]
         );
@@ -229,6 +234,18 @@ contract SequencerAttestationInvariantTest is AttestationFixture {
     function invariant_onlyActiveSequencersCommit() public view {
         assertEq(handler.acceptedFromInactive(), 0, "commitment by an inactive key");
         assertFalse(attestation.isActiveSequencer(vm.addr(OUTSIDER_KEY)), "outsider never registered");
+    }
+
+    /// @notice A sequencer is a risk reporter exactly while it is not revoked.
+    function invariant_revokedSequencersDoNotReport() public view {
+        address[2] memory sequencers = [vm.addr(SEQUENCER_KEY), vm.addr(SEQUENCER2_KEY)];
+        for (uint256 i = 0; i < 2; ++i) {
+            assertEq(
+                oracle.isReporter(sequencers[i]),
+                !attestation.sequencer(sequencers[i]).revoked,
+                "reporter iff not revoked"
+            );
+        }
     }
 
     /// @notice No batch id is committed twice and no accepted commitment can be replayed.

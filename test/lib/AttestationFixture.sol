@@ -5,6 +5,7 @@ import {DevPckVerifier} from "../../contracts/DevPckVerifier.sol";
 import {QRMSOracle} from "../../contracts/QRMSOracle.sol";
 import {SequencerAttestation} from "../../contracts/SequencerAttestation.sol";
 import {IQRMSOracle} from "../../contracts/interfaces/IQRMSOracle.sol";
+import {ISequencerAttestation} from "../../contracts/interfaces/ISequencerAttestation.sol";
 import {QuoteBuilder} from "./QuoteBuilder.sol";
 import {Test} from "./Test.sol";
 
@@ -28,7 +29,7 @@ abstract contract AttestationFixture is Test {
         vm.warp(1_750_000_000);
         address[] memory reporters = new address[](3);
         (reporters[0], reporters[1], reporters[2]) = (REPORTER_A, REPORTER_B, REPORTER_C);
-        oracle = new QRMSOracle(GOVERNANCE, reporters, 2, 1 days, 6000, 9000);
+        oracle = new QRMSOracle(GOVERNANCE, reporters, 2, 1 days, 6000, 9000, address(0));
 
         QuoteBuilder.Params memory p = QuoteBuilder.defaults(new bytes(64));
         workload = QuoteBuilder.workloadId(p);
@@ -40,6 +41,9 @@ abstract contract AttestationFixture is Test {
         bytes32[] memory workloads = new bytes32[](1);
         workloads[0] = workload;
         attestation = new SequencerAttestation(GOVERNANCE, oracle, pckVerifier, workloads);
+        // Revoked sequencers leave the oracle's reporters.
+        vm.prank(GOVERNANCE);
+        oracle.setAttestation(address(attestation));
     }
 
     // --- keys ---------------------------------------------------------------------------------
@@ -60,29 +64,56 @@ abstract contract AttestationFixture is Test {
         return keccak256(abi.encodePacked("registration nonce", key));
     }
 
-    /// @dev REPORTDATA v2, built here independently of the contract.
-    function reportDataV2(address account, bytes32 mh, bytes32 sh, bytes32 eh, bytes32 binding)
+    /// @dev The REPORTDATA v3 domain, built here independently of the contract:
+    ///      `keccak256(uint8 purpose ‖ uint256 chainId ‖ address verifyingContract)`, 32-byte words.
+    function domainOf(ISequencerAttestation.ReportDataPurpose purpose, uint256 chainId, address verifyingContract)
+        internal
+        pure
+        returns (bytes32)
+    {
+        return keccak256(
+            bytes.concat(bytes32(uint256(purpose)), bytes32(chainId), bytes32(uint256(uint160(verifyingContract))))
+        );
+    }
+
+    /// @dev The registration domain of the fixture's registry on this chain.
+    function registrationDomain() internal view returns (bytes32) {
+        return domainOf(ISequencerAttestation.ReportDataPurpose.REGISTRATION, block.chainid, address(attestation));
+    }
+
+    /// @dev The key-update domain of the fixture's registry on this chain.
+    function keyUpdateDomain() internal view returns (bytes32) {
+        return domainOf(ISequencerAttestation.ReportDataPurpose.KEY_UPDATE, block.chainid, address(attestation));
+    }
+
+    /// @dev REPORTDATA v3, built here independently of the contract.
+    function reportDataV3(address account, bytes32 mh, bytes32 sh, bytes32 eh, bytes32 binding, bytes32 domain)
         internal
         pure
         returns (bytes memory)
     {
-        return abi.encodePacked(account, keccak256(abi.encodePacked(mh, sh, eh, binding)), bytes12(0));
+        return abi.encodePacked(account, keccak256(abi.encodePacked(mh, sh, eh, binding, domain)), bytes12(0));
     }
 
-    function reportDataOf(uint256 key) internal pure returns (bytes memory) {
-        return
-            reportDataV2(
-                vm.addr(key), mldsaKeyHashOf(key), slhdsaKeyHashOf(key), encryptionKeyHashOf(key), nonceOf(key)
-            );
+    /// @dev The registration REPORTDATA of test key `key`.
+    function reportDataOf(uint256 key) internal view returns (bytes memory) {
+        return reportDataV3(
+            vm.addr(key),
+            mldsaKeyHashOf(key),
+            slhdsaKeyHashOf(key),
+            encryptionKeyHashOf(key),
+            nonceOf(key),
+            registrationDomain()
+        );
     }
 
     // --- quotes -------------------------------------------------------------------------------
 
-    function paramsFor(uint256 key) internal pure returns (QuoteBuilder.Params memory) {
+    function paramsFor(uint256 key) internal view returns (QuoteBuilder.Params memory) {
         return QuoteBuilder.defaults(reportDataOf(key));
     }
 
-    function quoteFor(uint256 key) internal pure returns (bytes memory) {
+    function quoteFor(uint256 key) internal view returns (bytes memory) {
         return QuoteBuilder.build(paramsFor(key));
     }
 

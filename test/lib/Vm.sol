@@ -25,6 +25,7 @@ interface Vm {
     function setEvmVersion(string calldata evm) external;
     function getEvmVersion() external pure returns (string memory evm);
     function assume(bool condition) external pure;
+    function getNonce(address account) external view returns (uint64 nonce);
 
     // --- expectations ------------------------------------------------------------------------
     function expectRevert() external;

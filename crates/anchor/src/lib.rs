@@ -264,17 +264,12 @@ impl Anchor {
             SequencerAttestation::sequencerCall { account: sender },
         )?;
         let snapshot = self.identity.snapshot();
-        let current = snapshot.binding(B256::ZERO);
         let keys_outdated = record.registeredAt != 0
             && (
                 record.mldsaKeyHash,
                 record.slhdsaKeyHash,
                 record.encryptionKeyHash,
-            ) != (
-                current.mldsa_key_hash,
-                current.slhdsa_key_hash,
-                current.encryption_key_hash,
-            );
+            ) != snapshot.key_hashes();
         let registration = if record.revoked {
             Registration::Revoked
         } else if record.registeredAt == 0 {
@@ -390,12 +385,18 @@ impl Anchor {
     }
 
     /// `registerSequencer` (or, for a registered sequencer whose keys rotated, `updateKeys`)
-    /// with a fresh quote over the current keys and a random nonce.
+    /// with a fresh quote over the current keys and a random nonce, for that purpose on this
+    /// chain's `SequencerAttestation` only (REPORTDATA v3 domain).
     async fn registration(&self, update: bool) -> Result<Vec<u8>, AnchorError> {
         let mut nonce = B256::ZERO;
         rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, nonce.as_mut_slice());
         let snapshot = self.identity.snapshot();
-        let (binding, quote) = self.identity.quote_with(&snapshot, nonce).await?;
+        let domain = registration_domain(
+            update,
+            self.executor.spec().chain_id,
+            self.config.attestation,
+        );
+        let (binding, quote) = self.identity.quote_with(&snapshot, domain, nonce).await?;
         let hint = self
             .identity
             .provider()
@@ -532,6 +533,22 @@ pub fn on_chain_commitment(batch: &BatchAttestation) -> Result<OnChainCommitment
     })
 }
 
+/// The REPORTDATA domain of a registration (`update` false) or key-update quote for the
+/// `SequencerAttestation` at `attestation` on chain `chain_id`: the contract accepts it for that
+/// purpose there and nowhere else.
+pub fn registration_domain(
+    update: bool,
+    chain_id: u64,
+    attestation: Address,
+) -> aegis_tee::ReportDataDomain {
+    let purpose = if update {
+        aegis_tee::ReportDataPurpose::KeyUpdate
+    } else {
+        aegis_tee::ReportDataPurpose::Registration
+    };
+    aegis_tee::ReportDataDomain::on_chain(purpose, chain_id, attestation)
+}
+
 /// At EMERGENCY, a commitment carrying only the ECDSA signature is refused (as the contract
 /// refuses it): post-quantum signatures are what still stands when ECDSA falls.
 pub fn refuse_ecdsa_only(
@@ -579,6 +596,23 @@ fn unix_now() -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The registration domain the contract computes (`reportDataDomain(REGISTRATION, 901,
+    /// 0x5FbD…0aa3)`, pinned by `test_expectedReportData_rustVector` in
+    /// `test/SequencerAttestation.t.sol`); a key update has its own.
+    #[test]
+    fn registration_and_key_update_domains() {
+        let at = alloy_primitives::address!("0x5FbDB2315678afecb367f032d93F642f64180aa3");
+        assert_eq!(
+            registration_domain(false, 901, at).hash(),
+            alloy_primitives::b256!(
+                "0x07df586cf35dca2ba29685aaeeb58855d6bdf0ce554d6543514dc677e1dd4844"
+            )
+        );
+        let update = registration_domain(true, 901, at);
+        assert_eq!(update.purpose, aegis_tee::ReportDataPurpose::KeyUpdate);
+        assert_ne!(update.hash(), registration_domain(false, 901, at).hash());
+    }
 
     #[test]
     fn ecdsa_only_commitments_are_refused_at_emergency_only() {

@@ -155,6 +155,10 @@ mod tests {
                 slhdsa_key_hash: B256::ZERO,
                 encryption_key_hash: B256::ZERO,
                 binding: B256::ZERO,
+                domain: aegis_tee::ReportDataDomain::off_chain(
+                    aegis_tee::ReportDataPurpose::Batch,
+                    901,
+                ),
             },
             quote: Bytes::new(),
             quote_provider: "simulator".into(),

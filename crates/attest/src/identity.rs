@@ -3,7 +3,7 @@ use aegis_envelope::{RecipientPublicKey, RecipientSecretKey};
 use aegis_pqc::{
     EcdsaSigner, EpochKeys, EpochPublicKeys, KeyStore, SealingKey, Signer as _, SlhDsaVariant,
 };
-use aegis_tee::{AttestationProvider, ReportDataBinding};
+use aegis_tee::{AttestationProvider, ReportDataBinding, ReportDataDomain, ReportDataPurpose};
 use alloy_primitives::{Address, B256};
 use rand_core::OsRng;
 use std::{
@@ -51,15 +51,25 @@ pub struct KeySnapshot {
 }
 
 impl KeySnapshot {
-    /// The REPORTDATA binding of these keys and `binding`.
-    pub fn binding(&self, binding: B256) -> ReportDataBinding {
+    /// The REPORTDATA binding of these keys, `binding` and `domain`.
+    pub fn binding(&self, domain: ReportDataDomain, binding: B256) -> ReportDataBinding {
         ReportDataBinding {
             sequencer: self.ecdsa.address(),
             mldsa_key_hash: self.keys.mldsa.key_hash(),
             slhdsa_key_hash: self.keys.slhdsa.key_hash(),
             encryption_key_hash: self.encryption_key_hash,
             binding,
+            domain,
         }
+    }
+
+    /// `(mldsaKeyHash, slhdsaKeyHash, encryptionKeyHash)`, as `SequencerAttestation` records them.
+    pub fn key_hashes(&self) -> (B256, B256, B256) {
+        (
+            self.keys.mldsa.key_hash(),
+            self.keys.slhdsa.key_hash(),
+            self.encryption_key_hash,
+        )
     }
 }
 
@@ -208,23 +218,35 @@ impl Identity {
         }
     }
 
-    /// The REPORTDATA binding of the current keys and `binding` (a nonce or a commitment).
-    pub fn binding(&self, binding: B256) -> ReportDataBinding {
-        self.snapshot().binding(binding)
+    /// The domain of a quote this node serves off chain for `purpose` (batch, mempool key,
+    /// identity): its L2 chain id, no verifying contract.
+    pub fn off_chain_domain(&self, purpose: ReportDataPurpose) -> ReportDataDomain {
+        ReportDataDomain::off_chain(purpose, self.chain_id)
     }
 
-    /// A quote over the current keys and `binding`.
-    pub async fn quote(&self, binding: B256) -> Result<(ReportDataBinding, Vec<u8>), AttestError> {
-        self.quote_with(&self.snapshot(), binding).await
+    /// The REPORTDATA binding of the current keys, `binding` (a nonce or a commitment) and
+    /// `domain`.
+    pub fn binding(&self, domain: ReportDataDomain, binding: B256) -> ReportDataBinding {
+        self.snapshot().binding(domain, binding)
     }
 
-    /// A quote over the keys of `snapshot` and `binding`.
+    /// A quote over the current keys, `binding` and `domain`.
+    pub async fn quote(
+        &self,
+        domain: ReportDataDomain,
+        binding: B256,
+    ) -> Result<(ReportDataBinding, Vec<u8>), AttestError> {
+        self.quote_with(&self.snapshot(), domain, binding).await
+    }
+
+    /// A quote over the keys of `snapshot`, `binding` and `domain`.
     pub async fn quote_with(
         &self,
         snapshot: &KeySnapshot,
+        domain: ReportDataDomain,
         binding: B256,
     ) -> Result<(ReportDataBinding, Vec<u8>), AttestError> {
-        let report = snapshot.binding(binding);
+        let report = snapshot.binding(domain, binding);
         let quote = self.provider.quote(report.report_data()).await?;
         Ok((report, quote))
     }
@@ -266,7 +288,12 @@ pub(crate) mod tests {
         ));
         let id = identity(dir.path(), true).unwrap();
         let nonce = B256::repeat_byte(3);
-        let (binding, quote) = id.quote(nonce).await.unwrap();
+        let domain = id.off_chain_domain(ReportDataPurpose::Identity);
+        assert_eq!(
+            domain,
+            ReportDataDomain::off_chain(ReportDataPurpose::Identity, 901)
+        );
+        let (binding, quote) = id.quote(domain, nonce).await.unwrap();
         let root = aegis_tee::Simulator::new([2; 32])
             .unwrap()
             .dev_root_public_key();
@@ -283,7 +310,7 @@ pub(crate) mod tests {
         assert_eq!(id.epoch(), 1);
         assert_ne!(id.encryption_public_key(), before);
         assert_eq!(id.encryption_public_key().epoch(), 1);
-        assert_ne!(id.binding(nonce), binding);
+        assert_ne!(id.binding(domain, nonce), binding);
         drop(id);
         // Reopened: the rotated keys are what was sealed.
         let again = identity(dir.path(), false).unwrap();

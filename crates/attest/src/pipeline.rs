@@ -125,7 +125,13 @@ impl BatchAttestor {
         bundle.sign_with(&keys.mldsa, keys.epoch)?;
         metrics::histogram!("aegis_batch_sign_seconds").record(started.elapsed().as_secs_f64());
         let commitment_hash = commitment.hash();
-        let (binding, quote) = self.identity.quote_with(&snapshot, commitment_hash).await?;
+        let domain = self
+            .identity
+            .off_chain_domain(aegis_tee::ReportDataPurpose::Batch);
+        let (binding, quote) = self
+            .identity
+            .quote_with(&snapshot, domain, commitment_hash)
+            .await?;
         let mut attestation = BatchAttestation {
             batch_id,
             commitment,
@@ -213,6 +219,11 @@ mod tests {
             vec![Algorithm::Secp256k1, Algorithm::MlDsa87]
         );
         assert_eq!(first.report_data_binding.binding, first.commitment_hash);
+        assert_eq!(
+            first.report_data_binding.domain,
+            aegis_tee::ReportDataDomain::off_chain(aegis_tee::ReportDataPurpose::Batch, 901),
+            "batch quotes bind their purpose and the L2 chain id"
+        );
         assert_eq!(first.report_data_binding.sequencer, id.address());
 
         // Wait for the background signature.

@@ -39,7 +39,8 @@ pub struct BatchAttestation {
     pub block_hashes: Vec<B256>,
     /// The canonical signature bundle (`crates/pqc/README.md`).
     pub bundle: Bytes,
-    /// What the quote's REPORTDATA binds (`binding` = the commitment hash).
+    /// What the quote's REPORTDATA binds (`binding` = the commitment hash, domain = batch on the
+    /// L2 chain id).
     pub report_data_binding: ReportDataBinding,
     /// The TDX quote.
     pub quote: Bytes,
@@ -201,6 +202,10 @@ mod tests {
                 slhdsa_key_hash: B256::ZERO,
                 encryption_key_hash: B256::ZERO,
                 binding: B256::ZERO,
+                domain: aegis_tee::ReportDataDomain::off_chain(
+                    aegis_tee::ReportDataPurpose::Batch,
+                    901,
+                ),
             },
             quote: Bytes::new(),
             quote_provider: "simulator".into(),

@@ -46,7 +46,7 @@ fn hammer(url: String, client_index: usize, stop: Arc<AtomicBool>, load: Arc<Loa
     let mut round = 0u64;
     while !stop.load(Ordering::Relaxed) {
         round += 1;
-        let body = if (round + client_index as u64) % 2 == 0 {
+        let body = if (round + client_index as u64).is_multiple_of(2) {
             json!({"jsonrpc": "2.0", "id": 1, "method": "eth_call", "params": [
                 {"to": looping, "gas": "0xffffffffffffffff"},
                 "latest",

@@ -3,7 +3,10 @@
 
 use aegis_attest::{Identity, IdentityConfig};
 use aegis_pqc::{SealingKey, Signer as _, SlhDsaVariant};
-use aegis_tee::{AttestationProvider, ConfigfsTsm, Dstack, ReportDataBinding, Simulator};
+use aegis_tee::{
+    AttestationProvider, ConfigfsTsm, Dstack, ReportDataBinding, ReportDataDomain,
+    ReportDataPurpose, Simulator,
+};
 use alloy_primitives::{B256, Bytes, hex};
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand, ValueEnum};
@@ -441,7 +444,8 @@ async fn rpc_call(
 }
 
 /// Fetches the node's mempool key with a fresh quote over `nonce`, and checks the quote
-/// verifies and its REPORTDATA binds exactly that key and nonce.
+/// verifies and its REPORTDATA binds exactly that key and nonce, for the mempool-key purpose on
+/// the key's chain (REPORTDATA v3 domain, no verifying contract).
 pub(crate) async fn fetch_attested_key(
     client: &reqwest::Client,
     url: &str,
@@ -463,6 +467,14 @@ pub(crate) async fn fetch_attested_key(
         .context("the encryption key's quote does not verify")?;
     if binding.binding != nonce || binding.encryption_key_hash != key.key_hash() {
         bail!("the quote's REPORTDATA binding is not for this key and request");
+    }
+    let expected = ReportDataDomain::off_chain(ReportDataPurpose::MempoolKey, key.chain_id());
+    if binding.domain != expected {
+        bail!(
+            "the quote is not a mempool-key quote for chain {}: its domain is {:?}",
+            key.chain_id(),
+            binding.domain
+        );
     }
     if !binding.matches(&verified.report_data) {
         bail!("the quote's REPORTDATA does not match the key binding it came with");

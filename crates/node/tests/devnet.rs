@@ -616,7 +616,13 @@ fn batches_are_attested(data: &Path) {
     let parsed: Value = serde_json::from_slice(&verified.stdout).unwrap();
     let binding = &a["reportDataBinding"];
     assert_eq!(binding["binding"], a["commitmentHash"]);
-    // REPORTDATA = sequencer ‖ keccak256(mldsaKeyHash ‖ slhdsaKeyHash ‖ encryptionKeyHash ‖ commitment) ‖ 0^12
+    // A batch quote: purpose BATCH (3), the L2 chain id, no verifying contract.
+    assert_eq!(
+        binding["domain"],
+        json!({"purpose": "batch", "chainId": 901, "verifyingContract": alloy_primitives::Address::ZERO})
+    );
+    // REPORTDATA v3 = sequencer ‖ keccak256(mldsaKeyHash ‖ slhdsaKeyHash ‖ encryptionKeyHash ‖
+    // commitment ‖ domain) ‖ 0^12, domain = keccak256(uint256(3) ‖ uint256(901) ‖ uint256(0))
     let mut preimage = Vec::new();
     for field in [
         "mldsaKeyHash",
@@ -627,6 +633,10 @@ fn batches_are_attested(data: &Path) {
         let word: alloy_primitives::B256 = serde_json::from_value(binding[field].clone()).unwrap();
         preimage.extend_from_slice(word.as_slice());
     }
+    let mut domain = [0u8; 96];
+    domain[31] = 3;
+    domain[62..64].copy_from_slice(&901u16.to_be_bytes());
+    preimage.extend_from_slice(alloy_primitives::keccak256(domain).as_slice());
     let sequencer: alloy_primitives::Address =
         serde_json::from_value(binding["sequencer"].clone()).unwrap();
     let mut expected = sequencer.to_vec();
@@ -702,7 +712,7 @@ fn batches_are_committed_on_chain(data: &Path) {
         let out = alloy_primitives::hex::decode(out.as_str().unwrap()).unwrap();
         assert_eq!(
             SequencerAttestation::versionCall::abi_decode_returns(&out).unwrap(),
-            "1.3.0",
+            "1.4.0",
             "SequencerAttestation on the chain at port {port}"
         );
     }

@@ -4,11 +4,11 @@ use crate::{EthApi, INVALID_PARAMS, RpcResult, SERVER_ERROR, error, internal};
 use aegis_attest::{AttestationStore, BatchAttestation, Identity};
 use aegis_envelope::{Envelope, EnvelopeError};
 use aegis_pqc::{SignatureBundle, Signer as _};
-use aegis_tee::AttestationProvider;
+use aegis_tee::{AttestationProvider, ReportDataPurpose};
 use alloy_primitives::{B256, Bytes, U64, hex};
 use serde_json::{Value, json};
 use std::{
-    collections::{HashSet, VecDeque},
+    collections::{HashMap, HashSet, VecDeque},
     sync::{Arc, Mutex},
 };
 
@@ -32,8 +32,8 @@ pub struct AegisContext {
     store: Arc<AttestationStore>,
     seen: Mutex<(HashSet<B256>, VecDeque<B256>)>,
     quotes: Mutex<QuoteBudget>,
-    /// The last nonce-less attestation: (when, key epoch, answer).
-    shared: tokio::sync::Mutex<Option<(std::time::Instant, u32, Value)>>,
+    /// The last nonce-less attestation per purpose: (when, key epoch, answer).
+    shared: tokio::sync::Mutex<HashMap<ReportDataPurpose, (std::time::Instant, u32, Value)>>,
 }
 
 /// A token bucket for fresh quotes.
@@ -101,8 +101,8 @@ impl AegisContext {
         }
     }
 
-    /// A fresh quote over `nonce` within the quote budget; -32005 beyond it.
-    async fn fresh_attestation(&self, nonce: B256) -> RpcResult<Value> {
+    /// A fresh quote over `nonce` for `purpose` within the quote budget; -32005 beyond it.
+    async fn fresh_attestation(&self, purpose: ReportDataPurpose, nonce: B256) -> RpcResult<Value> {
         let allowed = self
             .quotes
             .lock()
@@ -114,26 +114,31 @@ impl AegisContext {
                 "too many attestation requests, try again later",
             ));
         }
-        attestation(&self.identity, nonce).await
+        attestation(&self.identity, purpose, nonce).await
     }
 
-    /// The attestation a caller asked for: over its nonce (fresh, rate-limited), or for no
-    /// nonce the shared one, remade when older than [`SHARED_QUOTE_TTL`] or the keys rotated.
-    async fn attestation_for(&self, nonce: Option<B256>) -> RpcResult<Value> {
+    /// The attestation for `purpose` a caller asked for: over its nonce (fresh, rate-limited),
+    /// or for no nonce the shared one of that purpose, remade when older than
+    /// [`SHARED_QUOTE_TTL`] or the keys rotated.
+    async fn attestation_for(
+        &self,
+        purpose: ReportDataPurpose,
+        nonce: Option<B256>,
+    ) -> RpcResult<Value> {
         let Some(nonce) = nonce.filter(|n| !n.is_zero()) else {
             let mut shared = self.shared.lock().await;
             let epoch = self.identity.current_keys().epoch;
-            if let Some((at, cached_epoch, value)) = &*shared
+            if let Some((at, cached_epoch, value)) = shared.get(&purpose)
                 && *cached_epoch == epoch
                 && at.elapsed() < SHARED_QUOTE_TTL
             {
                 return Ok(value.clone());
             }
-            let value = self.fresh_attestation(B256::ZERO).await?;
-            *shared = Some((std::time::Instant::now(), epoch, value.clone()));
+            let value = self.fresh_attestation(purpose, B256::ZERO).await?;
+            shared.insert(purpose, (std::time::Instant::now(), epoch, value.clone()));
             return Ok(value);
         };
-        self.fresh_attestation(nonce).await
+        self.fresh_attestation(purpose, nonce).await
     }
 }
 
@@ -143,10 +148,16 @@ fn dev_root(provider: &AttestationProvider) -> Value {
         .map_or(Value::Null, |root| json!(hex::encode_prefixed(root)))
 }
 
-/// A fresh quote over the current keys and `nonce`, with what a verifier needs beside it.
-async fn attestation(identity: &Identity, nonce: B256) -> RpcResult<Value> {
+/// A fresh quote over the current keys and `nonce` for `purpose` (REPORTDATA v3 domain: the L2
+/// chain id, no verifying contract, so no contract accepts it), with what a verifier needs
+/// beside it.
+async fn attestation(
+    identity: &Identity,
+    purpose: ReportDataPurpose,
+    nonce: B256,
+) -> RpcResult<Value> {
     let (binding, quote) = identity
-        .quote(nonce)
+        .quote(identity.off_chain_domain(purpose), nonce)
         .await
         .map_err(|e| error(SERVER_ERROR, e.to_string()))?;
     Ok(json!({
@@ -205,7 +216,9 @@ impl EthApi {
                 let nonce: Option<B256> = params.sequence().optional_next()?;
                 let identity = &ctx.identity;
                 let keys = identity.current_keys();
-                let mut out = ctx.attestation_for(nonce).await?;
+                let mut out = ctx
+                    .attestation_for(ReportDataPurpose::Identity, nonce)
+                    .await?;
                 let encryption = identity.encryption_public_key();
                 let fields = json!({
                     "chainId": U64::from(identity.chain_id()),
@@ -236,12 +249,14 @@ impl EthApi {
                     "keyEpoch": key.epoch(),
                     "publicKey": key,
                     "keyHash": key.key_hash(),
-                    "attestation": ctx.attestation_for(nonce).await?,
+                    "attestation": ctx
+                        .attestation_for(ReportDataPurpose::MempoolKey, nonce)
+                        .await?,
                 }))
             })
             .expect("unique method name");
         crate::register_heavy(module, "aegis_sendEncryptedTransaction", |api, params| {
-            let ctx = aegis(&api)?;
+            let ctx = aegis(api)?;
             let bytes: Bytes = params.one()?;
             let envelope = Envelope::parse(&bytes).map_err(envelope_error)?;
             let id = envelope.id();
@@ -261,7 +276,7 @@ impl EthApi {
             Ok(hash)
         });
         crate::register_heavy(module, "aegis_getBatchAttestation", |api, params| {
-            let ctx = aegis(&api)?;
+            let ctx = aegis(api)?;
             let id: U64 = params.one()?;
             let Some(a) = ctx.store.get(id.to()).map_err(internal)? else {
                 return RpcResult::Ok(Value::Null);
@@ -273,7 +288,7 @@ impl EthApi {
             Ok(out)
         });
         crate::register_heavy(module, "aegis_getBatchAttestations", |api, params| {
-            let ctx = aegis(&api)?;
+            let ctx = aegis(api)?;
             let mut seq = params.sequence();
             let from: U64 = seq.next()?;
             let to: U64 = seq.next()?;

@@ -8,7 +8,10 @@ use aegis_mempool::{Pool, PoolConfig};
 use aegis_pqc::{Algorithm, SealingKey, SignatureBundle, SlhDsaVariant};
 use aegis_rpc::{AegisContext, EthApi, RpcConfig};
 use aegis_storage::Store;
-use aegis_tee::{AttestationProvider, ReportDataBinding, Simulator, verify_dev};
+use aegis_tee::{
+    AttestationProvider, ReportDataBinding, ReportDataDomain, ReportDataPurpose, Simulator,
+    verify_dev,
+};
 use aegis_testing::{TxType, signer, spec, transfer};
 use alloy_primitives::{Address, B256, Bytes};
 use serde_json::{Value, json};
@@ -90,6 +93,11 @@ impl Harness {
         let verified = verify_dev(&quote, &root).unwrap();
         assert!(binding.matches(&verified.report_data));
         assert_eq!(binding.binding, nonce);
+        assert_eq!(
+            binding.domain,
+            ReportDataDomain::off_chain(ReportDataPurpose::MempoolKey, self.identity.chain_id()),
+            "a mempool-key quote binds its purpose and the L2 chain id"
+        );
         assert_eq!(binding.encryption_key_hash, key.key_hash());
         assert_eq!(binding.sequencer, self.identity.address());
         key
@@ -311,6 +319,8 @@ async fn batch_attestations_are_served_and_verify() {
         serde_json::from_value(r["reportDataBinding"].clone()).unwrap();
     assert!(binding.matches(&verified.report_data));
     assert_eq!(binding.binding, attestation.commitment_hash);
+    assert_eq!(binding.domain.purpose, ReportDataPurpose::Batch);
+    assert_eq!(binding.domain.verifying_contract, Address::ZERO);
 
     let listed = h
         .call("aegis_getBatchAttestations", json!(["0x1", "0x6"]))

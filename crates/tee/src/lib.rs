@@ -3,8 +3,9 @@
 //! - [`Quote`]: a strict parser for TDX quotes version 4 (ECDSA P-256 attestation key,
 //!   certification data type 6 wrapping the QE report and a type-5 PCK chain), with the same
 //!   size and padding rules as the on-chain parser (`contracts/lib/TdxQuoteLib.sol`).
-//! - [`ReportDataBinding`]: the 64-byte REPORTDATA that binds a quote to the sequencer's
-//!   address, its post-quantum keys and a nonce or batch commitment.
+//! - [`ReportDataBinding`]: the 64-byte REPORTDATA (format v3) that binds a quote to the
+//!   sequencer's address, its post-quantum keys, a nonce or batch commitment and a
+//!   [`ReportDataDomain`] (purpose, chain id, verifying contract).
 //! - [`Simulator`]: structurally real quotes signed by development keys derived from a seed,
 //!   under a development root, with a development PCK certificate defined by this crate.
 //! - [`verify_dev`] checks simulator quotes against a development root; [`verify_dcap`] checks
@@ -35,7 +36,7 @@ pub use quote::{
     MAX_QUOTE_LENGTH, MIN_QUOTE_LENGTH, QE_REPORT_LENGTH, QeReport, Quote, QuoteHeader,
     SIGNED_LENGTH, TdReportBody,
 };
-pub use report_data::ReportDataBinding;
+pub use report_data::{ReportDataBinding, ReportDataDomain, ReportDataPurpose};
 pub use simulator::{
     DEV_CERTIFICATE_DOMAIN, DEV_CERTIFICATE_PEM_LABEL, DevCertificate, Measurements, Simulator,
 };

@@ -1,8 +1,8 @@
 //! Parsing and verification of real (Intel-signed) and simulator quotes.
 
 use aegis_tee::{
-    Measurements, Quote, ReportDataBinding, Simulator, TeeError, TrustRoot, parse_rfc3339,
-    verify_dcap, verify_dev,
+    Measurements, Quote, ReportDataBinding, ReportDataDomain, ReportDataPurpose, Simulator,
+    TeeError, TrustRoot, parse_rfc3339, verify_dcap, verify_dev,
 };
 use alloy_primitives::{Address, B256, keccak256};
 
@@ -177,6 +177,7 @@ fn simulator_quote_round_trip() {
         slhdsa_key_hash: keccak256(b"slhdsa"),
         encryption_key_hash: keccak256(b"mlkem"),
         binding: B256::repeat_byte(0x22),
+        domain: ReportDataDomain::off_chain(ReportDataPurpose::Identity, 901),
     };
     let raw = sim.quote(binding.report_data());
     let v = verify_dev(&raw, &sim.dev_root_public_key()).unwrap();
@@ -342,4 +343,39 @@ fn truncation_and_extension_are_detected() {
     let mut longer = q.clone();
     longer.push(1);
     assert!(verify_dev(&longer, &root).is_err());
+}
+
+/// The simulator quote the contracts register (`test/fixtures/sim`, made by `generate.sh` from
+/// a Python computation of REPORTDATA v3): the Rust binding of the same inputs is exactly its
+/// REPORTDATA, so Rust, Python and `SequencerAttestation` agree on the layout.
+#[test]
+fn contracts_simulator_fixture_binds_rust_report_data() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../test/fixtures/sim");
+    let read_hex = |name: &str| {
+        let text = std::fs::read_to_string(dir.join(name)).unwrap();
+        hex::decode(text.trim()).unwrap()
+    };
+    let quote = read_hex("quote.hex");
+    let root: [u8; 64] = read_hex("root.hex").try_into().unwrap();
+    let verified = verify_dev(&quote, &root).unwrap();
+    let label = |text: &str| keccak256(text.as_bytes());
+    let binding = ReportDataBinding {
+        sequencer: alloy_primitives::address!("0xd2E65a1a6C3151e2B2b4FA44B11372681Eb819A6"),
+        mldsa_key_hash: label("QuantumAegis sim fixture: ML-DSA-87 public key"),
+        slhdsa_key_hash: label("QuantumAegis sim fixture: SLH-DSA-256s public key"),
+        encryption_key_hash: label("QuantumAegis sim fixture: ML-KEM encryption public key"),
+        binding: label("QuantumAegis sim fixture: registration nonce 1"),
+        domain: ReportDataDomain::on_chain(
+            ReportDataPurpose::Registration,
+            901,
+            alloy_primitives::address!("0x5FbDB2315678afecb367f032d93F642f64180aa3"),
+        ),
+    };
+    assert!(binding.matches(&verified.report_data));
+    assert_eq!(
+        binding.commitment(),
+        alloy_primitives::b256!(
+            "0x4f2857ddb3922ab3f9a9999ce9e4383f1699d2c64a1457e7d38be9455fb08023"
+        )
+    );
 }
