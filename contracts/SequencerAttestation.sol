@@ -87,7 +87,7 @@ contract SequencerAttestation is ISequencerAttestation, Governed {
 
     /// @inheritdoc ISemver
     function version() external pure returns (string memory) {
-        return "1.4.0";
+        return "1.5.0";
     }
 
     // ---------------------------------------------------------------------------------------
@@ -246,6 +246,12 @@ contract SequencerAttestation is ISequencerAttestation, Governed {
         address signer = _recover(
             _batchDigest(batchId, l2StartBlock, l2EndBlock, commitment, mldsaSigHash, slhdsaSigHash), ecdsaSignature
         );
+        // Anyone may relay a signed commitment, but only the next one: a relayed later batch
+        // would otherwise make the ones before it uncommittable. The sequencer itself may skip
+        // ids (batches whose blocks an earlier commitment already covers).
+        if (msg.sender != signer && (!cs.hasBatch || batchId != cs.lastBatchId + 1)) {
+            revert SequencerAttestation_RelayOutOfOrder(batchId, cs.hasBatch ? cs.lastBatchId + 1 : 0);
+        }
         _requireActive(signer);
         _checkSignaturePolicy(_oracle.signaturePolicy(), mldsaSigHash, slhdsaSigHash);
 

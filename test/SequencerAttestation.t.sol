@@ -112,7 +112,7 @@ contract SequencerAttestationTest is AttestationFixture {
     // =========================================================================================
 
     function test_constructor_state() public view {
-        assertEq(attestation.version(), "1.4.0");
+        assertEq(attestation.version(), "1.5.0");
         assertEq(attestation.governance(), GOVERNANCE);
         assertEq(address(attestation.oracle()), address(oracle));
         assertEq(address(attestation.pckVerifier()), address(pckVerifier));
@@ -532,13 +532,20 @@ contract SequencerAttestationTest is AttestationFixture {
         bytes memory sig = signBatch(SEQUENCER_KEY, b);
         vm.expectEmit(address(attestation));
         emit ISequencerAttestation.BatchCommitted(1, seq, b.commitment, 1, 100, b.mldsaSigHash, bytes32(0));
-        vm.prank(RELAYER);
         commit(b, sig);
         assertLastBatch(1, 100);
 
-        // Next batch: gaps allowed, ids need not be consecutive, a single block is a valid range.
-        Batch memory b2 = batch(5, 150, 150);
-        commit(b2, signBatch(SEQUENCER_KEY, b2));
+        // The next batch relayed by a third party: the event names the signer, not the sender.
+        Batch memory b2 = batch(2, 101, 120);
+        bytes memory sig2 = signBatch(SEQUENCER_KEY, b2);
+        vm.expectEmit(address(attestation));
+        emit ISequencerAttestation.BatchCommitted(2, seq, b2.commitment, 101, 120, b2.mldsaSigHash, bytes32(0));
+        relay(RELAYER, b2, sig2);
+        assertLastBatch(2, 120);
+
+        // The sequencer's own: gaps allowed, ids need not be consecutive, a single block is a range.
+        Batch memory b3 = batch(5, 150, 150);
+        commit(b3, signBatch(SEQUENCER_KEY, b3));
         assertLastBatch(5, 150);
     }
 
@@ -554,6 +561,7 @@ contract SequencerAttestationTest is AttestationFixture {
         Batch memory b = batch(1, 1, 10);
         bytes memory sig = signBatch(SEQUENCER_KEY, b);
         sig[64] = bytes1(uint8(sig[64]) - 27);
+        signerOf[keccak256(sig)] = seq;
         commit(b, sig);
         assertLastBatch(1, 10);
     }
@@ -916,6 +924,38 @@ contract SequencerAttestationTest is AttestationFixture {
             abi.encodeWithSelector(ISequencerAttestation.SequencerAttestation_BlockRangeNotIncreasing.selector, 5, 10)
         );
         commit(rewind, sig);
+    }
+
+    function test_commitBatch_relayOnlyInOrder() public {
+        registered();
+        address relayer = address(0x7e1a);
+        Batch memory first = batch(1, 1, 10);
+        bytes memory firstSig = signBatch(SEQUENCER_KEY, first);
+        // Nothing committed yet: a relayer cannot pick where the chain of commitments starts.
+        vm.expectRevert(
+            abi.encodeWithSelector(ISequencerAttestation.SequencerAttestation_RelayOutOfOrder.selector, 1, 0)
+        );
+        relay(relayer, first, firstSig);
+        commit(first, firstSig);
+        // A relayer who skips batch 2 to commit batch 3 first is refused, so batch 2 stays
+        // committable…
+        Batch memory second = batch(2, 11, 20);
+        Batch memory third = batch(3, 21, 30);
+        bytes memory secondSig = signBatch(SEQUENCER_KEY, second);
+        bytes memory thirdSig = signBatch(SEQUENCER_KEY, third);
+        vm.expectRevert(
+            abi.encodeWithSelector(ISequencerAttestation.SequencerAttestation_RelayOutOfOrder.selector, 3, 2)
+        );
+        relay(relayer, third, thirdSig);
+        // …and relaying the next one in line is fine: the anchor then goes on from it.
+        relay(relayer, second, secondSig);
+        commit(third, thirdSig);
+        (, uint64 lastId, uint64 lastEnd) = attestation.lastBatch();
+        assertEq(lastId, 3);
+        assertEq(lastEnd, 30);
+        // The sequencer itself may skip an id (a batch its last commitment already covered).
+        Batch memory fifth = batch(5, 31, 40);
+        commit(fifth, signBatch(SEQUENCER_KEY, fifth));
     }
 
     function test_commitBatch_overlappingRangeThatExtendsIsAccepted() public {

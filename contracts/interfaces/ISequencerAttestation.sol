@@ -209,6 +209,9 @@ interface ISequencerAttestation is ISemver {
     error SequencerAttestation_InvalidBlockRange(uint64 l2StartBlock, uint64 l2EndBlock);
     error SequencerAttestation_BlockRangeNotIncreasing(uint64 l2EndBlock, uint64 lastL2EndBlock);
     error SequencerAttestation_BatchIdNotIncreasing(uint64 batchId, uint64 lastBatchId);
+    /// @notice A commitment sent by someone other than its signer that is not the next batch
+    ///         (`expectedBatchId` 0: nothing is committed yet, so only the sequencer may start).
+    error SequencerAttestation_RelayOutOfOrder(uint64 batchId, uint64 expectedBatchId);
     error SequencerAttestation_PqSignatureRequired();
     error SequencerAttestation_AlgorithmRequired(IQRMSOracle.Algorithm algorithm);
     error SequencerAttestation_AlgorithmNotAllowed(IQRMSOracle.Algorithm algorithm);

@@ -15,6 +15,7 @@ import {VM} from "../lib/Vm.sol";
 ///         invariants require them to stay zero.
 contract AttestationHandler {
     address internal constant GOVERNANCE = address(0x60f);
+    address internal constant RELAYER = address(0x7e1a);
 
     struct Call {
         uint64 batchId;
@@ -24,6 +25,8 @@ contract AttestationHandler {
         bytes signature;
         bytes32 mldsaSigHash;
         bytes32 slhdsaSigHash;
+        /// @dev Who sends it: the signer, or a relayer.
+        address sender;
     }
 
     /// @notice What a registered sequencer's quote binds (REPORTDATA v2 inputs).
@@ -49,6 +52,7 @@ contract AttestationHandler {
     uint256 public acceptedReplays;
     uint256 public acceptedEcdsaOnlyInEmergency;
     uint256 public acceptedWhilePaused;
+    uint256 public acceptedRelayOutOfOrder;
     uint64 public maxEnd;
     uint32 internal round;
     Registered[] internal registered;
@@ -85,6 +89,9 @@ contract AttestationHandler {
             attestation.batchCommitmentDigest(c.batchId, c.start, c.end, c.commitment, c.mldsaSigHash, c.slhdsaSigHash);
         (uint8 v, bytes32 r, bytes32 s) = VM.sign(key, digest);
         c.signature = abi.encodePacked(r, s, v);
+        // A third of the commitments are relayed by someone else.
+        c.sender = keySeed % 3 == 0 ? RELAYER : VM.addr(key);
+        bool nextInLine = hasBatch && c.batchId == lastId + 1;
 
         bool active = attestation.isActiveSequencer(VM.addr(key));
         bool emergency = oracle.riskLevel() == IQRMSOracle.RiskLevel.EMERGENCY;
@@ -94,6 +101,7 @@ contract AttestationHandler {
             if (committedIds[c.batchId]) ++acceptedTwice;
             if (emergency && pqMask & 3 == 0) ++acceptedEcdsaOnlyInEmergency;
             if (paused) ++acceptedWhilePaused;
+            if (c.sender == RELAYER && !nextInLine) ++acceptedRelayOutOfOrder;
             committedIds[c.batchId] = true;
             if (c.end > maxEnd) maxEnd = c.end;
             accepted.push(c);
@@ -170,6 +178,7 @@ contract AttestationHandler {
     }
 
     function _submit(Call memory c) internal returns (bool) {
+        VM.prank(c.sender);
         try attestation.commitBatch(
             c.batchId, c.start, c.end, c.commitment, c.signature, c.mldsaSigHash, c.slhdsaSigHash
         ) {
@@ -258,6 +267,12 @@ contract SequencerAttestationInvariantTest is AttestationFixture {
     function invariant_policyAndPause() public view {
         assertEq(handler.acceptedEcdsaOnlyInEmergency(), 0, "ECDSA-only commitment at EMERGENCY");
         assertEq(handler.acceptedWhilePaused(), 0, "commitment while paused");
+    }
+
+    /// @notice A relayer can only commit the batch right after the last one, so no relayed
+    ///         commitment ever makes an earlier batch uncommittable.
+    function invariant_relaysOnlyInOrder() public view {
+        assertEq(handler.acceptedRelayOutOfOrder(), 0, "relayed commitment out of order");
     }
 
     /// @notice The replay-protection state tracks the accepted batches.

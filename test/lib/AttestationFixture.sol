@@ -144,14 +144,28 @@ abstract contract AttestationFixture is Test {
         b = Batch(id, start, end, keccak256(abi.encode("batch", id)), keccak256(abi.encode("mldsa", id)), bytes32(0));
     }
 
-    function signBatch(uint256 key, Batch memory b) internal view returns (bytes memory) {
+    /// @dev Who made each signature `signBatch` returned: `commit` sends as that sequencer.
+    mapping(bytes32 => address) internal signerOf;
+
+    function signBatch(uint256 key, Batch memory b) internal returns (bytes memory) {
         bytes32 digest =
             attestation.batchCommitmentDigest(b.batchId, b.start, b.end, b.commitment, b.mldsaSigHash, b.slhdsaSigHash);
         (uint8 v, bytes32 r, bytes32 s) = vm.sign(key, digest);
-        return abi.encodePacked(r, s, v);
+        bytes memory signature = abi.encodePacked(r, s, v);
+        signerOf[keccak256(signature)] = vm.addr(key);
+        return signature;
     }
 
+    /// @dev Sends the commitment as its signer (the anchor's way); other signatures as this test.
     function commit(Batch memory b, bytes memory signature) internal {
+        address signer = signerOf[keccak256(signature)];
+        if (signer != address(0)) vm.prank(signer);
+        attestation.commitBatch(b.batchId, b.start, b.end, b.commitment, signature, b.mldsaSigHash, b.slhdsaSigHash);
+    }
+
+    /// @dev Sends the commitment as `relayer`, a third party.
+    function relay(address relayer, Batch memory b, bytes memory signature) internal {
+        vm.prank(relayer);
         attestation.commitBatch(b.batchId, b.start, b.end, b.commitment, signature, b.mldsaSigHash, b.slhdsaSigHash);
     }
 

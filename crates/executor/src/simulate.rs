@@ -120,7 +120,7 @@ impl<CTX> Inspector<CTX> for Deadline {
             return;
         }
         self.steps = self.steps.wrapping_add(1);
-        if self.steps % DEADLINE_CHECK_STEPS == 0 && self.check() {
+        if self.steps.is_multiple_of(DEADLINE_CHECK_STEPS) && self.check() {
             interp.halt(InstructionResult::FatalExternalError);
         }
     }
