@@ -26,7 +26,7 @@ use revm::{
     context::{TxEnv, result::ExecutionResult},
     context_interface::result::{EVMError, HaltReason, InvalidTransaction, OutOfGasError},
     database::{Database, State},
-    interpreter::{InstructionResult, Interpreter},
+    interpreter::Interpreter,
 };
 use std::{
     sync::{
@@ -115,13 +115,14 @@ impl<CTX> Inspector<CTX> for Deadline {
     #[inline]
     fn step(&mut self, interp: &mut Interpreter, _context: &mut CTX) {
         if self.expired {
-            // Every frame halts on its next instruction, so the whole call unwinds.
-            interp.halt(InstructionResult::FatalExternalError);
+            // Every frame runs out of gas on its next instruction, so the whole call unwinds (the
+            // caller reports the timeout, not the halt).
+            interp.halt_oog();
             return;
         }
         self.steps = self.steps.wrapping_add(1);
         if self.steps.is_multiple_of(DEADLINE_CHECK_STEPS) && self.check() {
-            interp.halt(InstructionResult::FatalExternalError);
+            interp.halt_oog();
         }
     }
 }

@@ -404,12 +404,20 @@ fn dstack_seals_the_key_store_with_a_key_from_get_key() {
         aegis(&a.iter().map(String::as_str).collect::<Vec<_>>())
     };
     let init = run("init", &ours);
-    assert!(init.status.success(), "{}", String::from_utf8_lossy(&init.stderr));
+    assert!(
+        init.status.success(),
+        "{}",
+        String::from_utf8_lossy(&init.stderr)
+    );
     // No sealing key on disk: it comes from the agent each time.
     assert!(!data.join("keys/seal.key").exists());
     assert!(data.join("keys/sequencer.keystore").exists());
     let shown = run("show", &ours);
-    assert!(shown.status.success(), "{}", String::from_utf8_lossy(&shown.stderr));
+    assert!(
+        shown.status.success(),
+        "{}",
+        String::from_utf8_lossy(&shown.stderr)
+    );
     // Another app (another agent's key) cannot open the copied disk.
     let foreign = run("show", &other);
     assert!(!foreign.status.success());

@@ -270,9 +270,14 @@ impl Dev {
     }
 
     fn call(&self, to: Address, input: Vec<u8>) -> Result<Vec<u8>, Value> {
+        self.call_from(Address::ZERO, to, input)
+    }
+
+    /// `eth_call` as sent by `from`.
+    fn call_from(&self, from: Address, to: Address, input: Vec<u8>) -> Result<Vec<u8>, Value> {
         let response = self.post(
             "eth_call",
-            json!([{"to": to, "input": Bytes::from(input)}, "latest"]),
+            json!([{"from": from, "to": to, "input": Bytes::from(input)}, "latest"]),
         );
         match response.get("error") {
             Some(error) => Err(error.clone()),
@@ -452,8 +457,10 @@ fn rising_risk_schedules_then_forces_rotation_updates_the_oracle_and_protects_as
     });
     let digest = aegis_contracts::batch_commitment_digest(CHAIN_ID, attestation, &commitment);
     let signature = store.ecdsa().sign_hash(&digest).unwrap();
+    // As the sequencer sends it (a relayer may only send the next batch in line).
     let refused = dev
-        .call(
+        .call_from(
+            sequencer,
             attestation,
             SequencerAttestation::commitBatchCall {
                 batchId: commitment.batch_id,

@@ -811,6 +811,7 @@ fn simulation_error(e: ExecutorError) -> ErrorObjectOwned {
         }
         ExecutorError::Halted(_)
         | ExecutorError::Rejected(_)
+        | ExecutorError::Timeout(_)
         | ExecutorError::GasRequiredExceedsAllowance(_) => error(SERVER_ERROR, e.to_string()),
         ExecutorError::InvalidRequest(_) => error(INVALID_PARAMS, e.to_string()),
         ExecutorError::UnknownParent(_)

@@ -3,12 +3,12 @@
 
 use crate::{Simulator, TeeError};
 use rand_core::{OsRng, RngCore};
-use zeroize::Zeroizing;
 use std::{
     path::{Path, PathBuf},
     time::Duration,
 };
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWriteExt, BufReader};
+use zeroize::Zeroizing;
 
 /// Default configfs-tsm report directory of a Linux TDX guest.
 pub const DEFAULT_CONFIGFS_TSM_DIR: &str = "/sys/kernel/config/tsm/report";
@@ -313,7 +313,11 @@ impl Dstack {
     /// A 32-byte secret the agent derives for this application at `path` (`POST /GetKey`): the
     /// same app (measurement and app id) gets the same key on any machine of its cluster, no
     /// other app can. The key store is sealed under it, so the key file never exists on disk.
-    pub async fn get_key(&self, path: &str, purpose: &str) -> Result<Zeroizing<[u8; 32]>, TeeError> {
+    pub async fn get_key(
+        &self,
+        path: &str,
+        purpose: &str,
+    ) -> Result<Zeroizing<[u8; 32]>, TeeError> {
         let body = serde_json::json!({"path": path, "purpose": purpose}).to_string();
         let request = format!(
             "POST /GetKey HTTP/1.1\r\nHost: dstack\r\nAccept: application/json\r\n\
