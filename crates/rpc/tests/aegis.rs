@@ -371,3 +371,42 @@ async fn nodes_without_keys_say_so() {
     assert_eq!(code, -32000);
     assert!(message.contains("sequencer keys"), "{message}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn fresh_quotes_are_rate_limited_and_nonce_less_ones_shared() {
+    let h = Harness::new().await;
+    // Without a nonce: one quote, served again while it is fresh.
+    let first = h.call("aegis_getAttestation", json!([])).await;
+    let again = h.call("aegis_getAttestation", json!([])).await;
+    assert!(first["result"]["quote"].is_string(), "{first}");
+    assert_eq!(first["result"]["quote"], again["result"]["quote"]);
+    // A burst of fresh nonces: the first ones are quoted, then -32005 until the budget refills.
+    let (mut quoted, mut limited) = (0, 0);
+    for i in 0..40u8 {
+        let r = h
+            .call("aegis_getAttestation", json!([B256::repeat_byte(i + 1)]))
+            .await;
+        match r.get("error") {
+            None => quoted += 1,
+            Some(e) => {
+                assert_eq!(e["code"], -32005, "{r}");
+                limited += 1;
+            }
+        }
+    }
+    assert!(
+        quoted >= 19 && limited > 0,
+        "quoted {quoted}, limited {limited}"
+    );
+    // The shared quote still answers while fresh ones are limited.
+    let shared = h.call("aegis_getAttestation", json!([])).await;
+    assert_eq!(shared["result"]["quote"], first["result"]["quote"]);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let later = h
+        .call("aegis_getAttestation", json!([B256::repeat_byte(0xee)]))
+        .await;
+    assert!(
+        later["result"]["quote"].is_string(),
+        "the budget refills: {later}"
+    );
+}
