@@ -236,31 +236,28 @@ impl EngineApi {
         if !known(&state.head_block_hash)? {
             return Ok(ForkchoiceUpdated::from_status(PayloadStatusEnum::Syncing));
         }
-        for (label, hash) in [
-            (BlockLabel::Safe, state.safe_block_hash),
-            (BlockLabel::Finalized, state.finalized_block_hash),
-        ] {
-            if !hash.is_zero() && !known(&hash)? {
-                return Err(rpc_error(
-                    codes::INVALID_FORKCHOICE_STATE,
-                    format!("unknown {label:?} block {hash}"),
-                ));
-            }
-        }
-        // Safe and finalized must lie on the new head's chain, and nothing finalized may be
-        // reorged out.
+        // Safe and finalized must be known and lie on the new head's chain, and nothing
+        // finalized may be reorged out.
         let head = state.head_block_hash;
         let on_chain = |hash: &B256| store.is_ancestor(hash, &head).map_err(internal);
         for (label, hash) in [
             (BlockLabel::Safe, state.safe_block_hash),
             (BlockLabel::Finalized, state.finalized_block_hash),
         ] {
-            if !hash.is_zero() && !on_chain(&hash)? {
-                return Err(rpc_error(
-                    codes::INVALID_FORKCHOICE_STATE,
-                    format!("{label:?} block {hash} is not an ancestor of head {head}"),
-                ));
+            if hash.is_zero() {
+                continue;
             }
+            let problem = if !known(&hash)? {
+                "unknown".to_owned()
+            } else if !on_chain(&hash)? {
+                format!("not an ancestor of head {head}")
+            } else {
+                continue;
+            };
+            return Err(rpc_error(
+                codes::INVALID_FORKCHOICE_STATE,
+                format!("{label:?} block {hash} is {problem}"),
+            ));
         }
         if let Some(finalized) = store.label(BlockLabel::Finalized).map_err(internal)?
             && !on_chain(&finalized)?

@@ -156,6 +156,40 @@ impl Harness {
         payload
     }
 
+    /// Imports (without making canonical) one child of `parent` per recipient, each paying it
+    /// 5 wei from dev account 0; their hashes.
+    async fn siblings_on(&self, parent: &Value, recipients: &[Address]) -> Vec<Value> {
+        let mut hashes = Vec::new();
+        for recipient in recipients {
+            let chain = self.executor.spec().chain_id;
+            let tx = transfer(TxType::Eip1559, &signer(0), chain, 0, *recipient, 5);
+            let mut attrs = self.attributes(vec![], true).await;
+            attrs["transactions"]
+                .as_array_mut()
+                .unwrap()
+                .push(json!(tx));
+            let fcu = self
+                .ok(
+                    "engine_forkchoiceUpdatedV3",
+                    json!([Self::forkchoice(parent), attrs]),
+                )
+                .await;
+            let envelope = self
+                .ok("engine_getPayloadV3", json!([fcu["payloadId"]]))
+                .await;
+            let payload = envelope["executionPayload"].clone();
+            let status = self
+                .ok(
+                    "engine_newPayloadV3",
+                    json!([payload, [], envelope["parentBeaconBlockRoot"]]),
+                )
+                .await;
+            assert_eq!(status["status"], "VALID");
+            hashes.push(payload["blockHash"].clone());
+        }
+        hashes
+    }
+
     async fn payload_methods(&self) -> (&'static str, &'static str) {
         let head = self.executor.store().head().unwrap().unwrap();
         if self
@@ -446,33 +480,13 @@ async fn new_payload_checks_hash_parent_and_content() {
 async fn forkchoice_reorgs_to_a_sibling() {
     let h = Harness::new().await;
     let genesis = json!(h.executor.spec().genesis_hash());
-    let mut siblings = Vec::new();
-    for recipient in [Address::repeat_byte(1), Address::repeat_byte(2)] {
-        let chain = h.executor.spec().chain_id;
-        let tx = transfer(TxType::Eip1559, &signer(0), chain, 0, recipient, 5);
-        let attrs = h.attributes(vec![], true).await;
-        let mut attrs = attrs;
-        attrs["transactions"]
-            .as_array_mut()
-            .unwrap()
-            .push(json!(tx));
-        let fcu = h
-            .ok(
-                "engine_forkchoiceUpdatedV3",
-                json!([Harness::forkchoice(&genesis), attrs]),
-            )
-            .await;
-        let envelope = h.ok("engine_getPayloadV3", json!([fcu["payloadId"]])).await;
-        let payload = envelope["executionPayload"].clone();
-        let status = h
-            .ok(
-                "engine_newPayloadV3",
-                json!([payload, [], envelope["parentBeaconBlockRoot"]]),
-            )
-            .await;
-        assert_eq!(status["status"], "VALID");
-        siblings.push((payload["blockHash"].clone(), recipient));
-    }
+    let recipients = [Address::repeat_byte(1), Address::repeat_byte(2)];
+    let siblings: Vec<_> = h
+        .siblings_on(&genesis, &recipients)
+        .await
+        .into_iter()
+        .zip(recipients)
+        .collect();
     assert_ne!(siblings[0].0, siblings[1].0);
     for _ in 0..2 {
         for (hash, recipient) in &siblings {
@@ -543,32 +557,12 @@ async fn forkchoice_refuses_safe_or_finalized_off_the_head_chain_and_reorgs_belo
     let h = Harness::new().await;
     let genesis = json!(h.executor.spec().genesis_hash());
     // Two siblings on genesis: A and B.
-    let mut siblings = Vec::new();
-    for recipient in [Address::repeat_byte(1), Address::repeat_byte(2)] {
-        let chain = h.executor.spec().chain_id;
-        let tx = transfer(TxType::Eip1559, &signer(0), chain, 0, recipient, 5);
-        let mut attrs = h.attributes(vec![], true).await;
-        attrs["transactions"]
-            .as_array_mut()
-            .unwrap()
-            .push(json!(tx));
-        let fcu = h
-            .ok(
-                "engine_forkchoiceUpdatedV3",
-                json!([Harness::forkchoice(&genesis), attrs]),
-            )
-            .await;
-        let envelope = h.ok("engine_getPayloadV3", json!([fcu["payloadId"]])).await;
-        let payload = envelope["executionPayload"].clone();
-        let status = h
-            .ok(
-                "engine_newPayloadV3",
-                json!([payload, [], envelope["parentBeaconBlockRoot"]]),
-            )
-            .await;
-        assert_eq!(status["status"], "VALID");
-        siblings.push(payload["blockHash"].clone());
-    }
+    let siblings = h
+        .siblings_on(
+            &genesis,
+            &[Address::repeat_byte(1), Address::repeat_byte(2)],
+        )
+        .await;
     let (a, b) = (&siblings[0], &siblings[1]);
     let state = |head: &Value, safe: &Value, finalized: &Value| json!([{"headBlockHash": head, "safeBlockHash": safe, "finalizedBlockHash": finalized}]);
     let zero = json!(B256::ZERO);
