@@ -58,7 +58,12 @@ fn hammer(url: String, client_index: usize, stop: Arc<AtomicBool>, load: Arc<Loa
                 {"fromBlock": "0x0", "toBlock": "latest"}
             ]})
         };
-        match client.post(&url).json(&body).send() {
+        let outcome = client.post(&url).json(&body).send();
+        if stop.load(Ordering::Relaxed) {
+            // Requests cut short by the shutdown at the end are not the load's outcome.
+            return;
+        }
+        match outcome {
             Ok(response) => {
                 let response: Value = response.json().unwrap_or_default();
                 let code = response["error"]["code"].as_i64();
