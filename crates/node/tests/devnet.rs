@@ -879,11 +879,13 @@ fn migration_checkpoint_is_recorded_and_verifies(data: &Path) {
     wait_until("the checkpoint on chain", Duration::from_secs(120), || {
         rpc(L2_RPC, "aegis_getMigration", json!([id]))["recordedOnChain"] == true
     });
-    let block = started["blockNumber"].as_u64().unwrap();
+    // The checkpoint's block and the later one that recorded it on chain: the sequencer's head
+    // now covers both.
+    let recorded_by = heads(SEQUENCER_RPC).0;
     wait_until(
-        "validator derives the checkpoint block",
+        "validator derives the checkpoint and its recording",
         Duration::from_secs(180),
-        || heads(VALIDATOR_RPC).1 >= block,
+        || heads(VALIDATOR_RPC).1 >= recorded_by,
     );
     let file = data.join(format!("aegis-sequencer/checkpoints/{id}.json"));
     let validator = format!("http://127.0.0.1:{V_L2_RPC}");
