@@ -197,6 +197,50 @@ fn devnet_sequences_batches_and_validates_from_l1() {
             "safe block {number} differs between sequencer and validator"
         );
     }
+
+    down_and_up_resumes_the_same_chains(&data, common);
+}
+
+/// `devnet/down` then `devnet/up` resumes: the L1 comes back from its persisted state, safe
+/// heads advance past where they were on both rollup nodes and no safe block changed. Without
+/// the L1's state, `up` refuses at once and says what to do.
+fn down_and_up_resumes_the_same_chains(data: &Path, safe_before: u64) {
+    let hash_before = block_hash(SEQUENCER_RPC, safe_before);
+    let down = devnet(data, "down", &[]);
+    assert!(
+        down.status.success(),
+        "{}",
+        String::from_utf8_lossy(&down.stderr)
+    );
+    let up = devnet(data, "up", &[]);
+    let stderr = String::from_utf8_lossy(&up.stderr);
+    assert!(
+        up.status.success(),
+        "devnet/up after down failed:\n{stderr}"
+    );
+    assert!(stderr.contains("resuming the chains"), "{stderr}");
+    wait_until(
+        "safe heads past the restart of the whole devnet",
+        Duration::from_secs(180),
+        || heads(SEQUENCER_RPC).1 > safe_before + 5 && heads(VALIDATOR_RPC).1 > safe_before + 5,
+    );
+    assert_eq!(block_hash(SEQUENCER_RPC, safe_before), hash_before);
+    assert_eq!(block_hash(VALIDATOR_RPC, safe_before), hash_before);
+
+    let down = devnet(data, "down", &[]);
+    assert!(down.status.success());
+    std::fs::remove_file(data.join("l1-state.json")).unwrap();
+    let refused = devnet(data, "up", &[]);
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("the L1 state was lost") && stderr.contains("devnet/up --fresh"),
+        "{stderr}"
+    );
+    assert!(
+        !data.join("pids/anvil.pid").exists(),
+        "a refused up leaves nothing running"
+    );
 }
 
 /// Runs a Foundry tool from the project toolchain against the L2 and returns its stdout.
