@@ -712,10 +712,12 @@ impl Pool {
 
     /// A transaction by hash unless it arrived encrypted (`eth_getTransactionByHash`).
     pub fn get_public(&self, hash: &B256) -> Option<PoolTx> {
-        if self.is_private(hash) {
+        let inner = self.inner.read().expect("pool lock");
+        if inner.private.contains(hash) {
             return None;
         }
-        self.get(hash)
+        let (sender, nonce) = inner.by_hash.get(hash)?;
+        inner.by_sender.get(sender)?.get(nonce).cloned()
     }
 
     /// Whether the held transaction `hash` arrived encrypted.
@@ -726,26 +728,25 @@ impl Pool {
     /// [`Pool::pending_nonce`] as the public sees it: it stops before the first transaction
     /// that arrived encrypted, so the count tells nothing about one.
     pub fn public_pending_nonce(&self, sender: &Address, state_nonce: u64) -> u64 {
-        let inner = self.inner.read().expect("pool lock");
-        let mut next = state_nonce;
-        if let Some(txs) = inner.by_sender.get(sender) {
-            while let Some(tx) = txs.get(&next) {
-                if inner.private.contains(&tx.hash()) {
-                    break;
-                }
-                next += 1;
-            }
-        }
-        next
+        self.next_nonce(sender, state_nonce, true)
     }
 
     /// The nonce after the sender's last pending transaction (`eth_getTransactionCount`
     /// with `pending`), given its state nonce.
     pub fn pending_nonce(&self, sender: &Address, state_nonce: u64) -> u64 {
+        self.next_nonce(sender, state_nonce, false)
+    }
+
+    /// The first nonce from `state_nonce` on that the sender holds no transaction for
+    /// (`public`: none it may show).
+    fn next_nonce(&self, sender: &Address, state_nonce: u64, public: bool) -> u64 {
         let inner = self.inner.read().expect("pool lock");
         let mut next = state_nonce;
         if let Some(txs) = inner.by_sender.get(sender) {
-            while txs.contains_key(&next) {
+            while let Some(tx) = txs.get(&next) {
+                if public && inner.private.contains(&tx.hash()) {
+                    break;
+                }
                 next += 1;
             }
         }

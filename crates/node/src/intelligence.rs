@@ -522,7 +522,13 @@ impl Intelligence {
             "ecdsaOnlyRefused": status.level == RiskLevel::Emergency,
             "assetProtectionActive": protecting,
             "strategy": self.orderer.strategy().to_string(),
-            "quarantined": self.orderer.quarantined(),
+            // Held transactions that arrived encrypted stay secret here too.
+            "quarantined": self
+                .orderer
+                .quarantined()
+                .into_iter()
+                .filter(|held| !self.pool.is_private(&held.hash))
+                .collect::<Vec<_>>(),
         })
     }
 
@@ -620,9 +626,10 @@ impl Intelligence {
             None => None,
         };
         let targets: HashSet<Address> = checkpoint.targets.iter().copied().collect();
+        // Counted from what the public may see: encrypted arrivals stay secret.
         let pending = self
             .pool
-            .content()
+            .public_content(usize::MAX)
             .pending
             .values()
             .flat_map(|txs| txs.values())

@@ -500,6 +500,40 @@ fn rising_risk_schedules_then_forces_rotation_updates_the_oracle_and_protects_as
         serde_json::from_value(dev.rpc("eth_sendRawTransaction", json!([raw]))).unwrap()
     };
     let held = send(6, STRANGER);
+    // The same kind of transfer, encrypted: held too, and not listed on the public port.
+    let secret_raw = aegis_testing::user_tx(
+        aegis_testing::TxType::Eip1559,
+        &aegis_testing::signer(8),
+        CHAIN_ID,
+        0,
+        alloy_primitives::TxKind::Call(token),
+        U256::ZERO,
+        erc20_transfer(STRANGER),
+        100_000,
+    );
+    let secret = keccak256(&secret_raw);
+    let root = dev.rpc("aegis_getAttestation", json!([]))["devRootPublicKey"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let encrypted = Command::new(env!("CARGO_BIN_EXE_aegis"))
+        .args([
+            "tx",
+            "encrypt",
+            "--rpc",
+            &dev.url(),
+            "--dev-root",
+            &root,
+            "--send",
+        ])
+        .args(["--raw", &alloy_primitives::hex::encode(&secret_raw)])
+        .output()
+        .unwrap();
+    assert!(
+        encrypted.status.success(),
+        "{}",
+        String::from_utf8_lossy(&encrypted.stderr)
+    );
     let moved = send(7, VAULT);
     wait_until(
         "the vault transfer's receipt",
@@ -518,7 +552,13 @@ fn rising_risk_schedules_then_forces_rotation_updates_the_oracle_and_protects_as
             .is_null(),
         "quarantined tx was sequenced"
     );
+    assert!(
+        dev.rpc("eth_getTransactionReceipt", json!([secret]))
+            .is_null(),
+        "quarantined encrypted tx was sequenced"
+    );
     let quarantined = dev.status()["quarantined"].clone();
+    assert_eq!(quarantined.as_array().unwrap().len(), 1, "{quarantined}");
     assert_eq!(quarantined[0]["hash"], json!(held), "{quarantined}");
     assert_eq!(quarantined[0]["asset"], json!(id));
     // Held, not dropped: still in the pool.
@@ -531,6 +571,15 @@ fn rising_risk_schedules_then_forces_rotation_updates_the_oracle_and_protects_as
         Duration::from_secs(60),
         || {
             !dev.rpc("eth_getTransactionReceipt", json!([held]))
+                .is_null()
+        },
+    );
+    // The encrypted one was held, not lost: it goes through now too.
+    wait_until(
+        "the held encrypted transfer after the all-clear",
+        Duration::from_secs(60),
+        || {
+            !dev.rpc("eth_getTransactionReceipt", json!([secret]))
                 .is_null()
         },
     );
