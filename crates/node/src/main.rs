@@ -815,7 +815,7 @@ async fn node_command(args: NodeArgs) -> anyhow::Result<()> {
         _ => None,
     };
     // Dev mode is for wallets: it always serves the JSON-RPC.
-    let _rpc = if args.rpc.http || args.dev.enabled {
+    let public_rpc = if args.rpc.http || args.dev.enabled {
         let config = aegis_rpc::RpcConfig {
             max_request_bytes: args.rpc.max_request_bytes,
             max_batch: args.rpc.max_batch,
@@ -861,7 +861,7 @@ async fn node_command(args: NodeArgs) -> anyhow::Result<()> {
     };
     if args.dev.enabled {
         let outcome = dev_loop(&spec, &executor, &pool, &args.dev).await;
-        stop_rpc(_rpc);
+        stop_rpc(public_rpc);
         return outcome;
     }
     let secret_path = args
@@ -894,7 +894,7 @@ async fn node_command(args: NodeArgs) -> anyhow::Result<()> {
         None => shutdown_signal().await,
     }
     info!(target: "aegis::node", "shutting down");
-    stop_rpc(_rpc);
+    stop_rpc(public_rpc);
     if let Some(anchor) = anchor {
         anchor.abort();
     }
