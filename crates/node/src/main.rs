@@ -347,6 +347,48 @@ struct BatcherArgs {
         default_value_t = 6
     )]
     interval: u64,
+    /// L1 confirmations a frame transaction needs (and the rollup node must have derived it)
+    /// before the batcher forgets it; shallower reorgs are repaired by sending it again.
+    #[arg(
+        long = "batcher.confirmations",
+        env = "AEGIS_BATCHER_CONFIRMATIONS",
+        default_value_t = 10,
+        value_parser = clap::value_parser!(u64).range(1..=1000)
+    )]
+    confirmations: u64,
+    /// How long a batch transaction may stay pending before it is re-sent with fees 15 %
+    /// higher (also how long a nonce gap or a safe head behind what was posted is tolerated).
+    #[arg(
+        long = "batcher.resubmission-timeout",
+        env = "AEGIS_BATCHER_RESUBMISSION_TIMEOUT",
+        default_value = "48s",
+        value_parser = parse_duration
+    )]
+    resubmission_timeout: Duration,
+    /// How long confirmed frames may stay underived before their blocks are posted again
+    /// (about the rollup config's channel timeout in L1 time).
+    #[arg(
+        long = "batcher.safe-timeout",
+        env = "AEGIS_BATCHER_SAFE_TIMEOUT",
+        default_value = "10m",
+        value_parser = parse_duration
+    )]
+    safe_timeout: Duration,
+    /// Fee bumps per batch transaction at most.
+    #[arg(
+        long = "batcher.max-fee-bumps",
+        env = "AEGIS_BATCHER_MAX_FEE_BUMPS",
+        default_value_t = 10
+    )]
+    max_fee_bumps: u32,
+    /// Highest max fee per gas a batch transaction offers, in gwei.
+    #[arg(
+        long = "batcher.max-fee-gwei",
+        env = "AEGIS_BATCHER_MAX_FEE_GWEI",
+        default_value_t = 1000,
+        value_parser = clap::value_parser!(u64).range(1..=10_000_000)
+    )]
+    max_fee_gwei: u64,
 }
 
 /// Registration, batch commitments and risk reports on the chain's contracts (sequencer only).
@@ -713,17 +755,18 @@ fn batcher(
         );
     }
     let config = aegis_batcher::BatcherConfig {
-        l1_rpc,
-        l1_chain_id,
-        inbox,
         poll_interval: Duration::from_secs(args.interval.max(1)),
+        confirmations: args.confirmations,
+        resubmission_timeout: args.resubmission_timeout.max(Duration::from_secs(1)),
+        safe_timeout: args.safe_timeout.max(Duration::from_secs(1)),
+        max_fee_bumps: args.max_fee_bumps,
+        max_fee_per_gas: u128::from(args.max_fee_gwei) * 1_000_000_000,
+        ..aegis_batcher::BatcherConfig::new(l1_rpc, l1_chain_id, inbox)
     };
-    info!(target: "aegis::node", batcher = %signer.address(), %inbox, "batcher enabled");
-    Ok(Some(aegis_batcher::Batcher::new(
-        executor.clone(),
-        signer,
-        config,
-    )))
+    info!(target: "aegis::node", batcher = %signer.address(), %inbox, confirmations = config.confirmations, "batcher enabled");
+    let batcher = aegis_batcher::Batcher::new(executor.clone(), signer, config)
+        .map_err(|e| anyhow::anyhow!("--batcher.l1-rpc: {e}"))?;
+    Ok(Some(batcher))
 }
 
 async fn node_command(args: NodeArgs) -> anyhow::Result<()> {

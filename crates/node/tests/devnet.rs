@@ -3,13 +3,30 @@
 //!
 //! Needs kona-node (`scripts/bootstrap.sh --kona`, which the test command runs first).
 
+mod support;
+
 use serde_json::{Value, json};
 use std::{
-    path::{Path, PathBuf},
+    path::Path,
     process::Command,
     time::{Duration, Instant},
 };
+use support::{Ports, block_hash, heads, repo, rpc, wait_until};
 
+const PORTS: Ports = Ports {
+    l1: 28545,
+    beacon: 25052,
+    engine: 28551,
+    validator_engine: 28552,
+    sequencer_rpc: SEQUENCER_RPC,
+    validator_rpc: VALIDATOR_RPC,
+    p2p: 29222,
+    validator_p2p: 29223,
+    metrics: 29001,
+    validator_metrics: 29002,
+    l2_rpc: L2_RPC,
+    validator_l2_rpc: V_L2_RPC,
+};
 const SEQUENCER_RPC: u16 = 29545;
 const VALIDATOR_RPC: u16 = 29546;
 /// The sequencer aegis' wallet JSON-RPC.
@@ -19,81 +36,17 @@ const V_L2_RPC: u16 = 28646;
 /// anvil's first dev key, prefunded on the L2 by the devnet genesis.
 const DEV_KEY: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .unwrap()
-}
-
 /// Runs a devnet script with this test's ports and data directory.
 fn devnet(data: &Path, script: &str, args: &[&str]) -> std::process::Output {
-    Command::new(repo().join("devnet").join(script))
-        .args(args)
-        .env("AEGIS_DEVNET_DATA", data)
-        .env("AEGIS_BIN", env!("CARGO_BIN_EXE_aegis"))
-        .env("AEGIS_DEVNET_L1_PORT", "28545")
-        .env("AEGIS_DEVNET_BEACON_PORT", "25052")
-        .env("AEGIS_DEVNET_ENGINE_PORT", "28551")
-        .env("AEGIS_DEVNET_VALIDATOR_ENGINE_PORT", "28552")
-        .env("AEGIS_DEVNET_ROLLUP_PORT", SEQUENCER_RPC.to_string())
-        .env(
-            "AEGIS_DEVNET_VALIDATOR_ROLLUP_PORT",
-            VALIDATOR_RPC.to_string(),
-        )
-        .env("AEGIS_DEVNET_P2P_PORT", "29222")
-        .env("AEGIS_DEVNET_VALIDATOR_P2P_PORT", "29223")
-        .env("AEGIS_DEVNET_METRICS_PORT", "29001")
-        .env("AEGIS_DEVNET_L2_RPC_PORT", "28645")
-        .env("AEGIS_DEVNET_VALIDATOR_L2_RPC_PORT", V_L2_RPC.to_string())
-        .env("AEGIS_DEVNET_VALIDATOR_METRICS_PORT", "29002")
-        .output()
-        .unwrap()
+    support::run_script(&PORTS, data, script, args, &[])
 }
 
 /// Stops the devnet even when an assertion fails.
-struct Devnet(PathBuf);
+struct Devnet(std::path::PathBuf);
 
 impl Drop for Devnet {
     fn drop(&mut self) {
         let _ = devnet(&self.0, "down", &[]);
-    }
-}
-
-fn rpc(port: u16, method: &str, params: Value) -> Value {
-    let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
-    let response: Value = reqwest::blocking::Client::new()
-        .post(format!("http://127.0.0.1:{port}"))
-        .json(&body)
-        .timeout(Duration::from_secs(10))
-        .send()
-        .and_then(|r| r.json())
-        .unwrap_or_else(|e| panic!("{method} on {port}: {e}"));
-    assert!(response.get("error").is_none(), "{method}: {response}");
-    response["result"].clone()
-}
-
-/// (unsafe, safe) L2 head numbers of a rollup node.
-fn heads(port: u16) -> (u64, u64) {
-    let status = rpc(port, "optimism_syncStatus", json!([]));
-    let number = |k: &str| status[k]["number"].as_u64().unwrap();
-    (number("unsafe_l2"), number("safe_l2"))
-}
-
-fn block_hash(port: u16, number: u64) -> String {
-    let output = rpc(
-        port,
-        "optimism_outputAtBlock",
-        json!([format!("{number:#x}")]),
-    );
-    output["blockRef"]["hash"].as_str().unwrap().to_owned()
-}
-
-fn wait_until(what: &str, timeout: Duration, mut done: impl FnMut() -> bool) {
-    let started = Instant::now();
-    while !done() {
-        assert!(started.elapsed() < timeout, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(500));
     }
 }
 
@@ -176,10 +129,7 @@ fn devnet_sequences_batches_and_validates_from_l1() {
     // The restarted sequencer goes on committing (its batcher first posts again what was not
     // derived yet: those overlapping batches must not stall the commitments).
     commitments_pass_block(&data, safe_before + 10);
-    let metrics = reqwest::blocking::get("http://127.0.0.1:29001/metrics")
-        .unwrap()
-        .text()
-        .unwrap();
+    let metrics = support::metrics(PORTS.metrics);
     for name in [
         "aegis_head_number",
         "aegis_safe_number",
