@@ -12,6 +12,7 @@ use jsonrpsee::{
     rpc_params,
 };
 use serde::{Deserialize, de::DeserializeOwned};
+use serde_json::Value;
 use std::time::Duration;
 
 /// How long one L1 request may take.
@@ -132,24 +133,10 @@ impl L1Client {
 
     /// The block at `tag` ("latest", or a number), `None` when the node has none there.
     pub async fn block(&self, tag: BlockTag) -> Result<Option<L1Block>, BatcherError> {
-        let block: Option<RpcBlock> = self
+        let answer: Value = self
             .request("eth_getBlockByNumber", rpc_params![tag.param(), false])
             .await?;
-        let Some(block) = block else { return Ok(None) };
-        let number = block.number.to::<u64>();
-        if let BlockTag::Number(asked) = tag
-            && asked != number
-        {
-            return Err(l1_error(
-                "eth_getBlockByNumber",
-                format!("asked for block {asked}, got block {number}"),
-            ));
-        }
-        Ok(Some(L1Block {
-            number,
-            hash: block.hash,
-            base_fee: block.base_fee_per_gas.map_or(0, |f| f.to()),
-        }))
+        parse_block(tag, answer)
     }
 
     /// The head block.
@@ -162,29 +149,10 @@ impl L1Client {
     /// The receipt of `hash`, `None` while it has none. A receipt for another transaction is
     /// an error.
     pub async fn receipt(&self, hash: B256) -> Result<Option<Inclusion>, BatcherError> {
-        let receipt: Option<RpcReceipt> = self
+        let answer: Value = self
             .request("eth_getTransactionReceipt", rpc_params![hash])
             .await?;
-        let Some(receipt) = receipt else {
-            return Ok(None);
-        };
-        if receipt.transaction_hash != hash {
-            return Err(l1_error(
-                "eth_getTransactionReceipt",
-                format!(
-                    "asked for {hash}, got a receipt for {}",
-                    receipt.transaction_hash
-                ),
-            ));
-        }
-        Ok(Some(Inclusion {
-            tx_hash: hash,
-            block_number: receipt.block_number.to(),
-            block_hash: receipt.block_hash,
-            success: receipt.status.is_some_and(|s| s == U64::from(1)),
-            gas_used: receipt.gas_used.to(),
-            effective_gas_price: receipt.effective_gas_price.map_or(0, |p| p.to()),
-        }))
+        parse_receipt(hash, answer)
     }
 
     /// Whether the node knows `hash` at all (pending or included).
@@ -259,6 +227,55 @@ impl L1Client {
     }
 }
 
+fn decode<T: DeserializeOwned>(method: &'static str, answer: Value) -> Result<T, BatcherError> {
+    serde_json::from_value(answer).map_err(|e| l1_error(method, format!("malformed answer: {e}")))
+}
+
+/// Checks and reads an `eth_getBlockByNumber` answer for `tag`.
+pub fn parse_block(tag: BlockTag, answer: Value) -> Result<Option<L1Block>, BatcherError> {
+    let block: Option<RpcBlock> = decode("eth_getBlockByNumber", answer)?;
+    let Some(block) = block else { return Ok(None) };
+    let number = block.number.to::<u64>();
+    if let BlockTag::Number(asked) = tag
+        && asked != number
+    {
+        return Err(l1_error(
+            "eth_getBlockByNumber",
+            format!("asked for block {asked}, got block {number}"),
+        ));
+    }
+    Ok(Some(L1Block {
+        number,
+        hash: block.hash,
+        base_fee: block.base_fee_per_gas.map_or(0, |f| f.to()),
+    }))
+}
+
+/// Checks and reads an `eth_getTransactionReceipt` answer for `hash`.
+pub fn parse_receipt(hash: B256, answer: Value) -> Result<Option<Inclusion>, BatcherError> {
+    let receipt: Option<RpcReceipt> = decode("eth_getTransactionReceipt", answer)?;
+    let Some(receipt) = receipt else {
+        return Ok(None);
+    };
+    if receipt.transaction_hash != hash {
+        return Err(l1_error(
+            "eth_getTransactionReceipt",
+            format!(
+                "asked for {hash}, got a receipt for {}",
+                receipt.transaction_hash
+            ),
+        ));
+    }
+    Ok(Some(Inclusion {
+        tx_hash: hash,
+        block_number: receipt.block_number.to(),
+        block_hash: receipt.block_hash,
+        success: receipt.status.is_some_and(|s| s == U64::from(1)),
+        gas_used: receipt.gas_used.to(),
+        effective_gas_price: receipt.effective_gas_price.map_or(0, |p| p.to()),
+    }))
+}
+
 /// A block selector.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BlockTag {
@@ -273,6 +290,84 @@ impl BlockTag {
         match self {
             Self::Latest => "latest".into(),
             Self::Number(n) => format!("{n:#x}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    fn receipt(hash: B256) -> Value {
+        json!({"transactionHash": hash, "blockHash": B256::repeat_byte(2), "blockNumber": "0x7",
+               "status": "0x1", "gasUsed": "0x5208", "effectiveGasPrice": "0x3b9aca00"})
+    }
+
+    #[test]
+    fn a_receipt_is_read_when_it_is_for_the_transaction_asked_about() {
+        let hash = B256::repeat_byte(1);
+        let inclusion = parse_receipt(hash, receipt(hash)).unwrap().unwrap();
+        assert_eq!((inclusion.block_number, inclusion.gas_used), (7, 21_000));
+        assert!(inclusion.success);
+        assert_eq!(parse_receipt(hash, Value::Null).unwrap(), None);
+        let error = parse_receipt(B256::repeat_byte(9), receipt(hash)).unwrap_err();
+        assert!(error.to_string().contains("got a receipt for"), "{error}");
+    }
+
+    #[test]
+    fn a_block_other_than_the_one_asked_for_is_refused() {
+        let block = json!({"number": "0x5", "hash": B256::repeat_byte(3), "baseFeePerGas": "0x7"});
+        assert_eq!(
+            parse_block(BlockTag::Number(5), block.clone())
+                .unwrap()
+                .unwrap()
+                .base_fee,
+            7
+        );
+        assert!(parse_block(BlockTag::Number(6), block).is_err());
+        assert!(parse_block(BlockTag::Latest, json!("banana")).is_err());
+        assert!(parse_block(BlockTag::Latest, json!({"number": "0x5"})).is_err());
+    }
+
+    fn json_value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<u64>().prop_map(|n| Value::from(format!("{n:#x}"))),
+            "[0-9a-fx]{0,70}".prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+        ];
+        leaf.prop_recursive(3, 24, 8, |inner| {
+            let keys = prop_oneof![
+                Just("number".to_owned()),
+                Just("hash".to_owned()),
+                Just("transactionHash".to_owned()),
+                Just("blockHash".to_owned()),
+                Just("blockNumber".to_owned()),
+                Just("gasUsed".to_owned()),
+                Just("status".to_owned()),
+                "[a-z]{1,8}",
+            ];
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::from),
+                prop::collection::btree_map(keys, inner, 0..8)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        /// Whatever an L1 node answers, reading it is an answer or an error, never a panic.
+        #[test]
+        fn any_answer_is_read_or_refused(answer in json_value(), bytes in prop::collection::vec(any::<u8>(), 0..256)) {
+            let _ = parse_receipt(B256::ZERO, answer.clone());
+            let _ = parse_block(BlockTag::Number(1), answer);
+            if let Ok(value) = serde_json::from_slice::<Value>(&bytes) {
+                let _ = parse_receipt(B256::ZERO, value.clone());
+                let _ = parse_block(BlockTag::Latest, value);
+            }
         }
     }
 }

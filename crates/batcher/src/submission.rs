@@ -43,7 +43,7 @@ pub const FEE_BUMP_PERCENT: u128 = 15;
 /// Lowest priority fee offered, whatever the node suggests (1 gwei).
 const MIN_TIP: u128 = 1_000_000_000;
 /// Longest wait between attempts while the L1 is unreachable.
-const MAX_BACKOFF: Duration = Duration::from_secs(15);
+const MAX_BACKOFF: Duration = Duration::from_secs(10);
 
 /// Where, as whom and how patiently batches are posted.
 #[derive(Debug, Clone)]

@@ -345,17 +345,14 @@ fn serve(stream: TcpStream, upstream: u16, lies: &Mutex<Vec<(String, Value)>>) {
             Some(result) => {
                 json!({"jsonrpc": "2.0", "id": request["id"], "result": result}).to_string()
             }
-            None => {
-                let upstream = reqwest::blocking::Client::new()
-                    .post(format!("http://127.0.0.1:{upstream}"))
-                    .body(body)
-                    .header("content-type", "application/json")
-                    .send()
-                    .unwrap()
-                    .text()
-                    .unwrap();
-                upstream
-            }
+            None => reqwest::blocking::Client::new()
+                .post(format!("http://127.0.0.1:{upstream}"))
+                .body(body)
+                .header("content-type", "application/json")
+                .send()
+                .unwrap()
+                .text()
+                .unwrap(),
         };
         let response = format!(
             "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{answer}",

@@ -6,11 +6,7 @@
 mod support;
 
 use serde_json::{Value, json};
-use std::{
-    path::Path,
-    process::Command,
-    time::{Duration, Instant},
-};
+use std::{path::Path, process::Command, time::Duration};
 use support::{Ports, block_hash, heads, repo, rpc, wait_until};
 
 const PORTS: Ports = Ports {
@@ -645,25 +641,10 @@ fn batches_are_attested(data: &Path) {
 
 /// Waits until the committed range on chain reaches past L2 block `number`.
 fn commitments_pass_block(data: &Path, number: u64) {
-    use aegis_contracts::sequencer_attestation::SequencerAttestation;
-    use alloy_sol_types::SolCall;
-    let contracts: Value =
-        serde_json::from_str(&std::fs::read_to_string(data.join("contracts.json")).unwrap())
-            .unwrap();
-    let attestation = serde_json::from_value(contracts["SequencerAttestation"].clone()).unwrap();
     wait_until(
         "commitments past the restart",
         Duration::from_secs(180),
-        || {
-            let out = eth_call(
-                attestation,
-                SequencerAttestation::lastBatchCall {}.abi_encode(),
-            );
-            SequencerAttestation::lastBatchCall::abi_decode_returns(&out)
-                .unwrap()
-                .lastL2EndBlock
-                > number
-        },
+        || support::last_committed_l2_block(data, L2_RPC) > number,
     );
 }
 
