@@ -28,10 +28,10 @@ use aegis_executor::{Executor, ExecutorError, PoolTx};
 use aegis_mempool::{HeadState, Pool};
 use aegis_migration::CheckpointStore;
 use aegis_pqc::{Algorithm, SignatureBundle};
-use aegis_qrm::RiskLevel;
-use alloy_consensus::{SignableTransaction, TxEip1559};
+use aegis_qrm::{RiskLevel, RiskSignal};
+use alloy_consensus::TxEip1559;
 use alloy_eips::Encodable2718;
-use alloy_primitives::{Address, B256, Bytes, Signature, TxKind, U256, keccak256};
+use alloy_primitives::{Address, B256, Bytes, TxKind, U256, keccak256};
 use alloy_rpc_types_eth::{TransactionInput, TransactionRequest};
 use alloy_sol_types::{SolCall, SolInterface};
 use op_alloy_consensus::OpTxEnvelope;
@@ -93,15 +93,6 @@ pub struct Anchor {
     store: Arc<AttestationStore>,
     risk: Option<watch::Receiver<Option<RiskSignal>>>,
     checkpoints: Option<CheckpointStore>,
-}
-
-/// The risk monitor's output the anchor acts on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct RiskSignal {
-    /// The score to report.
-    pub score: u16,
-    /// The level: at EMERGENCY a commitment without post-quantum signature hashes is refused.
-    pub level: RiskLevel,
 }
 
 impl std::fmt::Debug for Anchor {
@@ -485,10 +476,7 @@ impl Anchor {
             access_list: Default::default(),
             input: call.input.clone(),
         };
-        let raw = self.identity.ecdsa().sign_hash(&tx.signature_hash())?;
-        let signature =
-            Signature::from_raw_array(&raw).map_err(|e| AnchorError::Signing(e.to_string()))?;
-        let envelope = OpTxEnvelope::Eip1559(tx.into_signed(signature));
+        let envelope = OpTxEnvelope::Eip1559(self.identity.ecdsa().sign_eip1559(tx)?);
         let tx = PoolTx::decode(envelope.encoded_2718().into())?;
         self.pool
             .add_local(tx, state)

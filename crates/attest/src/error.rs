@@ -26,4 +26,15 @@ pub enum AttestError {
         /// Why.
         reason: String,
     },
+    /// A node answered an error, or nothing that parses.
+    #[error("JSON-RPC {method}: {reason}")]
+    Rpc {
+        /// The method.
+        method: &'static str,
+        /// Why.
+        reason: String,
+    },
+    /// A node's attestation does not bind what it claims to.
+    #[error("{0}")]
+    Untrusted(String),
 }

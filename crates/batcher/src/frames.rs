@@ -2,6 +2,7 @@
 //! and batcher-transaction calldata.
 
 use crate::BatcherError;
+use aegis_chainspec::l1_info::L1Info;
 use alloy_eips::Encodable2718;
 use alloy_primitives::{B256, Bytes, keccak256};
 use op_alloy_consensus::{OpBlock, OpTxEnvelope};
@@ -39,18 +40,8 @@ fn epoch_of(block: &OpBlock) -> Result<(u64, B256), BatcherError> {
     let Some(OpTxEnvelope::Deposit(deposit)) = block.body.transactions.first() else {
         return Err(BatcherError::NoL1Info(number));
     };
-    let input = &deposit.input;
-    // Ecotone, Isthmus and Jovian share the layout of these fields.
-    let known = [
-        [0x44, 0x0a, 0x5e, 0x20],
-        [0x09, 0x89, 0x99, 0xbe],
-        [0x3d, 0xb6, 0xbe, 0x2b],
-    ];
-    if input.len() < 164 || !known.iter().any(|s| input[..4] == s[..]) {
-        return Err(BatcherError::NoL1Info(number));
-    }
-    let epoch_num = u64::from_be_bytes(input[28..36].try_into().expect("8 bytes"));
-    Ok((epoch_num, B256::from_slice(&input[100..132])))
+    let (info, _) = L1Info::decode(&deposit.input).ok_or(BatcherError::NoL1Info(number))?;
+    Ok((info.number, info.hash))
 }
 
 /// The singular batch of `block`, version byte included.

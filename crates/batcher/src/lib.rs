@@ -21,7 +21,9 @@ mod submission;
 
 pub use frames::{BatchId, EncodedBatch, MAX_BLOCKS_PER_CHANNEL, MAX_FRAME_DATA, encode_batch};
 pub use l1::L1Client;
-pub use submission::{Batcher, BatcherConfig, FEE_BUMP_PERCENT, bumped_fees};
+pub use submission::{
+    BatchSink, Batcher, BatcherConfig, BuiltBatch, FEE_BUMP_PERCENT, SinkFuture, bumped_fees,
+};
 
 use alloy_primitives::B256;
 

@@ -25,18 +25,41 @@ use crate::{
     l1::{BlockTag, Inclusion, L1Block, L1Client, SendOutcome},
 };
 use aegis_executor::Executor;
+use aegis_pqc::EcdsaSigner;
 use aegis_storage::BlockLabel;
-use alloy_consensus::{SignableTransaction, TxEip1559, TxEnvelope};
+use alloy_consensus::{TxEip1559, TxEnvelope};
 use alloy_eips::Encodable2718;
 use alloy_primitives::{Address, B256, Bytes, TxKind, U256};
-use alloy_signer::SignerSync;
-use alloy_signer_local::PrivateKeySigner;
 use std::{
     collections::{BTreeMap, VecDeque},
     sync::Arc,
     time::Duration,
 };
 use tokio::time::Instant;
+
+/// A batch as built, before it is posted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BuiltBatch {
+    /// First L2 block.
+    pub first_block: u64,
+    /// Last L2 block.
+    pub last_block: u64,
+    /// Hashes of the blocks, first to last.
+    pub block_hashes: Vec<B256>,
+    /// keccak256 of the batch's frames.
+    pub frames_hash: B256,
+}
+
+/// What a [`BatchSink`] returns.
+pub type SinkFuture<'a> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send + 'a>>;
+
+/// Where built batches go before their frames are sent (signing and attestation subscribe
+/// here). A sink's error is logged and counted; the batch is posted anyway.
+pub trait BatchSink: Send + Sync {
+    /// Takes `batch`.
+    fn batch_built(&self, batch: BuiltBatch) -> SinkFuture<'_>;
+}
 
 /// Fee increase of a replacement transaction, in percent (geth and anvil want ≥ 10).
 pub const FEE_BUMP_PERCENT: u128 = 15;
@@ -153,10 +176,10 @@ enum L1State {
 pub struct Batcher {
     executor: Arc<Executor>,
     l1: L1Client,
-    signer: PrivateKeySigner,
+    signer: EcdsaSigner,
     config: BatcherConfig,
-    /// Signs and attests each batch before it is posted.
-    attestor: Option<Arc<aegis_attest::BatchAttestor>>,
+    /// Hears of each batch before it is posted (signing and attestation).
+    sink: Option<Arc<dyn BatchSink>>,
     in_flight: VecDeque<Posted>,
     /// Next block to post (0: the one after the safe head).
     next_block: u64,
@@ -191,7 +214,7 @@ impl Batcher {
     /// A batcher posting with `signer` per `config`.
     pub fn new(
         executor: Arc<Executor>,
-        signer: PrivateKeySigner,
+        signer: EcdsaSigner,
         config: BatcherConfig,
     ) -> Result<Self, BatcherError> {
         Ok(Self {
@@ -199,7 +222,7 @@ impl Batcher {
             l1: L1Client::new(&config.l1_rpc)?,
             signer,
             config,
-            attestor: None,
+            sink: None,
             in_flight: VecDeque::new(),
             next_block: 0,
             posted_up_to: 0,
@@ -212,9 +235,9 @@ impl Batcher {
         })
     }
 
-    /// Signs and attests every batch with `attestor` before posting it.
-    pub fn with_attestor(mut self, attestor: Arc<aegis_attest::BatchAttestor>) -> Self {
-        self.attestor = Some(attestor);
+    /// Hands every batch to `sink` before posting it.
+    pub fn with_sink(mut self, sink: Arc<dyn BatchSink>) -> Self {
+        self.sink = Some(sink);
         self
     }
 
@@ -273,6 +296,8 @@ impl Batcher {
     /// is final.
     async fn follow(&mut self, head: &L1Block, safe: u64) -> Result<(), BatcherError> {
         let latest_nonce = self.l1.nonce(self.signer.address(), "latest").await?;
+        // Nonces L1 has used are nobody's to outbid any more.
+        self.abandoned.retain(|nonce, _| *nonce >= latest_nonce);
         if let Some(reason) = self.refresh(head, latest_nonce).await? {
             self.requeue(safe, reason);
             return Ok(());
@@ -515,11 +540,11 @@ impl Batcher {
             input: calldata.clone(),
             access_list: Default::default(),
         };
-        let signature = self
+        let signed = self
             .signer
-            .sign_hash_sync(&tx.signature_hash())
+            .sign_eip1559(tx)
             .map_err(|e| BatcherError::Sign(e.to_string()))?;
-        let envelope = TxEnvelope::Eip1559(tx.into_signed(signature));
+        let envelope = TxEnvelope::Eip1559(signed);
         Ok(Attempt {
             hash: *envelope.tx_hash(),
             raw: envelope.encoded_2718().into(),
@@ -619,18 +644,18 @@ impl Batcher {
             hashes.push(hash);
         }
         let batch = encode_batch(&blocks, rand::random(), MAX_FRAME_DATA)?;
-        if let Some(attestor) = &self.attestor {
-            // An attestation failure must not stop the chain from reaching L1: it is logged
-            // and counted, and the batch goes out unattested.
-            let input = aegis_attest::BatchInput {
+        if let Some(sink) = &self.sink {
+            // A failing sink (attestation) must not stop the chain from reaching L1: it is
+            // logged and counted, and the batch goes out anyway.
+            let built = BuiltBatch {
                 first_block: from,
                 last_block: to,
                 block_hashes: hashes,
                 frames_hash: batch.id.frames_hash,
             };
-            if let Err(error) = attestor.attest(input).await {
+            if let Err(error) = sink.batch_built(built).await {
                 metrics::counter!("aegis_batch_attestation_failures_total").increment(1);
-                tracing::error!(target: TARGET, %error, first = from, last = to, "batch attestation failed");
+                tracing::error!(target: TARGET, %error, first = from, last = to, "batch sink failed");
             }
         }
         let mut nonce = match self.next_nonce {

@@ -6,14 +6,17 @@
 use aegis_batcher::{Batcher, BatcherConfig, BatcherError};
 use aegis_executor::Executor;
 use aegis_storage::BlockLabel;
-use aegis_testing::{TestNode, spec};
+use aegis_testing::{
+    TestNode,
+    process::{Process, free_port, tool},
+    spec,
+};
 use alloy_primitives::Address;
 use serde_json::{Value, json};
 use std::{
     io::{BufRead, BufReader, Read, Write},
     net::{TcpListener, TcpStream},
-    path::Path,
-    process::{Child, Command, Stdio},
+    process::{Command, Stdio},
     sync::{Arc, Mutex},
     time::Duration,
 };
@@ -23,40 +26,28 @@ const KEY: &str = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b7
 const BATCHER: &str = "0x70997970c51812dc3a010c7d01b50e0d17dc79c8";
 const INBOX: Address = Address::repeat_byte(0xff);
 
+fn batcher_key() -> aegis_pqc::EcdsaSigner {
+    let secret = alloy_primitives::hex::decode(KEY).unwrap();
+    aegis_pqc::EcdsaSigner::from_secret(&secret.try_into().unwrap()).unwrap()
+}
+
 struct Anvil {
-    child: Child,
+    _process: Process,
     port: u16,
 }
 
-impl Drop for Anvil {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 fn anvil() -> Anvil {
-    let bin = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.tools/bin/anvil");
     let port = free_port();
-    let child = Command::new(if bin.exists() {
-        bin.as_os_str()
-    } else {
-        "anvil".as_ref()
-    })
-    .args(["--no-mining", "--silent", "--chain-id", "900", "--port"])
-    .arg(port.to_string())
-    .stdout(Stdio::null())
-    .spawn()
-    .expect("anvil (scripts/bootstrap.sh installs it)");
-    let anvil = Anvil { child, port };
+    let child = Command::new(tool("anvil"))
+        .args(["--no-mining", "--silent", "--chain-id", "900", "--port"])
+        .arg(port.to_string())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("anvil (scripts/bootstrap.sh installs it)");
+    let anvil = Anvil {
+        _process: Process(child),
+        port,
+    };
     for _ in 0..100 {
         if call(port, "eth_chainId", json!([])).is_ok() {
             return anvil;
@@ -140,7 +131,7 @@ fn setup(l1_port: u16, blocks: usize, tune: impl FnOnce(&mut BatcherConfig)) -> 
     let mut config = BatcherConfig::new(format!("http://127.0.0.1:{l1_port}"), 900, INBOX);
     config.confirmations = 2;
     tune(&mut config);
-    let batcher = Batcher::new(executor, KEY.parse().unwrap(), config).unwrap();
+    let batcher = Batcher::new(executor, batcher_key(), config).unwrap();
     Setup { node, batcher }
 }
 
@@ -251,8 +242,7 @@ fn a_lost_nonce_requeues_from_the_safe_head_as_a_new_batch() {
     let mut s = setup(port, 3, |_| {});
     let first = block(s.batcher.step()).unwrap().expect("a batch");
     // Someone with the batcher key replaces the frame transaction at its nonce.
-    let cast = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.tools/bin/cast");
-    let status = Command::new(cast)
+    let status = Command::new(tool("cast"))
         .args(["send", "--async", "--private-key", KEY, "--nonce", "0"])
         .args(["--priority-gas-price", "50gwei", "--gas-price", "100gwei"])
         .args(["--rpc-url", &format!("http://127.0.0.1:{port}")])
@@ -372,7 +362,7 @@ fn an_l1_of_another_chain_gets_nothing() {
     node.build(vec![], &[]);
     let executor = Arc::new(Executor::new(spec, node.store.clone()).unwrap());
     let config = BatcherConfig::new(format!("http://127.0.0.1:{}", anvil.port), 1, INBOX);
-    let mut batcher = Batcher::new(executor, KEY.parse().unwrap(), config).unwrap();
+    let mut batcher = Batcher::new(executor, batcher_key(), config).unwrap();
     let error = block(batcher.step()).unwrap_err();
     assert!(
         matches!(

@@ -17,11 +17,6 @@ pub const DEFAULT_DEV_MNEMONIC: &str =
 /// One ether in wei.
 const ETHER: u128 = 1_000_000_000_000_000_000;
 
-/// L1-info selectors the `L1Block` predeploy must dispatch for each fork active at genesis.
-const L1_INFO_ECOTONE: [u8; 4] = [0x44, 0x0a, 0x5e, 0x20];
-const L1_INFO_ISTHMUS: [u8; 4] = [0x09, 0x89, 0x99, 0xbe];
-const L1_INFO_JOVIAN: [u8; 4] = [0x3d, 0xb6, 0xbe, 0x2b];
-
 /// Fee-vault withdrawal network `L2` (the enum `FeeVault.WithdrawalNetwork { L1, L2 }`).
 const WITHDRAWAL_NETWORK_L2: u64 = 1;
 
@@ -408,13 +403,9 @@ fn check_artifacts_support_genesis_forks(
     timestamp: u64,
 ) -> Result<(), ChainSpecError> {
     let l1_block = artifacts.require("L1Block")?;
-    let requirements = [
-        (OpFork::Ecotone, L1_INFO_ECOTONE, "setL1BlockValuesEcotone"),
-        (OpFork::Isthmus, L1_INFO_ISTHMUS, "setL1BlockValuesIsthmus"),
-        (OpFork::Jovian, L1_INFO_JOVIAN, "setL1BlockValuesJovian"),
-    ];
-    for (fork, selector, function) in requirements {
-        if forks.is_active(fork, timestamp) && !l1_block.has_selector(selector) {
+    for format in crate::l1_info::L1InfoFormat::ALL {
+        let (fork, function) = (format.fork(), format.function());
+        if forks.is_active(fork, timestamp) && !l1_block.has_selector(format.selector()) {
             return Err(ChainSpecError::InvalidOptions(format!(
                 "{fork} at genesis needs an L1Block with {function}(), which the predeploy \
                  artifacts ({}) lack; schedule {fork} after genesis so the rollup node upgrades \

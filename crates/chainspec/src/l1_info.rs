@@ -1,17 +1,16 @@
 //! The L1-attributes deposit that opens every OP block (what a rollup node inserts).
 //!
-//! Used by tests and by development modes that sequence without a rollup node. Layout per the
-//! OP specs (`protocol/deposits.md`, Ecotone/Isthmus/Jovian `l1-attributes`): packed big-endian
-//! fields after a 4-byte selector.
+//! The one home of its layout: encoded by development sequencing and tests, decoded by the
+//! batcher (a batch's epoch) and checked against the predeploys. Layout per the OP specs
+//! (`protocol/deposits.md`, Ecotone/Isthmus/Jovian `l1-attributes`): packed big-endian fields
+//! after a 4-byte selector.
 
-use aegis_chainspec::{ChainSpec, OpFork};
+use crate::{ChainSpec, OpFork, predeploys::L1_BLOCK};
 use alloy_primitives::{Address, B256, Bytes, TxKind, U256, address};
 use op_alloy_consensus::{DepositSourceDomain, L1InfoDepositSource, TxDeposit};
 
 /// Sender of the L1-attributes deposit.
 pub const L1_INFO_DEPOSITOR: Address = address!("0xDeaDDEaDDeAdDeAdDEAdDEaddeAddEAdDEAd0001");
-/// The L1Block predeploy.
-pub const L1_BLOCK: Address = address!("0x4200000000000000000000000000000000000015");
 
 /// Calldata format of the L1-attributes deposit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -25,6 +24,45 @@ pub enum L1InfoFormat {
 }
 
 impl L1InfoFormat {
+    /// Every format, oldest first.
+    pub const ALL: [Self; 3] = [Self::Ecotone, Self::Isthmus, Self::Jovian];
+
+    /// The `L1Block` function selector (`setL1BlockValuesEcotone()` …).
+    pub const fn selector(self) -> [u8; 4] {
+        match self {
+            Self::Ecotone => [0x44, 0x0a, 0x5e, 0x20],
+            Self::Isthmus => [0x09, 0x89, 0x99, 0xbe],
+            Self::Jovian => [0x3d, 0xb6, 0xbe, 0x2b],
+        }
+    }
+
+    /// The `L1Block` function name.
+    pub const fn function(self) -> &'static str {
+        match self {
+            Self::Ecotone => "setL1BlockValuesEcotone",
+            Self::Isthmus => "setL1BlockValuesIsthmus",
+            Self::Jovian => "setL1BlockValuesJovian",
+        }
+    }
+
+    /// Calldata length, selector included.
+    pub const fn calldata_len(self) -> usize {
+        match self {
+            Self::Ecotone => 164,
+            Self::Isthmus => 176,
+            Self::Jovian => 178,
+        }
+    }
+
+    /// The fork that introduced the format.
+    pub const fn fork(self) -> OpFork {
+        match self {
+            Self::Ecotone => OpFork::Ecotone,
+            Self::Isthmus => OpFork::Isthmus,
+            Self::Jovian => OpFork::Jovian,
+        }
+    }
+
     /// The format for a block at `timestamp` whose parent is at `parent_timestamp`: a fork's
     /// activation block still uses the previous fork's format. `None` before Ecotone is fully
     /// active (the Bedrock format is not supported here).
@@ -76,13 +114,8 @@ pub struct L1Info {
 impl L1Info {
     /// The calldata in `format`.
     pub fn calldata(&self, format: L1InfoFormat) -> Bytes {
-        let selector: [u8; 4] = match format {
-            L1InfoFormat::Ecotone => [0x44, 0x0a, 0x5e, 0x20],
-            L1InfoFormat::Isthmus => [0x09, 0x89, 0x99, 0xbe],
-            L1InfoFormat::Jovian => [0x3d, 0xb6, 0xbe, 0x2b],
-        };
-        let mut out = Vec::with_capacity(178);
-        out.extend_from_slice(&selector);
+        let mut out = Vec::with_capacity(format.calldata_len());
+        out.extend_from_slice(&format.selector());
         out.extend_from_slice(&self.base_fee_scalar.to_be_bytes());
         out.extend_from_slice(&self.blob_base_fee_scalar.to_be_bytes());
         out.extend_from_slice(&self.sequence_number.to_be_bytes());
@@ -100,6 +133,40 @@ impl L1Info {
             out.extend_from_slice(&self.da_footprint_gas_scalar.to_be_bytes());
         }
         out.into()
+    }
+
+    /// Reads L1-attributes calldata of any supported format; `None` for anything else
+    /// (another selector, or not that format's exact length).
+    pub fn decode(input: &[u8]) -> Option<(Self, L1InfoFormat)> {
+        let format = L1InfoFormat::ALL
+            .into_iter()
+            .find(|f| input.get(..4) == Some(&f.selector()[..]))?;
+        if input.len() != format.calldata_len() {
+            return None;
+        }
+        let u32_at = |at: usize| u32::from_be_bytes(input[at..at + 4].try_into().expect("4 bytes"));
+        let u64_at = |at: usize| u64::from_be_bytes(input[at..at + 8].try_into().expect("8 bytes"));
+        let word = |at: usize| B256::from_slice(&input[at..at + 32]);
+        let isthmus = format != L1InfoFormat::Ecotone;
+        let info = Self {
+            base_fee_scalar: u32_at(4),
+            blob_base_fee_scalar: u32_at(8),
+            sequence_number: u64_at(12),
+            timestamp: u64_at(20),
+            number: u64_at(28),
+            base_fee: word(36).into(),
+            blob_base_fee: word(68).into(),
+            hash: word(100),
+            batcher: Address::from_word(word(132)),
+            operator_fee_scalar: if isthmus { u32_at(164) } else { 0 },
+            operator_fee_constant: if isthmus { u64_at(168) } else { 0 },
+            da_footprint_gas_scalar: if format == L1InfoFormat::Jovian {
+                u16::from_be_bytes([input[176], input[177]])
+            } else {
+                0
+            },
+        };
+        Some((info, format))
     }
 
     /// The deposit transaction carrying this information.
@@ -121,6 +188,7 @@ impl L1Info {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     #[test]
     fn calldata_lengths_match_the_spec() {
@@ -146,5 +214,63 @@ mod tests {
         // sequence number sits at [12, 20), the batcher is left-padded at [132, 164).
         assert_eq!(&data[12..20], &6u64.to_be_bytes());
         assert_eq!(&data[144..164], Address::repeat_byte(7).as_slice());
+    }
+
+    fn arbitrary_info() -> impl Strategy<Value = L1Info> {
+        (
+            (
+                any::<u64>(),
+                any::<u64>(),
+                any::<[u8; 32]>(),
+                any::<[u8; 32]>(),
+            ),
+            (any::<[u8; 32]>(), any::<u64>(), any::<[u8; 20]>()),
+            (
+                any::<u32>(),
+                any::<u32>(),
+                any::<u32>(),
+                any::<u64>(),
+                any::<u16>(),
+            ),
+        )
+            .prop_map(|(a, b, c)| L1Info {
+                number: a.0,
+                timestamp: a.1,
+                base_fee: U256::from_be_bytes(a.2),
+                blob_base_fee: U256::from_be_bytes(a.3),
+                hash: B256::from(b.0),
+                sequence_number: b.1,
+                batcher: Address::from(b.2),
+                base_fee_scalar: c.0,
+                blob_base_fee_scalar: c.1,
+                operator_fee_scalar: c.2,
+                operator_fee_constant: c.3,
+                da_footprint_gas_scalar: c.4,
+            })
+    }
+
+    proptest! {
+        /// Decoding gives back what was encoded, in every format (fields a format lacks read 0).
+        #[test]
+        fn decode_inverts_calldata(info in arbitrary_info(), format in 0usize..3) {
+            let format = L1InfoFormat::ALL[format];
+            let mut expected = info.clone();
+            if format == L1InfoFormat::Ecotone {
+                expected.operator_fee_scalar = 0;
+                expected.operator_fee_constant = 0;
+            }
+            if format != L1InfoFormat::Jovian {
+                expected.da_footprint_gas_scalar = 0;
+            }
+            prop_assert_eq!(L1Info::decode(&info.calldata(format)), Some((expected, format)));
+        }
+
+        /// Any bytes decode or are refused, never a panic; a wrong length is always refused.
+        #[test]
+        fn decode_never_panics(bytes in prop::collection::vec(any::<u8>(), 0..200)) {
+            if let Some((_, format)) = L1Info::decode(&bytes) {
+                prop_assert_eq!(bytes.len(), format.calldata_len());
+            }
+        }
     }
 }

@@ -15,6 +15,7 @@
 mod devnet;
 mod error;
 mod forks;
+pub mod l1_info;
 pub mod predeploys;
 mod rollup;
 mod spec;

@@ -14,7 +14,6 @@
 
 mod db;
 mod header;
-pub mod l1info;
 mod pool;
 mod simulate;
 

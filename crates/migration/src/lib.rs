@@ -9,6 +9,10 @@
 //! Anyone can check a checkpoint file against a node (`eth_getProof` gives the same account
 //! fields) and against the contract.
 
+mod verify;
+
+pub use verify::{ChainNode, verify_on_chain};
+
 use aegis_pqc::{Algorithm, Signer};
 use aegis_storage::StateView;
 use alloy_primitives::{Address, B256, Bytes, U256, keccak256};
@@ -21,6 +25,14 @@ pub const CHECKPOINT_DOMAIN: &[u8] = b"QuantumAegis checkpoint v1";
 /// Errors of checkpoints.
 #[derive(Debug, thiserror::Error)]
 pub enum MigrationError {
+    /// A node answered an error, or nothing that parses.
+    #[error("JSON-RPC {method}: {reason}")]
+    Rpc {
+        /// The method.
+        method: &'static str,
+        /// Why.
+        reason: String,
+    },
     /// Reading state failed.
     #[error(transparent)]
     Storage(#[from] aegis_storage::StorageError),

@@ -5,15 +5,18 @@
 //! `cargo bench -p aegis-node --bench throughput` (needs `scripts/bootstrap.sh` for anvil).
 //! `AEGIS_BENCH_TXS` sets the number of transfers (default 10,000 from the 10 dev accounts).
 
-use aegis_testing::{IWeth, TxType, deploy_code, signer, user_tx};
+use aegis_testing::{
+    IWeth, TxType, deploy_code,
+    process::{Process, free_port},
+    signer, user_tx,
+};
 use alloy_primitives::{Address, Bytes, TxKind, U256};
 use alloy_signer_local::PrivateKeySigner;
 use alloy_sol_types::SolCall;
 use serde_json::{Value, json};
 use std::{
-    net::TcpListener,
     path::{Path, PathBuf},
-    process::{Child, Command, Stdio},
+    process::{Command, Stdio},
     time::{Duration, Instant},
 };
 
@@ -36,24 +39,9 @@ fn client() -> reqwest::blocking::Client {
         .unwrap()
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 struct Target {
     url: String,
-    child: Child,
-}
-
-impl Drop for Target {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+    process: Process,
 }
 
 struct Rpc {
@@ -283,7 +271,7 @@ fn main() {
         };
         let mut target = Target {
             url: format!("http://127.0.0.1:{port}"),
-            child,
+            process: Process(child),
         };
         // A target that cannot include the load within the limit is reported as such.
         let (done_tx, done_rx) = std::sync::mpsc::channel();
@@ -296,7 +284,7 @@ fn main() {
             let _ = done_tx.send(outcome.ok());
         });
         let Ok(Some((seconds, txs, gas))) = done_rx.recv_timeout(TARGET_LIMIT) else {
-            let exit = target.child.try_wait();
+            let exit = target.process.child().try_wait();
             println!(
                 "{name:>18}: did not include {} transfers within {} s (exit: {exit:?})",
                 per_sender * SENDERS as u64,

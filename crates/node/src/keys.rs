@@ -1,13 +1,10 @@
 //! Sequencer keys, TEE attestation and encrypted transactions: the `keys`, `attest` and `tx`
 //! subcommands and the node's key and attestation wiring.
 
-use aegis_attest::{Identity, IdentityConfig};
+use aegis_attest::{AttestedNode, Identity, IdentityConfig, QuoteTrust, verify_quote};
 use aegis_pqc::{SealingKey, Signer as _, SlhDsaVariant};
-use aegis_tee::{
-    AttestationProvider, ConfigfsTsm, Dstack, ReportDataBinding, ReportDataDomain,
-    ReportDataPurpose, Simulator,
-};
-use alloy_primitives::{B256, Bytes, hex};
+use aegis_tee::{AttestationProvider, ConfigfsTsm, Dstack, Simulator};
+use alloy_primitives::hex;
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use serde_json::{Value, json};
@@ -313,16 +310,15 @@ fn parse_dev_root(value: &str) -> anyhow::Result<[u8; 64]> {
     Ok(root)
 }
 
-/// Verifies `quote` with collateral (DCAP) or against a development root.
-fn verify_quote(
-    quote: &[u8],
-    collateral: Option<&[u8]>,
+/// What `--collateral` / `--dev-root` say a quote must chain to.
+fn quote_trust<'a>(
+    collateral: Option<&'a [u8]>,
     at: u64,
-    dev_root: Option<&[u8; 64]>,
-) -> anyhow::Result<aegis_tee::VerifiedQuote> {
+    dev_root: Option<&'a [u8; 64]>,
+) -> anyhow::Result<QuoteTrust<'a>> {
     match (collateral, dev_root) {
-        (Some(collateral), _) => Ok(aegis_tee::verify_dcap(quote, collateral, at)?),
-        (None, Some(root)) => Ok(aegis_tee::verify_dev(quote, root)?),
+        (Some(collateral), _) => Ok(QuoteTrust::Dcap { collateral, at }),
+        (None, Some(root)) => Ok(QuoteTrust::DevRoot(root)),
         (None, None) => bail!("give --collateral (real quotes) or --dev-root (simulator quotes)"),
     }
 }
@@ -348,7 +344,8 @@ pub(crate) fn attest_command(command: AttestCommand) -> anyhow::Result<()> {
             // Print what parses even when verification fails: that is what one debugs.
             let parsed = aegis_tee::Quote::parse(&bytes)
                 .with_context(|| format!("{} is not a TDX v4 quote", quote.display()))?;
-            match verify_quote(&bytes, collateral.as_deref(), at, dev_root.as_ref()) {
+            let trust = quote_trust(collateral.as_deref(), at, dev_root.as_ref())?;
+            match verify_quote(&bytes, trust) {
                 Ok(verified) => {
                     println!(
                         "{}",
@@ -422,66 +419,6 @@ pub(crate) enum TxCommand {
     },
 }
 
-async fn rpc_call(
-    client: &reqwest::Client,
-    url: &str,
-    method: &str,
-    params: Value,
-) -> anyhow::Result<Value> {
-    let response: Value = client
-        .post(url)
-        .json(&json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}))
-        .send()
-        .await
-        .with_context(|| format!("{method} to {url}"))?
-        .json()
-        .await
-        .with_context(|| format!("{method}: response is not JSON"))?;
-    if let Some(error) = response.get("error") {
-        bail!("{method}: {}", error["message"].as_str().unwrap_or("error"));
-    }
-    Ok(response["result"].clone())
-}
-
-/// Fetches the node's mempool key with a fresh quote over `nonce`, and checks the quote
-/// verifies and its REPORTDATA binds exactly that key and nonce, for the mempool-key purpose on
-/// the key's chain (REPORTDATA v3 domain, no verifying contract).
-pub(crate) async fn fetch_attested_key(
-    client: &reqwest::Client,
-    url: &str,
-    dev_root: Option<&[u8; 64]>,
-    collateral: Option<&[u8]>,
-) -> anyhow::Result<aegis_envelope::RecipientPublicKey> {
-    let nonce = B256::random();
-    let result = rpc_call(client, url, "aegis_getEncryptionKey", json!([nonce])).await?;
-    let key: aegis_envelope::RecipientPublicKey =
-        serde_json::from_value(result["publicKey"].clone())
-            .context("aegis_getEncryptionKey: bad publicKey")?;
-    let attestation = &result["attestation"];
-    let quote: Bytes = serde_json::from_value(attestation["quote"].clone())
-        .context("aegis_getEncryptionKey: bad quote")?;
-    let binding: ReportDataBinding =
-        serde_json::from_value(attestation["reportDataBinding"].clone())
-            .context("aegis_getEncryptionKey: bad reportDataBinding")?;
-    let verified = verify_quote(&quote, collateral, crate::now(), dev_root)
-        .context("the encryption key's quote does not verify")?;
-    if binding.binding != nonce || binding.encryption_key_hash != key.key_hash() {
-        bail!("the quote's REPORTDATA binding is not for this key and request");
-    }
-    let expected = ReportDataDomain::off_chain(ReportDataPurpose::MempoolKey, key.chain_id());
-    if binding.domain != expected {
-        bail!(
-            "the quote is not a mempool-key quote for chain {}: its domain is {:?}",
-            key.chain_id(),
-            binding.domain
-        );
-    }
-    if !binding.matches(&verified.report_data) {
-        bail!("the quote's REPORTDATA does not match the key binding it came with");
-    }
-    Ok(key)
-}
-
 pub(crate) async fn tx_command(command: TxCommand) -> anyhow::Result<()> {
     match command {
         TxCommand::Encrypt {
@@ -496,19 +433,15 @@ pub(crate) async fn tx_command(command: TxCommand) -> anyhow::Result<()> {
             let collateral = collateral
                 .map(|p| std::fs::read(&p).with_context(|| format!("reading {}", p.display())))
                 .transpose()?;
-            let client = reqwest::Client::new();
-            let key =
-                fetch_attested_key(&client, &rpc, dev_root.as_ref(), collateral.as_deref()).await?;
+            let trust = quote_trust(collateral.as_deref(), crate::now(), dev_root.as_ref())?;
+            let node = AttestedNode::new(&rpc)?;
+            let key = node
+                .encryption_key(trust)
+                .await
+                .context("the node's mempool key")?;
             let envelope = aegis_envelope::seal(&key, &raw, &mut rand_core::OsRng)?;
             if send {
-                let hash = rpc_call(
-                    &client,
-                    &rpc,
-                    "aegis_sendEncryptedTransaction",
-                    json!([Bytes::from(envelope)]),
-                )
-                .await?;
-                println!("{}", hash.as_str().unwrap_or_default());
+                println!("{}", node.send_encrypted(envelope.into()).await?);
             } else {
                 println!("{}", hex::encode_prefixed(envelope));
             }

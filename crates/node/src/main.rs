@@ -1,20 +1,17 @@
 //! `aegis`: the QuantumAegis OP Stack execution engine and sequencer.
 
 mod config;
-mod intelligence;
 mod keys;
 mod migrate;
 mod observe;
 
 use aegis_chainspec::{
     ChainSpec, DevnetGenesisOptions, L1GenesisRef, OpFork, RollupOptions, devnet_genesis,
+    l1_info::{L1Info, L1InfoFormat},
     rollup_config,
 };
 use aegis_engine::EngineApi;
-use aegis_executor::{
-    BuildAttributes, Executor,
-    l1info::{L1Info, L1InfoFormat},
-};
+use aegis_executor::{BuildAttributes, Executor};
 use aegis_storage::Store;
 use alloy_eips::Encodable2718;
 use alloy_primitives::{Address, B64, B256, U256, keccak256};
@@ -736,10 +733,12 @@ fn batcher(
         .key
         .as_deref()
         .context("--batcher.l1-rpc needs --batcher.key")?;
-    let signer: alloy_signer_local::PrivateKeySigner = key
-        .trim()
-        .parse()
-        .map_err(|_| anyhow::anyhow!("--batcher.key is not a hex private key"))?;
+    let secret: [u8; 32] = alloy_primitives::hex::decode(key.trim())
+        .ok()
+        .and_then(|bytes| bytes.try_into().ok())
+        .context("--batcher.key is not a hex private key")?;
+    let signer = aegis_pqc::EcdsaSigner::from_secret(&secret)
+        .map_err(|_| anyhow::anyhow!("--batcher.key is not a secp256k1 private key"))?;
     let inbox: Address = serde_json::from_value(rollup["batch_inbox_address"].clone())
         .context("rollup config batch_inbox_address")?;
     let l1_chain_id = rollup["l1_chain_id"]
@@ -767,6 +766,27 @@ fn batcher(
     let batcher = aegis_batcher::Batcher::new(executor.clone(), signer, config)
         .map_err(|e| anyhow::anyhow!("--batcher.l1-rpc: {e}"))?;
     Ok(Some(batcher))
+}
+
+/// Attestation subscribed to the batcher: every batch is signed and attested before it is posted.
+struct AttestingSink(Arc<aegis_attest::BatchAttestor>);
+
+impl aegis_batcher::BatchSink for AttestingSink {
+    fn batch_built(&self, batch: aegis_batcher::BuiltBatch) -> aegis_batcher::SinkFuture<'_> {
+        Box::pin(async move {
+            let input = aegis_attest::BatchInput {
+                first_block: batch.first_block,
+                last_block: batch.last_block,
+                block_hashes: batch.block_hashes,
+                frames_hash: batch.frames_hash,
+            };
+            self.0
+                .attest(input)
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        })
+    }
 }
 
 async fn node_command(args: NodeArgs) -> anyhow::Result<()> {
@@ -831,7 +851,7 @@ async fn node_command(args: NodeArgs) -> anyhow::Result<()> {
     } else {
         None
     };
-    let intelligence = intelligence::Intelligence::new(
+    let intelligence = aegis_intelligence::Intelligence::new(
         setup,
         datadir,
         executor.clone(),
@@ -926,7 +946,7 @@ async fn node_command(args: NodeArgs) -> anyhow::Result<()> {
                 store.clone(),
                 aegis_attest::SLH_QUEUE_CAPACITY,
             )?;
-            batcher = Some(b.with_attestor(Arc::new(attestor)));
+            batcher = Some(b.with_sink(Arc::new(AttestingSink(Arc::new(attestor)))));
         }
     }
     let (local, server) = api.serve_with(addr, secret, admin).await?;
@@ -947,7 +967,7 @@ async fn node_command(args: NodeArgs) -> anyhow::Result<()> {
 }
 
 /// The intelligence layer's configuration: the file's sections, flags over them.
-fn intelligence_setup(args: &NodeArgs) -> anyhow::Result<intelligence::IntelligenceSetup> {
+fn intelligence_setup(args: &NodeArgs) -> anyhow::Result<aegis_intelligence::IntelligenceSetup> {
     let mut quantum = args.quantum_file.clone();
     for (index, path) in args.intelligence.feed_files.iter().enumerate() {
         quantum.feeds.push(aegis_qrm::FeedConfig {
@@ -963,7 +983,7 @@ fn intelligence_setup(args: &NodeArgs) -> anyhow::Result<intelligence::Intellige
             .map_err(|e| anyhow::anyhow!("--intelligence.strategy: {e}"))?,
         None => args.intelligence_file.strategy()?,
     };
-    Ok(intelligence::IntelligenceSetup {
+    Ok(aegis_intelligence::IntelligenceSetup {
         quantum,
         strategy,
         weights: args.intelligence_file.weights,

@@ -1,5 +1,6 @@
 use crate::{Algorithm, PqcError, SlhDsaVariant};
-use alloy_primitives::{Address, B256, keccak256};
+use alloy_consensus::{SignableTransaction, Signed, TxEip1559};
+use alloy_primitives::{Address, B256, Signature, keccak256};
 use fips204::traits::{KeyGen as _, SerDes as _, Signer as _};
 use fips205::traits::{SerDes as _, Signer as _};
 use rand_core::{CryptoRngCore, OsRng};
@@ -71,6 +72,17 @@ impl EcdsaSigner {
     pub fn address(&self) -> Address {
         let uncompressed = self.key.verifying_key().to_encoded_point(false);
         Address::from_raw_public_key(&uncompressed.as_bytes()[1..])
+    }
+
+    /// Signs an EIP-1559 transaction (the one signing path for the node's own L1 and L2
+    /// transactions: batches, commitments, reports).
+    pub fn sign_eip1559(&self, tx: TxEip1559) -> Result<Signed<TxEip1559>, PqcError> {
+        let raw = self.sign_hash(&tx.signature_hash())?;
+        let signature = Signature::from_raw_array(&raw).map_err(|_| PqcError::Signing {
+            algorithm: "secp256k1",
+            reason: "malformed recoverable signature",
+        })?;
+        Ok(tx.into_signed(signature))
     }
 
     /// Signs `hash` as an Ethereum signature: `r ‖ s ‖ v` with low s and v ∈ {0, 1}.

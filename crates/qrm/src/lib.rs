@@ -85,6 +85,16 @@ pub enum RiskLevel {
     Emergency = 2,
 }
 
+/// The monitor's current output, as its consumers (the anchor's oracle reports and
+/// emergency commitments) take it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RiskSignal {
+    /// The score to report.
+    pub score: u16,
+    /// The level: at EMERGENCY a commitment without post-quantum signature hashes is refused.
+    pub level: RiskLevel,
+}
+
 /// A level change [`Monitor::recompute`] found.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct LevelChange {

@@ -2,11 +2,14 @@
 //! transactions of every type the pool accepts, deposits, and payload attributes shaped like the
 //! ones a rollup node sends.
 
-use aegis_chainspec::{ChainSpec, DevnetGenesisOptions, OpFork, devnet_genesis};
+pub mod process;
+
+use aegis_chainspec::{
+    ChainSpec, DevnetGenesisOptions, OpFork, devnet_genesis,
+    l1_info::{L1Info, L1InfoFormat},
+};
 use aegis_executor::{
-    BuildAttributes, ExecutedBlock, Executor, FeeOrderedTxs, PoolTx,
-    l1info::{L1Info, L1InfoFormat},
-    next_base_fee,
+    BuildAttributes, ExecutedBlock, Executor, FeeOrderedTxs, PoolTx, next_base_fee,
 };
 use aegis_storage::{Account, Store};
 use alloy_consensus::{Header, Sealed, SignableTransaction, TxEip1559, TxEip2930, TxLegacy};

@@ -1,23 +1,24 @@
-//! The intelligence layer in the running node: the quantum resistance monitor and its feeds,
-//! what a risk level change does (plan or perform a key rotation, report to the oracle, turn
-//! asset protection on), the ordering strategy, the asset registry and migration checkpoints,
-//! and their JSON-RPC methods.
+//! The intelligence layer of the sequencer: the quantum resistance monitor and its feeds, what a
+//! risk level change does (plan or perform a key rotation, report to the oracle, turn asset
+//! protection on), the ordering strategy, the asset registry and migration checkpoints, and their
+//! JSON-RPC methods ([`Intelligence::public_module`] for the public port,
+//! [`Intelligence::admin_module`] for the engine port).
 
-use aegis_anchor::RiskSignal;
 use aegis_attest::Identity;
 use aegis_contracts::{qrms_oracle::QRMSOracle, sequencer_attestation::SequencerAttestation};
 use aegis_executor::Executor;
 use aegis_mempool::Pool;
 use aegis_migration::{Checkpoint, CheckpointStore};
 use aegis_ordering::{HybridWeights, Orderer, OrderingContext, Strategy};
-use aegis_qrm::{FeedConfig, FeedSource, LevelChange, Monitor, QrmConfig, RiskLevel, ThreatReport};
+use aegis_qrm::{
+    FeedConfig, FeedSource, LevelChange, Monitor, QrmConfig, RiskLevel, RiskSignal, ThreatReport,
+};
 use aegis_registry::{
     AssetRegistration, AssetRemoval, ChainView, EIP1271_MAGIC, ProtectedAddresses, Registry,
     RegistryError,
 };
 use alloy_primitives::{Address, B256, Signature};
 use alloy_sol_types::SolCall;
-use anyhow::Context;
 use jsonrpsee::{RpcModule, types::ErrorObjectOwned};
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -29,6 +30,58 @@ use std::{
 };
 use tokio::sync::watch;
 use tracing::{info, warn};
+
+/// Errors of the intelligence layer.
+#[derive(Debug, thiserror::Error)]
+pub enum IntelligenceError {
+    /// The configuration does not hold together.
+    #[error("{0}")]
+    Config(&'static str),
+    /// The monitor's configuration or a report.
+    #[error(transparent)]
+    Qrm(#[from] aegis_qrm::QrmError),
+    /// The ordering configuration.
+    #[error(transparent)]
+    Ordering(#[from] aegis_ordering::OrderingError),
+    /// The sealed registry could not be opened.
+    #[error("asset registry {path}: {source}")]
+    RegistryFile {
+        /// Its file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: RegistryError,
+    },
+    /// The chain store.
+    #[error(transparent)]
+    Storage(#[from] aegis_storage::StorageError),
+    /// A call at the head.
+    #[error(transparent)]
+    Executor(#[from] aegis_executor::ExecutorError),
+    /// Checkpoints.
+    #[error(transparent)]
+    Migration(#[from] aegis_migration::MigrationError),
+    /// Something this node was not set up with (keys, an oracle) or has not got yet (a head).
+    #[error("{0}")]
+    Unavailable(&'static str),
+    /// The oracle's answer.
+    #[error("{0}")]
+    Oracle(String),
+    /// A threat feed could not be read.
+    #[error("{origin}: {reason}")]
+    Feed {
+        /// The file or URL.
+        origin: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
 
 /// JSON-RPC error codes (EIP-1474).
 const INVALID_PARAMS: i32 = -32602;
@@ -97,7 +150,7 @@ fn protected_addresses(
             last(predeploys::CODE_NAMESPACE_BASE),
         );
     for address in [
-        aegis_executor::l1info::L1_INFO_DEPOSITOR,
+        aegis_chainspec::l1_info::L1_INFO_DEPOSITOR,
         predeploys::BEACON_ROOTS_ADDRESS,
         predeploys::BEACON_ROOTS_SENDER,
         predeploys::HISTORY_STORAGE_ADDRESS,
@@ -194,16 +247,22 @@ struct Rotation {
 }
 
 /// What the node was started with.
-pub(crate) struct IntelligenceSetup {
-    pub(crate) quantum: QrmConfig,
-    pub(crate) strategy: Strategy,
-    pub(crate) weights: HybridWeights,
-    pub(crate) oracle: Option<Address>,
-    pub(crate) attestation: Option<Address>,
+#[derive(Debug)]
+pub struct IntelligenceSetup {
+    /// The monitor: indicators, thresholds, feeds.
+    pub quantum: QrmConfig,
+    /// The ordering strategy at start.
+    pub strategy: Strategy,
+    /// The hybrid strategy's weights.
+    pub weights: HybridWeights,
+    /// `QRMSOracle`, read by an oracle feed and reported to.
+    pub oracle: Option<Address>,
+    /// `SequencerAttestation`, where checkpoints are recorded.
+    pub attestation: Option<Address>,
 }
 
 /// The node's intelligence state.
-pub(crate) struct Intelligence {
+pub struct Intelligence {
     executor: Arc<Executor>,
     pool: Arc<Pool>,
     identity: Option<Arc<Identity>>,
@@ -222,13 +281,13 @@ pub(crate) struct Intelligence {
 impl Intelligence {
     /// Sets up the monitor, the ordering (installed in `pool`) and, with sequencer keys, the
     /// sealed registry and the checkpoint store in `datadir`.
-    pub(crate) fn new(
+    pub fn new(
         setup: IntelligenceSetup,
         datadir: &Path,
         executor: Arc<Executor>,
         pool: Arc<Pool>,
         identity: Option<Arc<Identity>>,
-    ) -> anyhow::Result<Arc<Self>> {
+    ) -> Result<Arc<Self>, IntelligenceError> {
         if setup
             .quantum
             .feeds
@@ -236,7 +295,9 @@ impl Intelligence {
             .any(|f| f.source == FeedSource::Oracle)
             && setup.oracle.is_none()
         {
-            anyhow::bail!("quantum.feeds: an oracle feed needs --anchor.oracle");
+            return Err(IntelligenceError::Config(
+                "quantum.feeds: an oracle feed needs --anchor.oracle",
+            ));
         }
         let monitor = Monitor::new(setup.quantum)?;
         let orderer = Arc::new(Orderer::new(setup.strategy, setup.weights)?);
@@ -252,7 +313,10 @@ impl Intelligence {
                 );
                 let registry =
                     Registry::open(&path, key, executor.spec().chain_id, Default::default())
-                        .with_context(|| format!("asset registry {}", path.display()))?
+                        .map_err(|source| IntelligenceError::RegistryFile {
+                            path: path.clone(),
+                            source,
+                        })?
                         .with_protected(protected);
                 (
                     Some(Mutex::new(registry)),
@@ -281,17 +345,17 @@ impl Intelligence {
     }
 
     /// The monitor's signal for the anchor.
-    pub(crate) fn risk_signal(&self) -> watch::Receiver<Option<RiskSignal>> {
+    pub fn risk_signal(&self) -> watch::Receiver<Option<RiskSignal>> {
         self.risk.subscribe()
     }
 
     /// The checkpoint store, with sequencer keys.
-    pub(crate) fn checkpoints(&self) -> Option<CheckpointStore> {
+    pub fn checkpoints(&self) -> Option<CheckpointStore> {
         self.checkpoints.clone()
     }
 
     /// Starts the feeds' pollers and the monitor's clock.
-    pub(crate) fn start(self: &Arc<Self>) {
+    pub fn start(self: &Arc<Self>) {
         let feeds = self.lock_monitor().config().feeds.clone();
         for feed in feeds {
             tokio::spawn(self.clone().poll_feed(feed));
@@ -331,7 +395,7 @@ impl Intelligence {
                 FeedSource::Http { url } => fetch_http_report(&client, url).await,
                 FeedSource::Oracle => self.oracle_report(),
             };
-            let now = crate::now();
+            let now = now();
             let mut monitor = self.lock_monitor();
             match report {
                 Ok(report) => {
@@ -348,13 +412,18 @@ impl Intelligence {
     }
 
     /// `QRMSOracle.riskState()` at the head, as a report of the `oracle_score` indicator.
-    fn oracle_report(&self) -> anyhow::Result<ThreatReport> {
-        let oracle = self.oracle.context("no oracle configured")?;
+    fn oracle_report(&self) -> Result<ThreatReport, IntelligenceError> {
+        let oracle = self
+            .oracle
+            .ok_or(IntelligenceError::Unavailable("no oracle configured"))?;
         let out = self.view(oracle, QRMSOracle::riskStateCall {}.abi_encode())?;
-        let state = QRMSOracle::riskStateCall::abi_decode_returns(&out)
-            .map_err(|_| anyhow::anyhow!("riskState() returned undecodable data"))?;
+        let state = QRMSOracle::riskStateCall::abi_decode_returns(&out).map_err(|_| {
+            IntelligenceError::Oracle("riskState() returned undecodable data".into())
+        })?;
         if state.updatedAt == 0 {
-            anyhow::bail!("the oracle has no score yet");
+            return Err(IntelligenceError::Oracle(
+                "the oracle has no score yet".into(),
+            ));
         }
         Ok(ThreatReport {
             observed_at: u64::from(state.updatedAt),
@@ -363,26 +432,26 @@ impl Intelligence {
     }
 
     /// An `eth_call` at the head.
-    fn view(&self, to: Address, input: Vec<u8>) -> anyhow::Result<Vec<u8>> {
+    fn view(&self, to: Address, input: Vec<u8>) -> Result<Vec<u8>, IntelligenceError> {
         let head = self
             .executor
             .store()
             .head()?
-            .context("no head")?
+            .ok_or(IntelligenceError::Unavailable("no head"))?
             .hash_slow();
         let request = alloy_rpc_types_eth::TransactionRequest::default()
             .to(to)
             .input(alloy_rpc_types_eth::TransactionInput::new(input.into()));
         let out = self.executor.call(head, request, None, None)?;
         if out.is_empty() {
-            anyhow::bail!("no contract at {to}");
+            return Err(IntelligenceError::Oracle(format!("no contract at {to}")));
         }
         Ok(out.to_vec())
     }
 
     /// Recomputes the score, acts on a level change and runs a due rotation.
     async fn tick(&self) {
-        let now = crate::now();
+        let now = now();
         let (change, status) = {
             let mut monitor = self.lock_monitor();
             let change = monitor.recompute(now);
@@ -547,11 +616,15 @@ impl Intelligence {
     /// Starts a migration: checkpoint of the head with every on-chain asset, signed, stored;
     /// `targets` (and every asset's vaults) are grouped by the migration-aware strategy from now
     /// on, which replaces plain fee ordering.
-    fn start_migration(&self, targets: Vec<Address>) -> anyhow::Result<Checkpoint> {
-        let identity = self.identity.as_ref().context("no sequencer keys")?;
-        let store = self.checkpoints.as_ref().context("no checkpoint store")?;
+    fn start_migration(&self, targets: Vec<Address>) -> Result<Checkpoint, IntelligenceError> {
+        let missing = IntelligenceError::Unavailable;
+        let identity = self.identity.as_ref().ok_or(missing("no sequencer keys"))?;
+        let store = self
+            .checkpoints
+            .as_ref()
+            .ok_or(missing("no checkpoint store"))?;
         let assets: Vec<(B256, Address)> = {
-            let registry = self.registry.as_ref().context("no registry")?;
+            let registry = self.registry.as_ref().ok_or(missing("no registry"))?;
             let registry = registry.lock().unwrap_or_else(|e| e.into_inner());
             registry
                 .protection_set()
@@ -561,7 +634,7 @@ impl Intelligence {
                 .collect()
         };
         let chain = self.executor.store();
-        let head = chain.head()?.context("no head")?;
+        let head = chain.head()?.ok_or(missing("no head"))?;
         let hash = head.hash_slow();
         let state = chain.state_at(&hash)?;
         let id = store.ids()?.last().copied().unwrap_or(0) + 1;
@@ -580,7 +653,7 @@ impl Intelligence {
             all_targets.clone(),
             &keys.mldsa,
             keys.epoch,
-            crate::now(),
+            now(),
         )?;
         store.save(&checkpoint)?;
         self.migrations
@@ -654,7 +727,7 @@ impl Intelligence {
 
     /// `aegis_getRiskStatus`, `aegis_registerAsset`, `aegis_removeAsset`, `aegis_getAssets`,
     /// `aegis_getMigration` on the public port.
-    pub(crate) fn public_module(self: Arc<Self>) -> RpcModule<Arc<Self>> {
+    pub fn public_module(self: Arc<Self>) -> RpcModule<Arc<Self>> {
         let mut module = RpcModule::new(self);
         module
             .register_method("aegis_getRiskStatus", |_, this, _| {
@@ -668,12 +741,7 @@ impl Intelligence {
                 let signature = seq.next::<SignatureParam>()?.into_bytes();
                 let id = this
                     .registry()?
-                    .register(
-                        registration,
-                        &signature,
-                        crate::now(),
-                        &HeadView(&this.executor),
-                    )
+                    .register(registration, &signature, now(), &HeadView(&this.executor))
                     .map_err(registry_error)?;
                 this.refresh_context();
                 Ok::<_, ErrorObjectOwned>(id)
@@ -686,12 +754,7 @@ impl Intelligence {
                 let signature = seq.next::<SignatureParam>()?.into_bytes();
                 let asset = this
                     .registry()?
-                    .remove(
-                        &removal,
-                        &signature,
-                        crate::now(),
-                        &HeadView(&this.executor),
-                    )
+                    .remove(&removal, &signature, now(), &HeadView(&this.executor))
                     .map_err(registry_error)?;
                 this.refresh_context();
                 Ok::<_, ErrorObjectOwned>(asset.id)
@@ -715,14 +778,14 @@ impl Intelligence {
     /// `aegis_submitThreatReport`, `aegis_setOrderingStrategy`, `aegis_startMigration`,
     /// `aegis_approveAsset` and `aegis_revokeAsset` (governance) on the JWT-authenticated
     /// engine port.
-    pub(crate) fn admin_module(self: Arc<Self>) -> RpcModule<Arc<Self>> {
+    pub fn admin_module(self: Arc<Self>) -> RpcModule<Arc<Self>> {
         let mut module = RpcModule::new(self);
         module
             .register_blocking_method("aegis_approveAsset", |params, this, _| {
                 let registration: AssetRegistration = params.one()?;
                 let id = this
                     .registry()?
-                    .approve(registration, crate::now())
+                    .approve(registration, now())
                     .map_err(registry_error)?;
                 this.refresh_context();
                 info!(target: "aegis::intelligence", %id, "asset approved by governance");
@@ -742,7 +805,7 @@ impl Intelligence {
             .register_async_method("aegis_submitThreatReport", |params, this, _| async move {
                 let report: ThreatReport = params.one()?;
                 this.lock_monitor()
-                    .ingest(aegis_qrm::ADMIN_FEED, report, crate::now())
+                    .ingest(aegis_qrm::ADMIN_FEED, report, now())
                     .map_err(|e| rpc_error(INVALID_PARAMS, e.to_string()))?;
                 this.tick().await;
                 Ok::<_, ErrorObjectOwned>(this.status_json())
@@ -789,24 +852,45 @@ impl Intelligence {
 }
 
 /// A report from a local file (at most [`aegis_qrm::MAX_REPORT_BYTES`]).
-fn read_file_report(path: &PathBuf) -> anyhow::Result<ThreatReport> {
+fn read_file_report(path: &Path) -> Result<ThreatReport, IntelligenceError> {
     use std::io::Read;
+    let failed = |reason: String| IntelligenceError::Feed {
+        origin: path.display().to_string(),
+        reason,
+    };
     let mut bytes = Vec::new();
     std::fs::File::open(path)
-        .with_context(|| format!("{}", path.display()))?
-        .take(aegis_qrm::MAX_REPORT_BYTES as u64 + 1)
-        .read_to_end(&mut bytes)?;
+        .and_then(|f| {
+            f.take(aegis_qrm::MAX_REPORT_BYTES as u64 + 1)
+                .read_to_end(&mut bytes)
+        })
+        .map_err(|e| failed(e.to_string()))?;
     Ok(ThreatReport::parse(&bytes)?)
 }
 
 /// A report from an HTTP(S) endpoint (GET, at most [`aegis_qrm::MAX_REPORT_BYTES`]).
-async fn fetch_http_report(client: &reqwest::Client, url: &str) -> anyhow::Result<ThreatReport> {
-    let mut response = client.get(url).send().await?.error_for_status()?;
+async fn fetch_http_report(
+    client: &reqwest::Client,
+    url: &str,
+) -> Result<ThreatReport, IntelligenceError> {
+    let failed = |reason: String| IntelligenceError::Feed {
+        origin: url.to_owned(),
+        reason,
+    };
+    let mut response = client
+        .get(url)
+        .send()
+        .await
+        .and_then(|r| r.error_for_status())
+        .map_err(|e| failed(e.to_string()))?;
     let mut bytes = Vec::new();
-    while let Some(chunk) = response.chunk().await? {
+    while let Some(chunk) = response.chunk().await.map_err(|e| failed(e.to_string()))? {
         bytes.extend_from_slice(&chunk);
         if bytes.len() > aegis_qrm::MAX_REPORT_BYTES {
-            anyhow::bail!("response larger than {} bytes", aegis_qrm::MAX_REPORT_BYTES);
+            return Err(failed(format!(
+                "response larger than {} bytes",
+                aegis_qrm::MAX_REPORT_BYTES
+            )));
         }
     }
     Ok(ThreatReport::parse(&bytes)?)
@@ -851,7 +935,7 @@ mod tests {
         let store = Arc::new(aegis_storage::Store::open(dir.path().join("chain.redb")).unwrap());
         let executor = Arc::new(Executor::new(aegis_testing::spec(None, None), store).unwrap());
         let pool = Arc::new(Pool::new(Default::default()));
-        let now = crate::now();
+        let now = now();
         let url = serve_once_per_request(
             json!({"observedAt": now, "indicators": {"cryptanalysis": 4000}}).to_string(),
         )
@@ -931,22 +1015,23 @@ mod tests {
     /// contracts and the predeploys are refused there too; bad input gets -32602.
     #[tokio::test]
     async fn governance_approves_and_revokes_on_the_admin_port_only() {
-        use clap::Parser;
-        #[derive(Parser)]
-        struct Cli {
-            #[command(flatten)]
-            keys: crate::keys::KeysArgs,
-        }
         let dir = tempfile::tempdir().unwrap();
         let store = Arc::new(aegis_storage::Store::open(dir.path().join("chain.redb")).unwrap());
         let spec = aegis_testing::spec(None, None);
         let chain_id = spec.chain_id;
         let executor = Arc::new(Executor::new(spec, store).unwrap());
         let pool = Arc::new(Pool::new(Default::default()));
-        let identity = Cli::parse_from(["test"])
-            .keys
-            .open(dir.path(), chain_id, true)
-            .unwrap();
+        let identity = aegis_attest::Identity::open(aegis_attest::IdentityConfig {
+            chain_id,
+            keystore: dir.path().join("keys/sequencer.keystore"),
+            sealing: aegis_pqc::SealingKey::Secret(zeroize::Zeroizing::new([1; 32])),
+            create_if_missing: true,
+            slh_variant: aegis_pqc::SlhDsaVariant::Sha2,
+            provider: aegis_tee::AttestationProvider::Simulator(
+                aegis_tee::Simulator::new([2; 32]).unwrap(),
+            ),
+        })
+        .unwrap();
         let attestation = Address::repeat_byte(0xa7);
         let setup = IntelligenceSetup {
             quantum: QrmConfig::default(),
@@ -979,7 +1064,7 @@ mod tests {
         for protected in [
             attestation,
             aegis_chainspec::predeploys::L1_BLOCK,
-            aegis_executor::l1info::L1_INFO_DEPOSITOR,
+            aegis_chainspec::l1_info::L1_INFO_DEPOSITOR,
         ] {
             let response = request(
                 &admin,
@@ -1005,7 +1090,7 @@ mod tests {
         let response = request(
             &public,
             "aegis_removeAsset",
-            json!([{"id": id, "owner": Address::repeat_byte(9), "deadline": crate::now() + 60}, "0x1234"]),
+            json!([{"id": id, "owner": Address::repeat_byte(9), "deadline": now() + 60}, "0x1234"]),
         )
         .await;
         assert_eq!(response["error"]["code"], INVALID_PARAMS, "{response}");
