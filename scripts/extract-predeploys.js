@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Extracts the official OP Stack predeploy bytecode from the forge-artifacts of the npm package
 // @eth-optimism/contracts-bedrock (installed by scripts/bootstrap.sh into .tools/npm) and writes
-// crates/chainspec/artifacts/predeploys.json for the Rust genesis generator.
+// crates/chain/chainspec/artifacts/predeploys.json for the Rust genesis generator.
 //
 // Usage: node scripts/extract-predeploys.js [--bedrock DIR] [--out FILE] [--with-preinstalls]
 //
@@ -58,7 +58,7 @@ const WITH_STORAGE_LAYOUT = new Set(['GasPriceOracle', 'L1Block']);
 function parseArgs(argv) {
   const opts = {
     bedrock: path.join(ROOT, '.tools/npm/node_modules', PACKAGE),
-    out: path.join(ROOT, 'crates/chainspec/artifacts/predeploys.json'),
+    out: path.join(ROOT, 'crates/chain/chainspec/artifacts/predeploys.json'),
     withPreinstalls: false,
   };
   for (let i = 0; i < argv.length; i++) {

@@ -579,7 +579,7 @@ fn batches_are_attested(data: &Path) {
     let bundle = dir.path().join("bundle.hex");
     std::fs::write(&bundle, a["bundle"].as_str().unwrap()).unwrap();
     let python = Command::new(repo().join(".tools/bin/aegis-python"))
-        .arg(repo().join("crates/pqc/tests/verify_bundle.py"))
+        .arg(repo().join("crates/security/pqc/tests/verify_bundle.py"))
         .arg(&bundle)
         .output()
         .unwrap();
@@ -663,7 +663,7 @@ fn eth_call(to: alloy_primitives::Address, input: Vec<u8>) -> Vec<u8> {
 /// `BatchCommitted` event matches the node's attestation of that batch (commitment, block range,
 /// hashes of its ML-DSA-87 and SLH-DSA signatures) and the blocks the validator derived from L1.
 fn batches_are_committed_on_chain(data: &Path) {
-    use aegis_contracts::sequencer_attestation::SequencerAttestation;
+    use aegis_bindings::sequencer_attestation::SequencerAttestation;
     use alloy_primitives::{Address, B256, keccak256};
     use alloy_sol_types::{SolCall, SolEvent};
     let contracts: Value =

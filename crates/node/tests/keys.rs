@@ -44,7 +44,7 @@ fn genesis(dir: &Path) -> PathBuf {
 }
 
 fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tee/tests/fixtures")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../security/tee/tests/fixtures")
 }
 
 #[test]

@@ -5,7 +5,7 @@
 //! while one to the registered vault is included). And the on-chain oracle as a feed. And the
 //! registry's guarantees against censorship, as attacks on a running node.
 
-use aegis_contracts::{qrms_oracle::QRMSOracle, sequencer_attestation::SequencerAttestation};
+use aegis_bindings::{qrms_oracle::QRMSOracle, sequencer_attestation::SequencerAttestation};
 use alloy_primitives::{Address, B256, Bytes, U256, keccak256};
 use alloy_signer::SignerSync;
 use alloy_sol_types::SolCall;
@@ -432,7 +432,7 @@ fn rising_risk_schedules_then_forces_rotation_updates_the_oracle_and_protects_as
         aegis_pqc::SealingKey::from_key_file(&datadir.join("keys/seal.key"), false).unwrap(),
     )
     .unwrap();
-    let commitment = aegis_contracts::OnChainCommitment {
+    let commitment = aegis_bindings::OnChainCommitment {
         batch_id: 1_000,
         l2_start_block: 1,
         l2_end_block: 2,
@@ -455,7 +455,7 @@ fn rising_risk_schedules_then_forces_rotation_updates_the_oracle_and_protects_as
         let record = SequencerAttestation::sequencerCall::abi_decode_returns(&out).unwrap();
         record.mldsaKeyHash == rotated && !record.revoked
     });
-    let digest = aegis_contracts::batch_commitment_digest(CHAIN_ID, attestation, &commitment);
+    let digest = aegis_bindings::batch_commitment_digest(CHAIN_ID, attestation, &commitment);
     let signature = store.ecdsa().sign_hash(&digest).unwrap();
     // As the sequencer sends it (a relayer may only send the next batch in line).
     let refused = dev

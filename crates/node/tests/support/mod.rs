@@ -127,7 +127,7 @@ pub(crate) fn metrics(port: u16) -> String {
 
 /// `lastL2EndBlock` of the devnet's `SequencerAttestation` (on the L2 served at `l2_rpc`).
 pub(crate) fn last_committed_l2_block(data: &Path, l2_rpc: u16) -> u64 {
-    use aegis_contracts::sequencer_attestation::SequencerAttestation;
+    use aegis_bindings::sequencer_attestation::SequencerAttestation;
     use alloy_sol_types::SolCall;
     let contracts: Value =
         serde_json::from_str(&std::fs::read_to_string(data.join("contracts.json")).unwrap())
