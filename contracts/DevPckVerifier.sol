@@ -12,6 +12,7 @@ import {Governed} from "./lib/Governed.sol";
 ///         it if allow-listed. The PEM chain in the quote is not examined. NOT for production:
 ///         it trusts whatever keys governance lists, not Intel's PKI.
 /// @dev Keys are identified by `keccak256(x ‖ y)` (64-byte uncompressed key without the 0x04 prefix).
+/// @custom:semver 1.0.0
 contract DevPckVerifier is IPckVerifier, Governed {
     /// @notice An uncompressed P-256 public key (big-endian coordinates).
     struct PublicKey {

@@ -21,6 +21,7 @@ import {Governed} from "./lib/Governed.sol";
 ///      recomputed it (a report, {refresh}, a reporter or parameter change); they are what the
 ///      events report. Every view recomputes from the reports fresh at the time of the call, so
 ///      reports that expire in between stop counting at once, without a transaction.
+/// @custom:semver 2.0.0
 contract QRMSOracle is IQRMSOracle, Governed {
     /// @notice Largest score (basis points).
     uint16 public constant MAX_SCORE = 10_000;

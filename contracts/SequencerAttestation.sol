@@ -18,6 +18,7 @@ import {TdxQuoteLib} from "./lib/TdxQuoteLib.sol";
 ///      write), `_oracle`, the signer's status slot and workload slot, the workload flag and the
 ///      oracle's single policy slot. {registerSequencer} writes six fresh slots: the record
 ///      (workload id, three key hashes, then time and revocation flag packed) and the nonce flag.
+/// @custom:semver 1.5.0
 contract SequencerAttestation is ISequencerAttestation, Governed {
     /// @notice EIP-712 type hash of `BatchCommitment`.
     bytes32 public constant BATCH_COMMITMENT_TYPEHASH = keccak256(

@@ -6,7 +6,8 @@ import {IGoverned} from "../contracts/interfaces/IGoverned.sol";
 import {IQRMSOracle} from "../contracts/interfaces/IQRMSOracle.sol";
 import {Test} from "./lib/Test.sol";
 
-contract QRMSOracleTest is Test {
+/// @notice Shared set-up and helpers of the QRMSOracle tests, one contract per function under test below.
+abstract contract QRMSOracle_TestInit is Test {
     /// @dev Emitted with measured gas; forge prints it with `-vv`.
     event log_named_uint(string key, uint256 val);
 
@@ -56,6 +57,20 @@ contract QRMSOracleTest is Test {
     // Deployment
     // =========================================================================================
 
+    // =========================================================================================
+    // Reports and aggregation
+    // =========================================================================================
+
+    // --- manipulation, expiry, fall-back (issue 13) ---------------------------------------------
+
+    // --- fuzz -------------------------------------------------------------------------------------
+
+    // =========================================================================================
+    // Governance
+    // =========================================================================================
+}
+
+contract QRMSOracle_Constructor_Test is QRMSOracle_TestInit {
     function test_constructor_state() public view {
         assertEq(oracle.version(), "2.0.0");
         assertEq(oracle.attestation(), address(0));
@@ -125,11 +140,9 @@ contract QRMSOracleTest is Test {
         assertEq(o.reporters().length, 9);
         assertEq(o.quorum(), 5);
     }
+}
 
-    // =========================================================================================
-    // Reports and aggregation
-    // =========================================================================================
-
+contract QRMSOracle_SubmitReport_Test is QRMSOracle_TestInit {
     function test_report_belowQuorumOnlyStores() public {
         vm.expectEmit(address(oracle));
         emit IQRMSOracle.ReportSubmitted(r(0), 1, 7000);
@@ -265,8 +278,6 @@ contract QRMSOracleTest is Test {
         assertEq(oracle.riskScore(), 700);
     }
 
-    // --- manipulation, expiry, fall-back (issue 13) ---------------------------------------------
-
     /// @dev Two reporters (quorum 2): honest 8000 + attacker 10000 used to average to 9000,
     ///      EMERGENCY. Now the score stays at the honest 8000 (SCHEDULED), in either order.
     function test_manipulation_oneDishonestOfTwo_notEmergency() public {
@@ -374,42 +385,6 @@ contract QRMSOracleTest is Test {
         assertEq(vm.getRecordedLogs().length, 0);
     }
 
-    /// @dev The level falls back when the fresh reports say so: by new reports, and when the high
-    ///      reports expire and the remaining fresh ones (a quorum) are lower — without a report.
-    function test_level_fallsBackWhenFreshReportsDrop() public {
-        QRMSOracle o = newOracle(addresses(5), 2);
-        address[] memory a = addresses(5);
-        uint256 t0 = block.timestamp;
-        for (uint256 i = 0; i < 3; ++i) {
-            vm.prank(a[i]);
-            o.submitReport(1, 9500);
-        }
-        vm.warp(t0 + 600);
-        for (uint256 i = 3; i < 5; ++i) {
-            vm.prank(a[i]);
-            o.submitReport(1, 7000);
-        }
-        assertEq(o.riskScore(), 9500, "3 of 5 at 9500");
-        assertEq(uint256(o.riskLevel()), uint256(IQRMSOracle.RiskLevel.EMERGENCY));
-        // The three high reports expire; the two at 7000 are still fresh.
-        vm.warp(t0 + MAX_AGE + 1);
-        assertEq(o.freshReports(), 2);
-        assertEq(o.riskScore(), 7000);
-        assertEq(uint256(o.riskLevel()), uint256(IQRMSOracle.RiskLevel.SCHEDULED));
-        vm.expectEmit(address(o));
-        emit IQRMSOracle.RiskLevelChanged(IQRMSOracle.RiskLevel.EMERGENCY, IQRMSOracle.RiskLevel.SCHEDULED, 7000);
-        o.refresh();
-        // New lower reports take it down further.
-        vm.prank(a[0]);
-        o.submitReport(2, 1000);
-        vm.prank(a[1]);
-        o.submitReport(2, 1000);
-        assertEq(o.riskScore(), 1000, "lower median of 1000, 1000, 7000, 7000");
-        assertEq(uint256(o.riskLevel()), uint256(IQRMSOracle.RiskLevel.NORMAL));
-    }
-
-    // --- fuzz -------------------------------------------------------------------------------------
-
     /// @dev With n fresh reports (n >= quorum) the score is their median, always in range, and
     ///      the level matches the thresholds.
     function testFuzz_medianOfFreshReports(uint16[9] memory scores, uint8 count) public {
@@ -451,6 +426,42 @@ contract QRMSOracleTest is Test {
         assertGe(oracle.riskScore(), lo, "low");
         assertLe(oracle.riskScore(), hi, "high");
     }
+}
+
+contract QRMSOracle_Level_Test is QRMSOracle_TestInit {
+    /// @dev The level falls back when the fresh reports say so: by new reports, and when the high
+    ///      reports expire and the remaining fresh ones (a quorum) are lower — without a report.
+    function test_level_fallsBackWhenFreshReportsDrop() public {
+        QRMSOracle o = newOracle(addresses(5), 2);
+        address[] memory a = addresses(5);
+        uint256 t0 = block.timestamp;
+        for (uint256 i = 0; i < 3; ++i) {
+            vm.prank(a[i]);
+            o.submitReport(1, 9500);
+        }
+        vm.warp(t0 + 600);
+        for (uint256 i = 3; i < 5; ++i) {
+            vm.prank(a[i]);
+            o.submitReport(1, 7000);
+        }
+        assertEq(o.riskScore(), 9500, "3 of 5 at 9500");
+        assertEq(uint256(o.riskLevel()), uint256(IQRMSOracle.RiskLevel.EMERGENCY));
+        // The three high reports expire; the two at 7000 are still fresh.
+        vm.warp(t0 + MAX_AGE + 1);
+        assertEq(o.freshReports(), 2);
+        assertEq(o.riskScore(), 7000);
+        assertEq(uint256(o.riskLevel()), uint256(IQRMSOracle.RiskLevel.SCHEDULED));
+        vm.expectEmit(address(o));
+        emit IQRMSOracle.RiskLevelChanged(IQRMSOracle.RiskLevel.EMERGENCY, IQRMSOracle.RiskLevel.SCHEDULED, 7000);
+        o.refresh();
+        // New lower reports take it down further.
+        vm.prank(a[0]);
+        o.submitReport(2, 1000);
+        vm.prank(a[1]);
+        o.submitReport(2, 1000);
+        assertEq(o.riskScore(), 1000, "lower median of 1000, 1000, 7000, 7000");
+        assertEq(uint256(o.riskLevel()), uint256(IQRMSOracle.RiskLevel.NORMAL));
+    }
 
     /// @dev `levelForScore` agrees with the documented rule for any thresholds and score.
     function testFuzz_levelRule(uint16 scheduled, uint16 emergency, uint256 score) public {
@@ -463,11 +474,9 @@ contract QRMSOracleTest is Test {
             : (score >= scheduled ? IQRMSOracle.RiskLevel.SCHEDULED : IQRMSOracle.RiskLevel.NORMAL);
         assertEq(uint256(oracle.levelForScore(score)), uint256(expected));
     }
+}
 
-    // =========================================================================================
-    // Governance
-    // =========================================================================================
-
+contract QRMSOracle_AddReporter_Test is QRMSOracle_TestInit {
     function test_addReporter() public {
         address n = address(0xa9);
         vm.expectRevert(unauthorized(address(this)));
@@ -491,7 +500,9 @@ contract QRMSOracleTest is Test {
         oracle.addReporter(address(0x3000));
         vm.stopPrank();
     }
+}
 
+contract QRMSOracle_RemoveReporter_Test is QRMSOracle_TestInit {
     function test_removeReporter() public {
         report(r(0), 1, 9000);
         report(r(1), 1, 9000);
@@ -544,7 +555,9 @@ contract QRMSOracleTest is Test {
         assertEq(oracle.quorum(), 1);
         assertEq(oracle.riskScore(), 0);
     }
+}
 
+contract QRMSOracle_SetQuorum_Test is QRMSOracle_TestInit {
     function test_setQuorum() public {
         vm.expectRevert(unauthorized(address(this)));
         oracle.setQuorum(1);
@@ -569,7 +582,9 @@ contract QRMSOracleTest is Test {
         assertEq(oracle.quorum(), 3);
         assertEq(oracle.riskScore(), 0);
     }
+}
 
+contract QRMSOracle_SetMaxReportAge_Test is QRMSOracle_TestInit {
     function test_setMaxReportAge() public {
         vm.expectRevert(unauthorized(address(this)));
         oracle.setMaxReportAge(10);
@@ -586,7 +601,9 @@ contract QRMSOracleTest is Test {
         report(r(1), 1, 100);
         assertEq(oracle.riskScore(), 0);
     }
+}
 
+contract QRMSOracle_SetThresholds_Test is QRMSOracle_TestInit {
     function test_setThresholds() public {
         report(r(0), 1, 7000);
         report(r(1), 1, 7000);
@@ -616,7 +633,9 @@ contract QRMSOracleTest is Test {
         assertEq(s, 9000);
         assertEq(e, 10_000);
     }
+}
 
+contract QRMSOracle_SetAlgorithmStatus_Test is QRMSOracle_TestInit {
     function test_setAlgorithmStatus() public {
         IQRMSOracle.Algorithm ecdsa = IQRMSOracle.Algorithm.ECDSA_SECP256K1;
         IQRMSOracle.Algorithm mldsa = IQRMSOracle.Algorithm.ML_DSA_87;
@@ -680,7 +699,9 @@ contract QRMSOracleTest is Test {
         assertTrue(oracle.isAlgorithmAllowed(slhdsa));
         assertEq(oracle.riskScore(), 9500, "score untouched by status changes");
     }
+}
 
+contract QRMSOracle_Governance_Test is QRMSOracle_TestInit {
     function test_governance_twoStep() public {
         address next = address(0x9e3);
         vm.expectRevert(unauthorized(address(this)));

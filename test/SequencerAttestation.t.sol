@@ -11,11 +11,13 @@ import {ISequencerAttestation} from "../contracts/interfaces/ISequencerAttestati
 import {AttestationFixture} from "./lib/AttestationFixture.sol";
 import {QuoteBuilder} from "./lib/QuoteBuilder.sol";
 
-contract SequencerAttestationTest is AttestationFixture {
+/// @notice Shared set-up and helpers of the SequencerAttestation tests, one contract per function
+///         under test below.
+abstract contract SequencerAttestation_TestInit is AttestationFixture {
     /// @dev Emitted with measured gas; forge prints it with `-vv`.
     event log_named_uint(string key, uint256 val);
 
-    /// @dev REPORTDATA v3 vectors shared with crates/tee (see {test_expectedReportData_rustVector}).
+    /// @dev REPORTDATA v3 vectors shared with crates/security/tee (see {test_expectedReportData_rustVector}).
     bytes32 internal constant REGISTRATION_DOMAIN_VECTOR =
         0x07df586cf35dca2ba29685aaeeb58855d6bdf0ce554d6543514dc677e1dd4844;
     bytes32 internal constant BATCH_DOMAIN_VECTOR = 0xe037231b64f7040f572042471ede2de4b45c10a88d4a50c674d88b4775a62691;
@@ -111,6 +113,65 @@ contract SequencerAttestationTest is AttestationFixture {
     // Deployment, formats
     // =========================================================================================
 
+    // =========================================================================================
+    // Registration
+    // =========================================================================================
+
+    // =========================================================================================
+    // Batch commitments
+    // =========================================================================================
+
+    // --- updateKeys ---------------------------------------------------------------------------
+
+    /// @dev Epoch `epoch` keys of `key`, bound by a fresh quote to the caller and a new nonce.
+    function keyUpdate(uint256 key, uint256 epoch) internal view returns (Registration memory r) {
+        bytes32 mh = keccak256(abi.encodePacked("ml-dsa-87 public key", key, epoch));
+        bytes32 sh = keccak256(abi.encodePacked("slh-dsa-256s public key", key, epoch));
+        bytes32 eh = keccak256(abi.encodePacked("ml-kem encryption public key", key, epoch));
+        bytes32 nonce = keccak256(abi.encodePacked("key update nonce", key, epoch));
+        r = Registration(quoteIn(vm.addr(key), mh, sh, eh, nonce, keyUpdateDomain()), vm.addr(key), mh, sh, eh, nonce);
+    }
+
+    function updateAs(address caller, Registration memory r) internal {
+        vm.prank(caller);
+        attestation.updateKeys(r.quote, r.mh, r.sh, r.eh, r.nonce, pckHint);
+    }
+
+    /// @dev `r` is built before `expectRevert` (see {submitExpectRevert}).
+    function updateExpectRevert(address caller, Registration memory r, bytes memory err) internal {
+        vm.expectRevert(err);
+        updateAs(caller, r);
+    }
+
+    // --- replayed quotes: each quote only for its purpose and deployment -----------------------
+
+    bytes internal constant MISMATCH =
+        abi.encodeWithSelector(ISequencerAttestation.SequencerAttestation_ReportDataMismatch.selector);
+
+    function domainFor(ISequencerAttestation.ReportDataPurpose purpose) internal view returns (bytes32) {
+        return domainOf(purpose, block.chainid, address(attestation));
+    }
+
+    // --- oracle policy ----------------------------------------------------------------------------
+
+    function commitExpect(Batch memory b, bytes memory err) internal {
+        bytes memory sig = signBatch(SEQUENCER_KEY, b);
+        if (err.length != 0) vm.expectRevert(err);
+        commit(b, sig);
+    }
+
+    // --- fuzz -------------------------------------------------------------------------------------
+
+    // =========================================================================================
+    // Checkpoints
+    // =========================================================================================
+
+    // =========================================================================================
+    // Revocation, rotation, pause, governance
+    // =========================================================================================
+}
+
+contract SequencerAttestation_Constructor_Test is SequencerAttestation_TestInit {
     function test_constructor_state() public view {
         assertEq(attestation.version(), "1.5.0");
         assertEq(attestation.governance(), GOVERNANCE);
@@ -133,7 +194,9 @@ contract SequencerAttestationTest is AttestationFixture {
         vm.expectRevert(ISequencerAttestation.SequencerAttestation_ZeroAddress.selector);
         new SequencerAttestation(GOVERNANCE, oracle, IPckVerifier(address(0)), none);
     }
+}
 
+contract SequencerAttestation_Eip712_Test is SequencerAttestation_TestInit {
     /// @dev Pins the EIP-712 strings and layout the Rust node reproduces.
     function test_eip712_formats() public view {
         assertEq(
@@ -175,7 +238,9 @@ contract SequencerAttestationTest is AttestationFixture {
         vm.chainId(31_337_999);
         assertTrue(attestation.domainSeparator() != before);
     }
+}
 
+contract SequencerAttestation_ExpectedReportData_Test is SequencerAttestation_TestInit {
     function test_expectedReportData_format() public view {
         Registration memory r = registrationOf(SEQUENCER_KEY);
         bytes32 domain = attestation.reportDataDomain(
@@ -190,7 +255,7 @@ contract SequencerAttestationTest is AttestationFixture {
         assertEq(rd, reportDataOf(SEQUENCER_KEY));
     }
 
-    /// @dev The fixed vectors of crates/tee (`report_data::tests::vectors`, crates/tee/README.md
+    /// @dev The fixed vectors of crates/security/tee (`report_data::tests::vectors`, crates/security/tee/README.md
     ///      and contracts/README.md): sequencer 0x0011…2233, the four words filled with 0x01,
     ///      0x02, 0x03, 0x04, and the domains (REGISTRATION, 901, 0x5FbD…0aa3) and (BATCH, 901, 0).
     function test_expectedReportData_rustVector() public view {
@@ -274,11 +339,9 @@ contract SequencerAttestationTest is AttestationFixture {
             domainOf(ISequencerAttestation.ReportDataPurpose(p1), c1, v1)
         );
     }
+}
 
-    // =========================================================================================
-    // Registration
-    // =========================================================================================
-
+contract SequencerAttestation_RegisterSequencer_Test is SequencerAttestation_TestInit {
     function test_register_storesRecordAndEmits() public {
         vm.warp(1_800_000_000);
         Registration memory r = registrationOf(SEQUENCER_KEY);
@@ -511,7 +574,9 @@ contract SequencerAttestationTest is AttestationFixture {
             r, abi.encodeWithSelector(ISequencerAttestation.SequencerAttestation_NonceUsed.selector, seq, nonce)
         );
     }
+}
 
+contract SequencerAttestation_VerifyQuote_Test is SequencerAttestation_TestInit {
     function test_verifyQuote_and_parseQuote() public view {
         bytes memory quote = quoteFor(SEQUENCER_KEY);
         ISequencerAttestation.TdxQuote memory parsed = attestation.parseQuote(quote);
@@ -521,11 +586,9 @@ contract SequencerAttestationTest is AttestationFixture {
         (, bytes32 pckKeyHash) = attestation.verifyQuote(quote, pckHint);
         assertEq(pckKeyHash, keccak256(pckHint));
     }
+}
 
-    // =========================================================================================
-    // Batch commitments
-    // =========================================================================================
-
+contract SequencerAttestation_CommitBatch_Test is SequencerAttestation_TestInit {
     function test_commitBatch_recordsAndEmits() public {
         registered();
         Batch memory b = batch(1, 1, 100);
@@ -637,275 +700,6 @@ contract SequencerAttestationTest is AttestationFixture {
             abi.encodeWithSelector(ISequencerAttestation.SequencerAttestation_InvalidBlockRange.selector, 11, 10)
         );
         commit(b, sig);
-    }
-
-    // --- updateKeys ---------------------------------------------------------------------------
-
-    /// @dev Epoch `epoch` keys of `key`, bound by a fresh quote to the caller and a new nonce.
-    function keyUpdate(uint256 key, uint256 epoch) internal view returns (Registration memory r) {
-        bytes32 mh = keccak256(abi.encodePacked("ml-dsa-87 public key", key, epoch));
-        bytes32 sh = keccak256(abi.encodePacked("slh-dsa-256s public key", key, epoch));
-        bytes32 eh = keccak256(abi.encodePacked("ml-kem encryption public key", key, epoch));
-        bytes32 nonce = keccak256(abi.encodePacked("key update nonce", key, epoch));
-        r = Registration(quoteIn(vm.addr(key), mh, sh, eh, nonce, keyUpdateDomain()), vm.addr(key), mh, sh, eh, nonce);
-    }
-
-    function updateAs(address caller, Registration memory r) internal {
-        vm.prank(caller);
-        attestation.updateKeys(r.quote, r.mh, r.sh, r.eh, r.nonce, pckHint);
-    }
-
-    /// @dev `r` is built before `expectRevert` (see {submitExpectRevert}).
-    function updateExpectRevert(address caller, Registration memory r, bytes memory err) internal {
-        vm.expectRevert(err);
-        updateAs(caller, r);
-    }
-
-    function test_updateKeys_replacesTheHashesAndKeepsTheRecord() public {
-        registered();
-        Registration memory r = keyUpdate(SEQUENCER_KEY, 1);
-        uint64 registeredAt = attestation.sequencer(r.account).registeredAt;
-        vm.warp(block.timestamp + 100);
-        vm.expectEmit(address(attestation));
-        emit ISequencerAttestation.SequencerKeysUpdated(
-            r.account, workload, r.mh, r.sh, r.eh, r.nonce, keccak256(pckHint)
-        );
-        updateAs(r.account, r);
-        ISequencerAttestation.Sequencer memory s = attestation.sequencer(r.account);
-        assertEq(s.mldsaKeyHash, r.mh);
-        assertEq(s.slhdsaKeyHash, r.sh);
-        assertEq(s.encryptionKeyHash, r.eh);
-        assertEq(s.workloadId, workload);
-        assertEq(s.registeredAt, registeredAt, "registration time kept");
-        assertTrue(attestation.usedNonce(r.account, r.nonce));
-        assertTrue(attestation.isActiveSequencer(r.account));
-        // It goes on committing.
-        Batch memory b = batch(1, 1, 10);
-        commit(b, signBatch(SEQUENCER_KEY, b));
-        // And can update again with a new nonce, not with the old one.
-        updateExpectRevert(
-            r.account,
-            r,
-            abi.encodeWithSelector(ISequencerAttestation.SequencerAttestation_NonceUsed.selector, r.account, r.nonce)
-        );
-        updateAs(r.account, keyUpdate(SEQUENCER_KEY, 2));
-    }
-
-    function test_updateKeys_revert_notRegisteredOrRevoked() public {
-        Registration memory r = keyUpdate(SEQUENCER_KEY, 1);
-        updateExpectRevert(
-            r.account,
-            r,
-            abi.encodeWithSelector(ISequencerAttestation.SequencerAttestation_NotRegistered.selector, r.account)
-        );
-        registered();
-        vm.prank(GOVERNANCE);
-        attestation.revokeSequencer(r.account);
-        updateExpectRevert(
-            r.account,
-            r,
-            abi.encodeWithSelector(ISequencerAttestation.SequencerAttestation_SequencerRevoked.selector, r.account)
-        );
-    }
-
-    function test_updateKeys_revert_quoteForAnotherCaller() public {
-        registered();
-        register(SEQUENCER2_KEY);
-        // A valid quote of sequencer 1's new keys, submitted by sequencer 2.
-        Registration memory r = keyUpdate(SEQUENCER_KEY, 1);
-        updateExpectRevert(
-            vm.addr(SEQUENCER2_KEY),
-            r,
-            abi.encodeWithSelector(ISequencerAttestation.SequencerAttestation_ReportDataMismatch.selector)
-        );
-        // Other hashes than the quote binds.
-        r.mh = keccak256("another ML-DSA key");
-        updateExpectRevert(
-            r.account, r, abi.encodeWithSelector(ISequencerAttestation.SequencerAttestation_ReportDataMismatch.selector)
-        );
-    }
-
-    function test_updateKeys_revert_badArguments() public {
-        registered();
-        Registration memory r = keyUpdate(SEQUENCER_KEY, 1);
-        Registration memory zeroKey = keyUpdate(SEQUENCER_KEY, 1);
-        zeroKey.sh = bytes32(0);
-        updateExpectRevert(
-            r.account, zeroKey, abi.encodeWithSelector(ISequencerAttestation.SequencerAttestation_ZeroKeyHash.selector)
-        );
-        Registration memory zeroNonce = keyUpdate(SEQUENCER_KEY, 1);
-        zeroNonce.nonce = bytes32(0);
-        updateExpectRevert(
-            r.account, zeroNonce, abi.encodeWithSelector(ISequencerAttestation.SequencerAttestation_ZeroNonce.selector)
-        );
-        Registration memory truncated = keyUpdate(SEQUENCER_KEY, 1);
-        truncated.quote = slice(truncated.quote, 0, 600);
-        vm.expectRevert();
-        updateAs(r.account, truncated);
-        vm.prank(GOVERNANCE);
-        attestation.pause();
-        updateExpectRevert(
-            r.account, r, abi.encodeWithSelector(ISequencerAttestation.SequencerAttestation_Paused.selector)
-        );
-        // Nothing changed.
-        assertEq(attestation.sequencer(r.account).mldsaKeyHash, mldsaKeyHashOf(SEQUENCER_KEY));
-    }
-
-    // --- replayed quotes: each quote only for its purpose and deployment -----------------------
-
-    bytes internal constant MISMATCH =
-        abi.encodeWithSelector(ISequencerAttestation.SequencerAttestation_ReportDataMismatch.selector);
-
-    function domainFor(ISequencerAttestation.ReportDataPurpose purpose) internal view returns (bytes32) {
-        return domainOf(purpose, block.chainid, address(attestation));
-    }
-
-    /// @dev The batch quote `aegis_getBatchAttestation` serves binds the epoch's keys, the batch
-    ///      commitment and the BATCH domain (L2 chain id, no contract). Given to {updateKeys} with
-    ///      the commitment as the nonce it would roll the keys back to that (retired) epoch.
-    function test_updateKeys_revert_batchQuote() public {
-        registered();
-        updateAs(seq, keyUpdate(SEQUENCER_KEY, 1)); // epoch 1 is current, epoch 0 retired
-        bytes32 commitment = keccak256("batch commitment of an epoch-0 batch");
-        Registration memory r = registrationOf(SEQUENCER_KEY); // the epoch-0 keys
-        r.nonce = commitment;
-        for (uint256 i = 0; i < 2; ++i) {
-            // As served (verifyingContract 0), and even if it named this contract.
-            address verifying = i == 0 ? address(0) : address(attestation);
-            r.quote = quoteIn(
-                seq,
-                r.mh,
-                r.sh,
-                r.eh,
-                commitment,
-                domainOf(ISequencerAttestation.ReportDataPurpose.BATCH, block.chainid, verifying)
-            );
-            updateExpectRevert(seq, r, MISMATCH);
-        }
-        assertEq(attestation.sequencer(seq).mldsaKeyHash, keyUpdate(SEQUENCER_KEY, 1).mh, "no rollback");
-    }
-
-    /// @dev A registration quote is not a key-update quote, and the other way round.
-    function test_replay_registrationAndKeyUpdateQuotesAreNotInterchangeable() public {
-        // A key-update quote (fresh keys, fresh nonce) given to registerSequencer.
-        Registration memory update = keyUpdate(SEQUENCER_KEY, 1);
-        submitExpectRevert(update, MISMATCH);
-        registered();
-        // A registration quote of new keys (REGISTRATION domain of this very contract) given to
-        // updateKeys.
-        Registration memory r = keyUpdate(SEQUENCER_KEY, 2);
-        r.quote =
-            quoteIn(seq, r.mh, r.sh, r.eh, r.nonce, domainFor(ISequencerAttestation.ReportDataPurpose.REGISTRATION));
-        updateExpectRevert(seq, r, MISMATCH);
-        // The same bytes with the KEY_UPDATE domain are accepted.
-        updateAs(seq, keyUpdate(SEQUENCER_KEY, 2));
-        // The quote of the original registration cannot come back as an update either.
-        Registration memory original = registrationOf(SEQUENCER_KEY);
-        original.nonce = keccak256("a nonce never used");
-        original.quote = quoteBinding(seq, original.mh, original.sh, original.eh, original.nonce);
-        updateExpectRevert(seq, original, MISMATCH);
-    }
-
-    /// @dev Quotes the node serves over RPC (batch, mempool key, identity) bind no contract.
-    function test_replay_rpcQuotesAreRefused() public {
-        Registration memory r = registrationOf(SEQUENCER_KEY);
-        ISequencerAttestation.ReportDataPurpose[4] memory purposes = [
-            ISequencerAttestation.ReportDataPurpose.BATCH,
-            ISequencerAttestation.ReportDataPurpose.MEMPOOL_KEY,
-            ISequencerAttestation.ReportDataPurpose.IDENTITY,
-            ISequencerAttestation.ReportDataPurpose.NONE
-        ];
-        for (uint256 i = 0; i < purposes.length; ++i) {
-            r.quote = quoteIn(seq, r.mh, r.sh, r.eh, r.nonce, domainOf(purposes[i], block.chainid, address(0)));
-            submitExpectRevert(r, MISMATCH);
-        }
-        // A v2 quote (no domain) is refused too.
-        r.quote = QuoteBuilder.build(
-            QuoteBuilder.defaults(
-                abi.encodePacked(seq, keccak256(abi.encodePacked(r.mh, r.sh, r.eh, r.nonce)), bytes12(0))
-            )
-        );
-        submitExpectRevert(r, MISMATCH);
-    }
-
-    /// @dev A quote made for another chain id is refused, for registration and key updates; and
-    ///      a quote accepted on one chain stops matching once the chain id changes (a fork).
-    function test_replay_quoteForAnotherChainId() public {
-        Registration memory r = registrationOf(SEQUENCER_KEY);
-        Registration memory other = registrationOf(SEQUENCER_KEY);
-        other.quote = quoteIn(
-            seq,
-            r.mh,
-            r.sh,
-            r.eh,
-            r.nonce,
-            domainOf(ISequencerAttestation.ReportDataPurpose.REGISTRATION, block.chainid + 1, address(attestation))
-        );
-        submitExpectRevert(other, MISMATCH);
-        submit(r);
-        Registration memory u = keyUpdate(SEQUENCER_KEY, 1);
-        u.quote = quoteIn(
-            seq,
-            u.mh,
-            u.sh,
-            u.eh,
-            u.nonce,
-            domainOf(ISequencerAttestation.ReportDataPurpose.KEY_UPDATE, 10, address(attestation))
-        );
-        updateExpectRevert(seq, u, MISMATCH);
-        // Sequencer 2's quote is made for this chain; the chain id changes before it is sent.
-        Registration memory r2 = registrationOf(SEQUENCER2_KEY);
-        vm.chainId(block.chainid + 1);
-        submitExpectRevert(r2, MISMATCH);
-    }
-
-    /// @dev A quote made for another deployment (another contract address) is refused: the
-    ///      quote that registered here does not register in a second registry, nor the other way.
-    function test_replay_quoteForAnotherContract() public {
-        bytes32[] memory workloads = new bytes32[](1);
-        workloads[0] = workload;
-        SequencerAttestation second = new SequencerAttestation(GOVERNANCE, oracle, pckVerifier, workloads);
-        Registration memory r = registrationOf(SEQUENCER_KEY);
-        submit(r);
-        vm.expectRevert(MISMATCH);
-        second.registerSequencer(r.quote, r.account, r.mh, r.sh, r.eh, r.nonce, pckHint);
-        // A quote for `second` is refused here.
-        Registration memory r2 = registrationOf(SEQUENCER2_KEY);
-        bytes memory forSecond = quoteIn(
-            r2.account,
-            r2.mh,
-            r2.sh,
-            r2.eh,
-            r2.nonce,
-            domainOf(ISequencerAttestation.ReportDataPurpose.REGISTRATION, block.chainid, address(second))
-        );
-        r2.quote = forSecond;
-        submitExpectRevert(r2, MISMATCH);
-        second.registerSequencer(forSecond, r2.account, r2.mh, r2.sh, r2.eh, r2.nonce, pckHint);
-        assertTrue(second.isActiveSequencer(r2.account));
-        // Key updates likewise.
-        Registration memory u = keyUpdate(SEQUENCER_KEY, 1);
-        u.quote = quoteIn(
-            seq,
-            u.mh,
-            u.sh,
-            u.eh,
-            u.nonce,
-            domainOf(ISequencerAttestation.ReportDataPurpose.KEY_UPDATE, block.chainid, address(second))
-        );
-        updateExpectRevert(seq, u, MISMATCH);
-    }
-
-    function test_updateKeys_revert_workloadWithdrawn() public {
-        registered();
-        Registration memory r = keyUpdate(SEQUENCER_KEY, 1);
-        vm.prank(GOVERNANCE);
-        attestation.setWorkloadAllowed(workload, false);
-        updateExpectRevert(
-            r.account,
-            r,
-            abi.encodeWithSelector(ISequencerAttestation.SequencerAttestation_WorkloadNotAllowed.selector, workload)
-        );
     }
 
     function test_commitBatch_revert_rangeNotIncreasing() public {
@@ -1089,14 +883,285 @@ contract SequencerAttestationTest is AttestationFixture {
         commit(b, sig);
     }
 
-    // --- oracle policy ----------------------------------------------------------------------------
+    /// @dev Random signature bytes never commit.
+    function testFuzz_randomSignatureNeverCommits(bytes32 r, bytes32 s, uint8 v) public {
+        registered();
+        Batch memory b = batch(1, 1, 10);
+        try attestation.commitBatch(
+            b.batchId, b.start, b.end, b.commitment, abi.encodePacked(r, s, v), b.mldsaSigHash, b.slhdsaSigHash
+        ) {
+            revert("random signature accepted");
+        } catch {}
+        assertNoBatch();
+    }
 
-    function commitExpect(Batch memory b, bytes memory err) internal {
-        bytes memory sig = signBatch(SEQUENCER_KEY, b);
-        if (err.length != 0) vm.expectRevert(err);
+    /// @dev Keys other than the registered one never commit.
+    function testFuzz_unregisteredKeyNeverCommits(uint256 key) public {
+        key = bound(key, 1, 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364140);
+        vm.assume(key != SEQUENCER_KEY);
+        registered();
+        Batch memory b = batch(1, 1, 10);
+        bytes memory sig = signBatch(key, b);
+        vm.expectRevert(
+            abi.encodeWithSelector(ISequencerAttestation.SequencerAttestation_NotRegistered.selector, vm.addr(key))
+        );
         commit(b, sig);
     }
 
+    /// @dev A valid signature commits exactly the signed fields, for any values.
+    function testFuzz_commitAnyRange(uint64 id, uint64 start, uint64 len, bytes32 c, bytes32 mh, bytes32 sh) public {
+        vm.assume(c != bytes32(0));
+        len = uint64(bound(len, 0, type(uint64).max - start));
+        registered();
+        Batch memory b = Batch(id, start, start + len, c, mh, sh);
+        commit(b, signBatch(SEQUENCER_KEY, b));
+        assertLastBatch(id, start + len);
+    }
+}
+
+contract SequencerAttestation_UpdateKeys_Test is SequencerAttestation_TestInit {
+    function test_updateKeys_replacesTheHashesAndKeepsTheRecord() public {
+        registered();
+        Registration memory r = keyUpdate(SEQUENCER_KEY, 1);
+        uint64 registeredAt = attestation.sequencer(r.account).registeredAt;
+        vm.warp(block.timestamp + 100);
+        vm.expectEmit(address(attestation));
+        emit ISequencerAttestation.SequencerKeysUpdated(
+            r.account, workload, r.mh, r.sh, r.eh, r.nonce, keccak256(pckHint)
+        );
+        updateAs(r.account, r);
+        ISequencerAttestation.Sequencer memory s = attestation.sequencer(r.account);
+        assertEq(s.mldsaKeyHash, r.mh);
+        assertEq(s.slhdsaKeyHash, r.sh);
+        assertEq(s.encryptionKeyHash, r.eh);
+        assertEq(s.workloadId, workload);
+        assertEq(s.registeredAt, registeredAt, "registration time kept");
+        assertTrue(attestation.usedNonce(r.account, r.nonce));
+        assertTrue(attestation.isActiveSequencer(r.account));
+        // It goes on committing.
+        Batch memory b = batch(1, 1, 10);
+        commit(b, signBatch(SEQUENCER_KEY, b));
+        // And can update again with a new nonce, not with the old one.
+        updateExpectRevert(
+            r.account,
+            r,
+            abi.encodeWithSelector(ISequencerAttestation.SequencerAttestation_NonceUsed.selector, r.account, r.nonce)
+        );
+        updateAs(r.account, keyUpdate(SEQUENCER_KEY, 2));
+    }
+
+    function test_updateKeys_revert_notRegisteredOrRevoked() public {
+        Registration memory r = keyUpdate(SEQUENCER_KEY, 1);
+        updateExpectRevert(
+            r.account,
+            r,
+            abi.encodeWithSelector(ISequencerAttestation.SequencerAttestation_NotRegistered.selector, r.account)
+        );
+        registered();
+        vm.prank(GOVERNANCE);
+        attestation.revokeSequencer(r.account);
+        updateExpectRevert(
+            r.account,
+            r,
+            abi.encodeWithSelector(ISequencerAttestation.SequencerAttestation_SequencerRevoked.selector, r.account)
+        );
+    }
+
+    function test_updateKeys_revert_quoteForAnotherCaller() public {
+        registered();
+        register(SEQUENCER2_KEY);
+        // A valid quote of sequencer 1's new keys, submitted by sequencer 2.
+        Registration memory r = keyUpdate(SEQUENCER_KEY, 1);
+        updateExpectRevert(
+            vm.addr(SEQUENCER2_KEY),
+            r,
+            abi.encodeWithSelector(ISequencerAttestation.SequencerAttestation_ReportDataMismatch.selector)
+        );
+        // Other hashes than the quote binds.
+        r.mh = keccak256("another ML-DSA key");
+        updateExpectRevert(
+            r.account, r, abi.encodeWithSelector(ISequencerAttestation.SequencerAttestation_ReportDataMismatch.selector)
+        );
+    }
+
+    function test_updateKeys_revert_badArguments() public {
+        registered();
+        Registration memory r = keyUpdate(SEQUENCER_KEY, 1);
+        Registration memory zeroKey = keyUpdate(SEQUENCER_KEY, 1);
+        zeroKey.sh = bytes32(0);
+        updateExpectRevert(
+            r.account, zeroKey, abi.encodeWithSelector(ISequencerAttestation.SequencerAttestation_ZeroKeyHash.selector)
+        );
+        Registration memory zeroNonce = keyUpdate(SEQUENCER_KEY, 1);
+        zeroNonce.nonce = bytes32(0);
+        updateExpectRevert(
+            r.account, zeroNonce, abi.encodeWithSelector(ISequencerAttestation.SequencerAttestation_ZeroNonce.selector)
+        );
+        Registration memory truncated = keyUpdate(SEQUENCER_KEY, 1);
+        truncated.quote = slice(truncated.quote, 0, 600);
+        vm.expectRevert();
+        updateAs(r.account, truncated);
+        vm.prank(GOVERNANCE);
+        attestation.pause();
+        updateExpectRevert(
+            r.account, r, abi.encodeWithSelector(ISequencerAttestation.SequencerAttestation_Paused.selector)
+        );
+        // Nothing changed.
+        assertEq(attestation.sequencer(r.account).mldsaKeyHash, mldsaKeyHashOf(SEQUENCER_KEY));
+    }
+
+    /// @dev The batch quote `aegis_getBatchAttestation` serves binds the epoch's keys, the batch
+    ///      commitment and the BATCH domain (L2 chain id, no contract). Given to {updateKeys} with
+    ///      the commitment as the nonce it would roll the keys back to that (retired) epoch.
+    function test_updateKeys_revert_batchQuote() public {
+        registered();
+        updateAs(seq, keyUpdate(SEQUENCER_KEY, 1)); // epoch 1 is current, epoch 0 retired
+        bytes32 commitment = keccak256("batch commitment of an epoch-0 batch");
+        Registration memory r = registrationOf(SEQUENCER_KEY); // the epoch-0 keys
+        r.nonce = commitment;
+        for (uint256 i = 0; i < 2; ++i) {
+            // As served (verifyingContract 0), and even if it named this contract.
+            address verifying = i == 0 ? address(0) : address(attestation);
+            r.quote = quoteIn(
+                seq,
+                r.mh,
+                r.sh,
+                r.eh,
+                commitment,
+                domainOf(ISequencerAttestation.ReportDataPurpose.BATCH, block.chainid, verifying)
+            );
+            updateExpectRevert(seq, r, MISMATCH);
+        }
+        assertEq(attestation.sequencer(seq).mldsaKeyHash, keyUpdate(SEQUENCER_KEY, 1).mh, "no rollback");
+    }
+
+    function test_updateKeys_revert_workloadWithdrawn() public {
+        registered();
+        Registration memory r = keyUpdate(SEQUENCER_KEY, 1);
+        vm.prank(GOVERNANCE);
+        attestation.setWorkloadAllowed(workload, false);
+        updateExpectRevert(
+            r.account,
+            r,
+            abi.encodeWithSelector(ISequencerAttestation.SequencerAttestation_WorkloadNotAllowed.selector, workload)
+        );
+    }
+}
+
+contract SequencerAttestation_QuoteReplay_Test is SequencerAttestation_TestInit {
+    /// @dev A registration quote is not a key-update quote, and the other way round.
+    function test_replay_registrationAndKeyUpdateQuotesAreNotInterchangeable() public {
+        // A key-update quote (fresh keys, fresh nonce) given to registerSequencer.
+        Registration memory update = keyUpdate(SEQUENCER_KEY, 1);
+        submitExpectRevert(update, MISMATCH);
+        registered();
+        // A registration quote of new keys (REGISTRATION domain of this very contract) given to
+        // updateKeys.
+        Registration memory r = keyUpdate(SEQUENCER_KEY, 2);
+        r.quote =
+            quoteIn(seq, r.mh, r.sh, r.eh, r.nonce, domainFor(ISequencerAttestation.ReportDataPurpose.REGISTRATION));
+        updateExpectRevert(seq, r, MISMATCH);
+        // The same bytes with the KEY_UPDATE domain are accepted.
+        updateAs(seq, keyUpdate(SEQUENCER_KEY, 2));
+        // The quote of the original registration cannot come back as an update either.
+        Registration memory original = registrationOf(SEQUENCER_KEY);
+        original.nonce = keccak256("a nonce never used");
+        original.quote = quoteBinding(seq, original.mh, original.sh, original.eh, original.nonce);
+        updateExpectRevert(seq, original, MISMATCH);
+    }
+
+    /// @dev Quotes the node serves over RPC (batch, mempool key, identity) bind no contract.
+    function test_replay_rpcQuotesAreRefused() public {
+        Registration memory r = registrationOf(SEQUENCER_KEY);
+        ISequencerAttestation.ReportDataPurpose[4] memory purposes = [
+            ISequencerAttestation.ReportDataPurpose.BATCH,
+            ISequencerAttestation.ReportDataPurpose.MEMPOOL_KEY,
+            ISequencerAttestation.ReportDataPurpose.IDENTITY,
+            ISequencerAttestation.ReportDataPurpose.NONE
+        ];
+        for (uint256 i = 0; i < purposes.length; ++i) {
+            r.quote = quoteIn(seq, r.mh, r.sh, r.eh, r.nonce, domainOf(purposes[i], block.chainid, address(0)));
+            submitExpectRevert(r, MISMATCH);
+        }
+        // A v2 quote (no domain) is refused too.
+        r.quote = QuoteBuilder.build(
+            QuoteBuilder.defaults(
+                abi.encodePacked(seq, keccak256(abi.encodePacked(r.mh, r.sh, r.eh, r.nonce)), bytes12(0))
+            )
+        );
+        submitExpectRevert(r, MISMATCH);
+    }
+
+    /// @dev A quote made for another chain id is refused, for registration and key updates; and
+    ///      a quote accepted on one chain stops matching once the chain id changes (a fork).
+    function test_replay_quoteForAnotherChainId() public {
+        Registration memory r = registrationOf(SEQUENCER_KEY);
+        Registration memory other = registrationOf(SEQUENCER_KEY);
+        other.quote = quoteIn(
+            seq,
+            r.mh,
+            r.sh,
+            r.eh,
+            r.nonce,
+            domainOf(ISequencerAttestation.ReportDataPurpose.REGISTRATION, block.chainid + 1, address(attestation))
+        );
+        submitExpectRevert(other, MISMATCH);
+        submit(r);
+        Registration memory u = keyUpdate(SEQUENCER_KEY, 1);
+        u.quote = quoteIn(
+            seq,
+            u.mh,
+            u.sh,
+            u.eh,
+            u.nonce,
+            domainOf(ISequencerAttestation.ReportDataPurpose.KEY_UPDATE, 10, address(attestation))
+        );
+        updateExpectRevert(seq, u, MISMATCH);
+        // Sequencer 2's quote is made for this chain; the chain id changes before it is sent.
+        Registration memory r2 = registrationOf(SEQUENCER2_KEY);
+        vm.chainId(block.chainid + 1);
+        submitExpectRevert(r2, MISMATCH);
+    }
+
+    /// @dev A quote made for another deployment (another contract address) is refused: the
+    ///      quote that registered here does not register in a second registry, nor the other way.
+    function test_replay_quoteForAnotherContract() public {
+        bytes32[] memory workloads = new bytes32[](1);
+        workloads[0] = workload;
+        SequencerAttestation second = new SequencerAttestation(GOVERNANCE, oracle, pckVerifier, workloads);
+        Registration memory r = registrationOf(SEQUENCER_KEY);
+        submit(r);
+        vm.expectRevert(MISMATCH);
+        second.registerSequencer(r.quote, r.account, r.mh, r.sh, r.eh, r.nonce, pckHint);
+        // A quote for `second` is refused here.
+        Registration memory r2 = registrationOf(SEQUENCER2_KEY);
+        bytes memory forSecond = quoteIn(
+            r2.account,
+            r2.mh,
+            r2.sh,
+            r2.eh,
+            r2.nonce,
+            domainOf(ISequencerAttestation.ReportDataPurpose.REGISTRATION, block.chainid, address(second))
+        );
+        r2.quote = forSecond;
+        submitExpectRevert(r2, MISMATCH);
+        second.registerSequencer(forSecond, r2.account, r2.mh, r2.sh, r2.eh, r2.nonce, pckHint);
+        assertTrue(second.isActiveSequencer(r2.account));
+        // Key updates likewise.
+        Registration memory u = keyUpdate(SEQUENCER_KEY, 1);
+        u.quote = quoteIn(
+            seq,
+            u.mh,
+            u.sh,
+            u.eh,
+            u.nonce,
+            domainOf(ISequencerAttestation.ReportDataPurpose.KEY_UPDATE, block.chainid, address(second))
+        );
+        updateExpectRevert(seq, u, MISMATCH);
+    }
+}
+
+contract SequencerAttestation_CommitBatchPolicy_Test is SequencerAttestation_TestInit {
     function test_policy_emergencyRefusesEcdsaOnly() public {
         registered();
         setRiskScore(9500);
@@ -1183,48 +1248,9 @@ contract SequencerAttestationTest is AttestationFixture {
         b.mldsaSigHash = keccak256("mldsa");
         commitExpect(b, "");
     }
+}
 
-    // --- fuzz -------------------------------------------------------------------------------------
-
-    /// @dev Random signature bytes never commit.
-    function testFuzz_randomSignatureNeverCommits(bytes32 r, bytes32 s, uint8 v) public {
-        registered();
-        Batch memory b = batch(1, 1, 10);
-        try attestation.commitBatch(
-            b.batchId, b.start, b.end, b.commitment, abi.encodePacked(r, s, v), b.mldsaSigHash, b.slhdsaSigHash
-        ) {
-            revert("random signature accepted");
-        } catch {}
-        assertNoBatch();
-    }
-
-    /// @dev Keys other than the registered one never commit.
-    function testFuzz_unregisteredKeyNeverCommits(uint256 key) public {
-        key = bound(key, 1, 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364140);
-        vm.assume(key != SEQUENCER_KEY);
-        registered();
-        Batch memory b = batch(1, 1, 10);
-        bytes memory sig = signBatch(key, b);
-        vm.expectRevert(
-            abi.encodeWithSelector(ISequencerAttestation.SequencerAttestation_NotRegistered.selector, vm.addr(key))
-        );
-        commit(b, sig);
-    }
-
-    /// @dev A valid signature commits exactly the signed fields, for any values.
-    function testFuzz_commitAnyRange(uint64 id, uint64 start, uint64 len, bytes32 c, bytes32 mh, bytes32 sh) public {
-        vm.assume(c != bytes32(0));
-        len = uint64(bound(len, 0, type(uint64).max - start));
-        registered();
-        Batch memory b = Batch(id, start, start + len, c, mh, sh);
-        commit(b, signBatch(SEQUENCER_KEY, b));
-        assertLastBatch(id, start + len);
-    }
-
-    // =========================================================================================
-    // Checkpoints
-    // =========================================================================================
-
+contract SequencerAttestation_RecordCheckpoint_Test is SequencerAttestation_TestInit {
     function test_checkpoint_recordAndQuery() public {
         registered();
         vm.expectEmit(address(attestation));
@@ -1281,11 +1307,9 @@ contract SequencerAttestationTest is AttestationFixture {
         vm.expectRevert(ISequencerAttestation.SequencerAttestation_Paused.selector);
         attestation.recordCheckpoint(1, 1, keccak256("s"), keccak256("a"), keccak256("m"));
     }
+}
 
-    // =========================================================================================
-    // Revocation, rotation, pause, governance
-    // =========================================================================================
-
+contract SequencerAttestation_Revoke_Test is SequencerAttestation_TestInit {
     function test_revoke() public {
         registered();
         vm.expectRevert(unauthorized(address(this)));
@@ -1307,7 +1331,9 @@ contract SequencerAttestationTest is AttestationFixture {
         );
         attestation.revokeSequencer(address(0x1));
     }
+}
 
+contract SequencerAttestation_Rotate_Test is SequencerAttestation_TestInit {
     function test_rotate_byGovernance() public {
         registered();
         register(SEQUENCER2_KEY);
@@ -1364,7 +1390,9 @@ contract SequencerAttestationTest is AttestationFixture {
         );
         attestation.rotateSequencer(seq2, seq);
     }
+}
 
+contract SequencerAttestation_Pause_Test is SequencerAttestation_TestInit {
     function test_pause_unpause() public {
         vm.expectRevert(unauthorized(address(this)));
         attestation.pause();
@@ -1399,7 +1427,9 @@ contract SequencerAttestationTest is AttestationFixture {
         assertEq(address(attestation.oracle()), address(oracle));
         assertLastBatch(1, 10);
     }
+}
 
+contract SequencerAttestation_SetWorkloadAllowed_Test is SequencerAttestation_TestInit {
     function test_setWorkloadAllowed() public {
         vm.expectRevert(unauthorized(address(this)));
         attestation.setWorkloadAllowed(keccak256("w"), true);
@@ -1412,7 +1442,9 @@ contract SequencerAttestationTest is AttestationFixture {
         attestation.setWorkloadAllowed(keccak256("w"), false);
         assertFalse(attestation.isWorkloadAllowed(keccak256("w")));
     }
+}
 
+contract SequencerAttestation_SetPckVerifier_Test is SequencerAttestation_TestInit {
     function test_setPckVerifier() public {
         DevPckVerifier other = new DevPckVerifier(GOVERNANCE, new DevPckVerifier.PublicKey[](0));
         vm.expectRevert(unauthorized(address(this)));
@@ -1431,7 +1463,9 @@ contract SequencerAttestationTest is AttestationFixture {
             abi.encodeWithSelector(DevPckVerifier.DevPckVerifier_PckKeyNotAllowed.selector, keccak256(pckHint))
         );
     }
+}
 
+contract SequencerAttestation_SetOracle_Test is SequencerAttestation_TestInit {
     function test_setOracle() public {
         address[] memory reporters = new address[](1);
         reporters[0] = REPORTER_A;
@@ -1454,7 +1488,9 @@ contract SequencerAttestationTest is AttestationFixture {
         b.mldsaSigHash = bytes32(0);
         commitExpect(b, abi.encodeWithSelector(ISequencerAttestation.SequencerAttestation_PqSignatureRequired.selector));
     }
+}
 
+contract SequencerAttestation_Governance_Test is SequencerAttestation_TestInit {
     function test_governance_twoStepTransfer() public {
         address next = address(0x9e3);
         vm.expectRevert(unauthorized(address(this)));
@@ -1489,7 +1525,7 @@ contract SequencerAttestationTest is AttestationFixture {
     }
 }
 
-/// @notice The EIP-712 digest vector shared with the Rust bindings (`crates/contracts`):
+/// @notice The EIP-712 digest vector shared with the Rust bindings (`crates/bindings`):
 ///         the node signs exactly what `commitBatch` recovers from.
 contract SequencerAttestation_RustVector_Test is AttestationFixture {
     function test_batchCommitmentDigest_rustVector_succeeds() public {

@@ -158,6 +158,33 @@ mod tests {
         }
     }
 
+    /// Each contract's `@custom:semver` tag is what its `version()` returns.
+    #[test]
+    fn semver_tags_match_version() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        for contract in ["SequencerAttestation", "QRMSOracle", "DevPckVerifier"] {
+            let path = root.join(format!("contracts/{contract}.sol"));
+            let source = std::fs::read_to_string(&path).unwrap();
+            let tag = source
+                .lines()
+                .find_map(|l| l.trim().strip_prefix("/// @custom:semver "))
+                .unwrap_or_else(|| panic!("{contract}: no @custom:semver tag"));
+            let body = source
+                .split("function version()")
+                .nth(1)
+                .unwrap_or_else(|| panic!("{contract}: no version()"));
+            let returned = body
+                .split('"')
+                .nth(1)
+                .unwrap_or_else(|| panic!("{contract}: version() returns no literal"));
+            assert_eq!(
+                tag.trim(),
+                returned,
+                "{contract}: @custom:semver and version() differ"
+            );
+        }
+    }
+
     /// The vector `test/SequencerAttestation.t.sol` checks against the contract.
     #[test]
     fn digest_matches_the_shared_vector() {

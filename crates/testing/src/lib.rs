@@ -47,16 +47,11 @@ pub const DEV_MNEMONIC: &str = "test test test test test test test test test tes
 pub const GENESIS_TIME: u64 = 1_700_000_000;
 /// Block time of test chains.
 pub const BLOCK_TIME: u64 = 2;
-/// WETH9 predeploy.
-pub const WETH: Address = address!("0x4200000000000000000000000000000000000006");
-/// L2ToL1MessagePasser predeploy.
-pub const MESSAGE_PASSER: Address = address!("0x4200000000000000000000000000000000000016");
-/// SequencerFeeVault predeploy (the usual coinbase).
-pub const SEQUENCER_FEE_VAULT: Address = address!("0x4200000000000000000000000000000000000011");
-/// BaseFeeVault predeploy.
-pub const BASE_FEE_VAULT: Address = address!("0x4200000000000000000000000000000000000019");
-/// L1FeeVault predeploy.
-pub const L1_FEE_VAULT: Address = address!("0x420000000000000000000000000000000000001a");
+// The predeploys tests use most, under the names they use them by (defined in chainspec).
+pub use aegis_chainspec::{
+    L2_TO_L1_MESSAGE_PASSER as MESSAGE_PASSER,
+    predeploys::{BASE_FEE_VAULT, L1_FEE_VAULT, SEQUENCER_FEE_VAULT, WETH9 as WETH},
+};
 
 /// Dev signer `index` of [`DEV_MNEMONIC`].
 pub fn signer(index: u32) -> PrivateKeySigner {

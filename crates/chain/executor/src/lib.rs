@@ -43,9 +43,8 @@ use revm::{
 };
 use std::sync::Arc;
 
-/// The L2ToL1MessagePasser predeploy, whose storage root is the Isthmus `withdrawalsRoot`.
-pub const L2_TO_L1_MESSAGE_PASSER: Address =
-    alloy_primitives::address!("0x4200000000000000000000000000000000000016");
+// Its storage root is the Isthmus `withdrawalsRoot`.
+use aegis_chainspec::L2_TO_L1_MESSAGE_PASSER;
 
 /// Errors of block building and import.
 #[derive(Debug, thiserror::Error)]
