@@ -6,7 +6,8 @@ mod migrate;
 mod observe;
 
 use aegis_chainspec::{
-    ChainSpec, DevnetGenesisOptions, L1GenesisRef, OpFork, RollupOptions, devnet_genesis,
+    ChainSpec, DevnetGenesisOptions, L1GenesisRef, OpFork, RollupConfig, RollupOptions,
+    devnet_genesis,
     l1_info::{L1Info, L1InfoFormat},
     rollup_config,
 };
@@ -689,39 +690,17 @@ async fn shutdown_signal() {
     }
 }
 
-/// Refuses a rollup config that belongs to another chain; returns it parsed.
-fn check_rollup_config(path: &Path, spec: &ChainSpec) -> anyhow::Result<serde_json::Value> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let config: serde_json::Value =
-        serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
-    let chain_id = config["l2_chain_id"].as_u64();
-    if chain_id != Some(spec.chain_id) {
-        bail!(
-            "rollup config {}: l2_chain_id {:?} does not match the genesis chain id {}",
-            path.display(),
-            chain_id,
-            spec.chain_id
-        );
-    }
-    let hash = config["genesis"]["l2"]["hash"]
-        .as_str()
-        .and_then(|h| h.parse::<B256>().ok());
-    if hash != Some(spec.genesis_hash()) {
-        bail!(
-            "rollup config {}: genesis.l2.hash {:?} does not match the genesis hash {}",
-            path.display(),
-            hash,
-            spec.genesis_hash()
-        );
-    }
+/// Reads the rollup config and refuses one of another chain.
+fn check_rollup_config(path: &Path, spec: &ChainSpec) -> anyhow::Result<RollupConfig> {
+    let config = RollupConfig::load(path)?;
+    config.check(path, spec)?;
     Ok(config)
 }
 
 /// The batcher the flags ask for, if any.
 fn batcher(
     args: &BatcherArgs,
-    rollup: Option<&serde_json::Value>,
+    rollup: Option<&RollupConfig>,
     executor: &Arc<Executor>,
 ) -> anyhow::Result<Option<aegis_batcher::Batcher>> {
     let Some(l1_rpc) = args.l1_rpc.clone() else {
@@ -739,15 +718,9 @@ fn batcher(
         .context("--batcher.key is not a hex private key")?;
     let signer = aegis_pqc::EcdsaSigner::from_secret(&secret)
         .map_err(|_| anyhow::anyhow!("--batcher.key is not a secp256k1 private key"))?;
-    let inbox: Address = serde_json::from_value(rollup["batch_inbox_address"].clone())
-        .context("rollup config batch_inbox_address")?;
-    let l1_chain_id = rollup["l1_chain_id"]
-        .as_u64()
-        .context("rollup config l1_chain_id")?;
-    let expected = rollup["genesis"]["system_config"]["batcherAddr"]
-        .as_str()
-        .unwrap_or_default();
-    if !expected.eq_ignore_ascii_case(&signer.address().to_string()) {
+    let (inbox, l1_chain_id) = (rollup.batch_inbox_address, rollup.l1_chain_id);
+    let expected = rollup.genesis.system_config.batcher;
+    if expected != signer.address() {
         bail!(
             "--batcher.key is for {}, but the rollup config's batcher is {expected}",
             signer.address()

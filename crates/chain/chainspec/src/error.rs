@@ -144,6 +144,14 @@ pub enum ChainSpecError {
     /// Devnet genesis options are inconsistent.
     #[error("invalid devnet genesis options: {0}")]
     InvalidOptions(String),
+    /// A rollup config that cannot be read, does not parse, or is for another chain.
+    #[error("rollup config {}: {reason}", path.display())]
+    RollupConfig {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What is wrong (names the field).
+        reason: String,
+    },
 }
 
 fn fmt_time(time: Option<u64>) -> String {

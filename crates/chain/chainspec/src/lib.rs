@@ -27,7 +27,10 @@ pub use devnet::{
 pub use error::ChainSpecError;
 pub use forks::{Eip1559Params, OpFork, OpForkSchedule};
 pub use predeploys::PredeployArtifacts;
-pub use rollup::{L1GenesisRef, RollupOptions, default_batch_inbox, ecotone_scalar, rollup_config};
+pub use rollup::{
+    BlockNumHash, L1GenesisRef, RollupConfig, RollupGenesis, RollupOptions, RollupSystemConfig,
+    default_batch_inbox, ecotone_scalar, rollup_config,
+};
 pub use spec::{
     ChainSpec, GENESIS_GAS_LIMIT, INITIAL_BASE_FEE, L2_TO_L1_MESSAGE_PASSER,
     MAXIMUM_EXTRA_DATA_SIZE,

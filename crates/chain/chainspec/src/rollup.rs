@@ -1,8 +1,95 @@
 //! The rollup node's `rollup.json` for a chain (op-node / kona-node format).
 
-use crate::{ChainSpec, OpFork};
+use crate::{ChainSpec, ChainSpecError, OpFork};
 use alloy_primitives::{Address, B64, B256, address};
+use serde::Deserialize;
 use serde_json::{Map, Value, json};
+use std::path::Path;
+
+/// What aegis reads of a `rollup.json`, typed (the rest is the rollup node's business).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct RollupConfig {
+    /// The genesis anchors and system config.
+    pub genesis: RollupGenesis,
+    /// L1 chain id.
+    pub l1_chain_id: u64,
+    /// L2 chain id.
+    pub l2_chain_id: u64,
+    /// L1 batch inbox.
+    pub batch_inbox_address: Address,
+    /// L2 block time, seconds.
+    pub block_time: u64,
+    /// Channel timeout in L1 blocks (before Granite).
+    #[serde(default)]
+    pub channel_timeout: u64,
+    /// Sequencing window in L1 blocks.
+    #[serde(default)]
+    pub seq_window_size: u64,
+}
+
+/// `genesis` of a rollup config.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct RollupGenesis {
+    /// The L1 block L2 genesis is anchored to.
+    pub l1: BlockNumHash,
+    /// The L2 genesis block.
+    pub l2: BlockNumHash,
+    /// The genesis system config.
+    pub system_config: RollupSystemConfig,
+}
+
+/// A block's number and hash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub struct BlockNumHash {
+    /// Number.
+    pub number: u64,
+    /// Hash.
+    pub hash: B256,
+}
+
+/// The genesis system config, as far as aegis needs it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub struct RollupSystemConfig {
+    /// The batcher whose inbox transactions count.
+    #[serde(rename = "batcherAddr")]
+    pub batcher: Address,
+}
+
+impl RollupConfig {
+    /// Reads `path`; errors name the file and the field.
+    pub fn load(path: &Path) -> Result<Self, ChainSpecError> {
+        let failed = |reason: String| ChainSpecError::RollupConfig {
+            path: path.to_owned(),
+            reason,
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| failed(e.to_string()))?;
+        let mut deserializer = serde_json::Deserializer::from_str(&text);
+        serde_path_to_error::deserialize(&mut deserializer)
+            .map_err(|e| failed(format!("`{}`: {}", e.path(), e.inner())))
+    }
+
+    /// Refuses a config of another chain than `spec` (chain id, genesis hash).
+    pub fn check(&self, path: &Path, spec: &ChainSpec) -> Result<(), ChainSpecError> {
+        let failed = |reason: String| ChainSpecError::RollupConfig {
+            path: path.to_owned(),
+            reason,
+        };
+        if self.l2_chain_id != spec.chain_id {
+            return Err(failed(format!(
+                "l2_chain_id {} does not match the genesis chain id {}",
+                self.l2_chain_id, spec.chain_id
+            )));
+        }
+        if self.genesis.l2.hash != spec.genesis_hash() {
+            return Err(failed(format!(
+                "genesis.l2.hash {} does not match the genesis hash {}",
+                self.genesis.l2.hash,
+                spec.genesis_hash()
+            )));
+        }
+        Ok(())
+    }
+}
 
 /// The L1 block the L2 genesis is anchored to (the rollup's L1 origin of L2 block 0).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -271,5 +358,40 @@ mod tests {
         assert_eq!(config.chain_op_config.eip1559_elasticity, 6);
         assert_eq!(config.chain_op_config.eip1559_denominator, 50);
         assert_eq!(config.chain_op_config.eip1559_denominator_canyon, 250);
+    }
+
+    #[test]
+    fn typed_config_reads_what_it_generates_and_refuses_other_chains() {
+        let spec = devnet_spec();
+        let json = rollup_config(&spec, &l1(), &RollupOptions::default());
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("rollup.json");
+        std::fs::write(&path, json.to_string()).unwrap();
+        let config = RollupConfig::load(&path).unwrap();
+        config.check(&path, &spec).unwrap();
+        assert_eq!(config.l2_chain_id, spec.chain_id);
+        assert_eq!(config.genesis.l1.hash, l1().hash);
+        assert_eq!(
+            config.genesis.system_config.batcher,
+            RollupOptions::default().batcher_address
+        );
+
+        let mut other = config.clone();
+        other.l2_chain_id += 1;
+        let error = other.check(&path, &spec).unwrap_err().to_string();
+        assert!(
+            error.contains("l2_chain_id") && error.contains("rollup.json"),
+            "{error}"
+        );
+        let mut other = config;
+        other.genesis.l2.hash = B256::repeat_byte(1);
+        let error = other.check(&path, &spec).unwrap_err().to_string();
+        assert!(error.contains("genesis.l2.hash"), "{error}");
+
+        let mut broken = json.clone();
+        broken["batch_inbox_address"] = "0x12".into();
+        std::fs::write(&path, broken.to_string()).unwrap();
+        let error = RollupConfig::load(&path).unwrap_err().to_string();
+        assert!(error.contains("batch_inbox_address"), "{error}");
     }
 }
