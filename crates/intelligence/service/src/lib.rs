@@ -17,6 +17,7 @@ use aegis_registry::{
     AssetRegistration, AssetRemoval, ChainView, EIP1271_MAGIC, ProtectedAddresses, Registry,
     RegistryError,
 };
+use aegis_rpc_types::errors::{INTERNAL, INVALID_PARAMS, LIMIT_EXCEEDED, SERVER_ERROR, rpc_error};
 use alloy_primitives::{Address, B256, Signature};
 use alloy_sol_types::SolCall;
 use jsonrpsee::{RpcModule, types::ErrorObjectOwned};
@@ -83,17 +84,8 @@ fn now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-/// JSON-RPC error codes (EIP-1474).
-const INVALID_PARAMS: i32 = -32602;
-const INTERNAL: i32 = -32603;
-const SERVER_ERROR: i32 = -32000;
-const LIMIT_EXCEEDED: i32 = -32005;
 /// How often the monitor recomputes and due rotations are checked.
 const TICK: Duration = Duration::from_secs(1);
-
-fn rpc_error(code: i32, message: impl Into<String>) -> ErrorObjectOwned {
-    ErrorObjectOwned::owned(code, message.into(), None::<()>)
-}
 
 /// A signature as wallets give it (`personal_sign`: 65 bytes `r ‖ s ‖ v` in hex; for a
 /// contract owner whatever its EIP-1271 `isValidSignature` takes) or as alloy serializes an

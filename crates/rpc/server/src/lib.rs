@@ -2,7 +2,7 @@
 //!
 //! Account and block reads in go-ethereum's shapes, `eth_sendRawTransaction` into the
 //! [`aegis_mempool::Pool`] with geth's rejection texts (JSON-RPC code -32000), and `txpool_*`.
-//! Block JSON is shared with the engine port ([`aegis_engine::convert`]).
+//! Block JSON is shared with the engine port ([`aegis_rpc_types::convert`]).
 //!
 //! The port is public, so it is built for anonymous callers: only the namespaces the operator
 //! names are served ([`RpcConfig::apis`], geth's `--http.api`), simulations are capped in gas and
@@ -10,9 +10,9 @@
 //! of low-priority threads that refuses work beyond its queue instead of taking cores from block
 //! building. Transactions that arrived encrypted are not shown until included.
 
-use aegis_engine::convert::rpc_transaction;
 use aegis_executor::{Executor, ExecutorError, PoolTx};
 use aegis_mempool::{HeadState, Pool};
+use aegis_rpc_types::convert::rpc_transaction;
 use alloy_consensus::{
     Transaction as _,
     transaction::{Recovered, SignerRecoverable},
@@ -42,24 +42,15 @@ pub use aegis_executor::SimulationLimits;
 pub use namespaces::{DEFAULT_APIS, KNOWN_APIS, parse_apis};
 pub use workers::RpcWorkers;
 
-/// geth's code for transaction and execution errors.
-pub(crate) const SERVER_ERROR: i32 = -32000;
+pub(crate) use aegis_rpc_types::errors::{
+    INVALID_PARAMS, SERVER_ERROR, internal, rpc_error as error,
+};
 /// Most storage keys one `eth_getProof` proves (geth has no limit; this bounds the work).
 const MAX_PROOF_SLOTS: usize = 1024;
-/// Invalid params.
-pub(crate) const INVALID_PARAMS: i32 = -32602;
 /// geth's code for a call that hit `REVERT` (the error's data is the revert output).
 const EXECUTION_REVERTED: i32 = 3;
 
 pub(crate) type RpcResult<T> = Result<T, ErrorObjectOwned>;
-
-pub(crate) fn error(code: i32, message: impl Into<String>) -> ErrorObjectOwned {
-    ErrorObjectOwned::owned(code, message.into(), None::<()>)
-}
-
-pub(crate) fn internal(e: impl std::fmt::Display) -> ErrorObjectOwned {
-    error(-32603, e.to_string())
-}
 
 /// The wallet API over an executor and its pool.
 pub struct EthApi {
@@ -396,10 +387,10 @@ impl EthApi {
             }))
         });
         heavy_method!("eth_getBlockByNumber", |params, api| {
-            aegis_engine::convert::block_by_number(&api.executor, params)
+            aegis_rpc_types::convert::block_by_number(&api.executor, params)
         });
         heavy_method!("eth_getBlockByHash", |params, api| {
-            aegis_engine::convert::block_by_hash(&api.executor, params)
+            aegis_rpc_types::convert::block_by_hash(&api.executor, params)
         });
         method!("eth_sendRawTransaction", |params, api| {
             let raw: Bytes = params.one()?;

@@ -9,7 +9,6 @@
 //! them.
 
 pub mod auth;
-pub mod convert;
 pub mod jobs;
 mod rpc;
 
@@ -47,10 +46,7 @@ pub mod codes {
     pub const INVALID_FORKCHOICE_STATE: i32 = -38002;
     /// Payload attributes invalid.
     pub const INVALID_PAYLOAD_ATTRIBUTES: i32 = -38003;
-    /// Malformed params.
-    pub const INVALID_PARAMS: i32 = -32602;
-    /// Server-side failure.
-    pub const INTERNAL: i32 = -32603;
+    pub use aegis_rpc_types::errors::{INTERNAL, INVALID_PARAMS};
     /// Unsupported fork for this method version.
     pub const UNSUPPORTED_FORK: i32 = -38005;
 }

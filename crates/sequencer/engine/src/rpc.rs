@@ -4,10 +4,13 @@ use crate::{
     EngineError,
     auth::JwtAuthLayer,
     codes,
-    convert::proof_response,
     jobs::{PayloadJobs, TxPool},
 };
 use aegis_executor::{BuildAttributes, ExecutedBlock, Executor, ExecutorError, ImportOutcome};
+use aegis_rpc_types::{
+    convert::proof_response,
+    errors::{internal, rpc_error},
+};
 use aegis_storage::BlockLabel;
 use alloy_eips::{BlockId, BlockNumberOrTag, eip7685::Requests};
 use alloy_primitives::{Address, B256, Bytes, U64};
@@ -45,14 +48,6 @@ pub const ENGINE_CAPABILITIES: &[&str] = &[
 const MAX_REQUEST_BYTES: u32 = 128 * 1024 * 1024;
 
 type RpcResult<T> = Result<T, ErrorObjectOwned>;
-
-fn rpc_error(code: i32, message: impl Into<String>) -> ErrorObjectOwned {
-    ErrorObjectOwned::owned(code, message.into(), None::<()>)
-}
-
-fn internal(error: impl std::fmt::Display) -> ErrorObjectOwned {
-    rpc_error(codes::INTERNAL, error.to_string())
-}
 
 /// The engine API over an executor and a transaction pool.
 pub struct EngineApi {
@@ -199,10 +194,10 @@ impl EngineApi {
             RpcResult::Ok(U64::from(head.map_or(0, |h| h.number)))
         });
         method!("eth_getBlockByNumber", |params, api| {
-            crate::convert::block_by_number(&api.executor, params)
+            aegis_rpc_types::convert::block_by_number(&api.executor, params)
         });
         method!("eth_getBlockByHash", |params, api| {
-            crate::convert::block_by_hash(&api.executor, params)
+            aegis_rpc_types::convert::block_by_hash(&api.executor, params)
         });
         method!("eth_getProof", |params, api| {
             let mut seq = params.sequence();

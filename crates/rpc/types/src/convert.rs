@@ -1,5 +1,6 @@
 //! Conversions between stored blocks and their JSON-RPC shapes.
 
+use crate::errors::internal;
 use aegis_storage::AccountProof;
 use alloy_consensus::transaction::SignerRecoverable;
 use alloy_primitives::{B256, U256};
@@ -146,8 +147,4 @@ fn stored_rpc_block(
 ) -> Result<Option<RpcBlock>, jsonrpsee::types::ErrorObjectOwned> {
     let stored = executor.stored_block(&hash).map_err(internal)?;
     Ok(stored.map(|(block, receipts)| rpc_block(block, &receipts, full)))
-}
-
-fn internal(e: impl std::fmt::Display) -> jsonrpsee::types::ErrorObjectOwned {
-    jsonrpsee::types::ErrorObjectOwned::owned(crate::codes::INTERNAL, e.to_string(), None::<()>)
 }
