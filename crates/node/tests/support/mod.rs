@@ -71,13 +71,31 @@ pub(crate) fn run_script(
     command.output().unwrap()
 }
 
-/// A JSON-RPC call on loopback that must succeed.
+/// A JSON-RPC call on loopback that must succeed. A node that does not answer at all (busy or
+/// between connections on a loaded machine) is asked again a few times; an error answer is not.
 pub(crate) fn rpc(port: u16, method: &str, params: Value) -> Value {
-    try_rpc(port, method, params).unwrap_or_else(|e| panic!("{method} on {port}: {e}"))
+    let mut attempt = 0;
+    loop {
+        match try_rpc_once(port, method, params.clone()) {
+            Ok(Ok(result)) => return result,
+            Ok(Err(error)) => panic!("{method} on {port}: {error}"),
+            Err(transport) if attempt < 5 => {
+                attempt += 1;
+                eprintln!("{method} on {port}: {transport}; asking again");
+                std::thread::sleep(Duration::from_secs(1));
+            }
+            Err(transport) => panic!("{method} on {port}: {transport}"),
+        }
+    }
 }
 
 /// A JSON-RPC call on loopback; its error as text.
 pub(crate) fn try_rpc(port: u16, method: &str, params: Value) -> Result<Value, String> {
+    try_rpc_once(port, method, params)?
+}
+
+/// Outer error: no answer (transport); inner: the node's error answer.
+fn try_rpc_once(port: u16, method: &str, params: Value) -> Result<Result<Value, String>, String> {
     let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
     let response: Value = reqwest::blocking::Client::new()
         .post(format!("http://127.0.0.1:{port}"))
@@ -85,11 +103,11 @@ pub(crate) fn try_rpc(port: u16, method: &str, params: Value) -> Result<Value, S
         .timeout(Duration::from_secs(10))
         .send()
         .and_then(|r| r.json())
-        .map_err(|e| e.to_string())?;
-    match response.get("error") {
+        .map_err(|e| format!("{e:?}"))?;
+    Ok(match response.get("error") {
         Some(error) => Err(error.to_string()),
         None => Ok(response["result"].clone()),
-    }
+    })
 }
 
 /// (unsafe, safe) L2 head numbers of a rollup node.
