@@ -89,11 +89,6 @@ pub(crate) fn rpc(port: u16, method: &str, params: Value) -> Value {
     }
 }
 
-/// A JSON-RPC call on loopback; its error as text.
-pub(crate) fn try_rpc(port: u16, method: &str, params: Value) -> Result<Value, String> {
-    try_rpc_once(port, method, params)?
-}
-
 /// Outer error: no answer (transport); inner: the node's error answer.
 fn try_rpc_once(port: u16, method: &str, params: Value) -> Result<Result<Value, String>, String> {
     let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});

@@ -46,9 +46,6 @@ pub enum AnchorError {
     /// The chain store has no head.
     #[error("the chain has no head")]
     NoHead,
-    /// The signature could not be encoded.
-    #[error("signing: {0}")]
-    Signing(String),
     /// Execution (simulation, state access).
     #[error(transparent)]
     Executor(#[from] aegis_executor::ExecutorError),

@@ -25,8 +25,6 @@ pub use submission::{
     BatchSink, Batcher, BatcherConfig, BuiltBatch, FEE_BUMP_PERCENT, SinkFuture, bumped_fees,
 };
 
-use alloy_primitives::B256;
-
 /// Errors of batch encoding and submission.
 #[derive(Debug, thiserror::Error)]
 pub enum BatcherError {
@@ -55,9 +53,6 @@ pub enum BatcherError {
     /// Signing a batcher transaction failed.
     #[error("signing batch transaction: {0}")]
     Sign(String),
-    /// A batcher transaction was included but reverted.
-    #[error("batch transaction {0} failed")]
-    TxFailed(B256),
     /// The store or executor failed.
     #[error("reading L2 blocks: {0}")]
     L2(String),
