@@ -6,25 +6,21 @@ mod migrate;
 mod observe;
 
 use aegis_chainspec::{
-    ChainSpec, DevnetGenesisOptions, L1GenesisRef, OpFork, RollupConfig, RollupOptions,
-    devnet_genesis,
-    l1_info::{L1Info, L1InfoFormat},
+    ChainSpec, DevnetGenesisOptions, L1GenesisRef, RollupConfig, RollupOptions, devnet_genesis,
     rollup_config,
 };
 use aegis_engine::EngineApi;
-use aegis_executor::{BuildAttributes, Executor};
+use aegis_executor::Executor;
 use aegis_storage::Store;
-use alloy_eips::Encodable2718;
-use alloy_primitives::{Address, B64, B256, U256, keccak256};
+use alloy_primitives::{Address, B256, U256};
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use op_alloy_consensus::OpTxEnvelope;
 use std::{
     path::{Path, PathBuf},
     sync::Arc,
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
-use tracing::{info, warn};
+use tracing::info;
 
 // Trie updates allocate many small short-lived nodes next to a large long-lived node cache;
 // mimalloc keeps that fast where glibc's allocator fragments (state-root time on a 1M-account
@@ -636,50 +632,6 @@ fn open(datadir: &Path) -> anyhow::Result<Arc<Store>> {
     Ok(Arc::new(Store::open(datadir.join("chain.redb"))?))
 }
 
-/// Attributes for the next dev block: a synthetic L1 origin, no pool (no RPC yet).
-fn dev_attributes(
-    spec: &ChainSpec,
-    parent: &alloy_consensus::Header,
-    seq: u64,
-    period: u64,
-) -> anyhow::Result<BuildAttributes> {
-    let timestamp = now().max(parent.timestamp + period);
-    let Some(format) = L1InfoFormat::for_block(spec, parent.timestamp, timestamp) else {
-        bail!("dev mode needs Ecotone active from genesis");
-    };
-    let info = L1Info {
-        number: 0,
-        timestamp: spec.genesis.timestamp,
-        base_fee: U256::from(1_000_000_000u64),
-        blob_base_fee: U256::from(1),
-        hash: keccak256("aegis-dev-l1-origin"),
-        sequence_number: seq,
-        batcher: Address::ZERO,
-        base_fee_scalar: 1368,
-        blob_base_fee_scalar: 810_949,
-        operator_fee_scalar: 0,
-        operator_fee_constant: 0,
-        da_footprint_gas_scalar: 400,
-    };
-    let deposit = OpTxEnvelope::Deposit(alloy_consensus::Sealed::new(info.deposit(format)));
-    let forks = &spec.forks;
-    Ok(BuildAttributes {
-        timestamp,
-        prev_randao: keccak256(timestamp.to_be_bytes()),
-        fee_recipient: Address::ZERO,
-        parent_beacon_block_root: forks
-            .is_active(OpFork::Ecotone, timestamp)
-            .then_some(B256::ZERO),
-        gas_limit: parent.gas_limit,
-        transactions: vec![deposit.encoded_2718().into()],
-        no_tx_pool: false,
-        eip1559_params: forks
-            .is_active(OpFork::Holocene, timestamp)
-            .then_some(B64::ZERO),
-        min_base_fee: forks.is_active(OpFork::Jovian, timestamp).then_some(0),
-    })
-}
-
 /// Resolves on SIGINT or SIGTERM.
 async fn shutdown_signal() {
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
@@ -896,9 +848,11 @@ async fn node_command(args: NodeArgs) -> anyhow::Result<()> {
         }
     };
     if args.dev.enabled {
-        let outcome = dev_loop(&spec, &executor, &pool, &args.dev).await;
+        let sealer = aegis_engine::DevSealer::new(executor, pool, args.dev.period)
+            .with_limit(args.dev.blocks);
+        let outcome = sealer.run(shutdown_signal()).await;
         stop_rpc(public_rpc);
-        return outcome;
+        return Ok(outcome.map(drop)?);
     }
     let secret_path = args
         .engine
@@ -980,71 +934,6 @@ async fn rotate_periodically(identity: Arc<aegis_attest::Identity>, seconds: u64
             Err(error) => {
                 tracing::error!(target: "aegis::node", %error, "key rotation task failed")
             }
-        }
-    }
-}
-
-/// How often dev mode looks at the pool between blocks.
-const DEV_POLL: Duration = Duration::from_millis(25);
-
-async fn dev_loop(
-    spec: &ChainSpec,
-    executor: &Executor,
-    pool: &aegis_mempool::Pool,
-    dev: &DevArgs,
-) -> anyhow::Result<()> {
-    use aegis_executor::TxPool;
-    let store = executor.store();
-    let period = dev.period.max(1);
-    let mut sealed = 0u64;
-    loop {
-        let parent = store.head()?.context("head vanished")?;
-        let parent_hash = parent.hash_slow();
-        // Seal at the period, or at once when a full block of pending transactions waits
-        // (timestamps then run ahead of the clock by at least a second per block, like a
-        // chain under load, and fall back to it when the load passes).
-        let due = now().max(parent.timestamp + period);
-        let mut shutdown = std::pin::pin!(shutdown_signal());
-        let mut last_version = u64::MAX;
-        loop {
-            if now() >= due {
-                break;
-            }
-            let version = pool.version();
-            if version != last_version {
-                last_version = version;
-                if pool.pending_gas() >= parent.gas_limit {
-                    break;
-                }
-            }
-            tokio::select! {
-                _ = tokio::time::sleep(DEV_POLL) => {}
-                _ = &mut shutdown => { info!(target: "aegis::node", "interrupted"); return Ok(()); }
-            }
-        }
-        let attrs = dev_attributes(spec, &parent, sealed, 1)?;
-        let base_fee = aegis_executor::next_base_fee(spec, &parent, attrs.timestamp)?;
-        let mut txs = pool.best_transactions(base_fee);
-        let block = executor.build(parent_hash, &attrs, Some(&mut *txs))?;
-        executor.commit(&block, true)?;
-        pool.on_new_head(executor);
-        let header = &block.block.header;
-        info!(
-            target: "aegis::node",
-            number = header.number,
-            hash = %block.hash,
-            txs = block.block.body.transactions.len(),
-            gas_used = header.gas_used,
-            base_fee = header.base_fee_per_gas.unwrap_or_default(),
-            state_root = %header.state_root,
-            "sealed block"
-        );
-        if block.receipts.iter().any(|r| !r.status()) {
-            warn!(target: "aegis::node", number = header.number, "a forced transaction reverted");
-        }
-        sealed += 1;
-        if dev.blocks != 0 && sealed >= dev.blocks {
-            return Ok(());
         }
     }
 }

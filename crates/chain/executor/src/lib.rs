@@ -631,6 +631,8 @@ pub trait TxPool: Send + Sync + 'static {
     /// Changes whenever the pool's content changes, so a payload job rebuilds only when it can
     /// improve.
     fn version(&self) -> u64;
+    /// Total gas limit of the executable transactions: whether a full block is waiting.
+    fn pending_gas(&self) -> u64;
     /// A new canonical head: drop what it included or made invalid.
     fn on_new_head(&self, _executor: &Executor) {}
     /// `miner_setMaxDASize`: the data-availability limits the builder enforces from now on.

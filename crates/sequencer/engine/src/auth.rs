@@ -48,7 +48,8 @@ pub enum AuthError {
     },
 }
 
-fn now_secs() -> u64 {
+/// Seconds since the Unix epoch by the wall clock.
+pub(crate) fn now_secs() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())

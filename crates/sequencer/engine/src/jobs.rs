@@ -29,6 +29,9 @@ impl TxPool for EmptyPool {
     fn version(&self) -> u64 {
         0
     }
+    fn pending_gas(&self) -> u64 {
+        0
+    }
 }
 
 /// A pool over a list of transactions (fee-ordered), for tests, benches and dev use until the
@@ -56,6 +59,11 @@ impl TxPool for ListPool {
     }
     fn version(&self) -> u64 {
         self.version.load(Ordering::Relaxed)
+    }
+    fn pending_gas(&self) -> u64 {
+        let txs = self.txs.lock().expect("pool lock");
+        txs.iter()
+            .fold(0u64, |gas, tx| gas.saturating_add(tx.gas_limit()))
     }
     fn set_da_limits(&self, limits: aegis_executor::DaLimits) {
         *self.da_limits.lock().expect("limits lock") = limits;

@@ -9,9 +9,11 @@
 //! them.
 
 pub mod auth;
+pub mod dev;
 pub mod jobs;
 mod rpc;
 
+pub use dev::DevSealer;
 pub use jobs::{EmptyPool, ListPool, PayloadJobs, TxPool, payload_id};
 pub use rpc::{ENGINE_CAPABILITIES, EngineApi};
 
@@ -36,6 +38,18 @@ pub enum EngineError {
         /// Why.
         reason: String,
     },
+    /// Building or committing a block failed.
+    #[error(transparent)]
+    Executor(#[from] aegis_executor::ExecutorError),
+    /// The chain store has no head block.
+    #[error("the chain has no head block")]
+    NoHead,
+    /// A payload job ended before its block was taken.
+    #[error("the payload job ended before its block was taken")]
+    PayloadLost,
+    /// Dev sealing writes the post-Ecotone L1-info deposit only.
+    #[error("dev mode needs Ecotone active from genesis")]
+    DevNeedsEcotone,
 }
 
 /// Engine API JSON-RPC error codes.

@@ -269,6 +269,9 @@ impl TxPool for Pool {
     fn version(&self) -> u64 {
         self.version.load(Ordering::Acquire)
     }
+    fn pending_gas(&self) -> u64 {
+        Pool::pending_gas(self)
+    }
     fn on_new_head(&self, executor: &Executor) {
         match HeadState::at_head(executor) {
             Ok(state) => self.revalidate(&state),

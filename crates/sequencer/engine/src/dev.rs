@@ -1,0 +1,287 @@
+//! Dev sealing: blocks on a timer from a synthetic L1 origin, for running without a rollup node.
+//!
+//! [`DevSealer`] plays the rollup node's part against the same [`PayloadJobs`] the Engine API
+//! drives: it starts a job with attributes for the next block, takes its best payload and makes
+//! it the head. Blocks come every `period` seconds, or at once when a full block of pending
+//! transactions waits.
+
+use crate::auth::now_secs;
+use crate::{EngineError, PayloadJobs, TxPool};
+use aegis_chainspec::{
+    ChainSpec, OpFork,
+    l1_info::{L1Info, L1InfoFormat},
+};
+use aegis_executor::{BuildAttributes, ExecutedBlock, Executor, ExecutorError};
+use alloy_eips::Encodable2718;
+use alloy_primitives::{Address, B64, B256, U256, keccak256};
+use op_alloy_consensus::OpTxEnvelope;
+use std::{future::Future, sync::Arc, time::Duration};
+use tracing::{info, warn};
+
+/// How often the sealer looks at the pool between blocks.
+const POLL: Duration = Duration::from_millis(25);
+/// The payload version the sealer's jobs are keyed by (V3, as a post-Ecotone rollup node asks).
+const PAYLOAD_VERSION: u8 = 3;
+
+/// Seals blocks without a rollup node.
+pub struct DevSealer {
+    executor: Arc<Executor>,
+    pool: Arc<dyn TxPool>,
+    jobs: PayloadJobs,
+    period: u64,
+    limit: u64,
+}
+
+impl std::fmt::Debug for DevSealer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DevSealer")
+            .field("period", &self.period)
+            .field("limit", &self.limit)
+            .finish_non_exhaustive()
+    }
+}
+
+impl DevSealer {
+    /// A sealer building on `executor`'s head from `pool` every `period` seconds (at least one).
+    pub fn new(executor: Arc<Executor>, pool: Arc<dyn TxPool>, period: u64) -> Self {
+        Self {
+            jobs: PayloadJobs::new(executor.clone(), pool.clone()),
+            executor,
+            pool,
+            period: period.max(1),
+            limit: 0,
+        }
+    }
+
+    /// Stops after `blocks` blocks (0: runs until shut down).
+    pub fn with_limit(mut self, blocks: u64) -> Self {
+        self.limit = blocks;
+        self
+    }
+
+    /// Seals until the limit is reached or `shutdown` resolves; returns the blocks sealed.
+    pub async fn run(&self, shutdown: impl Future<Output = ()>) -> Result<u64, EngineError> {
+        let mut shutdown = std::pin::pin!(shutdown);
+        let mut sealed = 0u64;
+        loop {
+            let parent = self.head()?;
+            // Seal at the period, or at once when a full block of pending transactions waits
+            // (timestamps then run ahead of the clock by at least a second per block, like a
+            // chain under load, and fall back to it when the load passes).
+            let due = now_secs().max(parent.timestamp + self.period);
+            let mut last_version = u64::MAX;
+            while now_secs() < due {
+                let version = self.pool.version();
+                if version != last_version {
+                    last_version = version;
+                    if self.pool.pending_gas() >= parent.gas_limit {
+                        break;
+                    }
+                }
+                tokio::select! {
+                    _ = tokio::time::sleep(POLL) => {}
+                    _ = &mut shutdown => {
+                        info!(target: "aegis::engine::dev", sealed, "interrupted");
+                        return Ok(sealed);
+                    }
+                }
+            }
+            self.seal(&parent, sealed).await?;
+            sealed += 1;
+            if self.limit != 0 && sealed >= self.limit {
+                return Ok(sealed);
+            }
+        }
+    }
+
+    fn head(&self) -> Result<alloy_consensus::Header, EngineError> {
+        let head = self.executor.store().head().map_err(ExecutorError::from)?;
+        head.ok_or(EngineError::NoHead)
+    }
+
+    /// Builds the `seq`th block on `parent` through a payload job and makes it the head.
+    async fn seal(
+        &self,
+        parent: &alloy_consensus::Header,
+        seq: u64,
+    ) -> Result<Arc<ExecutedBlock>, EngineError> {
+        let attrs = dev_attributes(self.executor.spec(), parent, seq, now_secs())?;
+        let id = self
+            .jobs
+            .start(parent.hash_slow(), attrs, PAYLOAD_VERSION)
+            .await?;
+        let block = self.jobs.best(&id).await.ok_or(EngineError::PayloadLost)?;
+        let executor = self.executor.clone();
+        let pool = self.pool.clone();
+        let committed = block.clone();
+        tokio::task::spawn_blocking(move || {
+            executor.commit(&committed, true)?;
+            pool.on_new_head(&executor);
+            Ok::<_, ExecutorError>(())
+        })
+        .await
+        .map_err(|e| ExecutorError::Execution(e.to_string()))??;
+        let header = &block.block.header;
+        info!(
+            target: "aegis::engine::dev",
+            number = header.number,
+            hash = %block.hash,
+            txs = block.block.body.transactions.len(),
+            gas_used = header.gas_used,
+            base_fee = header.base_fee_per_gas.unwrap_or_default(),
+            state_root = %header.state_root,
+            "sealed block"
+        );
+        if block.receipts.iter().any(|r| !r.status()) {
+            warn!(target: "aegis::engine::dev", number = header.number, "a forced transaction reverted");
+        }
+        Ok(block)
+    }
+}
+
+/// Attributes for the `seq`th dev block on `parent` at the wall-clock second `now`: a synthetic
+/// L1 origin (the genesis time, fixed fee parameters) and the pool's transactions.
+pub fn dev_attributes(
+    spec: &ChainSpec,
+    parent: &alloy_consensus::Header,
+    seq: u64,
+    now: u64,
+) -> Result<BuildAttributes, EngineError> {
+    let timestamp = now.max(parent.timestamp + 1);
+    let format = L1InfoFormat::for_block(spec, parent.timestamp, timestamp)
+        .ok_or(EngineError::DevNeedsEcotone)?;
+    let info = L1Info {
+        number: 0,
+        timestamp: spec.genesis.timestamp,
+        base_fee: U256::from(1_000_000_000u64),
+        blob_base_fee: U256::from(1),
+        hash: keccak256("aegis-dev-l1-origin"),
+        sequence_number: seq,
+        batcher: Address::ZERO,
+        base_fee_scalar: 1368,
+        blob_base_fee_scalar: 810_949,
+        operator_fee_scalar: 0,
+        operator_fee_constant: 0,
+        da_footprint_gas_scalar: 400,
+    };
+    let deposit = OpTxEnvelope::Deposit(alloy_consensus::Sealed::new(info.deposit(format)));
+    let forks = &spec.forks;
+    Ok(BuildAttributes {
+        timestamp,
+        prev_randao: keccak256(timestamp.to_be_bytes()),
+        fee_recipient: Address::ZERO,
+        parent_beacon_block_root: forks
+            .is_active(OpFork::Ecotone, timestamp)
+            .then_some(B256::ZERO),
+        gas_limit: parent.gas_limit,
+        transactions: vec![deposit.encoded_2718().into()],
+        no_tx_pool: false,
+        eip1559_params: forks
+            .is_active(OpFork::Holocene, timestamp)
+            .then_some(B64::ZERO),
+        min_base_fee: forks.is_active(OpFork::Jovian, timestamp).then_some(0),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ListPool;
+    use aegis_executor::PoolTx;
+    use aegis_storage::Store;
+    use aegis_testing::{TxType, signer, spec, transfer};
+    use alloy_eips::Decodable2718;
+
+    fn chain() -> (Arc<Executor>, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(Store::open(dir.path().join("chain.redb")).unwrap());
+        (
+            Arc::new(Executor::new(spec(None, None), store).unwrap()),
+            dir,
+        )
+    }
+
+    fn transfers(chain_id: u64, count: u64) -> Vec<PoolTx> {
+        (0..count)
+            .map(|nonce| {
+                let tx = transfer(
+                    TxType::Eip1559,
+                    &signer(1),
+                    chain_id,
+                    nonce,
+                    Address::ZERO,
+                    1,
+                );
+                PoolTx::decode(tx).unwrap()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn attributes_carry_the_l1_info_deposit_and_never_go_back_in_time() {
+        let (executor, _dir) = chain();
+        let parent = executor.store().head().unwrap().unwrap();
+        let late = dev_attributes(executor.spec(), &parent, 7, parent.timestamp + 100).unwrap();
+        assert_eq!(late.timestamp, parent.timestamp + 100);
+        // A clock behind the parent still gives a later block.
+        let early = dev_attributes(executor.spec(), &parent, 7, 0).unwrap();
+        assert_eq!(early.timestamp, parent.timestamp + 1);
+        assert_eq!(early.gas_limit, parent.gas_limit);
+        let [deposit] = &early.transactions[..] else {
+            panic!("one forced transaction expected");
+        };
+        let OpTxEnvelope::Deposit(deposit) = OpTxEnvelope::decode_2718(&mut &deposit[..]).unwrap()
+        else {
+            panic!("the forced transaction is not a deposit");
+        };
+        let (info, _) = L1Info::decode(&deposit.input).unwrap();
+        assert_eq!(info.sequence_number, 7);
+        assert_eq!(info.timestamp, executor.spec().genesis.timestamp);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn seals_pool_transactions_through_payload_jobs_up_to_the_limit() {
+        let (executor, _dir) = chain();
+        let pool = Arc::new(ListPool::default());
+        pool.extend(transfers(executor.spec().chain_id, 3));
+        let sealer = DevSealer::new(executor.clone(), pool.clone(), 1).with_limit(2);
+        let sealed = sealer.run(std::future::pending()).await.unwrap();
+        assert_eq!(sealed, 2);
+        let head = executor.store().head().unwrap().unwrap();
+        assert_eq!(head.number, 2);
+        let first = executor.store().canonical_hash(1).unwrap().unwrap();
+        let (first, _) = executor.stored_block(&first).unwrap().unwrap();
+        // The L1-info deposit, then the three transfers.
+        assert_eq!(first.body.transactions.len(), 4);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_full_block_waiting_is_sealed_before_the_period_ends() {
+        let (executor, _dir) = chain();
+        let gas_limit = executor.store().head().unwrap().unwrap().gas_limit;
+        let pool = Arc::new(ListPool::default());
+        // An hour-long period: only the waiting full block can make the sealer act.
+        let sealer = DevSealer::new(executor.clone(), pool.clone(), 3600).with_limit(1);
+        pool.extend(transfers(executor.spec().chain_id, gas_limit / 21_000 + 1));
+        let sealed =
+            tokio::time::timeout(Duration::from_secs(60), sealer.run(std::future::pending()))
+                .await
+                .expect("the sealer waited for the period despite a full block")
+                .unwrap();
+        assert_eq!(sealed, 1);
+    }
+
+    #[tokio::test]
+    async fn shutdown_stops_the_sealer_while_it_waits_for_the_next_block() {
+        let (executor, _dir) = chain();
+        let sealer = DevSealer::new(executor.clone(), Arc::new(crate::EmptyPool), 3600);
+        // The genesis is old, so the first block is due at once; the second an hour later.
+        let shutdown = tokio::time::sleep(Duration::from_secs(1));
+        let sealed = tokio::time::timeout(Duration::from_secs(30), sealer.run(shutdown))
+            .await
+            .expect("the sealer ignored shutdown")
+            .unwrap();
+        assert_eq!(sealed, 1);
+        assert_eq!(executor.store().head().unwrap().unwrap().number, 1);
+    }
+}
