@@ -10,16 +10,18 @@ use aegis_executor::{Executor, PoolTx};
 use aegis_mempool::{HeadState, Pool, PoolConfig};
 use aegis_rpc::{EthApi, RpcConfig};
 use aegis_storage::Store;
-use aegis_testing::{SEQUENCER_FEE_VAULT, TxType, l1_info_tx, signer, spec, transfer};
+use aegis_testing::{
+    EngineClient, SEQUENCER_FEE_VAULT, TxType, l1_info_tx, signer, spec, transfer,
+};
 use alloy_primitives::{Address, B256};
-use alloy_rpc_types_engine::{Claims, JwtSecret};
+use alloy_rpc_types_engine::JwtSecret;
 use serde_json::{Value, json};
 use std::{
     sync::{
         Arc,
         atomic::{AtomicBool, AtomicU64, Ordering},
     },
-    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
+    time::{Duration, Instant},
 };
 
 const CLIENTS: usize = 16;
@@ -132,34 +134,14 @@ fn main() {
             .await
             .unwrap();
 
-        let url = format!("http://{engine_addr}");
-        let client = reqwest::Client::new();
-        let call = |method: &'static str, params: Value| {
-            let iat = SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .unwrap()
-                .as_secs();
-            let auth = format!(
-                "Bearer {}",
-                secret.encode(&Claims { iat, exp: None }).unwrap()
-            );
-            let request = client
-                .post(&url)
-                .header("authorization", auth)
-                .json(&json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}));
-            async move {
-                let response: Value = request.send().await.unwrap().json().await.unwrap();
-                assert!(response.get("error").is_none(), "{method}: {response}");
-                response["result"].clone()
-            }
-        };
+        let engine = EngineClient::new(format!("http://{engine_addr}"), secret);
         let genesis = executor.store().head().unwrap().unwrap();
         let head = json!({"headBlockHash": genesis.hash_slow(), "safeBlockHash": B256::ZERO, "finalizedBlockHash": B256::ZERO});
         let timestamp = genesis.timestamp + 2;
         let l1_info = l1_info_tx(&spec, &genesis, timestamp);
         let mut round_id = 0u8;
         let mut phase = |label: &'static str| {
-            let call = &call;
+            let engine = &engine;
             let (head, l1_info) = (head.clone(), l1_info.clone());
             let first = round_id;
             round_id = round_id.wrapping_add(rounds as u8);
@@ -178,10 +160,10 @@ fn main() {
                         "eip1559Params": "0x0000000000000000",
                     });
                     let started = Instant::now();
-                    let fcu = call("engine_forkchoiceUpdatedV3", json!([head, attrs])).await;
+                    let fcu = engine.call("engine_forkchoiceUpdatedV3", json!([head, attrs])).await;
                     let id = fcu["payloadId"].clone();
                     if round % 2 == 0 {
-                        let envelope = call("engine_getPayloadV3", json!([id])).await;
+                        let envelope = engine.call("engine_getPayloadV3", json!([id])).await;
                         first_full.push(started.elapsed());
                         let txs = envelope["executionPayload"]["transactions"].as_array().unwrap().len();
                         assert_eq!(txs, 1001);
@@ -189,7 +171,7 @@ fn main() {
                         // As op-node asks: well after the build started.
                         tokio::time::sleep(Duration::from_millis(300)).await;
                         let asked = Instant::now();
-                        let envelope = call("engine_getPayloadV3", json!([id])).await;
+                        let envelope = engine.call("engine_getPayloadV3", json!([id])).await;
                         settled.push(asked.elapsed());
                         let txs = envelope["executionPayload"]["transactions"].as_array().unwrap().len();
                         assert_eq!(txs, 1001);

@@ -3,26 +3,21 @@
 //! leaves the pool bounded, memory bounded, every answer a geth-style error or a hash, and the
 //! node producing blocks and answering.
 
-use aegis_testing::{Fees, TxType, signer, user_tx_with_fees};
+use aegis_testing::{
+    Fees, TxType,
+    process::{Process, free_port},
+    signer, user_tx_with_fees,
+};
 use alloy_primitives::{Address, Bytes, TxKind, U256, keccak256};
 use alloy_signer_local::PrivateKeySigner;
 use serde_json::{Value, json};
 use std::{
-    process::{Child, Command, Stdio},
+    process::{Command, Stdio},
     time::{Duration, Instant},
 };
 
 const CAPACITY: usize = 10_000;
 const GWEI: u128 = 1_000_000_000;
-
-struct Node(Child);
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn rss_kib(pid: u32) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
@@ -116,11 +111,7 @@ fn flood() -> Vec<Bytes> {
 #[test]
 fn a_flood_leaves_the_node_bounded_and_answering() {
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let child = Command::new(env!("CARGO_BIN_EXE_aegis"))
         .args(["node", "--dev", "--dev.period", "1"])
         .arg("--datadir")
@@ -133,7 +124,7 @@ fn a_flood_leaves_the_node_bounded_and_answering() {
         .spawn()
         .unwrap();
     let pid = child.id();
-    let _node = Node(child);
+    let _node = Process(child);
     let url = format!("http://127.0.0.1:{port}");
     let client = reqwest::blocking::Client::builder()
         .timeout(Duration::from_secs(120))

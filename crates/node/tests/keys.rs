@@ -218,6 +218,7 @@ fn dev_node_includes_an_encrypted_transaction_from_the_cli() {
     let dir = tempfile::tempdir().unwrap();
     let genesis = genesis(&dir.path().join("g"));
     let data = dir.path().join("data");
+    let port = aegis_testing::process::free_port().to_string();
     let child = Command::new(env!("CARGO_BIN_EXE_aegis"))
         .args([
             "node",
@@ -229,21 +230,14 @@ fn dev_node_includes_an_encrypted_transaction_from_the_cli() {
             "--dev.period",
             "1",
             "--http.port",
-            "38745",
+            &port,
         ])
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    struct Kill(std::process::Child);
-    impl Drop for Kill {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-    let _guard = Kill(child);
+    let _guard = aegis_testing::process::Process(child);
     let started = Instant::now();
-    let url = "http://127.0.0.1:38745";
+    let url = &format!("http://127.0.0.1:{port}");
     while rpc(url, "eth_chainId", json!([])).is_none() {
         assert!(
             started.elapsed() < Duration::from_secs(30),

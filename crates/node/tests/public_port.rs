@@ -3,11 +3,16 @@
 //! capped in gas and time, expensive requests beyond the worker pool are refused at once while
 //! blocks keep coming, and SIGTERM stops the node within seconds whatever is in flight.
 
-use aegis_testing::{TxType, signer, transfer};
+use aegis_testing::{
+    TxType,
+    process::{Process, free_port},
+    rpc::error_of,
+    signer, transfer,
+};
 use alloy_primitives::Address;
 use serde_json::{Value, json};
 use std::{
-    process::{Child, Command, Stdio},
+    process::{Command, Stdio},
     time::{Duration, Instant},
 };
 
@@ -16,26 +21,15 @@ const LOOP_CODE: &str = "0x5b5f56";
 const LOOP_AT: Address = Address::repeat_byte(0x10);
 
 struct Node {
-    child: Child,
+    process: Process,
     url: String,
     _dir: tempfile::TempDir,
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 impl Node {
     fn start(extra: &[&str]) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = free_port();
         let child = Command::new(env!("CARGO_BIN_EXE_aegis"))
             .args(["node", "--dev", "--dev.period", "1", "--txpool.nojournal"])
             .arg("--datadir")
@@ -48,7 +42,7 @@ impl Node {
             .spawn()
             .unwrap();
         let node = Self {
-            child,
+            process: Process(child),
             url: format!("http://127.0.0.1:{port}"),
             _dir: dir,
         };
@@ -91,7 +85,7 @@ impl Node {
 
     fn terminate(&self) {
         let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
+            .args(["-TERM", &self.process.0.id().to_string()])
             .status()
             .unwrap();
         assert!(status.success());
@@ -101,7 +95,7 @@ impl Node {
     fn exits_within(&mut self, limit: Duration) -> bool {
         let started = Instant::now();
         while started.elapsed() < limit {
-            if self.child.try_wait().unwrap().is_some() {
+            if self.process.child().try_wait().unwrap().is_some() {
                 return true;
             }
             std::thread::sleep(Duration::from_millis(50));
@@ -119,15 +113,6 @@ fn runaway_call() -> Value {
         {LOOP_AT.to_string(): {"code": LOOP_CODE}},
         {"gasLimit": "0xffffffffffffffff"}
     ])
-}
-
-fn error_of(response: &Value) -> (i64, String) {
-    let e = &response["error"];
-    assert!(e.is_object(), "expected an error: {response}");
-    (
-        e["code"].as_i64().unwrap(),
-        e["message"].as_str().unwrap().to_owned(),
-    )
 }
 
 #[test]

@@ -6,13 +6,14 @@
 //! registry's guarantees against censorship, as attacks on a running node.
 
 use aegis_bindings::{qrms_oracle::QRMSOracle, sequencer_attestation::SequencerAttestation};
+use aegis_testing::{process::Process, unix_now as now};
 use alloy_primitives::{Address, B256, Bytes, U256, keccak256};
 use alloy_signer::SignerSync;
 use alloy_sol_types::SolCall;
 use serde_json::{Value, json};
 use std::{
     path::{Path, PathBuf},
-    process::{Child, Command},
+    process::Command,
     time::{Duration, Instant},
 };
 
@@ -36,26 +37,11 @@ const OWNABLE_INIT: &str = "0x335f556008600d5f3960085ff3\
 const APPROVER_INIT: &str = "0x600e600a5f39600e5ff3\
                              631626ba7e60e01b5f5260205ff3";
 
-fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
 const VAULT: Address = Address::repeat_byte(0x7a);
 const STRANGER: Address = Address::repeat_byte(0x51);
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-struct Node(Child);
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 fn wait_until(what: &str, timeout: Duration, mut done: impl FnMut() -> bool) {
@@ -83,11 +69,7 @@ fn tool(name: &str, args: &[&str], envs: &[(&str, String)]) -> String {
 }
 
 fn write_feed(path: &Path, cryptanalysis: f64) {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    let report = json!({"observedAt": now, "indicators": {"cryptanalysis": cryptanalysis}});
+    let report = json!({"observedAt": now(), "indicators": {"cryptanalysis": cryptanalysis}});
     // Written whole, then renamed: the node never reads half a report.
     let tmp = path.with_extension("tmp");
     std::fs::write(&tmp, report.to_string()).unwrap();
@@ -105,7 +87,7 @@ struct Dev {
     deployer: String,
     oracle: Address,
     attestation: Address,
-    node: Option<Node>,
+    node: Option<Process>,
 }
 
 impl Dev {
@@ -182,7 +164,7 @@ impl Dev {
         ];
         args.extend(extra.iter().map(|a| a.to_string()));
         let log = |name: &str| std::fs::File::create(self.dir.path().join(name)).unwrap();
-        self.node = Some(Node(
+        self.node = Some(Process(
             Command::new(env!("CARGO_BIN_EXE_aegis"))
                 .args(&args)
                 .env("RUST_LOG", "info")

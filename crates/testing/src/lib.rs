@@ -1,8 +1,11 @@
 //! Test helpers for aegis: a devnet chain over a temporary store, the anvil dev signers, signed
 //! transactions of every type the pool accepts, deposits, and payload attributes shaped like the
-//! ones a rollup node sends.
+//! ones a rollup node sends, and an authenticated engine-port client.
 
 pub mod process;
+pub mod rpc;
+
+pub use rpc::{EngineClient, unix_now};
 
 use aegis_chainspec::{
     ChainSpec, DevnetGenesisOptions, OpFork, devnet_genesis,

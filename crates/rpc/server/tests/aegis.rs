@@ -12,7 +12,11 @@ use aegis_tee::{
     AttestationProvider, ReportDataBinding, ReportDataDomain, ReportDataPurpose, Simulator,
     verify_dev,
 };
-use aegis_testing::{TxType, signer, spec, transfer};
+use aegis_testing::{
+    TxType,
+    rpc::{call, error_of},
+    signer, spec, transfer,
+};
 use alloy_primitives::{Address, B256, Bytes};
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -113,27 +117,6 @@ impl Harness {
             1,
         )
     }
-}
-
-async fn call(url: &str, method: &str, params: Value) -> Value {
-    reqwest::Client::new()
-        .post(url)
-        .json(&json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
-}
-
-fn error_of(response: &Value) -> (i64, String) {
-    let e = &response["error"];
-    assert!(e.is_object(), "expected an error: {response}");
-    (
-        e["code"].as_i64().unwrap(),
-        e["message"].as_str().unwrap().to_string(),
-    )
 }
 
 /// Nothing on the public port tells that the encrypted transaction `hash` of dev account 0

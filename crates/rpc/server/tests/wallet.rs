@@ -6,22 +6,10 @@ use aegis_executor::{Executor, TxPool};
 use aegis_mempool::{Pool, PoolConfig};
 use aegis_rpc::{EthApi, RpcConfig};
 use aegis_storage::Store;
-use aegis_testing::{SEQUENCER_FEE_VAULT, TxType, l1_info_tx, signer, spec, transfer};
+use aegis_testing::{SEQUENCER_FEE_VAULT, TxType, l1_info_tx, rpc::call, signer, spec, transfer};
 use alloy_primitives::{Address, B256, keccak256};
 use serde_json::{Value, json};
 use std::sync::Arc;
-
-async fn call(url: &str, method: &str, params: Value) -> Value {
-    reqwest::Client::new()
-        .post(url)
-        .json(&json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
-}
 
 async fn engine(
     module: &jsonrpsee::RpcModule<Arc<EngineApi>>,

@@ -11,13 +11,15 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use aegis_engine::{EngineApi, ListPool, TxPool};
 use aegis_executor::{Executor, PoolTx};
 use aegis_storage::Store;
-use aegis_testing::{SEQUENCER_FEE_VAULT, TxType, l1_info_tx, signer, spec, transfer};
+use aegis_testing::{
+    EngineClient, SEQUENCER_FEE_VAULT, TxType, l1_info_tx, signer, spec, transfer,
+};
 use alloy_primitives::{Address, B256};
-use alloy_rpc_types_engine::{Claims, JwtSecret};
-use serde_json::{Value, json};
+use alloy_rpc_types_engine::JwtSecret;
+use serde_json::json;
 use std::{
     sync::Arc,
-    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
+    time::{Duration, Instant},
 };
 
 const ROUNDS: usize = 60;
@@ -58,27 +60,7 @@ async fn main() {
         .serve("127.0.0.1:0".parse().unwrap(), secret)
         .await
         .unwrap();
-    let url = format!("http://{addr}");
-    let client = reqwest::Client::new();
-    let call = |method: &'static str, params: Value| {
-        let iat = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_secs();
-        let auth = format!(
-            "Bearer {}",
-            secret.encode(&Claims { iat, exp: None }).unwrap()
-        );
-        let request = client
-            .post(&url)
-            .header("authorization", auth)
-            .json(&json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}));
-        async move {
-            let response: Value = request.send().await.unwrap().json().await.unwrap();
-            assert!(response.get("error").is_none(), "{method}: {response}");
-            response["result"].clone()
-        }
-    };
+    let engine = EngineClient::new(format!("http://{addr}"), secret);
     let genesis = executor.store().head().unwrap().unwrap();
     let head = json!({"headBlockHash": genesis.hash_slow(), "safeBlockHash": B256::ZERO, "finalizedBlockHash": B256::ZERO});
     let timestamp = genesis.timestamp + 2;
@@ -98,12 +80,14 @@ async fn main() {
             "eip1559Params": "0x0000000000000000",
         });
         let started = Instant::now();
-        let fcu = call("engine_forkchoiceUpdatedV3", json!([head, attrs])).await;
+        let fcu = engine
+            .call("engine_forkchoiceUpdatedV3", json!([head, attrs]))
+            .await;
         fcu_times.push(started.elapsed());
         let id = fcu["payloadId"].clone();
         if round % 2 == 0 {
             // Asked at once: waits for the first block with pool transactions.
-            let envelope = call("engine_getPayloadV3", json!([id])).await;
+            let envelope = engine.call("engine_getPayloadV3", json!([id])).await;
             first_full.push(started.elapsed());
             assert_eq!(
                 envelope["executionPayload"]["transactions"]
@@ -116,7 +100,7 @@ async fn main() {
             // Asked the way op-node does, well after the build started: answers at once.
             tokio::time::sleep(Duration::from_millis(300)).await;
             let asked = Instant::now();
-            let envelope = call("engine_getPayloadV3", json!([id])).await;
+            let envelope = engine.call("engine_getPayloadV3", json!([id])).await;
             settled.push(asked.elapsed());
             assert_eq!(
                 envelope["executionPayload"]["transactions"]

@@ -4,30 +4,26 @@
 use aegis_engine::{EngineApi, ListPool, TxPool};
 use aegis_executor::{Executor, PoolTx};
 use aegis_storage::Store;
-use aegis_testing::{SEQUENCER_FEE_VAULT, TxType, l1_info_tx, rich_block, signer, spec, transfer};
+use aegis_testing::{
+    EngineClient, SEQUENCER_FEE_VAULT, TxType, l1_info_tx, rich_block, signer, spec, transfer,
+    unix_now as now,
+};
 use alloy_primitives::{Address, B256, keccak256};
 use alloy_rpc_types_engine::{Claims, JwtSecret};
 use serde_json::{Value, json};
 use std::{
     sync::Arc,
-    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
+    time::{Duration, Instant},
 };
 
 struct Harness {
     url: String,
-    secret: JwtSecret,
+    engine: EngineClient,
     client: reqwest::Client,
     executor: Arc<Executor>,
     pool: Arc<ListPool>,
     _server: jsonrpsee::server::ServerHandle,
     _dir: tempfile::TempDir,
-}
-
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
 }
 
 impl Harness {
@@ -45,9 +41,10 @@ impl Harness {
             .serve("127.0.0.1:0".parse().unwrap(), secret)
             .await
             .unwrap();
+        let url = format!("http://{addr}");
         Self {
-            url: format!("http://{addr}"),
-            secret,
+            engine: EngineClient::new(url.clone(), secret),
+            url,
             client: reqwest::Client::new(),
             executor,
             pool,
@@ -57,26 +54,16 @@ impl Harness {
     }
 
     fn token(&self, iat: u64) -> String {
-        format!(
-            "Bearer {}",
-            self.secret.encode(&Claims { iat, exp: None }).unwrap()
-        )
+        self.engine.bearer(iat)
     }
 
     async fn raw(&self, body: Value, auth: Option<String>) -> reqwest::Response {
-        let mut request = self.client.post(&self.url).json(&body);
-        if let Some(auth) = auth {
-            request = request.header("authorization", auth);
-        }
-        request.send().await.unwrap()
+        self.engine.post(&body, auth).await
     }
 
     /// The full JSON-RPC response object.
     async fn rpc(&self, method: &str, params: Value) -> Value {
-        let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
-        let response = self.raw(body, Some(self.token(now()))).await;
-        assert_eq!(response.status(), 200);
-        response.json().await.unwrap()
+        self.engine.request(method, params).await
     }
 
     async fn ok(&self, method: &str, params: Value) -> Value {
