@@ -5,6 +5,6 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ./scripts/bootstrap.sh >/dev/null
 export PATH="$PWD/.tools/bin:$PATH"
-for contract in SequencerAttestation QRMSOracle DevPckVerifier; do
+for contract in SequencerAttestation QRMSOracle DevPckVerifier MlDsa87Verifier; do
   forge inspect "$contract" abi --json >"crates/bindings/abi/$contract.json"
 done

@@ -41,6 +41,17 @@ pub mod dev_pck_verifier {
     );
 }
 
+/// `MlDsa87Verifier`: FIPS 204 ML-DSA-87 verification on chain, and key expansion.
+pub mod ml_dsa87_verifier {
+    #![allow(missing_docs)] // generated from the ABI
+    alloy_sol_types::sol!(
+        #[allow(missing_docs)]
+        #[sol(all_derives)]
+        MlDsa87Verifier,
+        "abi/MlDsa87Verifier.json"
+    );
+}
+
 mod eip712 {
     alloy_sol_types::sol! {
         /// The struct `commitBatch` signatures are over.
@@ -122,13 +133,21 @@ mod tests {
         );
     }
 
+    /// The contracts with bindings (as `scripts/gen-abi.sh` lists them).
+    const CONTRACTS: [&str; 4] = [
+        "SequencerAttestation",
+        "QRMSOracle",
+        "DevPckVerifier",
+        "MlDsa87Verifier",
+    ];
+
     /// The checked-in ABIs are what `forge inspect` produces from the contracts now.
     #[test]
     fn abis_match_the_contracts() {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
         let forge = root.join(".tools/bin/forge");
         assert!(forge.exists(), "forge missing: run scripts/bootstrap.sh");
-        for contract in ["SequencerAttestation", "QRMSOracle", "DevPckVerifier"] {
+        for contract in CONTRACTS {
             let out = std::process::Command::new(&forge)
                 .current_dir(&root)
                 .env(
@@ -162,7 +181,7 @@ mod tests {
     #[test]
     fn semver_tags_match_version() {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-        for contract in ["SequencerAttestation", "QRMSOracle", "DevPckVerifier"] {
+        for contract in CONTRACTS {
             let path = root.join(format!("contracts/{contract}.sol"));
             let source = std::fs::read_to_string(&path).unwrap();
             let tag = source
