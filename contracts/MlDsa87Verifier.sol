@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.37;
 
-import {IMlDsaVerifier} from "./interfaces/IMlDsaVerifier.sol";
+import {IMlDsaExpandedVerifier, IMlDsaVerifier} from "./interfaces/IMlDsaVerifier.sol";
 import {ISemver} from "./interfaces/ISemver.sol";
 
 /// @title MlDsa87Verifier
@@ -25,7 +25,7 @@ import {ISemver} from "./interfaces/ISemver.sol";
 ///      14592 scratch polynomial, 22784 accumulator, 30976 z-hat (7 polynomials), 88320 an expanded
 ///      row, 94720 tr || M'.
 /// @custom:semver 1.0.0
-contract MlDsa87Verifier is IMlDsaVerifier, ISemver {
+contract MlDsa87Verifier is IMlDsaExpandedVerifier, ISemver {
     /// @notice An expanded public key: tr and the data contracts holding its eight rows.
     struct ExpandedKey {
         bytes32 trHigh;
@@ -93,13 +93,9 @@ contract MlDsa87Verifier is IMlDsaVerifier, ISemver {
         return result == 1;
     }
 
-    /// @notice {verify} for the public key hashing to `keyHash`, from its expansion.
-    /// @dev Reverts with {MlDsa87Verifier_KeyNotExpanded} until every part was written.
-    /// @param keyHash keccak256 of the public key.
-    /// @param message The message M.
-    /// @param context The context string ctx, at most 255 bytes.
-    /// @param signature The FIPS 204 signature encoding.
-    /// @return valid True if and only if the signature verifies.
+    /// @inheritdoc IMlDsaExpandedVerifier
+    /// @dev From the key's expansion; reverts with {MlDsa87Verifier_KeyNotExpanded} until every
+    ///      part was written.
     function verifyExpanded(bytes32 keyHash, bytes calldata message, bytes calldata context, bytes calldata signature)
         external
         view
@@ -154,9 +150,7 @@ contract MlDsa87Verifier is IMlDsaVerifier, ISemver {
         emit KeyPartExpanded(keyHash, part, data);
     }
 
-    /// @notice Whether every part of the key hashing to `keyHash` was expanded.
-    /// @param keyHash keccak256 of the public key.
-    /// @return True if {verifyExpanded} can use the key.
+    /// @inheritdoc IMlDsaExpandedVerifier
     function isExpanded(bytes32 keyHash) external view returns (bool) {
         return _complete(_expanded[keyHash]);
     }

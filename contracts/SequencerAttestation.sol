@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.37;
 
+import {IMlDsaExpandedVerifier} from "./interfaces/IMlDsaVerifier.sol";
 import {IPckVerifier} from "./interfaces/IPckVerifier.sol";
 import {IQRMSOracle} from "./interfaces/IQRMSOracle.sol";
 import {ISemver} from "./interfaces/ISemver.sol";
@@ -18,11 +19,16 @@ import {TdxQuoteLib} from "./lib/TdxQuoteLib.sol";
 ///      write), `_oracle`, the signer's status slot and workload slot, the workload flag and the
 ///      oracle's single policy slot. {registerSequencer} writes six fresh slots: the record
 ///      (workload id, three key hashes, then time and revocation flag packed) and the nonce flag.
-/// @custom:semver 1.5.0
+/// @custom:semver 1.6.0
 contract SequencerAttestation is ISequencerAttestation, Governed {
     /// @notice EIP-712 type hash of `BatchCommitment`.
     bytes32 public constant BATCH_COMMITMENT_TYPEHASH = keccak256(
         "BatchCommitment(uint64 batchId,uint64 l2StartBlock,uint64 l2EndBlock,bytes32 commitment,bytes32 mldsaSigHash,bytes32 slhdsaSigHash)"
+    );
+    /// @notice EIP-712 type hash of `PqBatchCommitment`, what {commitBatchPq}'s ML-DSA-87
+    ///         signatures are over.
+    bytes32 public constant PQ_BATCH_COMMITMENT_TYPEHASH = keccak256(
+        "PqBatchCommitment(address sequencer,uint64 batchId,uint64 l2StartBlock,uint64 l2EndBlock,bytes32 commitment,bytes32 slhdsaSigHash)"
     );
     /// @notice EIP-712 domain type hash.
     bytes32 public constant EIP712_DOMAIN_TYPEHASH =
@@ -55,6 +61,7 @@ contract SequencerAttestation is ISequencerAttestation, Governed {
     CommitState private _commitState;
     IQRMSOracle private _oracle;
     IPckVerifier private _pckVerifier;
+    IMlDsaExpandedVerifier private _mldsaVerifier;
     mapping(bytes32 => bool) private _allowedWorkloads;
     mapping(address => Sequencer) private _sequencers;
     mapping(address => mapping(bytes32 => bool)) private _usedNonces;
@@ -63,21 +70,28 @@ contract SequencerAttestation is ISequencerAttestation, Governed {
     /// @param initialGovernance Governance account (two-step transferable).
     /// @param initialOracle The risk oracle consulted by {commitBatch}.
     /// @param initialPckVerifier The PCK verifier consulted by {registerSequencer}.
+    /// @param initialMlDsaVerifier The ML-DSA-87 verifier consulted by {commitBatchPq}.
     /// @param initialWorkloads Workload ids allowed from the start (may be empty).
     constructor(
         address initialGovernance,
         IQRMSOracle initialOracle,
         IPckVerifier initialPckVerifier,
+        IMlDsaExpandedVerifier initialMlDsaVerifier,
         bytes32[] memory initialWorkloads
     ) Governed(initialGovernance) {
-        if (address(initialOracle) == address(0) || address(initialPckVerifier) == address(0)) {
+        if (
+            address(initialOracle) == address(0) || address(initialPckVerifier) == address(0)
+                || address(initialMlDsaVerifier) == address(0)
+        ) {
             revert SequencerAttestation_ZeroAddress();
         }
         _commitState.slotMarker = true;
         _oracle = initialOracle;
         _pckVerifier = initialPckVerifier;
+        _mldsaVerifier = initialMlDsaVerifier;
         emit OracleUpdated(address(initialOracle));
         emit PckVerifierUpdated(address(initialPckVerifier));
+        emit MlDsaVerifierUpdated(address(initialMlDsaVerifier));
         for (uint256 i = 0; i < initialWorkloads.length; ++i) {
             _allowedWorkloads[initialWorkloads[i]] = true;
             emit WorkloadAllowed(initialWorkloads[i], true);
@@ -88,7 +102,7 @@ contract SequencerAttestation is ISequencerAttestation, Governed {
 
     /// @inheritdoc ISemver
     function version() external pure returns (string memory) {
-        return "1.5.0";
+        return "1.6.0";
     }
 
     // ---------------------------------------------------------------------------------------
@@ -231,7 +245,41 @@ contract SequencerAttestation is ISequencerAttestation, Governed {
         bytes32 mldsaSigHash,
         bytes32 slhdsaSigHash
     ) external {
-        CommitState memory cs = _commitState;
+        CommitState memory cs = _checkOrder(batchId, l2StartBlock, l2EndBlock, commitment);
+        address signer = _recover(
+            _batchDigest(batchId, l2StartBlock, l2EndBlock, commitment, mldsaSigHash, slhdsaSigHash), ecdsaSignature
+        );
+        _accept(cs, signer, batchId, l2StartBlock, l2EndBlock, commitment, mldsaSigHash, slhdsaSigHash);
+    }
+
+    /// @inheritdoc ISequencerAttestation
+    function commitBatchPq(
+        address account,
+        uint64 batchId,
+        uint64 l2StartBlock,
+        uint64 l2EndBlock,
+        bytes32 commitment,
+        bytes32 slhdsaSigHash,
+        bytes calldata mldsaSignature
+    ) external {
+        CommitState memory cs = _checkOrder(batchId, l2StartBlock, l2EndBlock, commitment);
+        bytes32 keyHash = _sequencers[account].mldsaKeyHash;
+        if (keyHash == bytes32(0)) revert SequencerAttestation_NotRegistered(account);
+        bytes32 digest = _pqBatchDigest(account, batchId, l2StartBlock, l2EndBlock, commitment, slhdsaSigHash);
+        if (!_mldsaVerifier.verifyExpanded(keyHash, abi.encodePacked(digest), "", mldsaSignature)) {
+            revert SequencerAttestation_InvalidMlDsaSignature();
+        }
+        _accept(cs, account, batchId, l2StartBlock, l2EndBlock, commitment, keccak256(mldsaSignature), slhdsaSigHash);
+        emit BatchPqVerified(batchId, keyHash);
+    }
+
+    /// @dev The commit state, if a commitment with these fields may follow the last one.
+    function _checkOrder(uint64 batchId, uint64 l2StartBlock, uint64 l2EndBlock, bytes32 commitment)
+        private
+        view
+        returns (CommitState memory cs)
+    {
+        cs = _commitState;
         if (cs.paused) revert SequencerAttestation_Paused();
         if (commitment == bytes32(0)) revert SequencerAttestation_ZeroCommitment();
         if (l2StartBlock > l2EndBlock) revert SequencerAttestation_InvalidBlockRange(l2StartBlock, l2EndBlock);
@@ -243,10 +291,20 @@ contract SequencerAttestation is ISequencerAttestation, Governed {
                 revert SequencerAttestation_BlockRangeNotIncreasing(l2EndBlock, cs.lastL2EndBlock);
             }
         }
+    }
 
-        address signer = _recover(
-            _batchDigest(batchId, l2StartBlock, l2EndBlock, commitment, mldsaSigHash, slhdsaSigHash), ecdsaSignature
-        );
+    /// @dev Records a commitment `signer` authorised, after the relay rule, its status and the
+    ///      signature policy.
+    function _accept(
+        CommitState memory cs,
+        address signer,
+        uint64 batchId,
+        uint64 l2StartBlock,
+        uint64 l2EndBlock,
+        bytes32 commitment,
+        bytes32 mldsaSigHash,
+        bytes32 slhdsaSigHash
+    ) private {
         // Anyone may relay a signed commitment, but only the next one: a relayed later batch
         // would otherwise make the ones before it uncommittable. The sequencer itself may skip
         // ids (batches whose blocks an earlier commitment already covers).
@@ -350,6 +408,13 @@ contract SequencerAttestation is ISequencerAttestation, Governed {
     }
 
     /// @inheritdoc ISequencerAttestation
+    function setMlDsaVerifier(IMlDsaExpandedVerifier newMlDsaVerifier) external onlyGovernance {
+        if (address(newMlDsaVerifier) == address(0)) revert SequencerAttestation_ZeroAddress();
+        _mldsaVerifier = newMlDsaVerifier;
+        emit MlDsaVerifierUpdated(address(newMlDsaVerifier));
+    }
+
+    /// @inheritdoc ISequencerAttestation
     function setOracle(IQRMSOracle newOracle) external onlyGovernance {
         if (address(newOracle) == address(0)) revert SequencerAttestation_ZeroAddress();
         _oracle = newOracle;
@@ -405,6 +470,23 @@ contract SequencerAttestation is ISequencerAttestation, Governed {
     /// @inheritdoc ISequencerAttestation
     function pckVerifier() external view returns (IPckVerifier) {
         return _pckVerifier;
+    }
+
+    /// @inheritdoc ISequencerAttestation
+    function mldsaVerifier() external view returns (IMlDsaExpandedVerifier) {
+        return _mldsaVerifier;
+    }
+
+    /// @inheritdoc ISequencerAttestation
+    function pqBatchCommitmentDigest(
+        address account,
+        uint64 batchId,
+        uint64 l2StartBlock,
+        uint64 l2EndBlock,
+        bytes32 commitment,
+        bytes32 slhdsaSigHash
+    ) external view returns (bytes32) {
+        return _pqBatchDigest(account, batchId, l2StartBlock, l2EndBlock, commitment, slhdsaSigHash);
     }
 
     /// @inheritdoc ISequencerAttestation
@@ -575,6 +657,22 @@ contract SequencerAttestation is ISequencerAttestation, Governed {
         bytes32 structHash = keccak256(
             abi.encode(
                 BATCH_COMMITMENT_TYPEHASH, batchId, l2StartBlock, l2EndBlock, commitment, mldsaSigHash, slhdsaSigHash
+            )
+        );
+        return keccak256(abi.encodePacked(hex"1901", domainSeparator(), structHash));
+    }
+
+    function _pqBatchDigest(
+        address account,
+        uint64 batchId,
+        uint64 l2StartBlock,
+        uint64 l2EndBlock,
+        bytes32 commitment,
+        bytes32 slhdsaSigHash
+    ) private view returns (bytes32) {
+        bytes32 structHash = keccak256(
+            abi.encode(
+                PQ_BATCH_COMMITMENT_TYPEHASH, account, batchId, l2StartBlock, l2EndBlock, commitment, slhdsaSigHash
             )
         );
         return keccak256(abi.encodePacked(hex"1901", domainSeparator(), structHash));

@@ -2,8 +2,10 @@
 pragma solidity 0.8.37;
 
 import {DevPckVerifier} from "../contracts/DevPckVerifier.sol";
+import {MlDsa87Verifier} from "../contracts/MlDsa87Verifier.sol";
 import {QRMSOracle} from "../contracts/QRMSOracle.sol";
 import {SequencerAttestation} from "../contracts/SequencerAttestation.sol";
+import {IMlDsaExpandedVerifier} from "../contracts/interfaces/IMlDsaVerifier.sol";
 import {IPckVerifier} from "../contracts/interfaces/IPckVerifier.sol";
 import {IQRMSOracle} from "../contracts/interfaces/IQRMSOracle.sol";
 import {Vm, VM} from "../test/lib/Vm.sol";
@@ -31,6 +33,8 @@ import {Vm, VM} from "../test/lib/Vm.sol";
 ///                                             its governance must then call setAttestation)
 ///           AEGIS_PCK_VERIFIER                existing PCK verifier (e.g. a production DCAP-backed one);
 ///                                             when unset a DevPckVerifier is deployed
+///           AEGIS_MLDSA_VERIFIER              existing ML-DSA-87 verifier; when unset an
+///                                             MlDsa87Verifier is deployed
 abstract contract DeployBase {
     Vm internal constant vm = VM;
 
@@ -48,6 +52,7 @@ abstract contract DeployBase {
         address governance;
         IQRMSOracle oracle;
         IPckVerifier pckVerifier; // zero: deploy a DevPckVerifier with `devPckKeys`
+        IMlDsaExpandedVerifier mldsaVerifier; // zero: deploy an MlDsa87Verifier
         DevPckVerifier.PublicKey[] devPckKeys;
         bytes32[] workloadIds;
     }
@@ -85,6 +90,7 @@ abstract contract DeployBase {
         cfg.governance = governanceFromEnv();
         cfg.oracle = oracle;
         cfg.pckVerifier = IPckVerifier(vm.envOr("AEGIS_PCK_VERIFIER", address(0)));
+        cfg.mldsaVerifier = IMlDsaExpandedVerifier(vm.envOr("AEGIS_MLDSA_VERIFIER", address(0)));
         cfg.devPckKeys = parsePckKeys(vm.envOr("AEGIS_DEV_PCK_KEYS", new bytes(0)));
         cfg.workloadIds = vm.envOr("AEGIS_WORKLOAD_IDS", ",", new bytes32[](0));
     }
@@ -152,6 +158,10 @@ abstract contract DeployBase {
         if (address(pckVerifier) == address(0)) {
             pckVerifier = new DevPckVerifier(cfg.governance, cfg.devPckKeys);
         }
-        attestation = new SequencerAttestation(cfg.governance, cfg.oracle, pckVerifier, cfg.workloadIds);
+        IMlDsaExpandedVerifier mldsaVerifier = cfg.mldsaVerifier;
+        if (address(mldsaVerifier) == address(0)) {
+            mldsaVerifier = new MlDsa87Verifier();
+        }
+        attestation = new SequencerAttestation(cfg.governance, cfg.oracle, pckVerifier, mldsaVerifier, cfg.workloadIds);
     }
 }

@@ -2,9 +2,11 @@
 pragma solidity 0.8.37;
 
 import {DevPckVerifier} from "../contracts/DevPckVerifier.sol";
+import {MlDsa87Verifier} from "../contracts/MlDsa87Verifier.sol";
 import {QRMSOracle} from "../contracts/QRMSOracle.sol";
 import {SequencerAttestation} from "../contracts/SequencerAttestation.sol";
 import {IGoverned} from "../contracts/interfaces/IGoverned.sol";
+import {IMlDsaExpandedVerifier} from "../contracts/interfaces/IMlDsaVerifier.sol";
 import {IPckVerifier} from "../contracts/interfaces/IPckVerifier.sol";
 import {IQRMSOracle} from "../contracts/interfaces/IQRMSOracle.sol";
 import {ISequencerAttestation} from "../contracts/interfaces/ISequencerAttestation.sol";
@@ -29,7 +31,7 @@ abstract contract SequencerAttestation_TestInit is AttestationFixture {
     address internal seq;
     address internal constant RELAYER = address(0xbeef);
 
-    function setUp() public override {
+    function setUp() public virtual override {
         super.setUp();
         seq = vm.addr(SEQUENCER_KEY);
     }
@@ -173,7 +175,7 @@ abstract contract SequencerAttestation_TestInit is AttestationFixture {
 
 contract SequencerAttestation_Constructor_Test is SequencerAttestation_TestInit {
     function test_constructor_state() public view {
-        assertEq(attestation.version(), "1.5.0");
+        assertEq(attestation.version(), "1.6.0");
         assertEq(attestation.governance(), GOVERNANCE);
         assertEq(address(attestation.oracle()), address(oracle));
         assertEq(address(attestation.pckVerifier()), address(pckVerifier));
@@ -188,11 +190,13 @@ contract SequencerAttestation_Constructor_Test is SequencerAttestation_TestInit 
     function test_constructor_revertsOnZeroAddresses() public {
         bytes32[] memory none = new bytes32[](0);
         vm.expectRevert(ISequencerAttestation.SequencerAttestation_ZeroAddress.selector);
-        new SequencerAttestation(address(0), oracle, pckVerifier, none);
+        new SequencerAttestation(address(0), oracle, pckVerifier, mldsaVerifier, none);
         vm.expectRevert(ISequencerAttestation.SequencerAttestation_ZeroAddress.selector);
-        new SequencerAttestation(GOVERNANCE, IQRMSOracle(address(0)), pckVerifier, none);
+        new SequencerAttestation(GOVERNANCE, IQRMSOracle(address(0)), pckVerifier, mldsaVerifier, none);
         vm.expectRevert(ISequencerAttestation.SequencerAttestation_ZeroAddress.selector);
-        new SequencerAttestation(GOVERNANCE, oracle, IPckVerifier(address(0)), none);
+        new SequencerAttestation(GOVERNANCE, oracle, IPckVerifier(address(0)), mldsaVerifier, none);
+        vm.expectRevert(ISequencerAttestation.SequencerAttestation_ZeroAddress.selector);
+        new SequencerAttestation(GOVERNANCE, oracle, pckVerifier, IMlDsaExpandedVerifier(address(0)), none);
     }
 }
 
@@ -1128,7 +1132,8 @@ contract SequencerAttestation_QuoteReplay_Test is SequencerAttestation_TestInit 
     function test_replay_quoteForAnotherContract() public {
         bytes32[] memory workloads = new bytes32[](1);
         workloads[0] = workload;
-        SequencerAttestation second = new SequencerAttestation(GOVERNANCE, oracle, pckVerifier, workloads);
+        SequencerAttestation second =
+            new SequencerAttestation(GOVERNANCE, oracle, pckVerifier, mldsaVerifier, workloads);
         Registration memory r = registrationOf(SEQUENCER_KEY);
         submit(r);
         vm.expectRevert(MISMATCH);
@@ -1535,5 +1540,192 @@ contract SequencerAttestation_RustVector_Test is AttestationFixture {
         bytes32 digest = SequencerAttestation(at)
             .batchCommitmentDigest(7, 100, 160, keccak256("commitment"), keccak256("mldsa"), bytes32(0));
         assertEq(digest, 0xf73ce9fa4107041ca47a2ada13f4fe3751adc6eca920c4eb047484557e72e57e);
+    }
+}
+
+/// @notice {commitBatchPq}: ML-DSA-87 signatures made by `crates/bindings/tests/commit_pq_fixture.rs`
+///         (fips204) for a registry at a fixed address on chain 31337, verified on chain.
+contract SequencerAttestation_CommitBatchPq_Test is SequencerAttestation_TestInit {
+    /// @dev The deployer whose first contract is the registry the fixture's signatures name.
+    address internal constant PQ_DEPLOYER = address(0xa11c);
+    address internal constant PQ_REGISTRY = 0xe8A9Ab1AbC7651A5b7C2ED5B662F2f80BF5C446d;
+    address internal constant PQ_SEQUENCER = 0x78E6933E4641D36D2449c068D13eC23b519172cA;
+
+    bytes internal pqPublicKey;
+    bytes[3] internal pqSignatures;
+
+    function setUp() public override {
+        super.setUp();
+        vm.chainId(31_337);
+        bytes32[] memory workloads = new bytes32[](1);
+        workloads[0] = workload;
+        vm.prank(PQ_DEPLOYER);
+        attestation = new SequencerAttestation(GOVERNANCE, oracle, pckVerifier, mldsaVerifier, workloads);
+        assertEq(address(attestation), PQ_REGISTRY, "fixture registry address");
+        assertEq(seq, PQ_SEQUENCER, "fixture sequencer address");
+        vm.prank(GOVERNANCE);
+        oracle.setAttestation(address(attestation));
+
+        bytes memory data = vm.readFileBinary("test/fixtures/mldsa87/commit_pq.bin");
+        pqPublicKey = slice(data, 0, 2592);
+        for (uint256 i; i < 3; ++i) {
+            pqSignatures[i] = slice(data, 2592 + i * 4627, 4627);
+        }
+        // Registered with the fixture's ML-DSA key; the key expanded once in the verifier.
+        bytes32 mh = keccak256(pqPublicKey);
+        bytes memory reportData = reportDataV3(
+            seq,
+            mh,
+            slhdsaKeyHashOf(SEQUENCER_KEY),
+            encryptionKeyHashOf(SEQUENCER_KEY),
+            nonceOf(SEQUENCER_KEY),
+            registrationDomain()
+        );
+        attestation.registerSequencer(
+            QuoteBuilder.build(QuoteBuilder.defaults(reportData)),
+            seq,
+            mh,
+            slhdsaKeyHashOf(SEQUENCER_KEY),
+            encryptionKeyHashOf(SEQUENCER_KEY),
+            nonceOf(SEQUENCER_KEY),
+            pckHint
+        );
+    }
+
+    function expandKey() internal {
+        for (uint256 part; part <= 8; ++part) {
+            mldsaVerifier.expandKey(pqPublicKey, part);
+        }
+    }
+
+    /// @dev Batch `id` exactly as the Rust fixture signs it.
+    function pqBatch(uint64 id) internal pure returns (Batch memory b) {
+        b.batchId = id;
+        b.start = 10 * (id - 1) + 1;
+        b.end = 10 * id;
+        b.commitment = keccak256(abi.encodePacked("pq batch", id));
+        b.slhdsaSigHash = id % 2 == 1 ? keccak256(abi.encodePacked("slh-dsa", id)) : bytes32(0);
+    }
+
+    function commitPq(address from, uint64 id, bytes memory signature) internal {
+        Batch memory b = pqBatch(id);
+        vm.prank(from);
+        attestation.commitBatchPq(seq, b.batchId, b.start, b.end, b.commitment, b.slhdsaSigHash, signature);
+    }
+
+    /// @notice The first batch comes from the sequencer's account (as for {commitBatch}, a
+    ///         relayer may only relay the batch after the last one); the rest anyone relays.
+    function test_commitBatchPq_relayedByAnyone_recordsTheBatch() public {
+        expandKey();
+        Batch memory b = pqBatch(1);
+        vm.expectEmit(address(attestation));
+        emit ISequencerAttestation.BatchCommitted(
+            1, seq, b.commitment, b.start, b.end, keccak256(pqSignatures[0]), b.slhdsaSigHash
+        );
+        vm.expectEmit(address(attestation));
+        emit ISequencerAttestation.BatchPqVerified(1, keccak256(pqPublicKey));
+        commitPq(seq, 1, pqSignatures[0]);
+        commitPq(RELAYER, 2, pqSignatures[1]);
+        assertLastBatch(2, 20);
+    }
+
+    /// @notice One `commitBatchPq` transaction, calldata included, within 8M gas (the stretch goal).
+    function test_commitBatchPq_gas() public {
+        expandKey();
+        Batch memory b = pqBatch(1);
+        bytes memory data = abi.encodeCall(
+            attestation.commitBatchPq, (seq, b.batchId, b.start, b.end, b.commitment, b.slhdsaSigHash, pqSignatures[0])
+        );
+        address[] memory cold = new address[](11);
+        (cold[0], cold[1], cold[2]) = (address(attestation), address(oracle), address(mldsaVerifier));
+        MlDsa87Verifier.ExpandedKey memory key = mldsaVerifier.expandedKey(keccak256(pqPublicKey));
+        for (uint256 r; r < 8; ++r) {
+            cold[3 + r] = key.rows[r];
+        }
+        uint256 used = txGas(seq, address(attestation), data, cold);
+        emit log_named_uint("commitBatchPq transaction gas", used);
+        assertTrue(used <= 8_000_000, "commitBatchPq above 8M gas");
+        assertLastBatch(1, 10);
+    }
+
+    /// @notice The adversary of this path holds the sequencer's secp256k1 key but not its
+    ///         ML-DSA key: any change to the signature or to a signed field is refused.
+    function test_commitBatchPq_revert_tamperedSignatureOrFields() public {
+        expandKey();
+        bytes memory flipped = bytes.concat(pqSignatures[0]);
+        flipped[2000] ^= 0x10;
+        vm.expectRevert(ISequencerAttestation.SequencerAttestation_InvalidMlDsaSignature.selector);
+        commitPq(seq, 1, flipped);
+        // Batch 2's signature for batch 1's fields.
+        vm.expectRevert(ISequencerAttestation.SequencerAttestation_InvalidMlDsaSignature.selector);
+        commitPq(seq, 1, pqSignatures[1]);
+        // Another commitment under batch 1's signature.
+        Batch memory b = pqBatch(1);
+        vm.prank(seq);
+        vm.expectRevert(ISequencerAttestation.SequencerAttestation_InvalidMlDsaSignature.selector);
+        attestation.commitBatchPq(seq, 1, b.start, b.end, keccak256("forged"), b.slhdsaSigHash, pqSignatures[0]);
+        // Truncated.
+        vm.expectRevert(ISequencerAttestation.SequencerAttestation_InvalidMlDsaSignature.selector);
+        commitPq(seq, 1, slice(pqSignatures[0], 0, 4626));
+        assertNoBatch();
+    }
+
+    function test_commitBatchPq_revert_replayedAndOutOfOrder() public {
+        expandKey();
+        vm.expectRevert(
+            abi.encodeWithSelector(ISequencerAttestation.SequencerAttestation_RelayOutOfOrder.selector, 1, 0)
+        );
+        commitPq(RELAYER, 1, pqSignatures[0]);
+        commitPq(seq, 1, pqSignatures[0]);
+        vm.expectRevert(
+            abi.encodeWithSelector(ISequencerAttestation.SequencerAttestation_BatchIdNotIncreasing.selector, 1, 1)
+        );
+        commitPq(RELAYER, 1, pqSignatures[0]);
+        // A relayer cannot skip batch 2; the sequencer itself may.
+        vm.expectRevert(
+            abi.encodeWithSelector(ISequencerAttestation.SequencerAttestation_RelayOutOfOrder.selector, 3, 2)
+        );
+        commitPq(RELAYER, 3, pqSignatures[2]);
+        commitPq(seq, 3, pqSignatures[2]);
+        assertLastBatch(3, 30);
+    }
+
+    function test_commitBatchPq_revert_unregisteredOrRevokedOrUnexpanded() public {
+        Batch memory b = pqBatch(1);
+        vm.expectRevert(
+            abi.encodeWithSelector(MlDsa87Verifier.MlDsa87Verifier_KeyNotExpanded.selector, keccak256(pqPublicKey))
+        );
+        commitPq(seq, 1, pqSignatures[0]);
+        expandKey();
+        vm.expectRevert(
+            abi.encodeWithSelector(ISequencerAttestation.SequencerAttestation_NotRegistered.selector, RELAYER)
+        );
+        attestation.commitBatchPq(RELAYER, 1, b.start, b.end, b.commitment, b.slhdsaSigHash, pqSignatures[0]);
+        vm.prank(GOVERNANCE);
+        attestation.revokeSequencer(seq);
+        vm.expectRevert(
+            abi.encodeWithSelector(ISequencerAttestation.SequencerAttestation_SequencerRevoked.selector, seq)
+        );
+        commitPq(seq, 1, pqSignatures[0]);
+    }
+
+    /// @notice At EMERGENCY the ECDSA-only path is refused while the PQ path keeps landing.
+    function test_commitBatchPq_acceptedAtEmergency() public {
+        expandKey();
+        setRiskScore(9500);
+        Batch memory ecdsaOnly = batch(1, 1, 10);
+        ecdsaOnly.mldsaSigHash = bytes32(0);
+        bytes memory sig = signBatch(SEQUENCER_KEY, ecdsaOnly);
+        vm.expectRevert(ISequencerAttestation.SequencerAttestation_PqSignatureRequired.selector);
+        commit(ecdsaOnly, sig);
+        commitPq(seq, 1, pqSignatures[0]);
+        assertLastBatch(1, 10);
+    }
+
+    function test_pqBatchCommitmentDigest_isWhatTheFixtureSigned() public view {
+        Batch memory b = pqBatch(2);
+        bytes32 digest =
+            attestation.pqBatchCommitmentDigest(seq, b.batchId, b.start, b.end, b.commitment, b.slhdsaSigHash);
+        assertTrue(mldsaVerifier.verify(pqPublicKey, abi.encodePacked(digest), "", pqSignatures[1]));
     }
 }

@@ -43,7 +43,8 @@ contract SimulatorQuoteTest is AttestationFixture {
         vm.etch(
             SIM_REGISTRY,
             abi.encodePacked(
-                type(SequencerAttestation).creationCode, abi.encode(GOVERNANCE, oracle, pckVerifier, workloads)
+                type(SequencerAttestation).creationCode,
+                abi.encode(GOVERNANCE, oracle, pckVerifier, mldsaVerifier, workloads)
             )
         );
         (bool ok, bytes memory runtime) = SIM_REGISTRY.call("");
@@ -225,7 +226,7 @@ contract SimulatorQuoteTest is AttestationFixture {
             abi.encodeWithSelector(ISequencerAttestation.SequencerAttestation_ReportDataMismatch.selector);
         bytes32[] memory workloads = new bytes32[](1);
         workloads[0] = simWorkload;
-        SequencerAttestation other = new SequencerAttestation(GOVERNANCE, oracle, pckVerifier, workloads);
+        SequencerAttestation other = new SequencerAttestation(GOVERNANCE, oracle, pckVerifier, mldsaVerifier, workloads);
         vm.expectRevert(mismatch);
         other.registerSequencer(
             quote, SIM_SEQUENCER, SIM_MLDSA_KEY_HASH, SIM_SLHDSA_KEY_HASH, SIM_ENCRYPTION_KEY_HASH, SIM_NONCE, pck

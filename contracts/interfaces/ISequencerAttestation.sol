@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.37;
 
+import {IMlDsaExpandedVerifier} from "./IMlDsaVerifier.sol";
 import {IPckVerifier} from "./IPckVerifier.sol";
 import {IQRMSOracle} from "./IQRMSOracle.sol";
 import {ISemver} from "./ISemver.sol";
@@ -52,6 +53,14 @@ import {ISemver} from "./ISemver.sol";
 ///           (v in {27, 28} or {0, 1}; s in the lower half order).
 ///         `mldsaSigHash` / `slhdsaSigHash` are `keccak256` of the full ML-DSA-87 / SLH-DSA-256s
 ///         signatures (published off chain; zero = not signed with that algorithm).
+///
+///         Post-quantum path ({commitBatchPq}): the commitment is authorised by an ML-DSA-87
+///         signature (FIPS 204, empty context) of the sequencer's registered ML-DSA key over the
+///         EIP-712 digest of `PqBatchCommitment(address sequencer,uint64 batchId,uint64
+///         l2StartBlock,uint64 l2EndBlock,bytes32 commitment,bytes32 slhdsaSigHash)` in the same
+///         domain, verified on chain by {mldsaVerifier} from the key's expansion
+///         ({IMlDsaExpandedVerifier}; `MlDsa87Verifier.expandKey`). No ECDSA signature is involved, so
+///         breaking secp256k1 does not allow committing a batch through it.
 ///
 ///         Ordering (replay protection): `l2StartBlock <= l2EndBlock`; after the first batch,
 ///         `batchId > lastBatchId` and `l2EndBlock > lastL2EndBlock`. So a batch id is committed
@@ -149,6 +158,11 @@ interface ISequencerAttestation is ISemver {
         bytes32 mldsaSigHash,
         bytes32 slhdsaSigHash
     );
+    /// @notice The batch committed with the same `batchId` was authorised by an ML-DSA-87
+    ///         signature verified on chain ({commitBatchPq}) under the key hashing to `mldsaKeyHash`.
+    event BatchPqVerified(uint64 indexed batchId, bytes32 indexed mldsaKeyHash);
+    /// @notice The ML-DSA verifier changed.
+    event MlDsaVerifierUpdated(address indexed mldsaVerifier);
     /// @notice A migration checkpoint was recorded.
     event CheckpointRecorded(
         uint64 indexed checkpointId,
@@ -213,6 +227,7 @@ interface ISequencerAttestation is ISemver {
     ///         (`expectedBatchId` 0: nothing is committed yet, so only the sequencer may start).
     error SequencerAttestation_RelayOutOfOrder(uint64 batchId, uint64 expectedBatchId);
     error SequencerAttestation_PqSignatureRequired();
+    error SequencerAttestation_InvalidMlDsaSignature();
     error SequencerAttestation_AlgorithmRequired(IQRMSOracle.Algorithm algorithm);
     error SequencerAttestation_AlgorithmNotAllowed(IQRMSOracle.Algorithm algorithm);
     error SequencerAttestation_CheckpointExists(uint64 checkpointId);
@@ -288,6 +303,29 @@ interface ISequencerAttestation is ISemver {
         bytes32 slhdsaSigHash
     ) external;
 
+    /// @notice Records a batch commitment authorised by the ML-DSA-87 signature of `sequencer`'s
+    ///         registered key over {pqBatchCommitmentDigest}, verified on chain; anyone may relay
+    ///         it under the same ordering and relay rules as {commitBatch}, and the same signature
+    ///         policy applies (the ML-DSA hash is `keccak256(mldsaSignature)`). Reverts with
+    ///         {SequencerAttestation_InvalidMlDsaSignature} if the signature does not verify, and
+    ///         with the verifier's error if the key was not expanded.
+    /// @param sequencer The active sequencer whose registered ML-DSA key signed.
+    /// @param batchId Batch id, greater than the previous batch's id.
+    /// @param l2StartBlock First L2 block of the batch.
+    /// @param l2EndBlock Last L2 block of the batch (inclusive).
+    /// @param commitment The batch commitment (non-zero).
+    /// @param slhdsaSigHash `keccak256` of the SLH-DSA-256s signature over `commitment`, or zero.
+    /// @param mldsaSignature The 4,627-byte ML-DSA-87 signature.
+    function commitBatchPq(
+        address sequencer,
+        uint64 batchId,
+        uint64 l2StartBlock,
+        uint64 l2EndBlock,
+        bytes32 commitment,
+        bytes32 slhdsaSigHash,
+        bytes calldata mldsaSignature
+    ) external;
+
     /// @notice Records an immutable migration checkpoint. The caller (`msg.sender`) must be an
     ///         active sequencer; a checkpoint id can be written once.
     /// @param checkpointId Checkpoint id.
@@ -333,6 +371,10 @@ interface ISequencerAttestation is ISemver {
     /// @notice Replaces the PCK verifier (governance only).
     /// @param newPckVerifier The new verifier (non-zero).
     function setPckVerifier(IPckVerifier newPckVerifier) external;
+
+    /// @notice Replaces the ML-DSA verifier, e.g. by a precompile's adapter (governance only).
+    /// @param newMlDsaVerifier The new verifier (non-zero).
+    function setMlDsaVerifier(IMlDsaExpandedVerifier newMlDsaVerifier) external;
 
     /// @notice Replaces the risk oracle (governance only).
     /// @param newOracle The new oracle (non-zero).
@@ -382,6 +424,10 @@ interface ISequencerAttestation is ISemver {
     /// @return The verifier.
     function pckVerifier() external view returns (IPckVerifier);
 
+    /// @notice The ML-DSA-87 verifier consulted by {commitBatchPq}.
+    /// @return The verifier.
+    function mldsaVerifier() external view returns (IMlDsaExpandedVerifier);
+
     /// @notice The EIP-712 domain separator for the current chain.
     /// @return The domain separator.
     function domainSeparator() external view returns (bytes32);
@@ -400,6 +446,23 @@ interface ISequencerAttestation is ISemver {
         uint64 l2EndBlock,
         bytes32 commitment,
         bytes32 mldsaSigHash,
+        bytes32 slhdsaSigHash
+    ) external view returns (bytes32);
+
+    /// @notice The EIP-712 digest a sequencer signs with ML-DSA-87 for {commitBatchPq}.
+    /// @param account The sequencer.
+    /// @param batchId Batch id.
+    /// @param l2StartBlock First L2 block.
+    /// @param l2EndBlock Last L2 block.
+    /// @param commitment The commitment.
+    /// @param slhdsaSigHash SLH-DSA-256s signature hash or zero.
+    /// @return The digest (the message M of the ML-DSA signature).
+    function pqBatchCommitmentDigest(
+        address account,
+        uint64 batchId,
+        uint64 l2StartBlock,
+        uint64 l2EndBlock,
+        bytes32 commitment,
         bytes32 slhdsaSigHash
     ) external view returns (bytes32);
 

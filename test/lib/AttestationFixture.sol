@@ -2,6 +2,7 @@
 pragma solidity 0.8.37;
 
 import {DevPckVerifier} from "../../contracts/DevPckVerifier.sol";
+import {MlDsa87Verifier} from "../../contracts/MlDsa87Verifier.sol";
 import {QRMSOracle} from "../../contracts/QRMSOracle.sol";
 import {SequencerAttestation} from "../../contracts/SequencerAttestation.sol";
 import {IQRMSOracle} from "../../contracts/interfaces/IQRMSOracle.sol";
@@ -9,7 +10,7 @@ import {ISequencerAttestation} from "../../contracts/interfaces/ISequencerAttest
 import {QuoteBuilder} from "./QuoteBuilder.sol";
 import {Test} from "./Test.sol";
 
-/// @notice Deploys oracle + dev PCK verifier + registry and offers quote/signature helpers.
+/// @notice Deploys oracle + dev PCK verifier + ML-DSA-87 verifier + registry and offers quote/signature helpers.
 abstract contract AttestationFixture is Test {
     address internal constant GOVERNANCE = address(0x60f);
     address internal constant REPORTER_A = address(0xa1);
@@ -21,6 +22,7 @@ abstract contract AttestationFixture is Test {
 
     QRMSOracle internal oracle;
     DevPckVerifier internal pckVerifier;
+    MlDsa87Verifier internal mldsaVerifier;
     SequencerAttestation internal attestation;
     bytes32 internal workload;
     bytes internal pckHint;
@@ -40,7 +42,8 @@ abstract contract AttestationFixture is Test {
 
         bytes32[] memory workloads = new bytes32[](1);
         workloads[0] = workload;
-        attestation = new SequencerAttestation(GOVERNANCE, oracle, pckVerifier, workloads);
+        mldsaVerifier = new MlDsa87Verifier();
+        attestation = new SequencerAttestation(GOVERNANCE, oracle, pckVerifier, mldsaVerifier, workloads);
         // Revoked sequencers leave the oracle's reporters.
         vm.prank(GOVERNANCE);
         oracle.setAttestation(address(attestation));

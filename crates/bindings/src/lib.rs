@@ -63,6 +63,15 @@ mod eip712 {
             bytes32 mldsaSigHash;
             bytes32 slhdsaSigHash;
         }
+        /// The struct `commitBatchPq`'s ML-DSA-87 signatures are over.
+        struct PqBatchCommitment {
+            address sequencer;
+            uint64 batchId;
+            uint64 l2StartBlock;
+            uint64 l2EndBlock;
+            bytes32 commitment;
+            bytes32 slhdsaSigHash;
+        }
     }
 }
 
@@ -103,6 +112,31 @@ pub fn batch_commitment_digest(chain_id: u64, contract: Address, c: &OnChainComm
         l2EndBlock: c.l2_end_block,
         commitment: c.commitment,
         mldsaSigHash: c.mldsa_sig_hash,
+        slhdsaSigHash: c.slhdsa_sig_hash,
+    }
+    .eip712_signing_hash(&domain)
+}
+
+/// The digest `sequencer` signs with ML-DSA-87 (empty context) for `commitBatchPq` on the
+/// contract at `contract` on chain `chain_id` (`mldsa_sig_hash` is not part of it).
+pub fn pq_batch_commitment_digest(
+    chain_id: u64,
+    contract: Address,
+    sequencer: Address,
+    c: &OnChainCommitment,
+) -> B256 {
+    let domain = eip712_domain! {
+        name: EIP712_NAME,
+        version: EIP712_VERSION,
+        chain_id: chain_id,
+        verifying_contract: contract,
+    };
+    eip712::PqBatchCommitment {
+        sequencer,
+        batchId: c.batch_id,
+        l2StartBlock: c.l2_start_block,
+        l2EndBlock: c.l2_end_block,
+        commitment: c.commitment,
         slhdsaSigHash: c.slhdsa_sig_hash,
     }
     .eip712_signing_hash(&domain)

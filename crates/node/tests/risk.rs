@@ -130,7 +130,8 @@ impl Dev {
             );
             out.split_whitespace().last().unwrap().parse().unwrap()
         };
-        let (oracle, attestation) = (predicted(0), predicted(2));
+        // DeployAll: the oracle, the DevPckVerifier, the MlDsa87Verifier, then the registry.
+        let (oracle, attestation) = (predicted(0), predicted(3));
         Self {
             port,
             dir,
