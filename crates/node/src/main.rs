@@ -431,6 +431,24 @@ struct AnchorArgs {
         default_value_t = 1_000_000
     )]
     priority_fee: u128,
+    /// When batches are committed with `commitBatchPq` (the sequencer's ML-DSA-87 signature,
+    /// verified on chain): `scheduled` from risk level SCHEDULED on, `always` from the start
+    /// (the ML-DSA key is expanded in the registry's verifier first).
+    #[arg(
+        id = "anchor.pq",
+        long = "anchor.pq",
+        env = "AEGIS_ANCHOR_PQ",
+        value_enum,
+        default_value_t = PqPathArg::Scheduled
+    )]
+    pq: PqPathArg,
+}
+
+/// `--anchor.pq` values.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum PqPathArg {
+    Scheduled,
+    Always,
 }
 
 impl AnchorArgs {
@@ -439,6 +457,10 @@ impl AnchorArgs {
         config.interval = Duration::from_secs(self.interval);
         config.slh_wait = Duration::from_secs(self.slh_wait);
         config.priority_fee = self.priority_fee;
+        config.pq = match self.pq {
+            PqPathArg::Scheduled => aegis_anchor::PqPath::FromScheduled,
+            PqPathArg::Always => aegis_anchor::PqPath::Always,
+        };
         Some(config)
     }
 }

@@ -20,6 +20,7 @@ use std::{
 const PORT: u16 = 28745;
 const ORACLE_FEED_PORT: u16 = 28746;
 const CENSOR_PORT: u16 = 28747;
+const PQ_PORT: u16 = 28748;
 const CHAIN_ID: u64 = 901;
 /// Dev account 9 deploys (nonces 0..=2) and funds the sequencer.
 const DEPLOYER_KEY: &str = "0x2a871d0798f97d79848a013d4936a73bf4cc922c825d33c1cf7073dff6d409c6";
@@ -567,6 +568,52 @@ fn rising_risk_schedules_then_forces_rotation_updates_the_oracle_and_protects_as
         },
     );
     assert_eq!(dev.status()["level"], "normal");
+}
+
+/// `--anchor.pq always`: at registration the sequencer writes its ML-DSA-87 key's expansion into
+/// the registry's verifier (nine transactions its own blocks include), so that `commitBatchPq`
+/// can verify its signatures; the registered key hash is the expanded key's.
+#[test]
+fn the_pq_anchor_expands_the_registered_key_in_the_verifier() {
+    use aegis_bindings::ml_dsa87_verifier::MlDsa87Verifier;
+    let mut dev = Dev::new(PQ_PORT);
+    dev.start(&["--anchor.pq", "always"]);
+    dev.deploy(&dev.sequencer.to_string());
+    let (attestation, sequencer) = (dev.attestation, dev.sequencer);
+    let out = dev
+        .call(
+            attestation,
+            SequencerAttestation::mldsaVerifierCall {}.abi_encode(),
+        )
+        .unwrap();
+    let verifier = SequencerAttestation::mldsaVerifierCall::abi_decode_returns(&out).unwrap();
+    let key_hash: B256 = serde_json::from_value(dev.keys["mldsaKeyHash"].clone()).unwrap();
+    wait_until("the expanded key", Duration::from_secs(180), || {
+        let out = dev
+            .call(
+                verifier,
+                MlDsa87Verifier::isExpandedCall { keyHash: key_hash }.abi_encode(),
+            )
+            .unwrap();
+        MlDsa87Verifier::isExpandedCall::abi_decode_returns(&out).unwrap()
+    });
+    let out = dev
+        .call(
+            attestation,
+            SequencerAttestation::sequencerCall { account: sequencer }.abi_encode(),
+        )
+        .unwrap();
+    let record = SequencerAttestation::sequencerCall::abi_decode_returns(&out).unwrap();
+    assert_eq!(record.mldsaKeyHash, key_hash);
+    // Each part once: writing one again is refused by the verifier.
+    let out = dev
+        .call(
+            verifier,
+            MlDsa87Verifier::expandedKeyCall { keyHash: key_hash }.abi_encode(),
+        )
+        .unwrap();
+    let expanded = MlDsa87Verifier::expandedKeyCall::abi_decode_returns(&out).unwrap();
+    assert!(expanded.rows.iter().all(|row| !row.is_zero()));
 }
 
 /// The on-chain oracle as a threat feed: the node is not a reporter here; when the oracle's

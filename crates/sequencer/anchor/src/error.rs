@@ -40,6 +40,9 @@ pub enum AnchorError {
     /// Migration checkpoints.
     #[error(transparent)]
     Migration(#[from] aegis_migration::MigrationError),
+    /// A key expansion was planned for a registry without an ML-DSA verifier.
+    #[error("the registry has no ML-DSA verifier")]
+    NoMlDsaVerifier,
     /// A risk report was planned without an oracle address.
     #[error("no oracle configured")]
     NoOracle,

@@ -17,17 +17,18 @@ mod error;
 mod plan;
 
 pub use error::AnchorError;
-pub use plan::{Action, ChainView, Registration, ReporterView, plan};
+pub use plan::{ALL_KEY_PARTS, Action, ChainView, Registration, ReporterView, plan};
 
 use aegis_attest::{AttestationStore, BatchAttestation, Identity};
 use aegis_bindings::{
-    OnChainCommitment, batch_commitment_digest, qrms_oracle::QRMSOracle,
+    OnChainCommitment, batch_commitment_digest, ml_dsa87_verifier::MlDsa87Verifier,
+    pq_batch_commitment_digest, qrms_oracle::QRMSOracle,
     sequencer_attestation::SequencerAttestation,
 };
 use aegis_executor::{Executor, ExecutorError, PoolTx};
 use aegis_mempool::{HeadState, Pool};
 use aegis_migration::CheckpointStore;
-use aegis_pqc::{Algorithm, SignatureBundle};
+use aegis_pqc::{Algorithm, SignatureBundle, Signer as _};
 use aegis_qrm::{RiskLevel, RiskSignal};
 use alloy_consensus::TxEip1559;
 use alloy_eips::Encodable2718;
@@ -58,6 +59,27 @@ pub struct AnchorConfig {
     /// An unchanged risk score is reported again after this long, so the oracle's report does
     /// not go stale (its `maxReportAge` is a day by default).
     pub report_refresh: Duration,
+    /// When batches are committed through `commitBatchPq` (ML-DSA-87 verified on chain).
+    pub pq: PqPath,
+}
+
+/// When the anchor uses the post-quantum commitment path.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum PqPath {
+    /// From risk level SCHEDULED on (the key is expanded then, ECDSA-authorised commitments
+    /// before).
+    #[default]
+    FromScheduled,
+    /// Always: the key is expanded at registration and every batch goes through
+    /// `commitBatchPq`.
+    Always,
+}
+
+impl PqPath {
+    /// Whether batches should take the post-quantum path at risk `level` (`None`: no monitor).
+    pub fn wanted(self, level: Option<RiskLevel>) -> bool {
+        self == Self::Always || level.is_some_and(|level| level >= RiskLevel::Scheduled)
+    }
 }
 
 impl AnchorConfig {
@@ -71,6 +93,7 @@ impl AnchorConfig {
             max_commits_per_round: 16,
             priority_fee: 1_000_000,
             report_refresh: Duration::from_secs(6 * 3600),
+            pq: PqPath::default(),
         }
     }
 }
@@ -217,6 +240,7 @@ impl Anchor {
             &pending,
             &unrecorded,
             risk.map(|r| r.score),
+            self.config.pq.wanted(risk.map(|r| r.level)),
             unix_now(),
             &self.config,
         );
@@ -224,7 +248,7 @@ impl Anchor {
 
         let mut calls = Vec::with_capacity(actions.len());
         for action in actions {
-            calls.push(self.call_for(action, &pending, emergency).await?);
+            calls.push(self.call_for(action, &view, &pending, emergency).await?);
         }
         let mut outcome = RoundOutcome::default();
         for (nonce, call) in (state_nonce..).zip(calls) {
@@ -290,12 +314,34 @@ impl Anchor {
             }
             None => None,
         };
+        // A registry from before the post-quantum path has no verifier to ask.
+        let mldsa_verifier = self
+            .view(at, attestation, SequencerAttestation::mldsaVerifierCall {})
+            .ok()
+            .filter(|verifier| !verifier.is_zero());
+        let missing_key_parts = match mldsa_verifier {
+            Some(verifier) if registration == Registration::Active && !keys_outdated => {
+                let key = self.view(
+                    at,
+                    verifier,
+                    MlDsa87Verifier::expandedKeyCall {
+                        keyHash: record.mldsaKeyHash,
+                    },
+                )?;
+                let rows = (0..8).filter(|r| key.rows[*r].is_zero()).map(|r| 1 << r);
+                let tr = (key.trHigh.is_zero() && key.trLow.is_zero()).then_some(1 << 8);
+                rows.chain(tr).fold(0u16, |mask, bit| mask | bit)
+            }
+            _ => ALL_KEY_PARTS,
+        };
         Ok(ChainView {
             registration,
             last_batch: last.hasBatch.then_some(last.lastBatchId),
             last_l2_end_block: last.lastL2EndBlock,
             keys_outdated,
             reporter,
+            mldsa_verifier,
+            missing_key_parts,
         })
     }
 
@@ -332,19 +378,32 @@ impl Anchor {
     async fn call_for(
         &self,
         action: Action,
+        view: &ChainView,
         pending: &[BatchAttestation],
         emergency: bool,
     ) -> Result<Call, AnchorError> {
+        let batch = |batch_id: u64| {
+            pending
+                .iter()
+                .find(|b| b.batch_id == batch_id)
+                .ok_or(AnchorError::Batch(batch_id, "not in the store".into()))
+        };
         let input = match action {
             Action::Register => self.registration(false).await?,
             Action::UpdateKeys => self.registration(true).await?,
-            Action::Commit(batch_id) => {
-                let batch = pending
-                    .iter()
-                    .find(|b| b.batch_id == batch_id)
-                    .ok_or(AnchorError::Batch(batch_id, "not in the store".into()))?;
-                self.commitment_call(batch, emergency)?
+            Action::Commit(batch_id) => self.commitment_call(batch(batch_id)?, emergency)?,
+            Action::CommitPq(batch_id) => self.pq_commitment_call(batch(batch_id)?)?,
+            Action::ExpandKey(part) => MlDsa87Verifier::expandKeyCall {
+                publicKey: self
+                    .identity
+                    .current_keys()
+                    .mldsa
+                    .public_key()
+                    .to_vec()
+                    .into(),
+                part: U256::from(part),
             }
+            .abi_encode(),
             Action::Checkpoint(id) => {
                 let checkpoint = self
                     .checkpoints
@@ -366,6 +425,7 @@ impl Anchor {
         };
         let to = match action {
             Action::Report { .. } => self.config.oracle.ok_or(AnchorError::NoOracle)?,
+            Action::ExpandKey(_) => view.mldsa_verifier.ok_or(AnchorError::NoMlDsaVerifier)?,
             _ => self.config.attestation,
         };
         Ok(Call {
@@ -440,6 +500,30 @@ impl Anchor {
             ecdsaSignature: signature.to_vec().into(),
             mldsaSigHash: commitment.mldsa_sig_hash,
             slhdsaSigHash: commitment.slhdsa_sig_hash,
+        }
+        .abi_encode())
+    }
+
+    /// `commitBatchPq` for `batch`: a fresh ML-DSA-87 signature of the registered (current)
+    /// key over the contract's `PqBatchCommitment` digest; no ECDSA signature is involved.
+    fn pq_commitment_call(&self, batch: &BatchAttestation) -> Result<Vec<u8>, AnchorError> {
+        let commitment = on_chain_commitment(batch)?;
+        let sequencer = self.identity.address();
+        let digest = pq_batch_commitment_digest(
+            self.executor.spec().chain_id,
+            self.config.attestation,
+            sequencer,
+            &commitment,
+        );
+        let signature = self.identity.current_keys().mldsa.sign(&digest)?;
+        Ok(SequencerAttestation::commitBatchPqCall {
+            account: sequencer,
+            batchId: commitment.batch_id,
+            l2StartBlock: commitment.l2_start_block,
+            l2EndBlock: commitment.l2_end_block,
+            commitment: commitment.commitment,
+            slhdsaSigHash: commitment.slhdsa_sig_hash,
+            mldsaSignature: signature.into(),
         }
         .abi_encode())
     }
@@ -567,6 +651,9 @@ pub fn revert_reason(data: &[u8]) -> String {
         return format!("{e:?}");
     }
     if let Ok(e) = QRMSOracle::QRMSOracleErrors::abi_decode(data) {
+        return format!("{e:?}");
+    }
+    if let Ok(e) = MlDsa87Verifier::MlDsa87VerifierErrors::abi_decode(data) {
         return format!("{e:?}");
     }
     if let Ok(revert) = <alloy_sol_types::Revert as alloy_sol_types::SolError>::abi_decode(data) {

@@ -2,6 +2,7 @@
 
 use crate::AnchorConfig;
 use aegis_attest::{BatchAttestation, SlhDsaStatus};
+use alloy_primitives::Address;
 
 /// The sequencer's state in `SequencerAttestation`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -38,7 +39,25 @@ pub struct ChainView {
     pub keys_outdated: bool,
     /// The last report, `None` when there is no oracle or this sequencer is not a reporter.
     pub reporter: Option<ReporterView>,
+    /// The registry's ML-DSA-87 verifier, `None` for a registry without the post-quantum path.
+    pub mldsa_verifier: Option<Address>,
+    /// Parts (bit i: row i, bit 8: tr) of the registered ML-DSA key's expansion the verifier
+    /// lacks; `commitBatchPq` needs none missing.
+    pub missing_key_parts: u16,
 }
+
+impl ChainView {
+    /// Whether `commitBatchPq` can verify the registered key's signatures now.
+    pub fn pq_ready(&self) -> bool {
+        self.registration == Registration::Active
+            && self.mldsa_verifier.is_some()
+            && self.missing_key_parts == 0
+            && !self.keys_outdated
+    }
+}
+
+/// Every part of a key's expansion: rows 0..=7 and tr (part 8).
+pub const ALL_KEY_PARTS: u16 = 0x1ff;
 
 /// One transaction of a round.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -49,6 +68,10 @@ pub enum Action {
     UpdateKeys,
     /// `commitBatch` for this batch id.
     Commit(u64),
+    /// `MlDsa87Verifier.expandKey` for this part of the registered ML-DSA key.
+    ExpandKey(u64),
+    /// `commitBatchPq` for this batch id.
+    CommitPq(u64),
     /// `recordCheckpoint` for this local checkpoint id.
     Checkpoint(u64),
     /// `submitReport(round, score)`.
@@ -67,6 +90,8 @@ impl Action {
             Self::Register => "registerSequencer",
             Self::UpdateKeys => "updateKeys",
             Self::Commit(_) => "commitBatch",
+            Self::ExpandKey(_) => "expandKey",
+            Self::CommitPq(_) => "commitBatchPq",
             Self::Checkpoint(_) => "recordCheckpoint",
             Self::Report { .. } => "submitReport",
         }
@@ -85,11 +110,16 @@ impl Action {
 /// posts undelivered blocks again) is passed over: the contract only accepts ranges that
 /// extend the committed one. A score is reported when it differs from the last report or that report is older
 /// than `report_refresh`.
+///
+/// With `pq` (the risk level or `--anchor.pq always` asks for the post-quantum path), the
+/// registered ML-DSA key's missing expansion parts are written first, and once none is missing
+/// batches are committed with `commitBatchPq`; until then they go through `commitBatch`.
 pub fn plan(
     view: &ChainView,
     uncommitted: &[BatchAttestation],
     unrecorded: &[u64],
     risk: Option<u16>,
+    pq: bool,
     now: u64,
     config: &AnchorConfig,
 ) -> Vec<Action> {
@@ -100,7 +130,14 @@ pub fn plan(
         Registration::Active => {
             if view.keys_outdated {
                 actions.push(Action::UpdateKeys);
+            } else if pq && view.mldsa_verifier.is_some() {
+                actions.extend(
+                    (0..9)
+                        .filter(|part| view.missing_key_parts & (1 << part) != 0)
+                        .map(Action::ExpandKey),
+                );
             }
+            let commit_pq = pq && view.pq_ready();
             for batch in uncommitted.iter().take(config.max_commits_per_round) {
                 let waited = now.saturating_sub(batch.created_at);
                 if batch.slh_dsa == SlhDsaStatus::Pending && waited < config.slh_wait.as_secs() {
@@ -109,7 +146,11 @@ pub fn plan(
                 let covered = view.last_batch.is_some()
                     && batch.commitment.last_block <= view.last_l2_end_block;
                 if !covered {
-                    actions.push(Action::Commit(batch.batch_id));
+                    actions.push(if commit_pq {
+                        Action::CommitPq(batch.batch_id)
+                    } else {
+                        Action::Commit(batch.batch_id)
+                    });
                 }
             }
             actions.extend(unrecorded.iter().map(|id| Action::Checkpoint(*id)));
@@ -131,7 +172,7 @@ pub fn plan(
 mod tests {
     use super::*;
     use aegis_pqc::BatchCommitment;
-    use alloy_primitives::{Address, B256, Bytes};
+    use alloy_primitives::{B256, Bytes};
 
     fn batch(id: u64, slh: SlhDsaStatus, created_at: u64) -> BatchAttestation {
         let commitment = BatchCommitment {
@@ -178,6 +219,8 @@ mod tests {
             last_l2_end_block: 0,
             keys_outdated: false,
             reporter,
+            mldsa_verifier: None,
+            missing_key_parts: 0,
         }
     }
 
@@ -191,6 +234,7 @@ mod tests {
             &batches,
             &[],
             None,
+            false,
             NOW,
             &config(),
         );
@@ -210,6 +254,7 @@ mod tests {
             &batches,
             &[],
             Some(5),
+            false,
             NOW,
             &config(),
         );
@@ -229,6 +274,7 @@ mod tests {
             &batches,
             &[],
             None,
+            false,
             NOW,
             &config(),
         );
@@ -240,6 +286,7 @@ mod tests {
             &batches,
             &[],
             None,
+            false,
             later,
             &config(),
         );
@@ -266,11 +313,10 @@ mod tests {
             registration: Registration::Active,
             last_batch: Some(7),
             last_l2_end_block: 79,
-            keys_outdated: false,
-            reporter: None,
+            ..view(Registration::Active, None)
         };
         assert_eq!(
-            plan(&view, &[b8, b9], &[], None, NOW, &config()),
+            plan(&view, &[b8, b9], &[], None, false, NOW, &config()),
             [Action::Commit(9)]
         );
     }
@@ -280,7 +326,7 @@ mod tests {
         let batches = [batch(1, SlhDsaStatus::Signed, NOW)];
         let active = view(Registration::Active, None);
         assert_eq!(
-            plan(&active, &batches, &[2, 3], None, NOW, &config()),
+            plan(&active, &batches, &[2, 3], None, false, NOW, &config()),
             [
                 Action::Commit(1),
                 Action::Checkpoint(2),
@@ -289,7 +335,7 @@ mod tests {
         );
         let unregistered = view(Registration::Unregistered, None);
         assert_eq!(
-            plan(&unregistered, &[], &[2], None, NOW, &config()),
+            plan(&unregistered, &[], &[2], None, false, NOW, &config()),
             [Action::Register]
         );
     }
@@ -300,13 +346,13 @@ mod tests {
         let mut active = view(Registration::Active, None);
         active.keys_outdated = true;
         assert_eq!(
-            plan(&active, &batches, &[], None, NOW, &config()),
+            plan(&active, &batches, &[], None, false, NOW, &config()),
             [Action::UpdateKeys, Action::Commit(1)]
         );
         let mut unregistered = view(Registration::Unregistered, None);
         unregistered.keys_outdated = true;
         assert_eq!(
-            plan(&unregistered, &[], &[], None, NOW, &config()),
+            plan(&unregistered, &[], &[], None, false, NOW, &config()),
             [Action::Register]
         );
     }
@@ -321,6 +367,7 @@ mod tests {
             &batches,
             &[],
             None,
+            false,
             NOW,
             &config(),
         );
@@ -337,12 +384,12 @@ mod tests {
         };
         let active = |r| view(Registration::Active, Some(r));
         // Same score, recent: nothing.
-        assert!(plan(&active(fresh), &[], &[], Some(4200), NOW, &config()).is_empty());
+        assert!(plan(&active(fresh), &[], &[], Some(4200), false, NOW, &config()).is_empty());
         // No score known yet: nothing.
-        assert!(plan(&active(fresh), &[], &[], None, NOW, &config()).is_empty());
+        assert!(plan(&active(fresh), &[], &[], None, false, NOW, &config()).is_empty());
         // Changed: the next round.
         assert_eq!(
-            plan(&active(fresh), &[], &[], Some(6100), NOW, &config()),
+            plan(&active(fresh), &[], &[], Some(6100), false, NOW, &config()),
             [Action::Report {
                 round: 8,
                 score: 6100
@@ -354,7 +401,7 @@ mod tests {
             ..fresh
         };
         assert_eq!(
-            plan(&active(stale), &[], &[], Some(4200), NOW, &config()),
+            plan(&active(stale), &[], &[], Some(4200), false, NOW, &config()),
             [Action::Report {
                 round: 8,
                 score: 4200
@@ -367,7 +414,7 @@ mod tests {
             reported_at: 0,
         };
         assert_eq!(
-            plan(&active(never), &[], &[], Some(0), NOW, &config()),
+            plan(&active(never), &[], &[], Some(0), false, NOW, &config()),
             [Action::Report { round: 1, score: 0 }]
         );
         // Not a reporter: nothing.
@@ -377,10 +424,79 @@ mod tests {
                 &[],
                 &[],
                 Some(1),
+                false,
                 NOW,
                 &config()
             )
             .is_empty()
         );
+    }
+
+    fn pq_view(missing_key_parts: u16) -> ChainView {
+        ChainView {
+            mldsa_verifier: Some(Address::repeat_byte(3)),
+            missing_key_parts,
+            ..view(Registration::Active, None)
+        }
+    }
+
+    #[test]
+    fn the_pq_path_expands_the_key_first_then_commits_through_commit_batch_pq() {
+        let batches = [
+            batch(1, SlhDsaStatus::Signed, NOW),
+            batch(2, SlhDsaStatus::Signed, NOW),
+        ];
+        // Two parts missing: they are written, and this round's batches still go through
+        // commitBatch (the verifier cannot check the key yet).
+        let actions = plan(
+            &pq_view(0b1_0000_0010),
+            &batches,
+            &[],
+            None,
+            true,
+            NOW,
+            &config(),
+        );
+        assert_eq!(
+            actions,
+            [
+                Action::ExpandKey(1),
+                Action::ExpandKey(8),
+                Action::Commit(1),
+                Action::Commit(2)
+            ]
+        );
+        let actions = plan(&pq_view(0), &batches, &[], None, true, NOW, &config());
+        assert_eq!(actions, [Action::CommitPq(1), Action::CommitPq(2)]);
+        // Without the PQ path asked for, nothing is expanded and commitBatch is used.
+        let actions = plan(
+            &pq_view(ALL_KEY_PARTS),
+            &batches,
+            &[],
+            None,
+            false,
+            NOW,
+            &config(),
+        );
+        assert_eq!(actions, [Action::Commit(1), Action::Commit(2)]);
+    }
+
+    #[test]
+    fn rotated_keys_are_attested_before_their_expansion_and_pq_commits() {
+        let batches = [batch(1, SlhDsaStatus::Signed, NOW)];
+        let rotated = ChainView {
+            keys_outdated: true,
+            ..pq_view(0)
+        };
+        assert!(!rotated.pq_ready());
+        let actions = plan(&rotated, &batches, &[], None, true, NOW, &config());
+        assert_eq!(actions, [Action::UpdateKeys, Action::Commit(1)]);
+        // A registry without the PQ path: commitBatch, nothing to expand.
+        let old = ChainView {
+            mldsa_verifier: None,
+            ..pq_view(ALL_KEY_PARTS)
+        };
+        let actions = plan(&old, &batches, &[], None, true, NOW, &config());
+        assert_eq!(actions, [Action::Commit(1)]);
     }
 }
