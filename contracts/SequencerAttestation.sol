@@ -249,7 +249,7 @@ contract SequencerAttestation is ISequencerAttestation, Governed {
         address signer = _recover(
             _batchDigest(batchId, l2StartBlock, l2EndBlock, commitment, mldsaSigHash, slhdsaSigHash), ecdsaSignature
         );
-        _accept(cs, signer, batchId, l2StartBlock, l2EndBlock, commitment, mldsaSigHash, slhdsaSigHash);
+        _accept(cs, signer, false, batchId, l2StartBlock, l2EndBlock, commitment, mldsaSigHash, slhdsaSigHash);
     }
 
     /// @inheritdoc ISequencerAttestation
@@ -269,7 +269,9 @@ contract SequencerAttestation is ISequencerAttestation, Governed {
         if (!_mldsaVerifier.verifyExpanded(keyHash, abi.encodePacked(digest), "", mldsaSignature)) {
             revert SequencerAttestation_InvalidMlDsaSignature();
         }
-        _accept(cs, account, batchId, l2StartBlock, l2EndBlock, commitment, keccak256(mldsaSignature), slhdsaSigHash);
+        _accept(
+            cs, account, true, batchId, l2StartBlock, l2EndBlock, commitment, keccak256(mldsaSignature), slhdsaSigHash
+        );
         emit BatchPqVerified(batchId, keyHash);
     }
 
@@ -293,11 +295,12 @@ contract SequencerAttestation is ISequencerAttestation, Governed {
         }
     }
 
-    /// @dev Records a commitment `signer` authorised, after the relay rule, its status and the
-    ///      signature policy.
+    /// @dev Records a commitment `signer` authorised (by ML-DSA-87 verified here if `pqVerified`,
+    ///      else by ECDSA), after the relay rule, its status and the signature policy.
     function _accept(
         CommitState memory cs,
         address signer,
+        bool pqVerified,
         uint64 batchId,
         uint64 l2StartBlock,
         uint64 l2EndBlock,
@@ -312,7 +315,12 @@ contract SequencerAttestation is ISequencerAttestation, Governed {
             revert SequencerAttestation_RelayOutOfOrder(batchId, cs.hasBatch ? cs.lastBatchId + 1 : 0);
         }
         _requireActive(signer);
-        _checkSignaturePolicy(_oracle.signaturePolicy(), mldsaSigHash, slhdsaSigHash);
+        IQRMSOracle.SignaturePolicy memory policy = _oracle.signaturePolicy();
+        // Once ECDSA is what an attacker may hold, only what ML-DSA authorised is accepted.
+        if (!pqVerified && (policy.level == IQRMSOracle.RiskLevel.EMERGENCY || !policy.ecdsaAllowed)) {
+            revert SequencerAttestation_PqPathRequired();
+        }
+        _checkSignaturePolicy(policy, mldsaSigHash, slhdsaSigHash);
 
         cs.lastBatchId = batchId;
         cs.lastL2EndBlock = l2EndBlock;
@@ -325,16 +333,23 @@ contract SequencerAttestation is ISequencerAttestation, Governed {
     function recordCheckpoint(
         uint64 checkpointId,
         uint64 blockNumber,
+        bytes32 blockHash,
         bytes32 stateRoot,
         bytes32 assetSnapshotRoot,
-        bytes32 mldsaSigHash
+        bytes calldata mldsaSignature
     ) external {
         if (_commitState.paused) revert SequencerAttestation_Paused();
         _requireActive(msg.sender);
         if (stateRoot == bytes32(0)) revert SequencerAttestation_ZeroStateRoot();
-        if (mldsaSigHash == bytes32(0)) revert SequencerAttestation_PqSignatureRequired();
         Checkpoint storage cp = _checkpoints[checkpointId];
         if (cp.sequencer != address(0)) revert SequencerAttestation_CheckpointExists(checkpointId);
+        bytes32 digest = _checkpointDigest(checkpointId, blockNumber, blockHash, stateRoot, assetSnapshotRoot);
+        if (!_mldsaVerifier.verifyExpanded(
+                _sequencers[msg.sender].mldsaKeyHash, abi.encodePacked(digest), "", mldsaSignature
+            )) {
+            revert SequencerAttestation_InvalidMlDsaSignature();
+        }
+        bytes32 mldsaSigHash = keccak256(mldsaSignature);
         cp.stateRoot = stateRoot;
         cp.assetSnapshotRoot = assetSnapshotRoot;
         cp.mldsaSigHash = mldsaSigHash;
@@ -342,10 +357,6 @@ contract SequencerAttestation is ISequencerAttestation, Governed {
         cp.blockNumber = blockNumber;
         emit CheckpointRecorded(checkpointId, msg.sender, blockNumber, stateRoot, assetSnapshotRoot, mldsaSigHash);
     }
-
-    // ---------------------------------------------------------------------------------------
-    // Governance
-    // ---------------------------------------------------------------------------------------
 
     /// @inheritdoc ISequencerAttestation
     function revokeSequencer(address account) external onlyGovernance {
@@ -487,6 +498,17 @@ contract SequencerAttestation is ISequencerAttestation, Governed {
         bytes32 slhdsaSigHash
     ) external view returns (bytes32) {
         return _pqBatchDigest(account, batchId, l2StartBlock, l2EndBlock, commitment, slhdsaSigHash);
+    }
+
+    /// @inheritdoc ISequencerAttestation
+    function checkpointDigest(
+        uint64 checkpointId,
+        uint64 blockNumber,
+        bytes32 blockHash,
+        bytes32 stateRoot,
+        bytes32 assetSnapshotRoot
+    ) external view returns (bytes32) {
+        return _checkpointDigest(checkpointId, blockNumber, blockHash, stateRoot, assetSnapshotRoot);
     }
 
     /// @inheritdoc ISequencerAttestation
@@ -660,6 +682,26 @@ contract SequencerAttestation is ISequencerAttestation, Governed {
             )
         );
         return keccak256(abi.encodePacked(hex"1901", domainSeparator(), structHash));
+    }
+
+    function _checkpointDigest(
+        uint64 checkpointId,
+        uint64 blockNumber,
+        bytes32 blockHash,
+        bytes32 stateRoot,
+        bytes32 assetSnapshotRoot
+    ) private view returns (bytes32) {
+        return keccak256(
+            abi.encodePacked(
+                "QuantumAegis checkpoint v1",
+                uint64(block.chainid),
+                checkpointId,
+                blockNumber,
+                blockHash,
+                stateRoot,
+                assetSnapshotRoot
+            )
+        );
     }
 
     function _pqBatchDigest(

@@ -1167,17 +1167,21 @@ contract SequencerAttestation_QuoteReplay_Test is SequencerAttestation_TestInit 
 }
 
 contract SequencerAttestation_CommitBatchPolicy_Test is SequencerAttestation_TestInit {
-    function test_policy_emergencyRefusesEcdsaOnly() public {
+    /// @notice At EMERGENCY the ECDSA-authorised path is refused whatever PQ hashes it names:
+    ///         a holder of the secp256k1 key could name any (see {commitBatchPq}).
+    function test_policy_emergencyRefusesTheEcdsaPath() public {
         registered();
         setRiskScore(9500);
         assertEq(uint256(oracle.riskLevel()), uint256(IQRMSOracle.RiskLevel.EMERGENCY));
+        bytes memory refused =
+            abi.encodeWithSelector(ISequencerAttestation.SequencerAttestation_PqPathRequired.selector);
         Batch memory b = batch(1, 1, 10);
         b.mldsaSigHash = bytes32(0);
-        commitExpect(b, abi.encodeWithSelector(ISequencerAttestation.SequencerAttestation_PqSignatureRequired.selector));
-        b.slhdsaSigHash = keccak256("slh"); // SLH-DSA alone suffices
-        commitExpect(b, "");
-        Batch memory b2 = batch(2, 11, 20); // ML-DSA alone suffices
-        commitExpect(b2, "");
+        commitExpect(b, refused);
+        b.slhdsaSigHash = keccak256("slh");
+        commitExpect(b, refused);
+        commitExpect(batch(2, 11, 20), refused);
+        assertNoBatch();
     }
 
     function test_policy_scheduledStillAcceptsEcdsaOnly() public {
@@ -1244,73 +1248,16 @@ contract SequencerAttestation_CommitBatchPolicy_Test is SequencerAttestation_Tes
         );
     }
 
-    function test_policy_ecdsaDeprecatedRequiresPq() public {
+    function test_policy_ecdsaDeprecatedRefusesTheEcdsaPath() public {
         registered();
         setAlgorithm(IQRMSOracle.Algorithm.ECDSA_SECP256K1, IQRMSOracle.AlgorithmStatus.DEPRECATED, 1);
+        bytes memory refused =
+            abi.encodeWithSelector(ISequencerAttestation.SequencerAttestation_PqPathRequired.selector);
         Batch memory b = batch(1, 1, 10);
         b.mldsaSigHash = bytes32(0);
-        commitExpect(b, abi.encodeWithSelector(ISequencerAttestation.SequencerAttestation_PqSignatureRequired.selector));
+        commitExpect(b, refused);
         b.mldsaSigHash = keccak256("mldsa");
-        commitExpect(b, "");
-    }
-}
-
-contract SequencerAttestation_RecordCheckpoint_Test is SequencerAttestation_TestInit {
-    function test_checkpoint_recordAndQuery() public {
-        registered();
-        vm.expectEmit(address(attestation));
-        emit ISequencerAttestation.CheckpointRecorded(
-            3, seq, 500, keccak256("state"), keccak256("assets"), keccak256("sig")
-        );
-        vm.prank(seq);
-        attestation.recordCheckpoint(3, 500, keccak256("state"), keccak256("assets"), keccak256("sig"));
-        ISequencerAttestation.Checkpoint memory cp = attestation.checkpoint(3);
-        assertEq(cp.stateRoot, keccak256("state"));
-        assertEq(cp.assetSnapshotRoot, keccak256("assets"));
-        assertEq(cp.mldsaSigHash, keccak256("sig"));
-        assertEq(cp.sequencer, seq);
-        assertEq(cp.blockNumber, 500);
-        assertEq(attestation.checkpoint(4).sequencer, address(0));
-    }
-
-    function test_checkpoint_revert_immutable() public {
-        registered();
-        vm.startPrank(seq);
-        attestation.recordCheckpoint(3, 500, keccak256("state"), keccak256("assets"), keccak256("sig"));
-        vm.expectRevert(abi.encodeWithSelector(ISequencerAttestation.SequencerAttestation_CheckpointExists.selector, 3));
-        attestation.recordCheckpoint(3, 600, keccak256("state2"), keccak256("assets2"), keccak256("sig2"));
-        vm.stopPrank();
-        assertEq(attestation.checkpoint(3).blockNumber, 500);
-    }
-
-    function test_checkpoint_revert_callerChecks() public {
-        vm.expectRevert(
-            abi.encodeWithSelector(ISequencerAttestation.SequencerAttestation_NotRegistered.selector, address(this))
-        );
-        attestation.recordCheckpoint(1, 1, keccak256("s"), keccak256("a"), keccak256("m"));
-        registered();
-        vm.prank(GOVERNANCE);
-        attestation.revokeSequencer(seq);
-        vm.prank(seq);
-        vm.expectRevert(
-            abi.encodeWithSelector(ISequencerAttestation.SequencerAttestation_SequencerRevoked.selector, seq)
-        );
-        attestation.recordCheckpoint(1, 1, keccak256("s"), keccak256("a"), keccak256("m"));
-    }
-
-    function test_checkpoint_revert_inputs() public {
-        registered();
-        vm.startPrank(seq);
-        vm.expectRevert(ISequencerAttestation.SequencerAttestation_ZeroStateRoot.selector);
-        attestation.recordCheckpoint(1, 1, bytes32(0), keccak256("a"), keccak256("m"));
-        vm.expectRevert(ISequencerAttestation.SequencerAttestation_PqSignatureRequired.selector);
-        attestation.recordCheckpoint(1, 1, keccak256("s"), keccak256("a"), bytes32(0));
-        vm.stopPrank();
-        vm.prank(GOVERNANCE);
-        attestation.pause();
-        vm.prank(seq);
-        vm.expectRevert(ISequencerAttestation.SequencerAttestation_Paused.selector);
-        attestation.recordCheckpoint(1, 1, keccak256("s"), keccak256("a"), keccak256("m"));
+        commitExpect(b, refused);
     }
 }
 
@@ -1491,7 +1438,7 @@ contract SequencerAttestation_SetOracle_Test is SequencerAttestation_TestInit {
         registered();
         Batch memory b = batch(1, 1, 10);
         b.mldsaSigHash = bytes32(0);
-        commitExpect(b, abi.encodeWithSelector(ISequencerAttestation.SequencerAttestation_PqSignatureRequired.selector));
+        commitExpect(b, abi.encodeWithSelector(ISequencerAttestation.SequencerAttestation_PqPathRequired.selector));
     }
 }
 
@@ -1543,9 +1490,10 @@ contract SequencerAttestation_RustVector_Test is AttestationFixture {
     }
 }
 
-/// @notice {commitBatchPq}: ML-DSA-87 signatures made by `crates/bindings/tests/commit_pq_fixture.rs`
-///         (fips204) for a registry at a fixed address on chain 31337, verified on chain.
-contract SequencerAttestation_CommitBatchPq_Test is SequencerAttestation_TestInit {
+/// @notice Set-up of the post-quantum tests: ML-DSA-87 signatures made by
+///         `crates/bindings/tests/commit_pq_fixture.rs` (fips204) for a registry at a fixed address
+///         on chain 31337, a sequencer registered with that key, verified on chain.
+abstract contract SequencerAttestation_PqTestInit is SequencerAttestation_TestInit {
     /// @dev The deployer whose first contract is the registry the fixture's signatures name.
     address internal constant PQ_DEPLOYER = address(0xa11c);
     address internal constant PQ_REGISTRY = 0xe8A9Ab1AbC7651A5b7C2ED5B662F2f80BF5C446d;
@@ -1553,6 +1501,8 @@ contract SequencerAttestation_CommitBatchPq_Test is SequencerAttestation_TestIni
 
     bytes internal pqPublicKey;
     bytes[3] internal pqSignatures;
+    /// @dev The fixture key's signature over checkpoint 3 of block 500 (see {checkpointArgs}).
+    bytes internal checkpointSignature;
 
     function setUp() public override {
         super.setUp();
@@ -1571,6 +1521,7 @@ contract SequencerAttestation_CommitBatchPq_Test is SequencerAttestation_TestIni
         for (uint256 i; i < 3; ++i) {
             pqSignatures[i] = slice(data, 2592 + i * 4627, 4627);
         }
+        checkpointSignature = slice(data, 2592 + 3 * 4627, 4627);
         // Registered with the fixture's ML-DSA key; the key expanded once in the verifier.
         bytes32 mh = keccak256(pqPublicKey);
         bytes memory reportData = reportDataV3(
@@ -1612,7 +1563,10 @@ contract SequencerAttestation_CommitBatchPq_Test is SequencerAttestation_TestIni
         vm.prank(from);
         attestation.commitBatchPq(seq, b.batchId, b.start, b.end, b.commitment, b.slhdsaSigHash, signature);
     }
+}
 
+/// @notice {commitBatchPq}.
+contract SequencerAttestation_CommitBatchPq_Test is SequencerAttestation_PqTestInit {
     /// @notice The first batch comes from the sequencer's account (as for {commitBatch}, a
     ///         relayer may only relay the batch after the last one); the rest anyone relays.
     function test_commitBatchPq_relayedByAnyone_recordsTheBatch() public {
@@ -1709,14 +1663,14 @@ contract SequencerAttestation_CommitBatchPq_Test is SequencerAttestation_TestIni
         commitPq(seq, 1, pqSignatures[0]);
     }
 
-    /// @notice At EMERGENCY the ECDSA-only path is refused while the PQ path keeps landing.
+    /// @notice At EMERGENCY the ECDSA path is refused while the PQ path keeps landing.
     function test_commitBatchPq_acceptedAtEmergency() public {
         expandKey();
         setRiskScore(9500);
         Batch memory ecdsaOnly = batch(1, 1, 10);
         ecdsaOnly.mldsaSigHash = bytes32(0);
         bytes memory sig = signBatch(SEQUENCER_KEY, ecdsaOnly);
-        vm.expectRevert(ISequencerAttestation.SequencerAttestation_PqSignatureRequired.selector);
+        vm.expectRevert(ISequencerAttestation.SequencerAttestation_PqPathRequired.selector);
         commit(ecdsaOnly, sig);
         commitPq(seq, 1, pqSignatures[0]);
         assertLastBatch(1, 10);
@@ -1727,5 +1681,93 @@ contract SequencerAttestation_CommitBatchPq_Test is SequencerAttestation_TestIni
         bytes32 digest =
             attestation.pqBatchCommitmentDigest(seq, b.batchId, b.start, b.end, b.commitment, b.slhdsaSigHash);
         assertTrue(mldsaVerifier.verify(pqPublicKey, abi.encodePacked(digest), "", pqSignatures[1]));
+    }
+}
+
+/// @notice {recordCheckpoint}: the migration manager's ML-DSA-87 signature, verified on chain.
+contract SequencerAttestation_RecordCheckpoint_Test is SequencerAttestation_PqTestInit {
+    function record(address from, uint64 id, bytes32 state, bytes memory signature) internal {
+        vm.prank(from);
+        attestation.recordCheckpoint(id, 500, keccak256("block"), state, keccak256("assets"), signature);
+    }
+
+    function test_recordCheckpoint_recordsAVerifiedCheckpoint() public {
+        expandKey();
+        assertEq(
+            attestation.checkpointDigest(3, 500, keccak256("block"), keccak256("state"), keccak256("assets")),
+            keccak256(
+                abi.encodePacked(
+                    "QuantumAegis checkpoint v1",
+                    uint64(31_337),
+                    uint64(3),
+                    uint64(500),
+                    keccak256("block"),
+                    keccak256("state"),
+                    keccak256("assets")
+                )
+            )
+        );
+        vm.expectEmit(address(attestation));
+        emit ISequencerAttestation.CheckpointRecorded(
+            3, seq, 500, keccak256("state"), keccak256("assets"), keccak256(checkpointSignature)
+        );
+        record(seq, 3, keccak256("state"), checkpointSignature);
+        ISequencerAttestation.Checkpoint memory cp = attestation.checkpoint(3);
+        assertEq(cp.stateRoot, keccak256("state"));
+        assertEq(cp.assetSnapshotRoot, keccak256("assets"));
+        assertEq(cp.mldsaSigHash, keccak256(checkpointSignature));
+        assertEq(cp.sequencer, seq);
+        assertEq(cp.blockNumber, 500);
+        assertEq(attestation.checkpoint(4).sequencer, address(0));
+        // Written once.
+        vm.expectRevert(abi.encodeWithSelector(ISequencerAttestation.SequencerAttestation_CheckpointExists.selector, 3));
+        record(seq, 3, keccak256("state"), checkpointSignature);
+    }
+
+    /// @notice Holding the sequencer's ECDSA key is not enough to claim a checkpoint id with a
+    ///         made-up state root: the ML-DSA signature must cover it.
+    function test_recordCheckpoint_revert_forgedOrTampered() public {
+        expandKey();
+        vm.expectRevert(ISequencerAttestation.SequencerAttestation_InvalidMlDsaSignature.selector);
+        record(seq, 3, keccak256("made-up state"), checkpointSignature);
+        vm.expectRevert(ISequencerAttestation.SequencerAttestation_InvalidMlDsaSignature.selector);
+        record(seq, 4, keccak256("state"), checkpointSignature);
+        bytes memory flipped = bytes.concat(checkpointSignature);
+        flipped[100] ^= 0x01;
+        vm.expectRevert(ISequencerAttestation.SequencerAttestation_InvalidMlDsaSignature.selector);
+        record(seq, 3, keccak256("state"), flipped);
+        // A batch signature is no checkpoint signature.
+        vm.expectRevert(ISequencerAttestation.SequencerAttestation_InvalidMlDsaSignature.selector);
+        record(seq, 3, keccak256("state"), pqSignatures[0]);
+        assertEq(attestation.checkpoint(3).sequencer, address(0));
+    }
+
+    function test_recordCheckpoint_revert_callerAndInputChecks() public {
+        expandKey();
+        vm.expectRevert(
+            abi.encodeWithSelector(ISequencerAttestation.SequencerAttestation_NotRegistered.selector, RELAYER)
+        );
+        record(RELAYER, 3, keccak256("state"), checkpointSignature);
+        vm.expectRevert(ISequencerAttestation.SequencerAttestation_ZeroStateRoot.selector);
+        record(seq, 3, bytes32(0), checkpointSignature);
+        vm.prank(GOVERNANCE);
+        attestation.pause();
+        vm.expectRevert(ISequencerAttestation.SequencerAttestation_Paused.selector);
+        record(seq, 3, keccak256("state"), checkpointSignature);
+        vm.prank(GOVERNANCE);
+        attestation.unpause();
+        vm.prank(GOVERNANCE);
+        attestation.revokeSequencer(seq);
+        vm.expectRevert(
+            abi.encodeWithSelector(ISequencerAttestation.SequencerAttestation_SequencerRevoked.selector, seq)
+        );
+        record(seq, 3, keccak256("state"), checkpointSignature);
+    }
+
+    function test_recordCheckpoint_revert_keyNotExpanded() public {
+        vm.expectRevert(
+            abi.encodeWithSelector(MlDsa87Verifier.MlDsa87Verifier_KeyNotExpanded.selector, keccak256(pqPublicKey))
+        );
+        record(seq, 3, keccak256("state"), checkpointSignature);
     }
 }

@@ -228,6 +228,7 @@ interface ISequencerAttestation is ISemver {
     error SequencerAttestation_RelayOutOfOrder(uint64 batchId, uint64 expectedBatchId);
     error SequencerAttestation_PqSignatureRequired();
     error SequencerAttestation_InvalidMlDsaSignature();
+    error SequencerAttestation_PqPathRequired();
     error SequencerAttestation_AlgorithmRequired(IQRMSOracle.Algorithm algorithm);
     error SequencerAttestation_AlgorithmNotAllowed(IQRMSOracle.Algorithm algorithm);
     error SequencerAttestation_CheckpointExists(uint64 checkpointId);
@@ -284,8 +285,9 @@ interface ISequencerAttestation is ISemver {
     /// @notice Records a batch commitment signed (EIP-712 `BatchCommitment`) by an active sequencer.
     ///         Anyone may relay. Policy from {IQRMSOracle.signaturePolicy}: a non-zero hash for an
     ///         algorithm that is not allowed reverts; a `REQUIRED` algorithm needs a non-zero hash;
-    ///         at level EMERGENCY, or when ECDSA is no longer allowed, at least one PQ hash must be
-    ///         non-zero (ECDSA-only commitments are refused).
+    ///         at least one PQ hash must be non-zero when ECDSA is no longer allowed. At level
+    ///         EMERGENCY, or when ECDSA is no longer allowed, this ECDSA-authorised path is refused
+    ///         altogether ({SequencerAttestation_PqPathRequired}): only {commitBatchPq} commits.
     /// @param batchId Batch id, greater than the previous batch's id.
     /// @param l2StartBlock First L2 block of the batch.
     /// @param l2EndBlock Last L2 block of the batch (inclusive).
@@ -326,21 +328,37 @@ interface ISequencerAttestation is ISemver {
         bytes calldata mldsaSignature
     ) external;
 
-    /// @notice Records an immutable migration checkpoint. The caller (`msg.sender`) must be an
-    ///         active sequencer; a checkpoint id can be written once.
+    /// @notice Records an immutable migration checkpoint signed with the caller's registered
+    ///         ML-DSA-87 key, verified on chain: the signature (empty context) is over
+    ///         `keccak256("QuantumAegis checkpoint v1" ‖ uint64 chainId ‖ uint64 checkpointId ‖
+    ///         uint64 blockNumber ‖ blockHash ‖ stateRoot ‖ assetSnapshotRoot)` with this chain's id,
+    ///         as the node's migration manager signs it. The caller (`msg.sender`) must be an active
+    ///         sequencer; a checkpoint id can be written once; `keccak256(mldsaSignature)` is
+    ///         recorded.
     /// @param checkpointId Checkpoint id.
     /// @param blockNumber L2 block the checkpoint refers to.
+    /// @param blockHash Its hash.
     /// @param stateRoot L2 state root at `blockNumber` (non-zero).
     /// @param assetSnapshotRoot Root of the asset snapshot taken for the migration.
-    /// @param mldsaSigHash `keccak256` of the sequencer's ML-DSA-87 signature over the checkpoint
-    ///        (non-zero: migration checkpoints must be PQ-signed).
+    /// @param mldsaSignature The 4,627-byte ML-DSA-87 signature over the checkpoint.
     function recordCheckpoint(
         uint64 checkpointId,
         uint64 blockNumber,
+        bytes32 blockHash,
         bytes32 stateRoot,
         bytes32 assetSnapshotRoot,
-        bytes32 mldsaSigHash
+        bytes calldata mldsaSignature
     ) external;
+
+    /// @notice What a checkpoint's ML-DSA-87 signature signs on this chain (see {recordCheckpoint}).
+    /// @return The digest.
+    function checkpointDigest(
+        uint64 checkpointId,
+        uint64 blockNumber,
+        bytes32 blockHash,
+        bytes32 stateRoot,
+        bytes32 assetSnapshotRoot
+    ) external view returns (bytes32);
 
     /// @notice Revokes an active sequencer (governance only). It can no longer commit, checkpoint
     ///         or re-register; when the oracle is linked to this contract it is also removed from

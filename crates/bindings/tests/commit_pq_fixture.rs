@@ -2,7 +2,8 @@
 //!
 //! Forge cannot sign with ML-DSA, so the signatures are made here, with `fips204` and fixed
 //! seeds, over [`pq_batch_commitment_digest`] for the registry the forge test deploys at a fixed
-//! address on a fixed chain. The file is `pk ‖ sig(batch 1) ‖ sig(batch 2) ‖ sig(batch 3)`.
+//! address on a fixed chain, and over the migration checkpoint the forge test records. The file
+//! is `pk ‖ sig(batch 1) ‖ sig(batch 2) ‖ sig(batch 3) ‖ sig(checkpoint)`.
 //! This test checks the committed file is what it makes; regenerate with
 //! `AEGIS_WRITE_VECTORS=1 cargo test -p aegis-bindings --test commit_pq_fixture`.
 
@@ -38,6 +39,19 @@ fn batch(id: u64) -> OnChainCommitment {
     }
 }
 
+/// The checkpoint digest `recordCheckpoint` verifies (as `aegis_migration::Checkpoint::digest`
+/// computes it): checkpoint 3 of block 500 with hash, state and asset roots of fixed labels.
+fn checkpoint_digest() -> B256 {
+    let mut buf = b"QuantumAegis checkpoint v1".to_vec();
+    for word in [CHAIN_ID, 3, 500] {
+        buf.extend_from_slice(&word.to_be_bytes());
+    }
+    for label in ["block", "state", "assets"] {
+        buf.extend_from_slice(keccak256(label).as_slice());
+    }
+    keccak256(buf)
+}
+
 fn fixture() -> Vec<u8> {
     let (pk, sk) = ml_dsa_87::KG::keygen_from_seed(&keccak256("aegis commitBatchPq fixture key").0);
     let mut out = pk.clone().into_bytes().to_vec();
@@ -56,6 +70,13 @@ fn fixture() -> Vec<u8> {
         assert!(pk.verify(digest.as_slice(), &sig, &[]));
         out.extend_from_slice(&sig);
     }
+    let seed = keccak256("aegis recordCheckpoint fixture sig");
+    let digest = checkpoint_digest();
+    let sig = sk
+        .try_sign_with_seed(&seed.0, digest.as_slice(), &[])
+        .unwrap();
+    assert!(pk.verify(digest.as_slice(), &sig, &[]));
+    out.extend_from_slice(&sig);
     out
 }
 
@@ -64,7 +85,7 @@ fn the_committed_fixture_is_what_fips204_signs() {
     let path =
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../test/fixtures/mldsa87/commit_pq.bin");
     let bytes = fixture();
-    assert_eq!(bytes.len(), 2592 + 3 * 4627);
+    assert_eq!(bytes.len(), 2592 + 4 * 4627);
     if std::env::var_os("AEGIS_WRITE_VECTORS").is_some() {
         std::fs::write(&path, &bytes).unwrap();
     }

@@ -687,7 +687,7 @@ fn batches_are_committed_on_chain(data: &Path) {
         let out = alloy_primitives::hex::decode(out.as_str().unwrap()).unwrap();
         assert_eq!(
             SequencerAttestation::versionCall::abi_decode_returns(&out).unwrap(),
-            "1.5.0",
+            "1.6.0",
             "SequencerAttestation on the chain at port {port}"
         );
     }

@@ -410,7 +410,7 @@ fn rising_risk_schedules_then_forces_rotation_updates_the_oracle_and_protects_as
     assert_eq!(s["ecdsaOnlyRefused"], true);
     assert_eq!(s["assetProtectionActive"], true);
 
-    // On chain, an ECDSA-only commitment by the registered sequencer is refused.
+    // On chain, the ECDSA-authorised path is refused to the registered sequencer at EMERGENCY.
     let store = aegis_pqc::KeyStore::open(
         &datadir.join("keys/sequencer.keystore"),
         aegis_pqc::SealingKey::from_key_file(&datadir.join("keys/seal.key"), false).unwrap(),
@@ -459,7 +459,7 @@ fn rising_risk_schedules_then_forces_rotation_updates_the_oracle_and_protects_as
         )
         .unwrap_err();
     let selector = alloy_primitives::hex::encode_prefixed(
-        <SequencerAttestation::SequencerAttestation_PqSignatureRequired as alloy_sol_types::SolError>::SELECTOR,
+        <SequencerAttestation::SequencerAttestation_PqPathRequired as alloy_sol_types::SolError>::SELECTOR,
     );
     assert!(refused.to_string().contains(&selector[2..]), "{refused}");
 

@@ -17,7 +17,7 @@ mod error;
 mod plan;
 
 pub use error::AnchorError;
-pub use plan::{ALL_KEY_PARTS, Action, ChainView, Registration, ReporterView, plan};
+pub use plan::{ALL_KEY_PARTS, Action, ChainView, CommitPaths, Registration, ReporterView, plan};
 
 use aegis_attest::{AttestationStore, BatchAttestation, Identity};
 use aegis_bindings::{
@@ -235,16 +235,20 @@ impl Anchor {
             _ => Vec::new(),
         };
         let risk = self.risk.as_ref().and_then(|rx| *rx.borrow());
+        let emergency = risk.is_some_and(|r| r.level == RiskLevel::Emergency);
+        let paths = CommitPaths {
+            pq: self.config.pq.wanted(risk.map(|r| r.level)),
+            ecdsa_refused: emergency,
+        };
         let actions = plan(
             &view,
             &pending,
             &unrecorded,
             risk.map(|r| r.score),
-            self.config.pq.wanted(risk.map(|r| r.level)),
+            paths,
             unix_now(),
             &self.config,
         );
-        let emergency = risk.is_some_and(|r| r.level == RiskLevel::Emergency);
 
         let mut calls = Vec::with_capacity(actions.len());
         for action in actions {
@@ -413,9 +417,10 @@ impl Anchor {
                 SequencerAttestation::recordCheckpointCall {
                     checkpointId: checkpoint.id,
                     blockNumber: checkpoint.block_number,
+                    blockHash: checkpoint.block_hash,
                     stateRoot: checkpoint.state_root,
                     assetSnapshotRoot: checkpoint.asset_snapshot_root,
-                    mldsaSigHash: checkpoint.mldsa_sig_hash(),
+                    mldsaSignature: checkpoint.mldsa_signature.clone(),
                 }
                 .abi_encode()
             }

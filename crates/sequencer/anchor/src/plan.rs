@@ -59,6 +59,15 @@ impl ChainView {
 /// Every part of a key's expansion: rows 0..=7 and tr (part 8).
 pub const ALL_KEY_PARTS: u16 = 0x1ff;
 
+/// Which commitment paths a round may take.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CommitPaths {
+    /// Commit through `commitBatchPq` once the key is expanded.
+    pub pq: bool,
+    /// The ECDSA-authorised `commitBatch` is refused (EMERGENCY).
+    pub ecdsa_refused: bool,
+}
+
 /// One transaction of a round.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Action {
@@ -111,15 +120,17 @@ impl Action {
 /// extend the committed one. A score is reported when it differs from the last report or that report is older
 /// than `report_refresh`.
 ///
-/// With `pq` (the risk level or `--anchor.pq always` asks for the post-quantum path), the
-/// registered ML-DSA key's missing expansion parts are written first, and once none is missing
-/// batches are committed with `commitBatchPq`; until then they go through `commitBatch`.
+/// The registered ML-DSA key's missing expansion parts are written first: checkpoints (always
+/// ML-DSA verified on chain) and `commitBatchPq` need the whole expansion, so until then they
+/// wait. With `paths.pq` (the risk level or `--anchor.pq always` asks for it) batches are then
+/// committed with `commitBatchPq`, else with `commitBatch`; with `paths.ecdsa_refused` (the
+/// contract refuses the ECDSA path at EMERGENCY) they wait for the post-quantum path.
 pub fn plan(
     view: &ChainView,
     uncommitted: &[BatchAttestation],
     unrecorded: &[u64],
     risk: Option<u16>,
-    pq: bool,
+    paths: CommitPaths,
     now: u64,
     config: &AnchorConfig,
 ) -> Vec<Action> {
@@ -130,15 +141,20 @@ pub fn plan(
         Registration::Active => {
             if view.keys_outdated {
                 actions.push(Action::UpdateKeys);
-            } else if pq && view.mldsa_verifier.is_some() {
+            } else if view.mldsa_verifier.is_some() {
                 actions.extend(
                     (0..9)
                         .filter(|part| view.missing_key_parts & (1 << part) != 0)
                         .map(Action::ExpandKey),
                 );
             }
-            let commit_pq = pq && view.pq_ready();
-            for batch in uncommitted.iter().take(config.max_commits_per_round) {
+            let commit_pq = (paths.pq || paths.ecdsa_refused) && view.pq_ready();
+            let commits = if commit_pq || !paths.ecdsa_refused {
+                config.max_commits_per_round
+            } else {
+                0
+            };
+            for batch in uncommitted.iter().take(commits) {
                 let waited = now.saturating_sub(batch.created_at);
                 if batch.slh_dsa == SlhDsaStatus::Pending && waited < config.slh_wait.as_secs() {
                     break;
@@ -153,7 +169,9 @@ pub fn plan(
                     });
                 }
             }
-            actions.extend(unrecorded.iter().map(|id| Action::Checkpoint(*id)));
+            if view.pq_ready() {
+                actions.extend(unrecorded.iter().map(|id| Action::Checkpoint(*id)));
+            }
         }
     }
     if let (Some(last), Some(score)) = (view.reporter, risk) {
@@ -219,7 +237,7 @@ mod tests {
             last_l2_end_block: 0,
             keys_outdated: false,
             reporter,
-            mldsa_verifier: None,
+            mldsa_verifier: Some(Address::repeat_byte(3)),
             missing_key_parts: 0,
         }
     }
@@ -234,7 +252,7 @@ mod tests {
             &batches,
             &[],
             None,
-            false,
+            CommitPaths::default(),
             NOW,
             &config(),
         );
@@ -254,7 +272,7 @@ mod tests {
             &batches,
             &[],
             Some(5),
-            false,
+            CommitPaths::default(),
             NOW,
             &config(),
         );
@@ -274,7 +292,7 @@ mod tests {
             &batches,
             &[],
             None,
-            false,
+            CommitPaths::default(),
             NOW,
             &config(),
         );
@@ -286,7 +304,7 @@ mod tests {
             &batches,
             &[],
             None,
-            false,
+            CommitPaths::default(),
             later,
             &config(),
         );
@@ -316,7 +334,15 @@ mod tests {
             ..view(Registration::Active, None)
         };
         assert_eq!(
-            plan(&view, &[b8, b9], &[], None, false, NOW, &config()),
+            plan(
+                &view,
+                &[b8, b9],
+                &[],
+                None,
+                CommitPaths::default(),
+                NOW,
+                &config()
+            ),
             [Action::Commit(9)]
         );
     }
@@ -326,7 +352,15 @@ mod tests {
         let batches = [batch(1, SlhDsaStatus::Signed, NOW)];
         let active = view(Registration::Active, None);
         assert_eq!(
-            plan(&active, &batches, &[2, 3], None, false, NOW, &config()),
+            plan(
+                &active,
+                &batches,
+                &[2, 3],
+                None,
+                CommitPaths::default(),
+                NOW,
+                &config()
+            ),
             [
                 Action::Commit(1),
                 Action::Checkpoint(2),
@@ -335,7 +369,15 @@ mod tests {
         );
         let unregistered = view(Registration::Unregistered, None);
         assert_eq!(
-            plan(&unregistered, &[], &[2], None, false, NOW, &config()),
+            plan(
+                &unregistered,
+                &[],
+                &[2],
+                None,
+                CommitPaths::default(),
+                NOW,
+                &config()
+            ),
             [Action::Register]
         );
     }
@@ -346,13 +388,29 @@ mod tests {
         let mut active = view(Registration::Active, None);
         active.keys_outdated = true;
         assert_eq!(
-            plan(&active, &batches, &[], None, false, NOW, &config()),
+            plan(
+                &active,
+                &batches,
+                &[],
+                None,
+                CommitPaths::default(),
+                NOW,
+                &config()
+            ),
             [Action::UpdateKeys, Action::Commit(1)]
         );
         let mut unregistered = view(Registration::Unregistered, None);
         unregistered.keys_outdated = true;
         assert_eq!(
-            plan(&unregistered, &[], &[], None, false, NOW, &config()),
+            plan(
+                &unregistered,
+                &[],
+                &[],
+                None,
+                CommitPaths::default(),
+                NOW,
+                &config()
+            ),
             [Action::Register]
         );
     }
@@ -367,7 +425,7 @@ mod tests {
             &batches,
             &[],
             None,
-            false,
+            CommitPaths::default(),
             NOW,
             &config(),
         );
@@ -384,12 +442,42 @@ mod tests {
         };
         let active = |r| view(Registration::Active, Some(r));
         // Same score, recent: nothing.
-        assert!(plan(&active(fresh), &[], &[], Some(4200), false, NOW, &config()).is_empty());
+        assert!(
+            plan(
+                &active(fresh),
+                &[],
+                &[],
+                Some(4200),
+                CommitPaths::default(),
+                NOW,
+                &config()
+            )
+            .is_empty()
+        );
         // No score known yet: nothing.
-        assert!(plan(&active(fresh), &[], &[], None, false, NOW, &config()).is_empty());
+        assert!(
+            plan(
+                &active(fresh),
+                &[],
+                &[],
+                None,
+                CommitPaths::default(),
+                NOW,
+                &config()
+            )
+            .is_empty()
+        );
         // Changed: the next round.
         assert_eq!(
-            plan(&active(fresh), &[], &[], Some(6100), false, NOW, &config()),
+            plan(
+                &active(fresh),
+                &[],
+                &[],
+                Some(6100),
+                CommitPaths::default(),
+                NOW,
+                &config()
+            ),
             [Action::Report {
                 round: 8,
                 score: 6100
@@ -401,7 +489,15 @@ mod tests {
             ..fresh
         };
         assert_eq!(
-            plan(&active(stale), &[], &[], Some(4200), false, NOW, &config()),
+            plan(
+                &active(stale),
+                &[],
+                &[],
+                Some(4200),
+                CommitPaths::default(),
+                NOW,
+                &config()
+            ),
             [Action::Report {
                 round: 8,
                 score: 4200
@@ -414,7 +510,15 @@ mod tests {
             reported_at: 0,
         };
         assert_eq!(
-            plan(&active(never), &[], &[], Some(0), false, NOW, &config()),
+            plan(
+                &active(never),
+                &[],
+                &[],
+                Some(0),
+                CommitPaths::default(),
+                NOW,
+                &config()
+            ),
             [Action::Report { round: 1, score: 0 }]
         );
         // Not a reporter: nothing.
@@ -424,13 +528,18 @@ mod tests {
                 &[],
                 &[],
                 Some(1),
-                false,
+                CommitPaths::default(),
                 NOW,
                 &config()
             )
             .is_empty()
         );
     }
+
+    const PQ: CommitPaths = CommitPaths {
+        pq: true,
+        ecdsa_refused: false,
+    };
 
     fn pq_view(missing_key_parts: u16) -> ChainView {
         ChainView {
@@ -441,19 +550,19 @@ mod tests {
     }
 
     #[test]
-    fn the_pq_path_expands_the_key_first_then_commits_through_commit_batch_pq() {
+    fn the_key_is_expanded_first_then_pq_commits_and_checkpoints_follow() {
         let batches = [
             batch(1, SlhDsaStatus::Signed, NOW),
             batch(2, SlhDsaStatus::Signed, NOW),
         ];
-        // Two parts missing: they are written, and this round's batches still go through
-        // commitBatch (the verifier cannot check the key yet).
+        // Two parts missing: they are written; this round's batches still go through
+        // commitBatch (the verifier cannot check the key yet) and the checkpoint waits.
         let actions = plan(
             &pq_view(0b1_0000_0010),
             &batches,
-            &[],
+            &[7],
             None,
-            true,
+            PQ,
             NOW,
             &config(),
         );
@@ -466,19 +575,54 @@ mod tests {
                 Action::Commit(2)
             ]
         );
-        let actions = plan(&pq_view(0), &batches, &[], None, true, NOW, &config());
-        assert_eq!(actions, [Action::CommitPq(1), Action::CommitPq(2)]);
-        // Without the PQ path asked for, nothing is expanded and commitBatch is used.
+        let actions = plan(&pq_view(0), &batches, &[7], None, PQ, NOW, &config());
+        assert_eq!(
+            actions,
+            [
+                Action::CommitPq(1),
+                Action::CommitPq(2),
+                Action::Checkpoint(7)
+            ]
+        );
+        // Without the PQ path asked for, the key is still expanded (checkpoints need it) and
+        // commitBatch is used.
         let actions = plan(
             &pq_view(ALL_KEY_PARTS),
-            &batches,
+            &batches[..1],
             &[],
             None,
-            false,
+            CommitPaths::default(),
             NOW,
             &config(),
         );
-        assert_eq!(actions, [Action::Commit(1), Action::Commit(2)]);
+        assert_eq!(actions.len(), 10);
+        assert_eq!(
+            actions[..9],
+            (0..9).map(Action::ExpandKey).collect::<Vec<_>>()[..]
+        );
+        assert_eq!(actions[9], Action::Commit(1));
+    }
+
+    #[test]
+    fn at_emergency_batches_wait_for_the_pq_path() {
+        let batches = [batch(1, SlhDsaStatus::Signed, NOW)];
+        let emergency = CommitPaths {
+            pq: true,
+            ecdsa_refused: true,
+        };
+        // Not expanded yet: expansions only, the batch waits (commitBatch would be refused).
+        let actions = plan(
+            &pq_view(1 << 3),
+            &batches,
+            &[],
+            None,
+            emergency,
+            NOW,
+            &config(),
+        );
+        assert_eq!(actions, [Action::ExpandKey(3)]);
+        let actions = plan(&pq_view(0), &batches, &[], None, emergency, NOW, &config());
+        assert_eq!(actions, [Action::CommitPq(1)]);
     }
 
     #[test]
@@ -489,14 +633,14 @@ mod tests {
             ..pq_view(0)
         };
         assert!(!rotated.pq_ready());
-        let actions = plan(&rotated, &batches, &[], None, true, NOW, &config());
+        let actions = plan(&rotated, &batches, &[4], None, PQ, NOW, &config());
         assert_eq!(actions, [Action::UpdateKeys, Action::Commit(1)]);
-        // A registry without the PQ path: commitBatch, nothing to expand.
+        // A registry without the PQ path: commitBatch, nothing to expand, no checkpoints.
         let old = ChainView {
             mldsa_verifier: None,
             ..pq_view(ALL_KEY_PARTS)
         };
-        let actions = plan(&old, &batches, &[], None, true, NOW, &config());
+        let actions = plan(&old, &batches, &[4], None, PQ, NOW, &config());
         assert_eq!(actions, [Action::Commit(1)]);
     }
 }
