@@ -125,6 +125,7 @@ fn devnet_sequences_batches_and_validates_from_l1() {
     // The restarted sequencer goes on committing (its batcher first posts again what was not
     // derived yet: those overlapping batches must not stall the commitments).
     commitments_pass_block(&data, safe_before + 10);
+    emergency_commitments_keep_landing_through_the_pq_path(&data);
     let metrics = support::metrics(PORTS.metrics);
     for name in [
         "aegis_head_number",
@@ -646,6 +647,126 @@ fn commitments_pass_block(data: &Path, number: u64) {
         Duration::from_secs(180),
         || support::last_committed_l2_block(data, L2_RPC) > number,
     );
+}
+
+/// Forced to EMERGENCY (a threat report on the engine port), the sequencer reports it to the
+/// oracle, rotates its keys, hands them over on chain and expands the new ML-DSA key; its
+/// commitments keep landing, now through `commitBatchPq` under the new key, while the
+/// ECDSA-authorised `commitBatch` of the same sequencer key is refused.
+fn emergency_commitments_keep_landing_through_the_pq_path(data: &Path) {
+    use aegis_bindings::{qrms_oracle::QRMSOracle, sequencer_attestation::SequencerAttestation};
+    use alloy_primitives::{Address, B256, keccak256};
+    use alloy_sol_types::{SolCall, SolError, SolEvent};
+    let contracts: Value =
+        serde_json::from_str(&std::fs::read_to_string(data.join("contracts.json")).unwrap())
+            .unwrap();
+    let attestation: Address =
+        serde_json::from_value(contracts["SequencerAttestation"].clone()).unwrap();
+    let oracle: Address = serde_json::from_value(contracts["QRMSOracle"].clone()).unwrap();
+    let sequencer: Address = serde_json::from_value(contracts["sequencer"].clone()).unwrap();
+    let registered_key = || {
+        let out = eth_call(
+            attestation,
+            SequencerAttestation::sequencerCall { account: sequencer }.abi_encode(),
+        );
+        SequencerAttestation::sequencerCall::abi_decode_returns(&out)
+            .unwrap()
+            .mldsaKeyHash
+    };
+    let key_before = registered_key();
+
+    let jwt = std::fs::read_to_string(data.join("jwt-sequencer.hex")).unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let report = json!({"observedAt": now, "indicators": {"cryptanalysis": 9500.0}}).to_string();
+    foundry(
+        "cast",
+        &[
+            "rpc",
+            "--rpc-url",
+            &format!("http://127.0.0.1:{}", PORTS.engine),
+            "--jwt-secret",
+            jwt.trim(),
+            "aegis_submitThreatReport",
+            &report,
+        ],
+    );
+    wait_until("the oracle at EMERGENCY", Duration::from_secs(120), || {
+        let out = eth_call(oracle, QRMSOracle::riskStateCall {}.abi_encode());
+        QRMSOracle::riskStateCall::abi_decode_returns(&out)
+            .unwrap()
+            .level
+            == 2
+    });
+    let (emergency_head, _) = heads(SEQUENCER_RPC);
+    wait_until("the rotated key on chain", Duration::from_secs(120), || {
+        registered_key() != key_before
+    });
+    let key_after = registered_key();
+    // A commitment verified under the new key, past the block where EMERGENCY began.
+    let pq_commitments = |key: B256| {
+        let logs = rpc(
+            L2_RPC,
+            "eth_getLogs",
+            json!([{
+                "fromBlock": "0x0",
+                "toBlock": "latest",
+                "address": attestation,
+                "topics": [SequencerAttestation::BatchPqVerified::SIGNATURE_HASH, null, key],
+            }]),
+        );
+        logs.as_array().unwrap().len()
+    };
+    wait_until(
+        "commitBatchPq under the rotated key",
+        Duration::from_secs(180),
+        || pq_commitments(key_after) > 0,
+    );
+    commitments_pass_block(data, emergency_head);
+
+    // The sequencer's own secp256k1 key, through the ECDSA path: refused at EMERGENCY.
+    let keys = data.join("aegis-sequencer/keys");
+    let store = aegis_pqc::KeyStore::open(
+        &keys.join("sequencer.keystore"),
+        aegis_pqc::SealingKey::from_key_file(&keys.join("seal.key"), false).unwrap(),
+    )
+    .unwrap();
+    let out = eth_call(
+        attestation,
+        SequencerAttestation::lastBatchCall {}.abi_encode(),
+    );
+    let last = SequencerAttestation::lastBatchCall::abi_decode_returns(&out).unwrap();
+    let commitment = aegis_bindings::OnChainCommitment {
+        batch_id: last.lastBatchId + 1,
+        l2_start_block: last.lastL2EndBlock + 1,
+        l2_end_block: last.lastL2EndBlock + 1,
+        commitment: keccak256("ecdsa path at emergency"),
+        mldsa_sig_hash: keccak256("named, not verified"),
+        slhdsa_sig_hash: B256::ZERO,
+    };
+    let digest = aegis_bindings::batch_commitment_digest(901, attestation, &commitment);
+    let signature = store.ecdsa().sign_hash(&digest).unwrap();
+    let input = SequencerAttestation::commitBatchCall {
+        batchId: commitment.batch_id,
+        l2StartBlock: commitment.l2_start_block,
+        l2EndBlock: commitment.l2_end_block,
+        commitment: commitment.commitment,
+        ecdsaSignature: signature.to_vec().into(),
+        mldsaSigHash: commitment.mldsa_sig_hash,
+        slhdsaSigHash: commitment.slhdsa_sig_hash,
+    }
+    .abi_encode();
+    let refused = support::rpc_error(
+        L2_RPC,
+        "eth_call",
+        json!([{"from": sequencer, "to": attestation, "input": alloy_primitives::Bytes::from(input)}, "latest"]),
+    );
+    let selector = alloy_primitives::hex::encode(
+        SequencerAttestation::SequencerAttestation_PqPathRequired::SELECTOR,
+    );
+    assert!(refused.contains(&selector), "{refused}");
 }
 
 /// `eth_call` on the L2 RPC; the returned bytes.

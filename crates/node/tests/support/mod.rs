@@ -89,6 +89,15 @@ pub(crate) fn rpc(port: u16, method: &str, params: Value) -> Value {
     }
 }
 
+/// The node's error answer to `method` (panics on a result or no answer).
+pub(crate) fn rpc_error(port: u16, method: &str, params: Value) -> String {
+    match try_rpc_once(port, method, params) {
+        Ok(Err(error)) => error,
+        Ok(Ok(result)) => panic!("{method} on {port} answered {result}"),
+        Err(transport) => panic!("{method} on {port}: {transport}"),
+    }
+}
+
 /// Outer error: no answer (transport); inner: the node's error answer.
 fn try_rpc_once(port: u16, method: &str, params: Value) -> Result<Result<Value, String>, String> {
     let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
