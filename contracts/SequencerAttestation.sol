@@ -156,7 +156,8 @@ contract SequencerAttestation is ISequencerAttestation, Governed {
         bytes32 slhdsaKeyHash,
         bytes32 encryptionKeyHash,
         bytes32 nonce,
-        bytes calldata pckKeyHint
+        bytes calldata pckKeyHint,
+        bytes calldata handoverSignature
     ) external {
         _checkKeyArguments(msg.sender, mldsaKeyHash, slhdsaKeyHash, encryptionKeyHash, nonce);
         _requireActive(msg.sender);
@@ -171,6 +172,13 @@ contract SequencerAttestation is ISequencerAttestation, Governed {
             ReportDataPurpose.KEY_UPDATE
         );
 
+        // Chain of custody: the registered ML-DSA-87 key hands over to the new keys.
+        bytes32 handover = _keyHandoverDigest(msg.sender, mldsaKeyHash, slhdsaKeyHash, encryptionKeyHash);
+        if (!_mldsaVerifier.verifyExpanded(
+                _sequencers[msg.sender].mldsaKeyHash, abi.encodePacked(handover), "", handoverSignature
+            )) {
+            revert SequencerAttestation_InvalidMlDsaSignature();
+        }
         _usedNonces[msg.sender][nonce] = true;
         Sequencer storage s = _sequencers[msg.sender];
         (s.workloadId, s.mldsaKeyHash, s.slhdsaKeyHash, s.encryptionKeyHash) =
@@ -501,6 +509,15 @@ contract SequencerAttestation is ISequencerAttestation, Governed {
     }
 
     /// @inheritdoc ISequencerAttestation
+    function keyHandoverDigest(address account, bytes32 mldsaKeyHash, bytes32 slhdsaKeyHash, bytes32 encryptionKeyHash)
+        external
+        view
+        returns (bytes32)
+    {
+        return _keyHandoverDigest(account, mldsaKeyHash, slhdsaKeyHash, encryptionKeyHash);
+    }
+
+    /// @inheritdoc ISequencerAttestation
     function checkpointDigest(
         uint64 checkpointId,
         uint64 blockNumber,
@@ -682,6 +699,23 @@ contract SequencerAttestation is ISequencerAttestation, Governed {
             )
         );
         return keccak256(abi.encodePacked(hex"1901", domainSeparator(), structHash));
+    }
+
+    function _keyHandoverDigest(address account, bytes32 mldsaKeyHash, bytes32 slhdsaKeyHash, bytes32 encryptionKeyHash)
+        private
+        view
+        returns (bytes32)
+    {
+        return keccak256(
+            abi.encodePacked(
+                "QuantumAegis key handover v1",
+                uint64(block.chainid),
+                account,
+                mldsaKeyHash,
+                slhdsaKeyHash,
+                encryptionKeyHash
+            )
+        );
     }
 
     function _checkpointDigest(

@@ -134,15 +134,25 @@ abstract contract SequencerAttestation_TestInit is AttestationFixture {
         r = Registration(quoteIn(vm.addr(key), mh, sh, eh, nonce, keyUpdateDomain()), vm.addr(key), mh, sh, eh, nonce);
     }
 
+    /// @dev The (stub) handover of `caller`'s registered key to the keys of `r`.
+    function handoverOf(address caller, Registration memory r) internal view returns (bytes memory) {
+        return stubVerifier.stubSignature(
+            attestation.sequencer(caller).mldsaKeyHash, attestation.keyHandoverDigest(caller, r.mh, r.sh, r.eh)
+        );
+    }
+
     function updateAs(address caller, Registration memory r) internal {
+        bytes memory handover = handoverOf(caller, r);
         vm.prank(caller);
-        attestation.updateKeys(r.quote, r.mh, r.sh, r.eh, r.nonce, pckHint);
+        attestation.updateKeys(r.quote, r.mh, r.sh, r.eh, r.nonce, pckHint, handover);
     }
 
     /// @dev `r` is built before `expectRevert` (see {submitExpectRevert}).
     function updateExpectRevert(address caller, Registration memory r, bytes memory err) internal {
+        bytes memory handover = handoverOf(caller, r);
         vm.expectRevert(err);
-        updateAs(caller, r);
+        vm.prank(caller);
+        attestation.updateKeys(r.quote, r.mh, r.sh, r.eh, r.nonce, pckHint, handover);
     }
 
     // --- replayed quotes: each quote only for its purpose and deployment -----------------------
@@ -1003,8 +1013,12 @@ contract SequencerAttestation_UpdateKeys_Test is SequencerAttestation_TestInit {
         );
         Registration memory truncated = keyUpdate(SEQUENCER_KEY, 1);
         truncated.quote = slice(truncated.quote, 0, 600);
+        bytes memory handover = handoverOf(r.account, truncated);
         vm.expectRevert();
-        updateAs(r.account, truncated);
+        vm.prank(r.account);
+        attestation.updateKeys(
+            truncated.quote, truncated.mh, truncated.sh, truncated.eh, truncated.nonce, pckHint, handover
+        );
         vm.prank(GOVERNANCE);
         attestation.pause();
         updateExpectRevert(
@@ -1501,8 +1515,10 @@ abstract contract SequencerAttestation_PqTestInit is SequencerAttestation_TestIn
 
     bytes internal pqPublicKey;
     bytes[3] internal pqSignatures;
-    /// @dev The fixture key's signature over checkpoint 3 of block 500 (see {checkpointArgs}).
+    /// @dev The fixture key's signature over checkpoint 3 of block 500.
     bytes internal checkpointSignature;
+    /// @dev The fixture key's handover to the keys hashing to labels "handover mldsa" …
+    bytes internal handoverSignature;
 
     function setUp() public override {
         super.setUp();
@@ -1522,6 +1538,7 @@ abstract contract SequencerAttestation_PqTestInit is SequencerAttestation_TestIn
             pqSignatures[i] = slice(data, 2592 + i * 4627, 4627);
         }
         checkpointSignature = slice(data, 2592 + 3 * 4627, 4627);
+        handoverSignature = slice(data, 2592 + 4 * 4627, 4627);
         // Registered with the fixture's ML-DSA key; the key expanded once in the verifier.
         bytes32 mh = keccak256(pqPublicKey);
         bytes memory reportData = reportDataV3(
@@ -1769,5 +1786,65 @@ contract SequencerAttestation_RecordCheckpoint_Test is SequencerAttestation_PqTe
             abi.encodeWithSelector(MlDsa87Verifier.MlDsa87Verifier_KeyNotExpanded.selector, keccak256(pqPublicKey))
         );
         record(seq, 3, keccak256("state"), checkpointSignature);
+    }
+}
+
+/// @notice {updateKeys} as a post-quantum chain of custody: the registered ML-DSA-87 key signs
+///         the handover to the new keys, verified on chain.
+contract SequencerAttestation_UpdateKeysHandover_Test is SequencerAttestation_PqTestInit {
+    bytes32 internal constant NEW_MH = keccak256("handover mldsa");
+    bytes32 internal constant NEW_SH = keccak256("handover slhdsa");
+    bytes32 internal constant NEW_EH = keccak256("handover encryption");
+
+    function updateQuote(bytes32 nonce) internal view returns (bytes memory) {
+        bytes memory reportData = reportDataV3(seq, NEW_MH, NEW_SH, NEW_EH, nonce, keyUpdateDomain());
+        return QuoteBuilder.build(QuoteBuilder.defaults(reportData));
+    }
+
+    function update(bytes32 nonce, bytes memory signature) internal {
+        bytes memory quote = updateQuote(nonce);
+        vm.prank(seq);
+        attestation.updateKeys(quote, NEW_MH, NEW_SH, NEW_EH, nonce, pckHint, signature);
+    }
+
+    function test_updateKeys_handedOverByTheRegisteredKey() public {
+        expandKey();
+        update(keccak256("nonce 1"), handoverSignature);
+        ISequencerAttestation.Sequencer memory record = attestation.sequencer(seq);
+        assertEq(record.mldsaKeyHash, NEW_MH);
+        assertEq(record.slhdsaKeyHash, NEW_SH);
+        assertEq(record.encryptionKeyHash, NEW_EH);
+    }
+
+    /// @notice An attacker holding the sequencer's secp256k1 key (and able to make quotes) cannot
+    ///         roll the keys: without the registered ML-DSA key's handover the update is refused.
+    function test_updateKeys_revert_withoutTheHandover() public {
+        expandKey();
+        bytes memory flipped = bytes.concat(handoverSignature);
+        flipped[321] ^= 0x04;
+        bytes memory quote = updateQuote(keccak256("nonce 1"));
+        bytes[3] memory forged = [flipped, checkpointSignature, bytes("")];
+        for (uint256 i; i < forged.length; ++i) {
+            vm.prank(seq);
+            vm.expectRevert(ISequencerAttestation.SequencerAttestation_InvalidMlDsaSignature.selector);
+            attestation.updateKeys(quote, NEW_MH, NEW_SH, NEW_EH, keccak256("nonce 1"), pckHint, forged[i]);
+        }
+        // The handover names the new hashes: other hashes are not handed over.
+        bytes32 otherMh = keccak256("attacker's key");
+        bytes memory reportData = reportDataV3(seq, otherMh, NEW_SH, NEW_EH, keccak256("nonce 2"), keyUpdateDomain());
+        quote = QuoteBuilder.build(QuoteBuilder.defaults(reportData));
+        vm.prank(seq);
+        vm.expectRevert(ISequencerAttestation.SequencerAttestation_InvalidMlDsaSignature.selector);
+        attestation.updateKeys(quote, otherMh, NEW_SH, NEW_EH, keccak256("nonce 2"), pckHint, handoverSignature);
+        assertEq(attestation.sequencer(seq).mldsaKeyHash, keccak256(pqPublicKey));
+    }
+
+    function test_updateKeys_revert_keyNotExpanded() public {
+        bytes memory quote = updateQuote(keccak256("nonce 1"));
+        vm.prank(seq);
+        vm.expectRevert(
+            abi.encodeWithSelector(MlDsa87Verifier.MlDsa87Verifier_KeyNotExpanded.selector, keccak256(pqPublicKey))
+        );
+        attestation.updateKeys(quote, NEW_MH, NEW_SH, NEW_EH, keccak256("nonce 1"), pckHint, handoverSignature);
     }
 }

@@ -44,7 +44,7 @@ contract SimulatorQuoteTest is AttestationFixture {
             SIM_REGISTRY,
             abi.encodePacked(
                 type(SequencerAttestation).creationCode,
-                abi.encode(GOVERNANCE, oracle, pckVerifier, mldsaVerifier, workloads)
+                abi.encode(GOVERNANCE, oracle, pckVerifier, stubVerifier, workloads)
             )
         );
         (bool ok, bytes memory runtime) = SIM_REGISTRY.call("");
@@ -243,7 +243,7 @@ contract SimulatorQuoteTest is AttestationFixture {
         vm.prank(SIM_SEQUENCER);
         vm.expectRevert(mismatch);
         attestation.updateKeys(
-            quote, SIM_MLDSA_KEY_HASH, SIM_SLHDSA_KEY_HASH, SIM_ENCRYPTION_KEY_HASH, keccak256("fresh nonce"), pck
+            quote, SIM_MLDSA_KEY_HASH, SIM_SLHDSA_KEY_HASH, SIM_ENCRYPTION_KEY_HASH, keccak256("fresh nonce"), pck, ""
         );
     }
 

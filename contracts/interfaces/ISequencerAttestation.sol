@@ -273,13 +273,18 @@ interface ISequencerAttestation is ISemver {
     /// @param encryptionKeyHash `keccak256` of the new mempool encryption public key encoding.
     /// @param nonce Nonce bound into REPORTDATA (non-zero, once per sequencer).
     /// @param pckKeyHint As for {registerSequencer}.
+    /// @param handoverSignature The registered (outgoing) ML-DSA-87 key's signature, empty
+    ///        context, over {keyHandoverDigest} of the caller and the new hashes, verified on chain
+    ///        from the key's expansion: breaking secp256k1 (or the quote's P-256 chain) does not
+    ///        let anyone roll the keys.
     function updateKeys(
         bytes calldata quote,
         bytes32 mldsaKeyHash,
         bytes32 slhdsaKeyHash,
         bytes32 encryptionKeyHash,
         bytes32 nonce,
-        bytes calldata pckKeyHint
+        bytes calldata pckKeyHint,
+        bytes calldata handoverSignature
     ) external;
 
     /// @notice Records a batch commitment signed (EIP-712 `BatchCommitment`) by an active sequencer.
@@ -349,6 +354,15 @@ interface ISequencerAttestation is ISemver {
         bytes32 assetSnapshotRoot,
         bytes calldata mldsaSignature
     ) external;
+
+    /// @notice What the outgoing ML-DSA-87 key signs to hand over to new keys ({updateKeys}):
+    ///         `keccak256("QuantumAegis key handover v1" ‖ uint64 chainId ‖ account ‖ mldsaKeyHash ‖
+    ///         slhdsaKeyHash ‖ encryptionKeyHash)` with this chain's id.
+    /// @return The digest.
+    function keyHandoverDigest(address account, bytes32 mldsaKeyHash, bytes32 slhdsaKeyHash, bytes32 encryptionKeyHash)
+        external
+        view
+        returns (bytes32);
 
     /// @notice What a checkpoint's ML-DSA-87 signature signs on this chain (see {recordCheckpoint}).
     /// @return The digest.

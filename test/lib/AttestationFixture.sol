@@ -8,9 +8,10 @@ import {SequencerAttestation} from "../../contracts/SequencerAttestation.sol";
 import {IQRMSOracle} from "../../contracts/interfaces/IQRMSOracle.sol";
 import {ISequencerAttestation} from "../../contracts/interfaces/ISequencerAttestation.sol";
 import {QuoteBuilder} from "./QuoteBuilder.sol";
+import {StubMlDsaVerifier} from "./StubMlDsaVerifier.sol";
 import {Test} from "./Test.sol";
 
-/// @notice Deploys oracle + dev PCK verifier + ML-DSA-87 verifier + registry and offers quote/signature helpers.
+/// @notice Deploys oracle + dev PCK verifier + ML-DSA-87 verifiers (real and stub) + registry and offers quote/signature helpers.
 abstract contract AttestationFixture is Test {
     address internal constant GOVERNANCE = address(0x60f);
     address internal constant REPORTER_A = address(0xa1);
@@ -23,6 +24,8 @@ abstract contract AttestationFixture is Test {
     QRMSOracle internal oracle;
     DevPckVerifier internal pckVerifier;
     MlDsa87Verifier internal mldsaVerifier;
+    /// @dev The registry's verifier outside the PQ tests (see {StubMlDsaVerifier}).
+    StubMlDsaVerifier internal stubVerifier;
     SequencerAttestation internal attestation;
     bytes32 internal workload;
     bytes internal pckHint;
@@ -43,7 +46,8 @@ abstract contract AttestationFixture is Test {
         bytes32[] memory workloads = new bytes32[](1);
         workloads[0] = workload;
         mldsaVerifier = new MlDsa87Verifier();
-        attestation = new SequencerAttestation(GOVERNANCE, oracle, pckVerifier, mldsaVerifier, workloads);
+        stubVerifier = new StubMlDsaVerifier();
+        attestation = new SequencerAttestation(GOVERNANCE, oracle, pckVerifier, stubVerifier, workloads);
         // Revoked sequencers leave the oracle's reporters.
         vm.prank(GOVERNANCE);
         oracle.setAttestation(address(attestation));

@@ -3,7 +3,7 @@
 //! Forge cannot sign with ML-DSA, so the signatures are made here, with `fips204` and fixed
 //! seeds, over [`pq_batch_commitment_digest`] for the registry the forge test deploys at a fixed
 //! address on a fixed chain, and over the migration checkpoint the forge test records. The file
-//! is `pk ‖ sig(batch 1) ‖ sig(batch 2) ‖ sig(batch 3) ‖ sig(checkpoint)`.
+//! is `pk ‖ sig(batch 1) ‖ sig(batch 2) ‖ sig(batch 3) ‖ sig(checkpoint) ‖ sig(key handover)`.
 //! This test checks the committed file is what it makes; regenerate with
 //! `AEGIS_WRITE_VECTORS=1 cargo test -p aegis-bindings --test commit_pq_fixture`.
 
@@ -52,6 +52,17 @@ fn checkpoint_digest() -> B256 {
     keccak256(buf)
 }
 
+/// The key handover `updateKeys` verifies: the sequencer's keys rolled to hashes of fixed labels.
+fn handover_digest() -> B256 {
+    let mut buf = b"QuantumAegis key handover v1".to_vec();
+    buf.extend_from_slice(&CHAIN_ID.to_be_bytes());
+    buf.extend_from_slice(SEQUENCER.as_slice());
+    for label in ["handover mldsa", "handover slhdsa", "handover encryption"] {
+        buf.extend_from_slice(keccak256(label).as_slice());
+    }
+    keccak256(buf)
+}
+
 fn fixture() -> Vec<u8> {
     let (pk, sk) = ml_dsa_87::KG::keygen_from_seed(&keccak256("aegis commitBatchPq fixture key").0);
     let mut out = pk.clone().into_bytes().to_vec();
@@ -70,13 +81,16 @@ fn fixture() -> Vec<u8> {
         assert!(pk.verify(digest.as_slice(), &sig, &[]));
         out.extend_from_slice(&sig);
     }
-    let seed = keccak256("aegis recordCheckpoint fixture sig");
-    let digest = checkpoint_digest();
-    let sig = sk
-        .try_sign_with_seed(&seed.0, digest.as_slice(), &[])
-        .unwrap();
-    assert!(pk.verify(digest.as_slice(), &sig, &[]));
-    out.extend_from_slice(&sig);
+    for (label, digest) in [
+        ("aegis recordCheckpoint fixture sig", checkpoint_digest()),
+        ("aegis updateKeys fixture sig", handover_digest()),
+    ] {
+        let sig = sk
+            .try_sign_with_seed(&keccak256(label).0, digest.as_slice(), &[])
+            .unwrap();
+        assert!(pk.verify(digest.as_slice(), &sig, &[]));
+        out.extend_from_slice(&sig);
+    }
     out
 }
 
@@ -85,7 +99,7 @@ fn the_committed_fixture_is_what_fips204_signs() {
     let path =
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../test/fixtures/mldsa87/commit_pq.bin");
     let bytes = fixture();
-    assert_eq!(bytes.len(), 2592 + 4 * 4627);
+    assert_eq!(bytes.len(), 2592 + 5 * 4627);
     if std::env::var_os("AEGIS_WRITE_VECTORS").is_some() {
         std::fs::write(&path, &bytes).unwrap();
     }

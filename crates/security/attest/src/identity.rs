@@ -4,7 +4,7 @@ use aegis_pqc::{
     EcdsaSigner, EpochKeys, EpochPublicKeys, KeyStore, SealingKey, Signer as _, SlhDsaVariant,
 };
 use aegis_tee::{AttestationProvider, ReportDataBinding, ReportDataDomain, ReportDataPurpose};
-use alloy_primitives::{Address, B256};
+use alloy_primitives::{Address, B256, keccak256};
 use rand_core::OsRng;
 use std::{
     collections::BTreeMap,
@@ -12,6 +12,19 @@ use std::{
     sync::{Arc, RwLock},
 };
 use zeroize::Zeroizing;
+
+/// What the outgoing ML-DSA-87 key signs (empty context) to hand over to the keys of a new epoch:
+/// `keccak256("QuantumAegis key handover v1" ‖ uint64 chainId ‖ sequencer ‖ mldsaKeyHash ‖
+/// slhdsaKeyHash ‖ encryptionKeyHash)`, as `SequencerAttestation.keyHandoverDigest` computes it.
+pub fn key_handover_digest(chain_id: u64, sequencer: Address, hashes: (B256, B256, B256)) -> B256 {
+    let mut buf = b"QuantumAegis key handover v1".to_vec();
+    buf.extend_from_slice(&chain_id.to_be_bytes());
+    buf.extend_from_slice(sequencer.as_slice());
+    for hash in [hashes.0, hashes.1, hashes.2] {
+        buf.extend_from_slice(hash.as_slice());
+    }
+    keccak256(buf)
+}
 
 /// Name of the mempool decryption key among the key store's per-epoch secrets.
 pub const ENCRYPTION_SECRET_NAME: &str = "mempool-encryption";
@@ -253,15 +266,45 @@ impl Identity {
 
     /// Starts a new key epoch: fresh ML-DSA-87, SLH-DSA-256s and mempool encryption keys,
     /// sealed to disk before they are used. Envelopes to the old key are refused from now on.
+    /// The outgoing ML-DSA-87 key signs the handover to the new keys ([`key_handover_digest`]),
+    /// kept beside the key store ([`Identity::handover`]) for `SequencerAttestation.updateKeys`.
     pub fn rotate(&self) -> Result<u32, AttestError> {
         let mut current = self.current.write().unwrap_or_else(|e| e.into_inner());
-        let next = current.keys.current().epoch + 1;
+        let outgoing = current.keys.current();
+        let next = outgoing.epoch + 1;
         let (secret, extra) = encryption_extra(self.chain_id, next)?;
         let epoch = current.keys.rotate(extra)?;
         current.encryption = Arc::new(secret);
         metrics::gauge!("aegis_key_epoch").set(f64::from(epoch));
+        let incoming = current.keys.current();
+        let digest = key_handover_digest(
+            self.chain_id,
+            current.keys.address(),
+            (
+                incoming.mldsa.key_hash(),
+                incoming.slhdsa.key_hash(),
+                current.encryption.key_hash(),
+            ),
+        );
+        let signature = outgoing.mldsa.sign(&digest)?;
+        let path = handover_path(current.keys.path(), epoch);
+        std::fs::write(&path, signature).map_err(|e| AttestError::Store {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })?;
         Ok(epoch)
     }
+
+    /// The previous epoch's ML-DSA-87 signature handing over to `epoch`'s keys, if this node
+    /// rotated into it.
+    pub fn handover(&self, epoch: u32) -> Option<Vec<u8>> {
+        let current = self.read();
+        std::fs::read(handover_path(current.keys.path(), epoch)).ok()
+    }
+}
+
+fn handover_path(keystore: &std::path::Path, epoch: u32) -> PathBuf {
+    keystore.with_file_name(format!("handover-{epoch}.sig"))
 }
 
 #[cfg(test)]
@@ -306,8 +349,22 @@ pub(crate) mod tests {
         );
 
         let before = id.encryption_public_key();
+        let outgoing = id.public_epochs().pop().unwrap();
+        assert!(id.handover(1).is_none());
         assert_eq!(id.rotate().unwrap(), 1);
         assert_eq!(id.epoch(), 1);
+        // The outgoing ML-DSA key signed the handover to exactly the new keys.
+        let handover = id.handover(1).expect("handover kept");
+        let digest = key_handover_digest(901, id.address(), id.snapshot().key_hashes());
+        let pk = fips204::ml_dsa_87::PublicKey::try_from_bytes(
+            outgoing.mldsa_public_key.clone().try_into().unwrap(),
+        )
+        .unwrap();
+        let signature: [u8; 4627] = handover.clone().try_into().unwrap();
+        use fips204::traits::{SerDes as _, Verifier as _};
+        assert!(pk.verify(digest.as_slice(), &signature, &[]));
+        let stale = key_handover_digest(901, id.address(), binding_hashes(&binding));
+        assert!(!pk.verify(stale.as_slice(), &signature, &[]));
         assert_ne!(id.encryption_public_key(), before);
         assert_eq!(id.encryption_public_key().epoch(), 1);
         assert_ne!(id.binding(domain, nonce), binding);
@@ -316,6 +373,14 @@ pub(crate) mod tests {
         let again = identity(dir.path(), false).unwrap();
         assert_eq!(again.epoch(), 1);
         assert_eq!(again.public_epochs().len(), 2);
+    }
+
+    fn binding_hashes(binding: &ReportDataBinding) -> (B256, B256, B256) {
+        (
+            binding.mldsa_key_hash,
+            binding.slhdsa_key_hash,
+            binding.encryption_key_hash,
+        )
     }
 
     #[test]

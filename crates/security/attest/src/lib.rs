@@ -17,6 +17,8 @@ mod store;
 
 pub use client::{AttestedNode, QuoteTrust, verify_quote};
 pub use error::AttestError;
-pub use identity::{ENCRYPTION_SECRET_NAME, Identity, IdentityConfig, KeySnapshot};
+pub use identity::{
+    ENCRYPTION_SECRET_NAME, Identity, IdentityConfig, KeySnapshot, key_handover_digest,
+};
 pub use pipeline::{BatchAttestor, BatchInput, SLH_QUEUE_CAPACITY};
 pub use store::{AttestationStore, BatchAttestation, SlhDsaStatus};

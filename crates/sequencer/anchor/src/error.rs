@@ -40,6 +40,12 @@ pub enum AnchorError {
     /// Migration checkpoints.
     #[error(transparent)]
     Migration(#[from] aegis_migration::MigrationError),
+    /// The registered ML-DSA key is none of this node's epochs.
+    #[error("the registered ML-DSA key {0} is not one of this node's keys")]
+    UnknownRegisteredKey(alloy_primitives::B256),
+    /// The keys rotated without the previous key's handover (e.g. a key store replaced by hand).
+    #[error("no handover signature for key epoch {0}")]
+    NoHandover(u32),
     /// A key expansion was planned for a registry without an ML-DSA verifier.
     #[error("the registry has no ML-DSA verifier")]
     NoMlDsaVerifier,

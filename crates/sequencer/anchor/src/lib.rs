@@ -324,7 +324,7 @@ impl Anchor {
             .ok()
             .filter(|verifier| !verifier.is_zero());
         let missing_key_parts = match mldsa_verifier {
-            Some(verifier) if registration == Registration::Active && !keys_outdated => {
+            Some(verifier) if registration == Registration::Active => {
                 let key = self.view(
                     at,
                     verifier,
@@ -345,6 +345,7 @@ impl Anchor {
             keys_outdated,
             reporter,
             mldsa_verifier,
+            registered_mldsa_key: record.mldsaKeyHash,
             missing_key_parts,
         })
     }
@@ -460,6 +461,12 @@ impl Anchor {
             .map(|key| key.to_vec())
             .unwrap_or_default();
         if update {
+            // The registered (previous epoch's) ML-DSA key handed over when the keys rotated.
+            let epoch = snapshot.keys.epoch;
+            let handover = self
+                .identity
+                .handover(epoch)
+                .ok_or(AnchorError::NoHandover(epoch))?;
             return Ok(SequencerAttestation::updateKeysCall {
                 quote: quote.into(),
                 mldsaKeyHash: binding.mldsa_key_hash,
@@ -467,6 +474,7 @@ impl Anchor {
                 encryptionKeyHash: binding.encryption_key_hash,
                 nonce,
                 pckKeyHint: hint.into(),
+                handoverSignature: handover.into(),
             }
             .abi_encode());
         }

@@ -2,7 +2,7 @@
 
 use crate::AnchorConfig;
 use aegis_attest::{BatchAttestation, SlhDsaStatus};
-use alloy_primitives::Address;
+use alloy_primitives::{Address, B256};
 
 /// The sequencer's state in `SequencerAttestation`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -41,8 +41,10 @@ pub struct ChainView {
     pub reporter: Option<ReporterView>,
     /// The registry's ML-DSA-87 verifier, `None` for a registry without the post-quantum path.
     pub mldsa_verifier: Option<Address>,
+    /// keccak256 of the registered ML-DSA-87 public key (zero before registration).
+    pub registered_mldsa_key: B256,
     /// Parts (bit i: row i, bit 8: tr) of the registered ML-DSA key's expansion the verifier
-    /// lacks; `commitBatchPq` needs none missing.
+    /// lacks; `commitBatchPq`, checkpoints and key updates need none missing.
     pub missing_key_parts: u16,
 }
 
@@ -139,14 +141,17 @@ pub fn plan(
         Registration::Revoked => return actions,
         Registration::Unregistered => actions.push(Action::Register),
         Registration::Active => {
-            if view.keys_outdated {
-                actions.push(Action::UpdateKeys);
-            } else if view.mldsa_verifier.is_some() {
+            // The registered key's expansion first: rotated keys are handed over by the
+            // registered key's ML-DSA signature, which the verifier checks from it.
+            if view.mldsa_verifier.is_some() {
                 actions.extend(
                     (0..9)
                         .filter(|part| view.missing_key_parts & (1 << part) != 0)
                         .map(Action::ExpandKey),
                 );
+            }
+            if view.keys_outdated && view.missing_key_parts == 0 {
+                actions.push(Action::UpdateKeys);
             }
             let commit_pq = (paths.pq || paths.ecdsa_refused) && view.pq_ready();
             let commits = if commit_pq || !paths.ecdsa_refused {
@@ -190,7 +195,7 @@ pub fn plan(
 mod tests {
     use super::*;
     use aegis_pqc::BatchCommitment;
-    use alloy_primitives::{B256, Bytes};
+    use alloy_primitives::Bytes;
 
     fn batch(id: u64, slh: SlhDsaStatus, created_at: u64) -> BatchAttestation {
         let commitment = BatchCommitment {
@@ -238,6 +243,7 @@ mod tests {
             keys_outdated: false,
             reporter,
             mldsa_verifier: Some(Address::repeat_byte(3)),
+            registered_mldsa_key: B256::repeat_byte(4),
             missing_key_parts: 0,
         }
     }
@@ -635,6 +641,13 @@ mod tests {
         assert!(!rotated.pq_ready());
         let actions = plan(&rotated, &batches, &[4], None, PQ, NOW, &config());
         assert_eq!(actions, [Action::UpdateKeys, Action::Commit(1)]);
+        // The registered (outgoing) key is expanded before it can hand over.
+        let unexpanded = ChainView {
+            missing_key_parts: 1 << 8,
+            ..rotated
+        };
+        let actions = plan(&unexpanded, &batches, &[4], None, PQ, NOW, &config());
+        assert_eq!(actions, [Action::ExpandKey(8), Action::Commit(1)]);
         // A registry without the PQ path: commitBatch, nothing to expand, no checkpoints.
         let old = ChainView {
             mldsa_verifier: None,
