@@ -253,7 +253,8 @@ contract SequencerAttestation is ISequencerAttestation, Governed {
         bytes32 mldsaSigHash,
         bytes32 slhdsaSigHash
     ) external {
-        CommitState memory cs = _checkOrder(batchId, l2StartBlock, l2EndBlock, commitment);
+        CommitState memory cs = _commitState;
+        _checkOrder(cs, batchId, l2StartBlock, l2EndBlock, commitment);
         address signer = _recover(
             _batchDigest(batchId, l2StartBlock, l2EndBlock, commitment, mldsaSigHash, slhdsaSigHash), ecdsaSignature
         );
@@ -270,7 +271,8 @@ contract SequencerAttestation is ISequencerAttestation, Governed {
         bytes32 slhdsaSigHash,
         bytes calldata mldsaSignature
     ) external {
-        CommitState memory cs = _checkOrder(batchId, l2StartBlock, l2EndBlock, commitment);
+        CommitState memory cs = _commitState;
+        _checkOrder(cs, batchId, l2StartBlock, l2EndBlock, commitment);
         bytes32 keyHash = _sequencers[account].mldsaKeyHash;
         if (keyHash == bytes32(0)) revert SequencerAttestation_NotRegistered(account);
         bytes32 digest = _pqBatchDigest(account, batchId, l2StartBlock, l2EndBlock, commitment, slhdsaSigHash);
@@ -283,13 +285,14 @@ contract SequencerAttestation is ISequencerAttestation, Governed {
         emit BatchPqVerified(batchId, keyHash);
     }
 
-    /// @dev The commit state, if a commitment with these fields may follow the last one.
-    function _checkOrder(uint64 batchId, uint64 l2StartBlock, uint64 l2EndBlock, bytes32 commitment)
-        private
-        view
-        returns (CommitState memory cs)
-    {
-        cs = _commitState;
+    /// @dev Reverts unless a commitment with these fields may follow the last one (`cs`).
+    function _checkOrder(
+        CommitState memory cs,
+        uint64 batchId,
+        uint64 l2StartBlock,
+        uint64 l2EndBlock,
+        bytes32 commitment
+    ) private pure {
         if (cs.paused) revert SequencerAttestation_Paused();
         if (commitment == bytes32(0)) revert SequencerAttestation_ZeroCommitment();
         if (l2StartBlock > l2EndBlock) revert SequencerAttestation_InvalidBlockRange(l2StartBlock, l2EndBlock);
