@@ -253,6 +253,12 @@ impl Dev {
         response["result"].clone()
     }
 
+    /// A typed `eth_call` at the head that must succeed.
+    fn read<C: SolCall>(&self, to: Address, call: C) -> C::Return {
+        let out = self.call(to, call.abi_encode()).unwrap();
+        C::abi_decode_returns(&out).unwrap()
+    }
+
     fn call(&self, to: Address, input: Vec<u8>) -> Result<Vec<u8>, Value> {
         self.call_from(Address::ZERO, to, input)
     }
@@ -430,13 +436,10 @@ fn rising_risk_schedules_then_forces_rotation_updates_the_oracle_and_protects_as
     let rotated = aegis_pqc::Signer::key_hash(&current.mldsa);
     assert_ne!(serde_json::to_value(rotated).unwrap(), keys["mldsaKeyHash"]);
     wait_until("the rotated keys on chain", Duration::from_secs(60), || {
-        let out = dev
-            .call(
-                attestation,
-                SequencerAttestation::sequencerCall { account: sequencer }.abi_encode(),
-            )
-            .unwrap();
-        let record = SequencerAttestation::sequencerCall::abi_decode_returns(&out).unwrap();
+        let record = dev.read(
+            attestation,
+            SequencerAttestation::sequencerCall { account: sequencer },
+        );
         record.mldsaKeyHash == rotated && !record.revoked
     });
     let digest = aegis_bindings::batch_commitment_digest(CHAIN_ID, attestation, &commitment);
@@ -580,39 +583,24 @@ fn the_pq_anchor_expands_the_registered_key_in_the_verifier() {
     dev.start(&["--anchor.pq", "always"]);
     dev.deploy(&dev.sequencer.to_string());
     let (attestation, sequencer) = (dev.attestation, dev.sequencer);
-    let out = dev
-        .call(
-            attestation,
-            SequencerAttestation::mldsaVerifierCall {}.abi_encode(),
-        )
-        .unwrap();
-    let verifier = SequencerAttestation::mldsaVerifierCall::abi_decode_returns(&out).unwrap();
+    let verifier = dev.read(attestation, SequencerAttestation::mldsaVerifierCall {});
     let key_hash: B256 = serde_json::from_value(dev.keys["mldsaKeyHash"].clone()).unwrap();
     wait_until("the expanded key", Duration::from_secs(180), || {
-        let out = dev
-            .call(
-                verifier,
-                MlDsa87Verifier::isExpandedCall { keyHash: key_hash }.abi_encode(),
-            )
-            .unwrap();
-        MlDsa87Verifier::isExpandedCall::abi_decode_returns(&out).unwrap()
-    });
-    let out = dev
-        .call(
-            attestation,
-            SequencerAttestation::sequencerCall { account: sequencer }.abi_encode(),
-        )
-        .unwrap();
-    let record = SequencerAttestation::sequencerCall::abi_decode_returns(&out).unwrap();
-    assert_eq!(record.mldsaKeyHash, key_hash);
-    // Each part once: writing one again is refused by the verifier.
-    let out = dev
-        .call(
+        dev.read(
             verifier,
-            MlDsa87Verifier::expandedKeyCall { keyHash: key_hash }.abi_encode(),
+            MlDsa87Verifier::isExpandedCall { keyHash: key_hash },
         )
-        .unwrap();
-    let expanded = MlDsa87Verifier::expandedKeyCall::abi_decode_returns(&out).unwrap();
+    });
+    let record = dev.read(
+        attestation,
+        SequencerAttestation::sequencerCall { account: sequencer },
+    );
+    assert_eq!(record.mldsaKeyHash, key_hash);
+    // Every row is written (tr too: isExpanded checks it).
+    let expanded = dev.read(
+        verifier,
+        MlDsa87Verifier::expandedKeyCall { keyHash: key_hash },
+    );
     assert!(expanded.rows.iter().all(|row| !row.is_zero()));
 }
 
