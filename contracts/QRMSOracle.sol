@@ -21,7 +21,7 @@ import {Governed} from "./lib/Governed.sol";
 ///      recomputed it (a report, {refresh}, a reporter or parameter change); they are what the
 ///      events report. Every view recomputes from the reports fresh at the time of the call, so
 ///      reports that expire in between stop counting at once, without a transaction.
-/// @custom:semver 2.0.0
+/// @custom:semver 2.1.0
 contract QRMSOracle is IQRMSOracle, Governed {
     /// @notice Largest score (basis points).
     uint16 public constant MAX_SCORE = 10_000;
@@ -37,7 +37,10 @@ contract QRMSOracle is IQRMSOracle, Governed {
     /// @dev Exactly 32 bytes.
     struct Core {
         uint16 score;
-        RiskLevel level;
+        // The recorded RiskLevel in the low bits, `LATCHED` (bit 7) while the emergency latch is
+        // set. A plain integer: an enum field would make every `Core memory` read of a latched
+        // word panic.
+        uint8 levelAndLatch;
         uint32 updatedAt;
         uint16 scheduledThreshold;
         uint16 emergencyThreshold;
@@ -65,6 +68,9 @@ contract QRMSOracle is IQRMSOracle, Governed {
     uint256 private constant CORE_MLDSA = 176;
     uint256 private constant CORE_SLHDSA = 216;
     uint256 private constant CORE_SCORE_LEVEL_TIME_MASK = (uint256(1) << 56) - 1;
+    /// @dev The emergency latch bit of the level byte.
+    uint256 private constant LATCHED = 0x80;
+    uint256 private constant LEVEL_MASK = 0x7f;
 
     /// @dev Marks "no lane slot given" for {_aggregate}.
     uint256 private constant NO_SLOT = type(uint256).max;
@@ -72,9 +78,12 @@ contract QRMSOracle is IQRMSOracle, Governed {
     /// @dev What the fresh reports say now (see {_aggregate}).
     struct Aggregate {
         uint256 score;
+        // The effective level: EMERGENCY while latched.
         uint256 level;
         uint256 fresh;
         bool quorumMet;
+        // Whether the latch is (or becomes) set.
+        bool latched;
     }
 
     Core private _core;
@@ -132,7 +141,7 @@ contract QRMSOracle is IQRMSOracle, Governed {
 
     /// @inheritdoc ISemver
     function version() external pure returns (string memory) {
-        return "2.0.0";
+        return "2.1.0";
     }
 
     // ---------------------------------------------------------------------------------------
@@ -179,9 +188,11 @@ contract QRMSOracle is IQRMSOracle, Governed {
     ///      the score (then `updatedAt` moves on); otherwise `_core` is not written.
     function _store(uint256 core, Aggregate memory agg, bool confirmed) private {
         uint256 previousScore = core & 0xffff;
-        uint256 previousLevel = (core >> CORE_LEVEL) & 0xff;
-        if (!(confirmed && agg.quorumMet) && agg.score == previousScore && agg.level == previousLevel) return;
-        core = (core & ~CORE_SCORE_LEVEL_TIME_MASK) | agg.score | (agg.level << CORE_LEVEL)
+        uint256 previousLevelByte = (core >> CORE_LEVEL) & 0xff;
+        uint256 previousLevel = previousLevelByte & LEVEL_MASK;
+        uint256 levelByte = agg.level | (agg.latched ? LATCHED : 0);
+        if (!(confirmed && agg.quorumMet) && agg.score == previousScore && levelByte == previousLevelByte) return;
+        core = (core & ~CORE_SCORE_LEVEL_TIME_MASK) | agg.score | (levelByte << CORE_LEVEL)
             | (uint256(uint32(block.timestamp)) << CORE_UPDATED_AT);
         assembly ("memory-safe") {
             sstore(_core.slot, core)
@@ -198,13 +209,40 @@ contract QRMSOracle is IQRMSOracle, Governed {
     ///      score is their lower median, otherwise 0. `word` is the current value of lane slot
     ///      `slotIndex` (`NO_SLOT`: read every slot from storage).
     function _aggregate(uint256 core, uint256 word, uint256 slotIndex) private view returns (Aggregate memory agg) {
-        (uint256 median, uint256 n) = _freshMedian(
+        (agg.score, agg.fresh, agg.quorumMet) = _freshScore(core, word, slotIndex);
+        agg.level = uint256(_effectiveLevel(core, agg.score));
+        agg.latched = agg.level == uint256(RiskLevel.EMERGENCY);
+    }
+
+    /// @dev The level {_aggregate} gives, without its bookkeeping ({signaturePolicy}'s hot path;
+    ///      while latched no report is read).
+    function _levelNow(uint256 core) private view returns (RiskLevel) {
+        if ((core >> CORE_LEVEL) & LATCHED != 0) return RiskLevel.EMERGENCY;
+        (uint256 median, uint256 n) =
+            _freshMedian(0, NO_SLOT, (core >> CORE_POSITIONS_USED) & 0xff, (core >> CORE_MAX_REPORT_AGE) & 0xffffffff);
+        if (n < (core >> CORE_QUORUM) & 0xff) median = 0;
+        return _levelFor(median, (core >> CORE_SCHEDULED) & 0xffff, (core >> CORE_EMERGENCY) & 0xffff);
+    }
+
+    /// @dev The score of the fresh reports (0 without a quorum) and their count; `word` and
+    ///      `slotIndex` as for {_aggregate}.
+    function _freshScore(uint256 core, uint256 word, uint256 slotIndex)
+        private
+        view
+        returns (uint256 score, uint256 fresh, bool quorumMet)
+    {
+        (score, fresh) = _freshMedian(
             word, slotIndex, (core >> CORE_POSITIONS_USED) & 0xff, (core >> CORE_MAX_REPORT_AGE) & 0xffffffff
         );
-        agg.fresh = n;
-        agg.quorumMet = n >= (core >> CORE_QUORUM) & 0xff;
-        if (agg.quorumMet) agg.score = median;
-        agg.level = uint256(_levelFor(agg.score, (core >> CORE_SCHEDULED) & 0xffff, (core >> CORE_EMERGENCY) & 0xffff));
+        quorumMet = fresh >= (core >> CORE_QUORUM) & 0xff;
+        if (!quorumMet) score = 0;
+    }
+
+    /// @dev The level rule for `score` under `core`'s thresholds, EMERGENCY while latched: only
+    ///      governance clears the latch; reports (ECDSA-authenticated) can set it, never lower it.
+    function _effectiveLevel(uint256 core, uint256 score) private pure returns (RiskLevel) {
+        if ((core >> CORE_LEVEL) & LATCHED != 0) return RiskLevel.EMERGENCY;
+        return _levelFor(score, (core >> CORE_SCHEDULED) & 0xffff, (core >> CORE_EMERGENCY) & 0xffff);
     }
 
     /// @dev The raw `_core` word.
@@ -221,7 +259,12 @@ contract QRMSOracle is IQRMSOracle, Governed {
         view
         returns (uint256 median, uint256 n)
     {
-        uint256[MAX_REPORTERS] memory sorted;
+        // Scratch space past the free memory pointer, not allocated: nothing allocates while it is
+        // in use, and every word is written before it is read.
+        uint256 sorted;
+        assembly ("memory-safe") {
+            sorted := mload(0x40)
+        }
         uint256 slotsUsed = (positionsUsed + LANES_PER_SLOT - 1) / LANES_PER_SLOT;
         uint256 nowTs = uint32(block.timestamp);
         unchecked {
@@ -247,7 +290,9 @@ contract QRMSOracle is IQRMSOracle, Governed {
             if (n == 0) return (0, 0);
             // The middle value, or the lower of the two middle values: a single report can never
             // raise the score above the highest of the others.
-            median = sorted[(n - 1) >> 1];
+            assembly ("memory-safe") {
+                median := mload(add(sorted, shl(5, shr(1, sub(n, 1)))))
+            }
         }
     }
 
@@ -274,7 +319,7 @@ contract QRMSOracle is IQRMSOracle, Governed {
         // forge-lint: disable-next-line(unsafe-typecast) the 32-bit updatedAt field
         updatedAt = uint32(core >> CORE_UPDATED_AT);
         // Reports expired since the last recomputation: the score is as of now.
-        if (agg.score != core & 0xffff || agg.level != (core >> CORE_LEVEL) & 0xff) {
+        if (agg.score != core & 0xffff || agg.level != (core >> CORE_LEVEL) & LEVEL_MASK) {
             updatedAt = uint32(block.timestamp);
         }
     }
@@ -319,7 +364,7 @@ contract QRMSOracle is IQRMSOracle, Governed {
         // Raw word read: this view is on {SequencerAttestation-commitBatch}'s path. The level is
         // recomputed from the fresh reports (expired reports do not count).
         uint256 core = _coreWord();
-        policy.level = RiskLevel(_aggregate(core, 0, NO_SLOT).level);
+        policy.level = _levelNow(core);
         uint256 ecdsa = core >> CORE_ECDSA;
         uint256 mldsa = core >> CORE_MLDSA;
         uint256 slhdsa = core >> CORE_SLHDSA;
@@ -368,6 +413,11 @@ contract QRMSOracle is IQRMSOracle, Governed {
     /// @inheritdoc IQRMSOracle
     function attestation() external view returns (address) {
         return _attestation;
+    }
+
+    /// @inheritdoc IQRMSOracle
+    function emergencyLatched() external view returns (bool) {
+        return (_coreWord() >> CORE_LEVEL) & LATCHED != 0;
     }
 
     // ---------------------------------------------------------------------------------------
@@ -433,6 +483,17 @@ contract QRMSOracle is IQRMSOracle, Governed {
         st.emergencyThreshold = emergencyThreshold;
         emit ThresholdsUpdated(scheduledThreshold, emergencyThreshold);
         _refresh();
+    }
+
+    /// @inheritdoc IQRMSOracle
+    function releaseEmergency() external onlyGovernance {
+        uint256 core = _coreWord();
+        if ((core >> CORE_LEVEL) & LATCHED == 0) revert QRMSOracle_NotLatched();
+        core &= ~(LATCHED << CORE_LEVEL);
+        Aggregate memory agg = _aggregate(core, 0, NO_SLOT);
+        _store(core, agg, false);
+        // forge-lint: disable-next-item(unsafe-typecast) level < 3, score <= MAX_SCORE
+        emit EmergencyReleased(msg.sender, RiskLevel(agg.level), uint16(agg.score));
     }
 
     /// @inheritdoc IQRMSOracle

@@ -701,7 +701,7 @@ contract SequencerAttestation is ISequencerAttestation, Governed {
                 BATCH_COMMITMENT_TYPEHASH, batchId, l2StartBlock, l2EndBlock, commitment, mldsaSigHash, slhdsaSigHash
             )
         );
-        return keccak256(abi.encodePacked(hex"1901", domainSeparator(), structHash));
+        return _hashTypedData(structHash);
     }
 
     function _keyHandoverDigest(address account, bytes32 mldsaKeyHash, bytes32 slhdsaKeyHash, bytes32 encryptionKeyHash)
@@ -754,7 +754,21 @@ contract SequencerAttestation is ISequencerAttestation, Governed {
                 PQ_BATCH_COMMITMENT_TYPEHASH, account, batchId, l2StartBlock, l2EndBlock, commitment, slhdsaSigHash
             )
         );
-        return keccak256(abi.encodePacked(hex"1901", domainSeparator(), structHash));
+        return _hashTypedData(structHash);
+    }
+
+    /// @dev The EIP-712 digest `keccak256(0x1901 ‖ domainSeparator ‖ structHash)`, hashed in
+    ///      scratch memory (the free memory pointer's word is restored).
+    function _hashTypedData(bytes32 structHash) private view returns (bytes32 digest) {
+        bytes32 separator = domainSeparator();
+        assembly ("memory-safe") {
+            let free := mload(0x40)
+            mstore(0x00, 0x1901)
+            mstore(0x20, separator)
+            mstore(0x40, structHash)
+            digest := keccak256(0x1e, 0x42)
+            mstore(0x40, free)
+        }
     }
 
     /// @dev ecrecover of a 65-byte `r ‖ s ‖ v` signature; rejects high s and unrecoverable input.

@@ -33,13 +33,13 @@ contract OracleRevocationTest is AttestationFixture {
     }
 
     function test_revokeSequencer_removesReporterAndItsReport() public {
-        reportAs(seq, 1, 9500);
-        reportAs(REPORTER_A, 1, 9500);
-        assertEq(uint256(oracle.riskLevel()), uint256(IQRMSOracle.RiskLevel.EMERGENCY));
+        reportAs(seq, 1, 7500);
+        reportAs(REPORTER_A, 1, 7500);
+        assertEq(uint256(oracle.riskLevel()), uint256(IQRMSOracle.RiskLevel.SCHEDULED));
         vm.expectEmit(address(oracle));
         emit IQRMSOracle.ReporterRemoved(seq);
         vm.expectEmit(address(oracle));
-        emit IQRMSOracle.RiskScoreUpdated(9500, 0, 1);
+        emit IQRMSOracle.RiskScoreUpdated(7500, 0, 1);
         vm.expectEmit(address(oracle));
         emit IQRMSOracle.RevokedReporterRemoved(seq, address(attestation));
         vm.prank(GOVERNANCE);

@@ -72,7 +72,7 @@ abstract contract QRMSOracle_TestInit is Test {
 
 contract QRMSOracle_Constructor_Test is QRMSOracle_TestInit {
     function test_constructor_state() public view {
-        assertEq(oracle.version(), "2.0.0");
+        assertEq(oracle.version(), "2.1.0");
         assertEq(oracle.attestation(), address(0));
         assertEq(oracle.freshReports(), 0);
         assertEq(oracle.governance(), GOVERNANCE);
@@ -196,6 +196,11 @@ contract QRMSOracle_SubmitReport_Test is QRMSOracle_TestInit {
         assertEq(level(), uint256(IQRMSOracle.RiskLevel.EMERGENCY));
         report(r(0), 2, 100);
         assertEq(oracle.riskScore(), 100);
+        assertEq(level(), uint256(IQRMSOracle.RiskLevel.EMERGENCY), "latched");
+        vm.expectEmit(address(oracle));
+        emit IQRMSOracle.RiskLevelChanged(IQRMSOracle.RiskLevel.EMERGENCY, IQRMSOracle.RiskLevel.NORMAL, 100);
+        vm.prank(GOVERNANCE);
+        oracle.releaseEmergency();
         assertEq(level(), uint256(IQRMSOracle.RiskLevel.NORMAL));
         // Exactly at the thresholds.
         report(r(0), 3, 6000);
@@ -355,12 +360,12 @@ contract QRMSOracle_SubmitReport_Test is QRMSOracle_TestInit {
     /// @dev Reports older than maxReportAge stop counting at once: the views fall back without a
     ///      transaction, {refresh} records it and emits the events.
     function test_staleReports_expireWithoutTransaction() public {
-        report(r(0), 1, 9500);
-        report(r(1), 1, 9500);
-        assertEq(level(), uint256(IQRMSOracle.RiskLevel.EMERGENCY));
+        report(r(0), 1, 7500);
+        report(r(1), 1, 7500);
+        assertEq(level(), uint256(IQRMSOracle.RiskLevel.SCHEDULED));
         uint256 reportedAt = block.timestamp;
         vm.warp(reportedAt + MAX_AGE);
-        assertEq(level(), uint256(IQRMSOracle.RiskLevel.EMERGENCY), "exactly maxReportAge old: fresh");
+        assertEq(level(), uint256(IQRMSOracle.RiskLevel.SCHEDULED), "exactly maxReportAge old: fresh");
         vm.warp(reportedAt + MAX_AGE + 1);
         assertEq(oracle.freshReports(), 0);
         assertEq(oracle.riskScore(), 0);
@@ -372,9 +377,9 @@ contract QRMSOracle_SubmitReport_Test is QRMSOracle_TestInit {
         assertEq(updatedAt, block.timestamp, "as of now");
         // Anyone records it.
         vm.expectEmit(address(oracle));
-        emit IQRMSOracle.RiskScoreUpdated(9500, 0, 0);
+        emit IQRMSOracle.RiskScoreUpdated(7500, 0, 0);
         vm.expectEmit(address(oracle));
-        emit IQRMSOracle.RiskLevelChanged(IQRMSOracle.RiskLevel.EMERGENCY, IQRMSOracle.RiskLevel.NORMAL, 0);
+        emit IQRMSOracle.RiskLevelChanged(IQRMSOracle.RiskLevel.SCHEDULED, IQRMSOracle.RiskLevel.NORMAL, 0);
         vm.prank(address(0xbeef));
         oracle.refresh();
         (,, updatedAt) = oracle.riskState();
@@ -437,29 +442,29 @@ contract QRMSOracle_Level_Test is QRMSOracle_TestInit {
         uint256 t0 = block.timestamp;
         for (uint256 i = 0; i < 3; ++i) {
             vm.prank(a[i]);
-            o.submitReport(1, 9500);
+            o.submitReport(1, 8500);
         }
         vm.warp(t0 + 600);
         for (uint256 i = 3; i < 5; ++i) {
             vm.prank(a[i]);
-            o.submitReport(1, 7000);
+            o.submitReport(1, 3000);
         }
-        assertEq(o.riskScore(), 9500, "3 of 5 at 9500");
-        assertEq(uint256(o.riskLevel()), uint256(IQRMSOracle.RiskLevel.EMERGENCY));
-        // The three high reports expire; the two at 7000 are still fresh.
+        assertEq(o.riskScore(), 8500, "3 of 5 at 8500");
+        assertEq(uint256(o.riskLevel()), uint256(IQRMSOracle.RiskLevel.SCHEDULED));
+        // The three high reports expire; the two at 3000 are still fresh.
         vm.warp(t0 + MAX_AGE + 1);
         assertEq(o.freshReports(), 2);
-        assertEq(o.riskScore(), 7000);
-        assertEq(uint256(o.riskLevel()), uint256(IQRMSOracle.RiskLevel.SCHEDULED));
+        assertEq(o.riskScore(), 3000);
+        assertEq(uint256(o.riskLevel()), uint256(IQRMSOracle.RiskLevel.NORMAL));
         vm.expectEmit(address(o));
-        emit IQRMSOracle.RiskLevelChanged(IQRMSOracle.RiskLevel.EMERGENCY, IQRMSOracle.RiskLevel.SCHEDULED, 7000);
+        emit IQRMSOracle.RiskLevelChanged(IQRMSOracle.RiskLevel.SCHEDULED, IQRMSOracle.RiskLevel.NORMAL, 3000);
         o.refresh();
         // New lower reports take it down further.
         vm.prank(a[0]);
         o.submitReport(2, 1000);
         vm.prank(a[1]);
         o.submitReport(2, 1000);
-        assertEq(o.riskScore(), 1000, "lower median of 1000, 1000, 7000, 7000");
+        assertEq(o.riskScore(), 1000, "lower median of 1000, 1000, 3000, 3000");
         assertEq(uint256(o.riskLevel()), uint256(IQRMSOracle.RiskLevel.NORMAL));
     }
 
@@ -603,6 +608,90 @@ contract QRMSOracle_SetMaxReportAge_Test is QRMSOracle_TestInit {
     }
 }
 
+/// @notice The emergency latch against its adversary: every reporter's ECDSA key in the hands of
+///         someone who wants ECDSA-only commitments allowed again.
+contract QRMSOracle_EmergencyLatch_Test is QRMSOracle_TestInit {
+    function emergency() internal {
+        report(r(0), 1, 9500);
+        report(r(1), 1, 9600);
+        assertTrue(oracle.emergencyLatched());
+    }
+
+    function test_latch_reportersCannotLowerEmergency() public {
+        emergency();
+        // All three reporters now report 0 (forged or coerced): the score follows, the level not.
+        report(r(0), 2, 0);
+        report(r(1), 2, 0);
+        report(r(2), 1, 0);
+        assertEq(oracle.riskScore(), 0);
+        assertEq(level(), uint256(IQRMSOracle.RiskLevel.EMERGENCY));
+        assertEq(uint256(oracle.signaturePolicy().level), uint256(IQRMSOracle.RiskLevel.EMERGENCY));
+        (uint16 score, IQRMSOracle.RiskLevel lvl,) = oracle.riskState();
+        assertEq(score, 0);
+        assertEq(uint256(lvl), uint256(IQRMSOracle.RiskLevel.EMERGENCY));
+        // Nor can a permissionless refresh, the thresholds of a later block, or silence.
+        oracle.refresh();
+        vm.warp(block.timestamp + 30 days);
+        assertEq(oracle.freshReports(), 0);
+        assertEq(level(), uint256(IQRMSOracle.RiskLevel.EMERGENCY));
+        assertTrue(oracle.emergencyLatched());
+    }
+
+    function test_latch_releaseIsGovernanceOnly() public {
+        vm.expectRevert(abi.encodeWithSelector(IQRMSOracle.QRMSOracle_NotLatched.selector));
+        vm.prank(GOVERNANCE);
+        oracle.releaseEmergency();
+        emergency();
+        report(r(0), 2, 1000);
+        report(r(1), 2, 1000);
+        for (uint256 i = 0; i < 3; ++i) {
+            vm.expectRevert(unauthorized(r(i)));
+            vm.prank(r(i));
+            oracle.releaseEmergency();
+        }
+        vm.expectRevert(unauthorized(address(this)));
+        oracle.releaseEmergency();
+        vm.expectEmit(address(oracle));
+        emit IQRMSOracle.RiskLevelChanged(IQRMSOracle.RiskLevel.EMERGENCY, IQRMSOracle.RiskLevel.NORMAL, 1000);
+        vm.expectEmit(address(oracle));
+        emit IQRMSOracle.EmergencyReleased(GOVERNANCE, IQRMSOracle.RiskLevel.NORMAL, 1000);
+        vm.prank(GOVERNANCE);
+        oracle.releaseEmergency();
+        assertFalse(oracle.emergencyLatched());
+        assertEq(level(), uint256(IQRMSOracle.RiskLevel.NORMAL));
+        // Released, the level follows the reports both ways again.
+        report(r(0), 3, 7000);
+        report(r(1), 3, 7000);
+        assertEq(level(), uint256(IQRMSOracle.RiskLevel.SCHEDULED));
+    }
+
+    /// @dev Governance cannot talk a live emergency away: the reports still say EMERGENCY.
+    function test_latch_releaseWhileReportsSayEmergencyLatchesAgain() public {
+        emergency();
+        vm.expectEmit(address(oracle));
+        emit IQRMSOracle.EmergencyReleased(GOVERNANCE, IQRMSOracle.RiskLevel.EMERGENCY, 9500);
+        vm.prank(GOVERNANCE);
+        oracle.releaseEmergency();
+        assertTrue(oracle.emergencyLatched());
+        report(r(0), 2, 0);
+        report(r(1), 2, 0);
+        assertEq(level(), uint256(IQRMSOracle.RiskLevel.EMERGENCY));
+    }
+
+    /// @dev Whatever the reporters (and time) do after an emergency, the level stays EMERGENCY.
+    function testFuzz_latch_noReportSequenceLowersEmergency(uint16[8] memory scores, uint32[8] memory gaps) public {
+        emergency();
+        uint32[3] memory rounds = [uint32(1), 1, 0];
+        for (uint256 i = 0; i < scores.length; ++i) {
+            vm.warp(block.timestamp + gaps[i] % 2 hours);
+            uint256 who = uint256(keccak256(abi.encode(i, scores[i]))) % 3;
+            report(r(who), ++rounds[who], uint16(bound(scores[i], 0, 10_000)));
+            assertEq(level(), uint256(IQRMSOracle.RiskLevel.EMERGENCY));
+            assertEq(uint256(oracle.signaturePolicy().level), uint256(IQRMSOracle.RiskLevel.EMERGENCY));
+        }
+    }
+}
+
 contract QRMSOracle_SetThresholds_Test is QRMSOracle_TestInit {
     function test_setThresholds() public {
         report(r(0), 1, 7000);
@@ -623,6 +712,8 @@ contract QRMSOracle_SetThresholds_Test is QRMSOracle_TestInit {
         oracle.setThresholds(5000, 7000);
         assertEq(level(), uint256(IQRMSOracle.RiskLevel.EMERGENCY));
         oracle.setThresholds(9999, 10_000);
+        assertEq(level(), uint256(IQRMSOracle.RiskLevel.EMERGENCY), "latched until released");
+        oracle.releaseEmergency();
         assertEq(level(), uint256(IQRMSOracle.RiskLevel.NORMAL));
         // No crossing: no level event.
         vm.recordLogs();

@@ -654,10 +654,11 @@ contract SequencerAttestation_CommitBatch_Test is SequencerAttestation_TestInit 
         );
         uint256 gas = txGas(address(attestation), data);
         emit log_named_uint("commitBatch transaction gas (3 reporters, 2 fresh reports)", gas);
-        // 58,904 in 1.5.0; 1.6.0 (the post-quantum paths) costs 60,455 measured in isolation
-        // (`forge test --isolate`, as `--gas-report` runs): above the 60,000 target, a known
-        // regression to win back, bounded here so that it cannot grow unnoticed.
-        assertLe(gas, 60_500, "commitBatch transaction gas");
+        // 58,904 in 1.5.0; 60,455 in 1.6.0 (the post-quantum paths); 60,095 with oracle 2.1.0
+        // (the emergency latch, a leaner signaturePolicy) and one EIP-712 hashing in scratch
+        // memory, measured in isolation (`forge test --isolate`, as `--gas-report` runs). Still
+        // above the 60,000 target: bounded here so that it cannot grow unnoticed.
+        assertLe(gas, 60_100, "commitBatch transaction gas");
         assertLastBatch(2, 20);
     }
 
@@ -1694,6 +1695,27 @@ contract SequencerAttestation_CommitBatchPq_Test is SequencerAttestation_PqTestI
         commit(ecdsaOnly, sig);
         commitPq(seq, 1, pqSignatures[0]);
         assertLastBatch(1, 10);
+    }
+
+    /// @notice The attacker holding every reporter's secp256k1 key reports the risk away: the
+    ///         oracle stays at EMERGENCY, the ECDSA path stays refused, until governance releases it.
+    function test_commitBatch_reportersCannotReopenTheEcdsaPath() public {
+        expandKey();
+        setRiskScore(9500);
+        setRiskScore(0);
+        assertEq(oracle.riskScore(), 0);
+        Batch memory ecdsaOnly = batch(1, 1, 10);
+        ecdsaOnly.mldsaSigHash = bytes32(0);
+        bytes memory sig = signBatch(SEQUENCER_KEY, ecdsaOnly);
+        vm.expectRevert(ISequencerAttestation.SequencerAttestation_PqPathRequired.selector);
+        commit(ecdsaOnly, sig);
+        commitPq(seq, 1, pqSignatures[0]);
+        vm.prank(GOVERNANCE);
+        oracle.releaseEmergency();
+        Batch memory next = batch(2, 11, 20);
+        next.mldsaSigHash = bytes32(0);
+        commit(next, signBatch(SEQUENCER_KEY, next));
+        assertLastBatch(2, 20);
     }
 
     function test_pqBatchCommitmentDigest_isWhatTheFixtureSigned() public view {

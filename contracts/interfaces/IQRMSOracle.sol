@@ -34,6 +34,12 @@ import {ISemver} from "./ISemver.sol";
 ///         Level: `EMERGENCY` if `score >= emergencyThreshold`, else `SCHEDULED` if
 ///         `score >= scheduledThreshold`, else `NORMAL`. Thresholds satisfy
 ///         `scheduled < emergency <= 10_000`.
+///
+///         Emergency latch: once a transaction records level `EMERGENCY` the level stays
+///         `EMERGENCY`, whatever later reports say and however long they go stale, until
+///         governance calls {releaseEmergency}. Reporters authenticate by ECDSA (`msg.sender`), and
+///         the adversary EMERGENCY exists for can forge ECDSA: reporters alone can raise the level
+///         but never lower it from EMERGENCY.
 interface IQRMSOracle is ISemver {
     /// @notice Risk level derived from the score and the thresholds.
     enum RiskLevel {
@@ -94,6 +100,9 @@ interface IQRMSOracle is ISemver {
     event QuorumUpdated(uint8 quorum);
     /// @notice Emitted when governance changes the maximum report age.
     event MaxReportAgeUpdated(uint32 maxReportAge);
+    /// @notice Emitted when governance releases the emergency latch; `level` is the level the
+    ///         fresh reports give right after (EMERGENCY again if they still say so).
+    event EmergencyReleased(address indexed by, RiskLevel level, uint16 score);
     /// @notice Emitted when governance changes an algorithm's status.
     event AlgorithmStatusUpdated(Algorithm indexed algorithm, AlgorithmStatus status, uint32 deprecatedFrom);
 
@@ -123,6 +132,8 @@ interface IQRMSOracle is ISemver {
     error QRMSOracle_NoAttestation();
     /// @notice The attestation registry does not list the account as a revoked sequencer.
     error QRMSOracle_NotRevoked(address account);
+    /// @notice {releaseEmergency} was called while the emergency latch is not set.
+    error QRMSOracle_NotLatched();
 
     /// @notice Submits the caller's risk report for `round` (reporters only).
     /// @dev Replay protection: `round` must exceed the caller's previous round. Recomputes and
@@ -141,13 +152,14 @@ interface IQRMSOracle is ISemver {
     /// @return The current score.
     function riskScore() external view returns (uint16);
 
-    /// @notice The level the current score implies under the current thresholds.
+    /// @notice The level the current score implies under the current thresholds, or EMERGENCY
+    ///         while the emergency latch is set.
     /// @return The current risk level.
     function riskLevel() external view returns (RiskLevel);
 
     /// @notice Score and level of the reports fresh now, and since when they hold.
     /// @return score The current score.
-    /// @return level The current level.
+    /// @return level The current level (EMERGENCY while latched).
     /// @return updatedAt When the score was last recorded (deployment time initially), or
     ///         `block.timestamp` when expired reports changed it since.
     function riskState() external view returns (uint16 score, RiskLevel level, uint32 updatedAt);
@@ -249,6 +261,16 @@ interface IQRMSOracle is ISemver {
     /// @param scheduledThreshold Lowest score at level SCHEDULED.
     /// @param emergencyThreshold Lowest score at level EMERGENCY.
     function setThresholds(uint16 scheduledThreshold, uint16 emergencyThreshold) external;
+
+    /// @notice Whether the emergency latch is set (the level is EMERGENCY until governance
+    ///         releases it, see the contract description).
+    /// @return True while latched.
+    function emergencyLatched() external view returns (bool);
+
+    /// @notice Releases the emergency latch (governance only; reverts with
+    ///         {QRMSOracle_NotLatched} when it is not set), then records the level of the fresh
+    ///         reports, which latches again at once if they still give EMERGENCY.
+    function releaseEmergency() external;
 
     /// @notice Sets an algorithm's status (governance only).
     /// @param algorithm The algorithm.

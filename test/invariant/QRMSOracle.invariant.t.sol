@@ -7,8 +7,10 @@ import {Test} from "../lib/Test.sol";
 import {VM} from "../lib/Vm.sol";
 
 /// @notice Drives the oracle with reports from random reporters (and outsiders), time jumps,
-///         permissionless refreshes and governance changes of thresholds, quorum, maximum report
-///         age and reporters.
+///         permissionless refreshes, governance changes of thresholds, quorum, maximum report
+///         age and reporters, and emergency releases. Keeps its own model of the emergency latch:
+///         set by every transaction after which the fresh reports give EMERGENCY, cleared only by
+///         a release after which they do not.
 contract OracleHandler {
     address internal constant GOVERNANCE = address(0x60f);
 
@@ -17,6 +19,8 @@ contract OracleHandler {
     mapping(address => uint32) internal nextRound;
     uint256 public acceptedReports;
     uint256 public unauthorizedAccepted;
+    bool public latched;
+    uint256 public releases;
 
     constructor(QRMSOracle oracle_, address[] memory pool_) {
         oracle = oracle_;
@@ -33,6 +37,7 @@ contract OracleHandler {
             if (replay && round != 0) ++unauthorizedAccepted; // a replayed round must never pass
             nextRound[reporter] = round;
             ++acceptedReports;
+            recorded();
         } catch {}
     }
 
@@ -42,21 +47,38 @@ contract OracleHandler {
 
     function setThresholds(uint16 a, uint16 b) external {
         VM.prank(GOVERNANCE);
-        try oracle.setThresholds(a % 10_001, b % 10_001) {} catch {}
+        try oracle.setThresholds(a % 10_001, b % 10_001) {
+            recorded();
+        } catch {}
     }
 
     function setQuorum(uint8 q) external {
         VM.prank(GOVERNANCE);
-        try oracle.setQuorum(q % 6) {} catch {}
+        try oracle.setQuorum(q % 6) {
+            recorded();
+        } catch {}
     }
 
     function setMaxReportAge(uint32 age) external {
         VM.prank(GOVERNANCE);
-        try oracle.setMaxReportAge(age % 3 hours) {} catch {}
+        try oracle.setMaxReportAge(age % 3 hours) {
+            recorded();
+        } catch {}
     }
 
     function refresh() external {
         oracle.refresh();
+        recorded();
+    }
+
+    function releaseEmergency(bool asGovernance) external {
+        if (asGovernance) VM.prank(GOVERNANCE);
+        try oracle.releaseEmergency() {
+            if (!asGovernance || !latched) ++unauthorizedAccepted;
+            ++releases;
+            latched = false;
+            recorded();
+        } catch {}
     }
 
     function toggleReporter(uint256 who) external {
@@ -65,10 +87,50 @@ contract OracleHandler {
         if (oracle.isReporter(reporter)) {
             try oracle.removeReporter(reporter) {
                 nextRound[reporter] = 0;
+                recorded();
             } catch {}
         } else {
-            try oracle.addReporter(reporter) {} catch {}
+            try oracle.addReporter(reporter) {
+                recorded();
+            } catch {}
         }
+    }
+
+    /// @dev A transaction recorded the aggregate: EMERGENCY latches.
+    function recorded() internal {
+        if (levelOfFreshReports() == IQRMSOracle.RiskLevel.EMERGENCY) latched = true;
+    }
+
+    /// @notice The reporters' fresh scores, sorted ascending (independent of the contract's code).
+    function freshSorted() public view returns (uint256[] memory sorted, uint256 n) {
+        address[] memory list = oracle.reporters();
+        sorted = new uint256[](list.length);
+        uint256 maxAge = oracle.maxReportAge();
+        for (uint256 i = 0; i < list.length; ++i) {
+            IQRMSOracle.Report memory rep = oracle.latestReport(list[i]);
+            if (rep.reportedAt == 0 || block.timestamp - rep.reportedAt > maxAge) continue;
+            uint256 k = n++;
+            while (k > 0 && sorted[k - 1] > rep.score) {
+                sorted[k] = sorted[k - 1];
+                --k;
+            }
+            sorted[k] = rep.score;
+        }
+    }
+
+    /// @notice The lower median of the fresh reports with a quorum, else 0.
+    function expectedScore() public view returns (uint256) {
+        (uint256[] memory sorted, uint256 n) = freshSorted();
+        return n >= oracle.quorum() && n > 0 ? sorted[(n - 1) / 2] : 0;
+    }
+
+    /// @notice The level rule applied to {expectedScore}, without the latch.
+    function levelOfFreshReports() public view returns (IQRMSOracle.RiskLevel) {
+        (uint16 scheduled, uint16 emergency) = oracle.thresholds();
+        uint256 score = expectedScore();
+        if (score >= emergency) return IQRMSOracle.RiskLevel.EMERGENCY;
+        if (score >= scheduled) return IQRMSOracle.RiskLevel.SCHEDULED;
+        return IQRMSOracle.RiskLevel.NORMAL;
     }
 }
 
@@ -87,7 +149,7 @@ contract QRMSOracleInvariantTest is Test {
         oracle = new QRMSOracle(address(0x60f), initial, 2, 1 hours, 6000, 9000, address(0));
         handler = new OracleHandler(oracle, pool);
         targetContract(address(handler));
-        bytes4[] memory selectors = new bytes4[](7);
+        bytes4[] memory selectors = new bytes4[](8);
         selectors[0] = OracleHandler.report.selector;
         selectors[1] = OracleHandler.warp.selector;
         selectors[2] = OracleHandler.setThresholds.selector;
@@ -95,6 +157,7 @@ contract QRMSOracleInvariantTest is Test {
         selectors[4] = OracleHandler.toggleReporter.selector;
         selectors[5] = OracleHandler.setMaxReportAge.selector;
         selectors[6] = OracleHandler.refresh.selector;
+        selectors[7] = OracleHandler.releaseEmergency.selector;
         targetSelector(address(handler), selectors);
     }
 
@@ -103,21 +166,22 @@ contract QRMSOracleInvariantTest is Test {
         assertLe(oracle.riskScore(), 10_000, "score range");
     }
 
-    /// @notice The stored level always matches the current thresholds.
-    function invariant_levelMatchesThresholds() public view {
+    /// @notice The level is the threshold rule applied to the fresh reports, or EMERGENCY while
+    ///         latched; once recorded, EMERGENCY holds whatever the reporters do until governance
+    ///         releases it.
+    function invariant_levelMatchesThresholdsAndLatch() public view {
         (uint16 scheduled, uint16 emergency) = oracle.thresholds();
         assertTrue(scheduled < emergency && emergency <= 10_000, "threshold order");
-        uint16 score = oracle.riskScore();
-        IQRMSOracle.RiskLevel expected = score >= emergency
-            ? IQRMSOracle.RiskLevel.EMERGENCY
-            : (score >= scheduled ? IQRMSOracle.RiskLevel.SCHEDULED : IQRMSOracle.RiskLevel.NORMAL);
+        IQRMSOracle.RiskLevel expected =
+            handler.latched() ? IQRMSOracle.RiskLevel.EMERGENCY : handler.levelOfFreshReports();
+        assertEq(oracle.emergencyLatched(), handler.latched(), "latch");
         assertEq(uint256(oracle.riskLevel()), uint256(expected), "level");
         assertEq(uint256(oracle.signaturePolicy().level), uint256(expected), "policy level");
     }
 
     /// @notice Only authorised reporters with fresh rounds are ever accepted.
     function invariant_onlyReportersWithFreshRounds() public view {
-        assertEq(handler.unauthorizedAccepted(), 0, "unauthorised or replayed report accepted");
+        assertEq(handler.unauthorizedAccepted(), 0, "unauthorised or replayed report or release accepted");
     }
 
     /// @notice 1 <= quorum <= max(1, reporter count), reporter count <= MAX_REPORTERS, and
@@ -130,36 +194,18 @@ contract QRMSOracleInvariantTest is Test {
         assertLe(count, oracle.MAX_REPORTERS(), "bounded");
     }
 
-    /// @dev The reporters' fresh scores, sorted ascending (independent of the contract's code).
-    function freshSorted() internal view returns (uint256[] memory sorted, uint256 n) {
-        address[] memory list = oracle.reporters();
-        sorted = new uint256[](list.length);
-        uint256 maxAge = oracle.maxReportAge();
-        for (uint256 i = 0; i < list.length; ++i) {
-            IQRMSOracle.Report memory rep = oracle.latestReport(list[i]);
-            if (rep.reportedAt == 0 || block.timestamp - rep.reportedAt > maxAge) continue;
-            uint256 k = n++;
-            while (k > 0 && sorted[k - 1] > rep.score) {
-                sorted[k] = sorted[k - 1];
-                --k;
-            }
-            sorted[k] = rep.score;
-        }
-    }
-
     /// @notice The score is the lower median of the reports fresh now when a quorum is fresh,
     ///         else 0 — at every moment, whatever expired since the last transaction.
     function invariant_scoreIsLowerMedianOfFreshReports() public view {
-        (uint256[] memory sorted, uint256 n) = freshSorted();
-        uint256 expected = n >= oracle.quorum() && n > 0 ? sorted[(n - 1) / 2] : 0;
-        assertEq(oracle.riskScore(), expected, "score");
+        (, uint256 n) = handler.freshSorted();
+        assertEq(oracle.riskScore(), handler.expectedScore(), "score");
         assertEq(oracle.freshReports(), n, "fresh count");
     }
 
     /// @notice With two or more fresh reports, the score is never above the second highest: no
     ///         single report can raise it above all the others.
     function invariant_noSingleReportRaisesTheScore() public view {
-        (uint256[] memory sorted, uint256 n) = freshSorted();
+        (uint256[] memory sorted, uint256 n) = handler.freshSorted();
         if (n >= 2) assertLe(oracle.riskScore(), sorted[n - 2], "above the second highest report");
     }
 }

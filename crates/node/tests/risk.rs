@@ -445,8 +445,8 @@ fn rising_risk_schedules_then_forces_rotation_updates_the_oracle_and_protects_as
     let digest = aegis_bindings::batch_commitment_digest(CHAIN_ID, attestation, &commitment);
     let signature = store.ecdsa().sign_hash(&digest).unwrap();
     // As the sequencer sends it (a relayer may only send the next batch in line).
-    let refused = dev
-        .call_from(
+    let ecdsa_commit = || {
+        dev.call_from(
             sequencer,
             attestation,
             SequencerAttestation::commitBatchCall {
@@ -460,10 +460,11 @@ fn rising_risk_schedules_then_forces_rotation_updates_the_oracle_and_protects_as
             }
             .abi_encode(),
         )
-        .unwrap_err();
+    };
     let selector = alloy_primitives::hex::encode_prefixed(
         <SequencerAttestation::SequencerAttestation_PqPathRequired as alloy_sol_types::SolError>::SELECTOR,
     );
+    let refused = ecdsa_commit().unwrap_err();
     assert!(refused.to_string().contains(&selector[2..]), "{refused}");
 
     // A protected-token transfer to a stranger is held; one to the vault is sequenced.
@@ -571,6 +572,26 @@ fn rising_risk_schedules_then_forces_rotation_updates_the_oracle_and_protects_as
         },
     );
     assert_eq!(dev.status()["level"], "normal");
+
+    // The oracle takes the all-clear report (its only reporter's ECDSA key is all it checks) into
+    // its score, but its EMERGENCY is latched: the registry keeps refusing the ECDSA path until
+    // governance releases it.
+    wait_until("the all-clear reported", Duration::from_secs(60), || {
+        dev.oracle_state(oracle).score == 1000
+    });
+    assert_eq!(dev.oracle_state(oracle).level, 2);
+    assert!(dev.read(oracle, QRMSOracle::emergencyLatchedCall {}));
+    let refused = ecdsa_commit().unwrap_err();
+    assert!(refused.to_string().contains(&selector[2..]), "{refused}");
+    dev.cast_send(&[&oracle.to_string(), "releaseEmergency()"]);
+    let state = dev.oracle_state(oracle);
+    assert_eq!((state.score, state.level), (1000, 0));
+    assert!(!dev.read(oracle, QRMSOracle::emergencyLatchedCall {}));
+    // The ECDSA path is open again (the call now gets past the policy, to the relay rule or
+    // the ordering check at most).
+    if let Err(error) = ecdsa_commit() {
+        assert!(!error.to_string().contains(&selector[2..]), "{error}");
+    }
 }
 
 /// `--anchor.pq always`: at registration the sequencer writes its ML-DSA-87 key's expansion into

@@ -235,11 +235,12 @@ impl Anchor {
             _ => Vec::new(),
         };
         let risk = self.risk.as_ref().and_then(|rx| *rx.borrow());
-        let emergency = risk.is_some_and(|r| r.level == RiskLevel::Emergency);
         let paths = CommitPaths {
             pq: self.config.pq.wanted(risk.map(|r| r.level)),
-            ecdsa_refused: emergency,
+            ecdsa_refused: risk.is_some_and(|r| r.level == RiskLevel::Emergency),
         };
+        // The oracle's latched EMERGENCY outlasts a local monitor that has calmed down.
+        let emergency = paths.ecdsa_refused || view.ecdsa_refused;
         let actions = plan(
             &view,
             &pending,
@@ -338,8 +339,17 @@ impl Anchor {
             }
             _ => ALL_KEY_PARTS,
         };
+        // The policy the registry applies to `commitBatch` now (no oracle: nothing refused).
+        let ecdsa_refused = match self.view(at, attestation, SequencerAttestation::oracleCall {}) {
+            Ok(oracle) if !oracle.is_zero() => {
+                let policy = self.view(at, oracle, QRMSOracle::signaturePolicyCall {})?;
+                policy.level == RiskLevel::Emergency as u8 || !policy.ecdsaAllowed
+            }
+            _ => false,
+        };
         Ok(ChainView {
             registration,
+            ecdsa_refused,
             last_batch: last.hasBatch.then_some(last.lastBatchId),
             last_l2_end_block: last.lastL2EndBlock,
             keys_outdated,

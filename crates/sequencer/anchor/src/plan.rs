@@ -43,6 +43,9 @@ pub struct ChainView {
     pub mldsa_verifier: Option<Address>,
     /// keccak256 of the registered ML-DSA-87 public key (zero before registration).
     pub registered_mldsa_key: B256,
+    /// The registry refuses the ECDSA-authorised `commitBatch` now: the oracle's level is
+    /// EMERGENCY (it stays there until governance releases it) or ECDSA is deprecated.
+    pub ecdsa_refused: bool,
     /// Parts (bit i: row i, bit 8: tr) of the registered ML-DSA key's expansion the verifier
     /// lacks; `commitBatchPq`, checkpoints and key updates need none missing.
     pub missing_key_parts: u16,
@@ -125,8 +128,10 @@ impl Action {
 /// The registered ML-DSA key's missing expansion parts are written first: checkpoints (always
 /// ML-DSA verified on chain) and `commitBatchPq` need the whole expansion, so until then they
 /// wait. With `paths.pq` (the risk level or `--anchor.pq always` asks for it) batches are then
-/// committed with `commitBatchPq`, else with `commitBatch`; with `paths.ecdsa_refused` (the
-/// contract refuses the ECDSA path at EMERGENCY) they wait for the post-quantum path.
+/// committed with `commitBatchPq`, else with `commitBatch`; when the ECDSA path is refused
+/// (`paths.ecdsa_refused`: the local monitor says EMERGENCY; `view.ecdsa_refused`: the registry
+/// says so, as it does until governance releases the oracle's EMERGENCY) they wait for the
+/// post-quantum path.
 pub fn plan(
     view: &ChainView,
     uncommitted: &[BatchAttestation],
@@ -153,8 +158,9 @@ pub fn plan(
             if view.keys_outdated && view.missing_key_parts == 0 {
                 actions.push(Action::UpdateKeys);
             }
-            let commit_pq = (paths.pq || paths.ecdsa_refused) && view.pq_ready();
-            let commits = if commit_pq || !paths.ecdsa_refused {
+            let ecdsa_refused = paths.ecdsa_refused || view.ecdsa_refused;
+            let commit_pq = (paths.pq || ecdsa_refused) && view.pq_ready();
+            let commits = if commit_pq || !ecdsa_refused {
                 config.max_commits_per_round
             } else {
                 0
@@ -242,6 +248,7 @@ mod tests {
             last_l2_end_block: 0,
             keys_outdated: false,
             reporter,
+            ecdsa_refused: false,
             mldsa_verifier: Some(Address::repeat_byte(3)),
             registered_mldsa_key: B256::repeat_byte(4),
             missing_key_parts: 0,
@@ -629,6 +636,28 @@ mod tests {
         assert_eq!(actions, [Action::ExpandKey(3)]);
         let actions = plan(&pq_view(0), &batches, &[], None, emergency, NOW, &config());
         assert_eq!(actions, [Action::CommitPq(1)]);
+    }
+
+    #[test]
+    fn the_registrys_emergency_outlasts_a_calm_local_monitor() {
+        let batches = [batch(1, SlhDsaStatus::Signed, NOW)];
+        // The monitor says NORMAL (no PQ path asked for), the oracle is still latched.
+        let latched = |missing| ChainView {
+            ecdsa_refused: true,
+            ..pq_view(missing)
+        };
+        let calm = CommitPaths::default();
+        let actions = plan(&latched(1 << 2), &batches, &[], None, calm, NOW, &config());
+        assert_eq!(
+            actions,
+            [Action::ExpandKey(2)],
+            "commitBatch would be refused"
+        );
+        let actions = plan(&latched(0), &batches, &[], None, calm, NOW, &config());
+        assert_eq!(actions, [Action::CommitPq(1)]);
+        // Released: commitBatch again.
+        let actions = plan(&pq_view(0), &batches, &[], None, calm, NOW, &config());
+        assert_eq!(actions, [Action::Commit(1)]);
     }
 
     #[test]
