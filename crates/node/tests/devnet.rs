@@ -655,7 +655,7 @@ fn commitments_pass_block(data: &Path, number: u64) {
 /// ECDSA-authorised `commitBatch` of the same sequencer key is refused.
 fn emergency_commitments_keep_landing_through_the_pq_path(data: &Path) {
     use aegis_bindings::{qrms_oracle::QRMSOracle, sequencer_attestation::SequencerAttestation};
-    use alloy_primitives::{Address, B256, keccak256};
+    use alloy_primitives::{Address, B256, U256, keccak256};
     use alloy_sol_types::{SolCall, SolError, SolEvent};
     let contracts: Value =
         serde_json::from_str(&std::fs::read_to_string(data.join("contracts.json")).unwrap())
@@ -767,6 +767,62 @@ fn emergency_commitments_keep_landing_through_the_pq_path(data: &Path) {
         SequencerAttestation::SequencerAttestation_PqPathRequired::SELECTOR,
     );
     assert!(refused.contains(&selector), "{refused}");
+
+    // `aegis_getBatchAttestation` tells which path anchored each batch: the one verified under
+    // the new key went through commitBatchPq, the first batch (at NORMAL) through commitBatch.
+    let logs = |topic: B256, key: Option<B256>| {
+        let logs = rpc(
+            L2_RPC,
+            "eth_getLogs",
+            json!([{
+                "fromBlock": "0x0",
+                "toBlock": "latest",
+                "address": attestation,
+                "topics": [topic, null, key],
+            }]),
+        );
+        logs.as_array().unwrap().clone()
+    };
+    let anchored_as = |log: &Value, path: &str| {
+        let id: B256 = serde_json::from_value(log["topics"][1].clone()).unwrap();
+        let id = U256::from_be_bytes(id.0).to::<u64>();
+        wait_until("the anchoring confirmed", Duration::from_secs(60), || {
+            let a = rpc(L2_RPC, "aegis_getBatchAttestation", json!([id]));
+            !a["anchoredBy"]["blockNumber"].is_null()
+        });
+        let a = rpc(L2_RPC, "aegis_getBatchAttestation", json!([id]));
+        assert_eq!(a["anchoredBy"]["path"], path, "batch {id}: {a}");
+        assert_eq!(
+            a["anchoredBy"]["transactionHash"], log["transactionHash"],
+            "batch {id}: {a}"
+        );
+        let block: U256 = serde_json::from_value(log["blockNumber"].clone()).unwrap();
+        assert_eq!(
+            a["anchoredBy"]["blockNumber"],
+            block.to::<u64>(),
+            "batch {id}: {a}"
+        );
+    };
+    let pq = logs(
+        SequencerAttestation::BatchPqVerified::SIGNATURE_HASH,
+        Some(key_after),
+    );
+    anchored_as(&pq[0], "pq");
+    let committed = logs(SequencerAttestation::BatchCommitted::SIGNATURE_HASH, None);
+    anchored_as(&committed[0], "ecdsa");
+    let listed = rpc(
+        L2_RPC,
+        "aegis_getBatchAttestations",
+        json!(["0x0", "0xffffffff"]),
+    );
+    assert!(
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["anchoredBy"]["path"] == "pq"),
+        "{listed}"
+    );
 }
 
 /// `eth_call` on the L2 RPC; the returned bytes.

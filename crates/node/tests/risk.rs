@@ -161,9 +161,10 @@ impl Dev {
             self.attestation.to_string(),
             "--anchor.oracle".into(),
             self.oracle.to_string(),
-            "--anchor.interval".into(),
-            "1".into(),
         ];
+        if !extra.contains(&"--anchor.interval") {
+            args.extend(["--anchor.interval".into(), "1".into()]);
+        }
         args.extend(extra.iter().map(|a| a.to_string()));
         let log = |name: &str| std::fs::File::create(self.dir.path().join(name)).unwrap();
         self.node = Some(Process(
@@ -623,6 +624,67 @@ fn the_pq_anchor_expands_the_registered_key_in_the_verifier() {
         MlDsa87Verifier::expandedKeyCall { keyHash: key_hash },
     );
     assert!(expanded.rows.iter().all(|row| !row.is_zero()));
+
+    // Offline for the chain, the keys rotate three times (the anchor waits an hour between
+    // rounds); only the current epoch's secrets are kept.
+    dev.node = None;
+    dev.start(&["--keys.rotate-every", "1", "--anchor.interval", "3600"]);
+    let keys_dir = dev.datadir.join("keys");
+    let handover = |epoch: u32| keys_dir.join(format!("handover-{epoch}.json"));
+    // Epoch 4's handover is written once epoch 3 is sealed.
+    wait_until("three rotations", Duration::from_secs(60), || {
+        handover(4).exists()
+    });
+    dev.node = None;
+    // Back with the anchor, the registry (at epoch 0) is walked forward one epoch at a time:
+    // each epoch's key is expanded, then hands over to the next (epoch 1's handover is signed
+    // by epoch 0's key, and so on), until the current keys are registered and expanded.
+    dev.start(&["--anchor.pq", "always"]);
+    let attested = dev.rpc("aegis_getAttestation", json!([]));
+    let current: B256 = serde_json::from_value(attested["mldsaKeyHash"].clone()).unwrap();
+    let last: u32 = serde_json::from_value(attested["keyEpoch"].clone()).unwrap();
+    assert!(last >= 3, "{attested}");
+    wait_until(
+        "the current key registered and expanded",
+        Duration::from_secs(300),
+        || {
+            let record = dev.read(
+                attestation,
+                SequencerAttestation::sequencerCall { account: sequencer },
+            );
+            record.mldsaKeyHash == current
+                && dev.read(
+                    verifier,
+                    MlDsa87Verifier::isExpandedCall { keyHash: current },
+                )
+        },
+    );
+    // The registry's history: one update per epoch, in order, each to the handover's keys.
+    use alloy_sol_types::SolEvent;
+    let logs = dev.rpc(
+        "eth_getLogs",
+        json!([{
+            "fromBlock": "0x0",
+            "toBlock": "latest",
+            "address": attestation,
+            "topics": [SequencerAttestation::SequencerKeysUpdated::SIGNATURE_HASH],
+        }]),
+    );
+    let updated: Vec<B256> = logs
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|log| {
+            let data = alloy_primitives::hex::decode(log["data"].as_str().unwrap()).unwrap();
+            B256::from_slice(&data[..32])
+        })
+        .collect();
+    let epoch = |n: u32| -> aegis_attest::KeyHandover {
+        serde_json::from_slice(&std::fs::read(handover(n)).unwrap()).unwrap()
+    };
+    let expected: Vec<B256> = (1..=last).map(|n| epoch(n).mldsa_key_hash).collect();
+    assert_eq!(updated, expected);
+    assert_eq!(expected.last(), Some(&current));
 }
 
 /// The on-chain oracle as a threat feed: the node is not a reporter here; when the oracle's

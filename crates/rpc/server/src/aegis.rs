@@ -1,7 +1,7 @@
 //! `aegis_*` methods: the attested identity, batch attestations and the encrypted mempool.
 
 use crate::{EthApi, INVALID_PARAMS, RpcResult, SERVER_ERROR, error, internal};
-use aegis_attest::{AttestationStore, BatchAttestation, Identity};
+use aegis_attest::{Anchoring, AttestationStore, BatchAttestation, Identity};
 use aegis_envelope::{Envelope, EnvelopeError};
 use aegis_pqc::{SignatureBundle, Signer as _};
 use aegis_tee::{AttestationProvider, ReportDataPurpose};
@@ -178,7 +178,10 @@ fn envelope_error(e: EnvelopeError) -> jsonrpsee::types::ErrorObjectOwned {
     }
 }
 
-fn summary(a: &BatchAttestation) -> Value {
+/// `anchoredBy`: how this node's anchor committed the batch on chain (`path` `ecdsa` for
+/// `commitBatch`, `pq` for `commitBatchPq`; `blockNumber` null while only submitted), null if it
+/// has not.
+fn summary(a: &BatchAttestation, anchored: Option<Anchoring>) -> Value {
     let algorithms: Vec<&str> = SignatureBundle::decode(&a.bundle)
         .map(|b| b.signatures.iter().map(|s| s.algorithm.name()).collect())
         .unwrap_or_default();
@@ -190,6 +193,7 @@ fn summary(a: &BatchAttestation) -> Value {
         "commitmentHash": a.commitment_hash,
         "algorithms": algorithms,
         "slhDsa": a.slh_dsa,
+        "anchoredBy": anchored,
     })
 }
 
@@ -282,7 +286,9 @@ impl EthApi {
                 return RpcResult::Ok(Value::Null);
             };
             let mut out = serde_json::to_value(&a).map_err(internal)?;
-            if let (Some(out), Value::Object(extra)) = (out.as_object_mut(), summary(&a)) {
+            let anchored = ctx.store.anchoring(a.batch_id).map_err(internal)?;
+            if let (Some(out), Value::Object(extra)) = (out.as_object_mut(), summary(&a, anchored))
+            {
                 out.extend(extra);
             }
             Ok(out)
@@ -302,7 +308,12 @@ impl EthApi {
                 .store
                 .in_range(from.to(), to.to(), MAX_LISTED)
                 .map_err(internal)?;
-            Ok(Value::Array(list.iter().map(summary).collect()))
+            let summaries = list
+                .iter()
+                .map(|a| Ok(summary(a, ctx.store.anchoring(a.batch_id)?)))
+                .collect::<Result<Vec<_>, aegis_attest::AttestError>>()
+                .map_err(internal)?;
+            Ok(Value::Array(summaries))
         });
     }
 }

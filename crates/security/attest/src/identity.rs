@@ -26,6 +26,36 @@ pub fn key_handover_digest(chain_id: u64, sequencer: Address, hashes: (B256, B25
     keccak256(buf)
 }
 
+/// The outgoing epoch's handover to the keys of `epoch`, written when the keys rotate: what
+/// `SequencerAttestation.updateKeys` needs to register that epoch, even after later rotations
+/// have retired its secrets (a registry several epochs behind is walked forward one epoch at a
+/// time, each handover verified under the key registered before it).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KeyHandover {
+    /// The incoming epoch.
+    pub epoch: u32,
+    /// keccak256 of its ML-DSA-87 public key.
+    pub mldsa_key_hash: B256,
+    /// keccak256 of its SLH-DSA-256s public key.
+    pub slhdsa_key_hash: B256,
+    /// keccak256 of its mempool encryption public key.
+    pub encryption_key_hash: B256,
+    /// The outgoing epoch's ML-DSA-87 signature over [`key_handover_digest`] of these hashes.
+    pub signature: alloy_primitives::Bytes,
+}
+
+impl KeyHandover {
+    /// `(mldsaKeyHash, slhdsaKeyHash, encryptionKeyHash)` of the incoming epoch.
+    pub fn key_hashes(&self) -> (B256, B256, B256) {
+        (
+            self.mldsa_key_hash,
+            self.slhdsa_key_hash,
+            self.encryption_key_hash,
+        )
+    }
+}
+
 /// Name of the mempool decryption key among the key store's per-epoch secrets.
 pub const ENCRYPTION_SECRET_NAME: &str = "mempool-encryption";
 
@@ -66,14 +96,7 @@ pub struct KeySnapshot {
 impl KeySnapshot {
     /// The REPORTDATA binding of these keys, `binding` and `domain`.
     pub fn binding(&self, domain: ReportDataDomain, binding: B256) -> ReportDataBinding {
-        ReportDataBinding {
-            sequencer: self.ecdsa.address(),
-            mldsa_key_hash: self.keys.mldsa.key_hash(),
-            slhdsa_key_hash: self.keys.slhdsa.key_hash(),
-            encryption_key_hash: self.encryption_key_hash,
-            binding,
-            domain,
-        }
+        key_binding(self.ecdsa.address(), self.key_hashes(), domain, binding)
     }
 
     /// `(mldsaKeyHash, slhdsaKeyHash, encryptionKeyHash)`, as `SequencerAttestation` records them.
@@ -83,6 +106,22 @@ impl KeySnapshot {
             self.keys.slhdsa.key_hash(),
             self.encryption_key_hash,
         )
+    }
+}
+
+fn key_binding(
+    sequencer: Address,
+    (mldsa_key_hash, slhdsa_key_hash, encryption_key_hash): (B256, B256, B256),
+    domain: ReportDataDomain,
+    binding: B256,
+) -> ReportDataBinding {
+    ReportDataBinding {
+        sequencer,
+        mldsa_key_hash,
+        slhdsa_key_hash,
+        encryption_key_hash,
+        binding,
+        domain,
     }
 }
 
@@ -259,7 +298,19 @@ impl Identity {
         domain: ReportDataDomain,
         binding: B256,
     ) -> Result<(ReportDataBinding, Vec<u8>), AttestError> {
-        let report = snapshot.binding(domain, binding);
+        self.quote_keys(snapshot.key_hashes(), domain, binding)
+            .await
+    }
+
+    /// A quote over the keys hashing to `key_hashes` (`(mldsa, slhdsa, encryption)`; this
+    /// node's keys of some epoch, e.g. a [`KeyHandover`]'s), `binding` and `domain`.
+    pub async fn quote_keys(
+        &self,
+        key_hashes: (B256, B256, B256),
+        domain: ReportDataDomain,
+        binding: B256,
+    ) -> Result<(ReportDataBinding, Vec<u8>), AttestError> {
+        let report = key_binding(self.address(), key_hashes, domain, binding);
         let quote = self.provider.quote(report.report_data()).await?;
         Ok((report, quote))
     }
@@ -270,41 +321,51 @@ impl Identity {
     /// kept beside the key store ([`Identity::handover`]) for `SequencerAttestation.updateKeys`.
     pub fn rotate(&self) -> Result<u32, AttestError> {
         let mut current = self.current.write().unwrap_or_else(|e| e.into_inner());
-        let outgoing = current.keys.current();
-        let next = outgoing.epoch + 1;
+        let next = current.keys.current().epoch + 1;
         let (secret, extra) = encryption_extra(self.chain_id, next)?;
-        let epoch = current.keys.rotate(extra)?;
-        current.encryption = Arc::new(secret);
-        metrics::gauge!("aegis_key_epoch").set(f64::from(epoch));
-        let incoming = current.keys.current();
-        let digest = key_handover_digest(
-            self.chain_id,
-            current.keys.address(),
-            (
+        let (chain_id, sequencer) = (self.chain_id, current.keys.address());
+        let path = handover_path(current.keys.path(), next);
+        let encryption_key_hash = secret.key_hash();
+        // Written before the new epoch is sealed: a crash in between leaves the old epoch
+        // current (and a stray handover the next rotation overwrites), never an epoch that
+        // cannot be handed over to.
+        let epoch = current.keys.rotate_with(extra, |outgoing, incoming| {
+            let hashes = (
                 incoming.mldsa.key_hash(),
                 incoming.slhdsa.key_hash(),
-                current.encryption.key_hash(),
-            ),
-        );
-        let signature = outgoing.mldsa.sign(&digest)?;
-        let path = handover_path(current.keys.path(), epoch);
-        std::fs::write(&path, signature).map_err(|e| AttestError::Store {
-            path: path.display().to_string(),
-            reason: e.to_string(),
+                encryption_key_hash,
+            );
+            let digest = key_handover_digest(chain_id, sequencer, hashes);
+            let handover = KeyHandover {
+                epoch: incoming.epoch,
+                mldsa_key_hash: hashes.0,
+                slhdsa_key_hash: hashes.1,
+                encryption_key_hash,
+                signature: outgoing.mldsa.sign(&digest)?.into(),
+            };
+            let json = serde_json::to_vec_pretty(&handover).expect("serialisable");
+            std::fs::write(&path, json).map_err(|e| aegis_pqc::PqcError::KeyStoreIo {
+                path: path.clone(),
+                reason: format!("writing the key handover: {e}"),
+            })
         })?;
+        current.encryption = Arc::new(secret);
+        metrics::gauge!("aegis_key_epoch").set(f64::from(epoch));
         Ok(epoch)
     }
 
-    /// The previous epoch's ML-DSA-87 signature handing over to `epoch`'s keys, if this node
-    /// rotated into it.
-    pub fn handover(&self, epoch: u32) -> Option<Vec<u8>> {
+    /// The previous epoch's handover to `epoch`'s keys, if this node rotated into it.
+    pub fn handover(&self, epoch: u32) -> Option<KeyHandover> {
         let current = self.read();
-        std::fs::read(handover_path(current.keys.path(), epoch)).ok()
+        let json = std::fs::read(handover_path(current.keys.path(), epoch)).ok()?;
+        serde_json::from_slice(&json)
+            .ok()
+            .filter(|h: &KeyHandover| h.epoch == epoch)
     }
 }
 
 fn handover_path(keystore: &std::path::Path, epoch: u32) -> PathBuf {
-    keystore.with_file_name(format!("handover-{epoch}.sig"))
+    keystore.with_file_name(format!("handover-{epoch}.json"))
 }
 
 #[cfg(test)]
@@ -355,12 +416,13 @@ pub(crate) mod tests {
         assert_eq!(id.epoch(), 1);
         // The outgoing ML-DSA key signed the handover to exactly the new keys.
         let handover = id.handover(1).expect("handover kept");
-        let digest = key_handover_digest(901, id.address(), id.snapshot().key_hashes());
+        assert_eq!(handover.key_hashes(), id.snapshot().key_hashes());
+        let digest = key_handover_digest(901, id.address(), handover.key_hashes());
         let pk = fips204::ml_dsa_87::PublicKey::try_from_bytes(
             outgoing.mldsa_public_key.clone().try_into().unwrap(),
         )
         .unwrap();
-        let signature: [u8; 4627] = handover.clone().try_into().unwrap();
+        let signature: [u8; 4627] = handover.signature.to_vec().try_into().unwrap();
         use fips204::traits::{SerDes as _, Verifier as _};
         assert!(pk.verify(digest.as_slice(), &signature, &[]));
         let stale = key_handover_digest(901, id.address(), binding_hashes(&binding));
@@ -373,6 +435,26 @@ pub(crate) mod tests {
         let again = identity(dir.path(), false).unwrap();
         assert_eq!(again.epoch(), 1);
         assert_eq!(again.public_epochs().len(), 2);
+        // Each handover stays readable after later rotations retired its epoch's secrets, and
+        // chains: epoch 2's is signed by epoch 1's key.
+        let epoch1 = again.public_epochs().pop().unwrap();
+        assert_eq!(again.rotate().unwrap(), 2);
+        assert_eq!(again.handover(1), Some(handover));
+        let second = again.handover(2).unwrap();
+        let pk1 = fips204::ml_dsa_87::PublicKey::try_from_bytes(
+            epoch1.mldsa_public_key.try_into().unwrap(),
+        )
+        .unwrap();
+        let digest = key_handover_digest(901, again.address(), second.key_hashes());
+        let signature: [u8; 4627] = second.signature.to_vec().try_into().unwrap();
+        assert!(pk1.verify(digest.as_slice(), &signature, &[]));
+        // A quote over an older epoch's keys binds exactly those.
+        let (bound, _) = again
+            .quote_keys(second.key_hashes(), domain, nonce)
+            .await
+            .unwrap();
+        assert_eq!(binding_hashes(&bound), second.key_hashes());
+        assert!(again.handover(3).is_none());
     }
 
     fn binding_hashes(binding: &ReportDataBinding) -> (B256, B256, B256) {

@@ -18,7 +18,7 @@ mod store;
 pub use client::{AttestedNode, QuoteTrust, verify_quote};
 pub use error::AttestError;
 pub use identity::{
-    ENCRYPTION_SECRET_NAME, Identity, IdentityConfig, KeySnapshot, key_handover_digest,
+    ENCRYPTION_SECRET_NAME, Identity, IdentityConfig, KeyHandover, KeySnapshot, key_handover_digest,
 };
 pub use pipeline::{BatchAttestor, BatchInput, SLH_QUEUE_CAPACITY};
-pub use store::{AttestationStore, BatchAttestation, SlhDsaStatus};
+pub use store::{Anchoring, AttestationStore, BatchAttestation, CommitPath, SlhDsaStatus};

@@ -10,6 +10,34 @@ use std::path::{Path, PathBuf};
 const BATCHES: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("batch_attestations");
 /// (last block, batch id) → (): finds the batches that reach into a block range.
 const BY_LAST_BLOCK: TableDefinition<'_, (u64, u64), ()> = TableDefinition::new("by_last_block");
+/// batch id → JSON of [`Anchoring`]: how the batch was committed on chain. A table of its own:
+/// the anchor writes it while the SLH-DSA signer rewrites the attestation.
+const ANCHORINGS: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("anchorings");
+/// batch id → (): the anchorings whose transaction is not known to be included yet.
+const UNCONFIRMED: TableDefinition<'_, u64, ()> = TableDefinition::new("unconfirmed_anchorings");
+
+/// Which `SequencerAttestation` function committed a batch, i.e. what authorised it on chain.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum CommitPath {
+    /// `commitBatch`: the sequencer's secp256k1 signature (the post-quantum signatures are
+    /// committed as hashes only).
+    Ecdsa,
+    /// `commitBatchPq`: its ML-DSA-87 signature, verified by the contract.
+    Pq,
+}
+
+/// How a batch was committed on chain by this node's anchor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Anchoring {
+    /// The path.
+    pub path: CommitPath,
+    /// The commitment transaction.
+    pub transaction_hash: B256,
+    /// The L2 block that included it successfully; `None` while it is only submitted.
+    pub block_number: Option<u64>,
+}
 
 /// Where the SLH-DSA-256s signature of a batch stands.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -73,6 +101,8 @@ impl AttestationStore {
         let tx = db.begin_write().map_err(|e| err(&e))?;
         tx.open_table(BATCHES).map_err(|e| err(&e))?;
         tx.open_table(BY_LAST_BLOCK).map_err(|e| err(&e))?;
+        tx.open_table(ANCHORINGS).map_err(|e| err(&e))?;
+        tx.open_table(UNCONFIRMED).map_err(|e| err(&e))?;
         tx.commit().map_err(|e| err(&e))?;
         Ok(Self {
             db,
@@ -175,6 +205,71 @@ impl AttestationStore {
         out.truncate(limit);
         Ok(out)
     }
+
+    /// Records (or replaces) how `batch_id` is being or was committed on chain.
+    pub fn record_anchoring(
+        &self,
+        batch_id: u64,
+        anchoring: &Anchoring,
+    ) -> Result<(), AttestError> {
+        let json = serde_json::to_vec(anchoring).map_err(|e| self.err(e))?;
+        let tx = self.db.begin_write().map_err(|e| self.err(e))?;
+        {
+            let mut table = tx.open_table(ANCHORINGS).map_err(|e| self.err(e))?;
+            table
+                .insert(batch_id, json.as_slice())
+                .map_err(|e| self.err(e))?;
+            let mut unconfirmed = tx.open_table(UNCONFIRMED).map_err(|e| self.err(e))?;
+            if anchoring.block_number.is_none() {
+                unconfirmed.insert(batch_id, ()).map_err(|e| self.err(e))?;
+            } else {
+                unconfirmed.remove(batch_id).map_err(|e| self.err(e))?;
+            }
+        }
+        tx.commit().map_err(|e| self.err(e))
+    }
+
+    /// Forgets the anchoring of `batch_id` (its transaction failed: it will be committed again).
+    pub fn remove_anchoring(&self, batch_id: u64) -> Result<(), AttestError> {
+        let tx = self.db.begin_write().map_err(|e| self.err(e))?;
+        {
+            let mut table = tx.open_table(ANCHORINGS).map_err(|e| self.err(e))?;
+            table.remove(batch_id).map_err(|e| self.err(e))?;
+            let mut unconfirmed = tx.open_table(UNCONFIRMED).map_err(|e| self.err(e))?;
+            unconfirmed.remove(batch_id).map_err(|e| self.err(e))?;
+        }
+        tx.commit().map_err(|e| self.err(e))
+    }
+
+    /// How `batch_id` was committed, if this node's anchor committed it.
+    pub fn anchoring(&self, batch_id: u64) -> Result<Option<Anchoring>, AttestError> {
+        let tx = self.db.begin_read().map_err(|e| self.err(e))?;
+        let table = tx.open_table(ANCHORINGS).map_err(|e| self.err(e))?;
+        let Some(value) = table.get(batch_id).map_err(|e| self.err(e))? else {
+            return Ok(None);
+        };
+        serde_json::from_slice(value.value())
+            .map(Some)
+            .map_err(|e| self.err(e))
+    }
+
+    /// The anchorings whose transaction has not been seen included yet, by batch id.
+    pub fn unconfirmed_anchorings(&self) -> Result<Vec<(u64, Anchoring)>, AttestError> {
+        let tx = self.db.begin_read().map_err(|e| self.err(e))?;
+        let unconfirmed = tx.open_table(UNCONFIRMED).map_err(|e| self.err(e))?;
+        let table = tx.open_table(ANCHORINGS).map_err(|e| self.err(e))?;
+        let mut out = Vec::new();
+        for entry in unconfirmed.iter().map_err(|e| self.err(e))? {
+            let id = entry.map_err(|e| self.err(e))?.0.value();
+            if let Some(value) = table.get(id).map_err(|e| self.err(e))? {
+                out.push((
+                    id,
+                    serde_json::from_slice(value.value()).map_err(|e| self.err(e))?,
+                ));
+            }
+        }
+        Ok(out)
+    }
 }
 
 #[cfg(test)]
@@ -212,6 +307,47 @@ mod tests {
             slh_dsa: SlhDsaStatus::Pending,
             created_at: 1,
         }
+    }
+
+    #[test]
+    fn anchorings_are_confirmed_replaced_and_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.redb");
+        let store = AttestationStore::open(&path).unwrap();
+        store.put(&sample(1, 1, 10)).unwrap();
+        assert_eq!(store.anchoring(1).unwrap(), None);
+        let submitted = Anchoring {
+            path: CommitPath::Ecdsa,
+            transaction_hash: B256::repeat_byte(1),
+            block_number: None,
+        };
+        store.record_anchoring(1, &submitted).unwrap();
+        store.record_anchoring(2, &submitted).unwrap();
+        assert_eq!(store.unconfirmed_anchorings().unwrap().len(), 2);
+        // Resubmitted through the other path, then included.
+        let included = Anchoring {
+            path: CommitPath::Pq,
+            transaction_hash: B256::repeat_byte(2),
+            block_number: Some(7),
+        };
+        store.record_anchoring(1, &included).unwrap();
+        assert_eq!(store.unconfirmed_anchorings().unwrap(), [(2, submitted)]);
+        store.remove_anchoring(2).unwrap();
+        assert!(store.unconfirmed_anchorings().unwrap().is_empty());
+        assert_eq!(store.anchoring(2).unwrap(), None);
+        // Kept across a restart, and apart from the attestation, which is unchanged.
+        drop(store);
+        let store = AttestationStore::open(&path).unwrap();
+        assert_eq!(store.anchoring(1).unwrap(), Some(included));
+        assert_eq!(store.get(1).unwrap().unwrap(), sample(1, 1, 10));
+        assert_eq!(
+            serde_json::to_value(included).unwrap(),
+            serde_json::json!({
+                "path": "pq",
+                "transactionHash": B256::repeat_byte(2),
+                "blockNumber": 7,
+            })
+        );
     }
 
     #[test]

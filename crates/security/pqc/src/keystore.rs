@@ -473,8 +473,20 @@ impl KeyStore {
     /// Starts a new epoch with fresh post-quantum keys and `extra` secrets, seals the store,
     /// and only then makes the new keys current. Returns the new epoch.
     pub fn rotate(&mut self, extra: BTreeMap<String, Zeroizing<Vec<u8>>>) -> Result<u32, PqcError> {
+        self.rotate_with(extra, |_, _| Ok(()))
+    }
+
+    /// [`KeyStore::rotate`], calling `handover(outgoing, incoming)` after the new keys exist and
+    /// before anything is sealed: the last moment the outgoing secrets can sign for the incoming
+    /// keys. An error from it leaves the store as it was.
+    pub fn rotate_with(
+        &mut self,
+        extra: BTreeMap<String, Zeroizing<Vec<u8>>>,
+        handover: impl FnOnce(&EpochKeys, &EpochKeys) -> Result<(), PqcError>,
+    ) -> Result<u32, PqcError> {
         let epoch = self.current.epoch + 1;
         let next = Arc::new(new_epoch(epoch, self.current.slhdsa.variant(), extra)?);
+        handover(&self.current, &next)?;
         let previous = std::mem::replace(&mut self.current, next);
         self.retired.push(previous.public());
         if let Err(e) = self.save() {

@@ -19,7 +19,7 @@ mod plan;
 pub use error::AnchorError;
 pub use plan::{ALL_KEY_PARTS, Action, ChainView, CommitPaths, Registration, ReporterView, plan};
 
-use aegis_attest::{AttestationStore, BatchAttestation, Identity};
+use aegis_attest::{Anchoring, AttestationStore, BatchAttestation, CommitPath, Identity};
 use aegis_bindings::{
     OnChainCommitment, batch_commitment_digest, ml_dsa87_verifier::MlDsa87Verifier,
     pq_batch_commitment_digest, qrms_oracle::QRMSOracle,
@@ -222,6 +222,7 @@ impl Anchor {
                 ..Default::default()
             });
         }
+        self.confirm_anchorings()?;
         let view = self.chain_view(head_hash)?;
         if let Some(last) = view.last_batch {
             metrics::gauge!("aegis_anchor_committed_batch").set(last as f64);
@@ -261,6 +262,19 @@ impl Anchor {
                 Ok(hash) => {
                     metrics::counter!("aegis_anchor_transactions_total", "call" => call.action.name())
                         .increment(1);
+                    let path = match call.action {
+                        Action::Commit(id) => Some((id, CommitPath::Ecdsa)),
+                        Action::CommitPq(id) => Some((id, CommitPath::Pq)),
+                        _ => None,
+                    };
+                    if let Some((batch_id, path)) = path {
+                        let anchoring = Anchoring {
+                            path,
+                            transaction_hash: hash,
+                            block_number: None,
+                        };
+                        self.store.record_anchoring(batch_id, &anchoring)?;
+                    }
                     outcome.submitted.push((call.action, hash));
                 }
                 // What was sent stays sent; the rest is planned again next round.
@@ -272,6 +286,32 @@ impl Anchor {
             }
         }
         Ok(outcome)
+    }
+
+    /// Marks the submitted commitments whose transaction is now in a canonical block as
+    /// anchored there; forgets those whose transaction reverted (they are committed again).
+    fn confirm_anchorings(&self) -> Result<(), AnchorError> {
+        for (batch_id, mut anchoring) in self.store.unconfirmed_anchorings()? {
+            let Some((block_hash, number, index)) = self
+                .executor
+                .store()
+                .transaction_location(&anchoring.transaction_hash)?
+            else {
+                continue;
+            };
+            let receipts = self.executor.stored_block(&block_hash)?.map(|(_, r)| r);
+            let succeeded = receipts
+                .as_ref()
+                .and_then(|r| r.get(index as usize))
+                .is_some_and(|r| r.status());
+            if succeeded {
+                anchoring.block_number = Some(number);
+                self.store.record_anchoring(batch_id, &anchoring)?;
+            } else {
+                self.store.remove_anchoring(batch_id)?;
+            }
+        }
+        Ok(())
     }
 
     /// What the contracts say about this sequencer at block `at`.
@@ -290,6 +330,19 @@ impl Anchor {
                 record.slhdsaKeyHash,
                 record.encryptionKeyHash,
             ) != snapshot.key_hashes();
+        // Which of this node's epochs the registry holds: expansions and handovers start there.
+        let registered_epoch = if record.registeredAt == 0 || record.revoked {
+            None
+        } else {
+            let epoch = self
+                .identity
+                .public_epochs()
+                .iter()
+                .find(|e| keccak256(&e.mldsa_public_key) == record.mldsaKeyHash)
+                .map(|e| e.epoch)
+                .ok_or(AnchorError::UnknownRegisteredKey(record.mldsaKeyHash))?;
+            Some(epoch)
+        };
         let registration = if record.revoked {
             Registration::Revoked
         } else if record.registeredAt == 0 {
@@ -356,6 +409,7 @@ impl Anchor {
             reporter,
             mldsa_verifier,
             registered_mldsa_key: record.mldsaKeyHash,
+            registered_epoch,
             missing_key_parts,
         })
     }
@@ -404,21 +458,32 @@ impl Anchor {
                 .ok_or(AnchorError::Batch(batch_id, "not in the store".into()))
         };
         let input = match action {
-            Action::Register => self.registration(false).await?,
-            Action::UpdateKeys => self.registration(true).await?,
+            Action::Register => self.registration().await?,
+            Action::UpdateKeys => {
+                // One epoch forward of the registered one: its handover is signed by the key
+                // the registry holds (the current epoch's may be several rotations ahead).
+                let registered = view.registered_epoch.ok_or(AnchorError::NoHandover(0))?;
+                self.key_update(registered + 1).await?
+            }
             Action::Commit(batch_id) => self.commitment_call(batch(batch_id)?, emergency)?,
             Action::CommitPq(batch_id) => self.pq_commitment_call(batch(batch_id)?)?,
-            Action::ExpandKey(part) => MlDsa87Verifier::expandKeyCall {
-                publicKey: self
-                    .identity
-                    .current_keys()
-                    .mldsa
-                    .public_key()
-                    .to_vec()
-                    .into(),
-                part: U256::from(part),
+            Action::ExpandKey(part) => {
+                // The registered key's expansion (which may be an epoch behind the current).
+                let registered = view
+                    .registered_epoch
+                    .and_then(|epoch| {
+                        self.identity
+                            .public_epochs()
+                            .into_iter()
+                            .find(|e| e.epoch == epoch)
+                    })
+                    .ok_or(AnchorError::UnknownRegisteredKey(view.registered_mldsa_key))?;
+                MlDsa87Verifier::expandKeyCall {
+                    publicKey: registered.mldsa_public_key.into(),
+                    part: U256::from(part),
+                }
+                .abi_encode()
             }
-            .abi_encode(),
             Action::Checkpoint(id) => {
                 let checkpoint = self
                     .checkpoints
@@ -454,40 +519,16 @@ impl Anchor {
     /// `registerSequencer` (or, for a registered sequencer whose keys rotated, `updateKeys`)
     /// with a fresh quote over the current keys and a random nonce, for that purpose on this
     /// chain's `SequencerAttestation` only (REPORTDATA v3 domain).
-    async fn registration(&self, update: bool) -> Result<Vec<u8>, AnchorError> {
-        let mut nonce = B256::ZERO;
-        rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, nonce.as_mut_slice());
-        let snapshot = self.identity.snapshot();
+    /// `registerSequencer` with a fresh quote over the current keys.
+    async fn registration(&self) -> Result<Vec<u8>, AnchorError> {
+        let nonce = fresh_nonce();
         let domain = registration_domain(
-            update,
+            false,
             self.executor.spec().chain_id,
             self.config.attestation,
         );
+        let snapshot = self.identity.snapshot();
         let (binding, quote) = self.identity.quote_with(&snapshot, domain, nonce).await?;
-        let hint = self
-            .identity
-            .provider()
-            .pck_public_key()
-            .map(|key| key.to_vec())
-            .unwrap_or_default();
-        if update {
-            // The registered (previous epoch's) ML-DSA key handed over when the keys rotated.
-            let epoch = snapshot.keys.epoch;
-            let handover = self
-                .identity
-                .handover(epoch)
-                .ok_or(AnchorError::NoHandover(epoch))?;
-            return Ok(SequencerAttestation::updateKeysCall {
-                quote: quote.into(),
-                mldsaKeyHash: binding.mldsa_key_hash,
-                slhdsaKeyHash: binding.slhdsa_key_hash,
-                encryptionKeyHash: binding.encryption_key_hash,
-                nonce,
-                pckKeyHint: hint.into(),
-                handoverSignature: handover.into(),
-            }
-            .abi_encode());
-        }
         Ok(SequencerAttestation::registerSequencerCall {
             quote: quote.into(),
             account: binding.sequencer,
@@ -495,9 +536,44 @@ impl Anchor {
             slhdsaKeyHash: binding.slhdsa_key_hash,
             encryptionKeyHash: binding.encryption_key_hash,
             nonce,
-            pckKeyHint: hint.into(),
+            pckKeyHint: self.pck_key_hint().into(),
         }
         .abi_encode())
+    }
+
+    /// `updateKeys` to `epoch`'s keys: the handover the previous epoch's ML-DSA key signed when
+    /// the keys rotated, and a fresh quote over `epoch`'s key hashes.
+    async fn key_update(&self, epoch: u32) -> Result<Vec<u8>, AnchorError> {
+        let handover = self
+            .identity
+            .handover(epoch)
+            .ok_or(AnchorError::NoHandover(epoch))?;
+        let nonce = fresh_nonce();
+        let domain =
+            registration_domain(true, self.executor.spec().chain_id, self.config.attestation);
+        let (binding, quote) = self
+            .identity
+            .quote_keys(handover.key_hashes(), domain, nonce)
+            .await?;
+        Ok(SequencerAttestation::updateKeysCall {
+            quote: quote.into(),
+            mldsaKeyHash: binding.mldsa_key_hash,
+            slhdsaKeyHash: binding.slhdsa_key_hash,
+            encryptionKeyHash: binding.encryption_key_hash,
+            nonce,
+            pckKeyHint: self.pck_key_hint().into(),
+            handoverSignature: handover.signature,
+        }
+        .abi_encode())
+    }
+
+    /// The PCK key a quote's verifier needs to find (the simulator's; empty for a real TEE).
+    fn pck_key_hint(&self) -> Vec<u8> {
+        self.identity
+            .provider()
+            .pck_public_key()
+            .map(|key| key.to_vec())
+            .unwrap_or_default()
     }
 
     /// `commitBatch` for `batch`, ECDSA-signed over the contract's EIP-712 digest. At
@@ -608,6 +684,13 @@ impl Anchor {
         }
         C::abi_decode_returns(&out).map_err(|_| AnchorError::BadReturn(C::SIGNATURE))
     }
+}
+
+/// A random 32-byte quote nonce.
+fn fresh_nonce() -> B256 {
+    let mut nonce = B256::ZERO;
+    rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, nonce.as_mut_slice());
+    nonce
 }
 
 /// What `commitBatch` records for `batch`: its commitment hash and the hashes of its post-quantum

@@ -43,6 +43,10 @@ pub struct ChainView {
     pub mldsa_verifier: Option<Address>,
     /// keccak256 of the registered ML-DSA-87 public key (zero before registration).
     pub registered_mldsa_key: B256,
+    /// This node's key epoch the registry holds (`None` before registration or after
+    /// revocation). Behind the current epoch, the registry is walked forward one epoch per
+    /// `updateKeys`, each expanded before it hands over to the next.
+    pub registered_epoch: Option<u32>,
     /// The registry refuses the ECDSA-authorised `commitBatch` now: the oracle's level is
     /// EMERGENCY (it stays there until governance releases it) or ECDSA is deprecated.
     pub ecdsa_refused: bool,
@@ -251,6 +255,7 @@ mod tests {
             ecdsa_refused: false,
             mldsa_verifier: Some(Address::repeat_byte(3)),
             registered_mldsa_key: B256::repeat_byte(4),
+            registered_epoch: Some(0),
             missing_key_parts: 0,
         }
     }
