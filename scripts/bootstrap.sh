@@ -42,6 +42,20 @@ command -v npm >/dev/null 2>&1 || die "npm is required"
 
 mkdir -p "$NPM_DIR" "$BIN"
 
+# --- Debian packages: etcd (the HA cluster's consensus, run by its tests and the devnet) and
+# protoc (etcd-client's build script compiles etcd's .proto files) ----------------------------
+missing=()
+command -v etcd >/dev/null 2>&1 || missing+=(etcd-server)
+command -v protoc >/dev/null 2>&1 || missing+=(protobuf-compiler)
+if ((${#missing[@]})); then
+  log "installing ${missing[*]} (apt-get)"
+  sudo=()
+  [[ "$(id -u)" == 0 ]] || sudo=(sudo)
+  "${sudo[@]}" apt-get update -q >/dev/null || die "apt-get update failed"
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -q "${missing[@]}" >/dev/null \
+    || die "apt-get install ${missing[*]} failed"
+fi
+
 # Serialise concurrent bootstraps (e.g. test.sh and run-devnode.sh started together).
 if command -v flock >/dev/null 2>&1; then
   exec 9>"$TOOLS/.bootstrap.lock"

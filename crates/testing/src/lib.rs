@@ -2,6 +2,7 @@
 //! transactions of every type the pool accepts, deposits, and payload attributes shaped like the
 //! ones a rollup node sends, and an authenticated engine-port client.
 
+pub mod etcd;
 pub mod process;
 pub mod rpc;
 

@@ -1,0 +1,47 @@
+//! The conductor's errors.
+
+use alloy_primitives::B256;
+
+/// Why a conductor operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ConductorError {
+    /// etcd could not be reached or refused the request.
+    #[error("etcd: {0}")]
+    Etcd(#[from] etcd_client::Error),
+    /// This worker does not hold the leader key (with its lease) any more, or never did.
+    #[error("not the leader")]
+    NotLeader,
+    /// The payload does not extend the committed head.
+    #[error(
+        "payload {number} ({hash}) does not extend the committed head {head_number} ({head_hash})"
+    )]
+    DoesNotExtend {
+        /// The payload's block number.
+        number: u64,
+        /// Its block hash.
+        hash: B256,
+        /// The committed head's number.
+        head_number: u64,
+        /// The committed head's hash.
+        head_hash: B256,
+    },
+    /// A value stored in etcd does not decode (written by something else under the prefix).
+    #[error("corrupt {key} in etcd: {reason}")]
+    Corrupt {
+        /// The key.
+        key: String,
+        /// Why.
+        reason: String,
+    },
+    /// A membership change named a version the membership has moved past.
+    #[error("membership version {given} is stale (current {current})")]
+    StaleMembership {
+        /// The version given.
+        given: u64,
+        /// The current version.
+        current: u64,
+    },
+    /// A configuration value is out of range.
+    #[error("invalid configuration: {0}")]
+    Config(String),
+}
