@@ -1,5 +1,6 @@
 //! `aegis`: the QuantumAegis OP Stack execution engine and sequencer.
 
+mod conductor;
 mod config;
 mod keys;
 mod migrate;
@@ -89,6 +90,8 @@ enum Command {
         #[command(subcommand)]
         command: migrate::MigrationCommand,
     },
+    /// One worker's conductor in a high-availability cluster (op-conductor's API, on etcd).
+    Conductor(Box<conductor::ConductorArgs>),
 }
 
 #[derive(Subcommand, Debug)]
@@ -655,7 +658,7 @@ fn open(datadir: &Path) -> anyhow::Result<Arc<Store>> {
 }
 
 /// Resolves on SIGINT or SIGTERM.
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .expect("SIGTERM handler");
     tokio::select! {
@@ -1065,6 +1068,7 @@ async fn run() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Migration { command } => migrate::migration_command(command).await,
+        Command::Conductor(args) => conductor::conductor_command(*args).await,
     }
 }
 

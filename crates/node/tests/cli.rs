@@ -487,3 +487,44 @@ fn dev_mode_includes_transactions_sent_over_json_rpc() {
     let _ = child.wait();
     assert!(included, "transfer never included");
 }
+
+/// `aegis conductor` refuses what cannot work, with the reason: a lease TTL out of range, an
+/// unreachable etcd (quickly, not a hang), a rollup node that does not answer.
+#[test]
+fn a_misconfigured_conductor_is_refused_with_the_reason() {
+    let free = || aegis_testing::process::free_port().to_string();
+    let nobody = format!("http://127.0.0.1:{}", free());
+    let base = |etcd: &str, node: &str| {
+        vec![
+            "conductor".to_string(),
+            "--conductor.id".into(),
+            "w1".into(),
+            "--conductor.chain-id".into(),
+            "901".into(),
+            "--conductor.etcd".into(),
+            etcd.into(),
+            "--conductor.node-rpc".into(),
+            node.into(),
+            "--conductor.rpc.port".into(),
+            free(),
+            "--conductor.timeout-ms".into(),
+            "500".into(),
+        ]
+    };
+    let run = |args: &[String]| err(&args.iter().map(String::as_str).collect::<Vec<_>>());
+
+    let mut args = base(&nobody, &nobody);
+    args.extend(["--conductor.lease-ttl".into(), "0".into()]);
+    let message = run(&args);
+    assert!(message.contains("--conductor.lease-ttl"), "{message}");
+
+    let started = std::time::Instant::now();
+    let message = run(&base(&nobody, &nobody));
+    assert!(message.contains(&format!("etcd at {nobody}")), "{message}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+
+    let etcd = aegis_testing::etcd::EtcdCluster::start(1);
+    let message = run(&base(&etcd.endpoints()[0], &nobody));
+    assert!(message.contains("joining the cluster as w1"), "{message}");
+    assert!(message.contains("optimism_rollupConfig"), "{message}");
+}

@@ -41,6 +41,9 @@ pub enum ConductorError {
         /// The current version.
         current: u64,
     },
+    /// The local rollup node did not answer, or answered nonsense.
+    #[error("rollup node: {0}")]
+    RollupNode(String),
     /// A configuration value is out of range.
     #[error("invalid configuration: {0}")]
     Config(String),

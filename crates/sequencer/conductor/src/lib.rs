@@ -10,12 +10,14 @@
 //!   the committed one), as op-conductor runs it, with catch-up from any number of blocks behind.
 //! - [`Conductor`] is one worker's state (lease, operator switches, health) and
 //!   [`conductor_module`] serves op-conductor's `conductor_*` JSON-RPC API over it.
+//! - [`Supervisor`] runs the control loop against the local rollup node's admin API.
 
 mod conductor;
 mod control;
 mod error;
 mod rpc;
 mod store;
+mod supervisor;
 
 pub use conductor::Conductor;
 pub use control::{Observation, Step, decide};
@@ -24,3 +26,4 @@ pub use rpc::conductor_module;
 pub use store::{
     ClusterMembership, ClusterStore, CommittedHead, Leadership, PAYLOADS_KEPT, ServerInfo, Suffrage,
 };
+pub use supervisor::{CATCH_UP_PER_TICK, HealthConfig, RollupNode, Supervisor, UnsafeHead, join};

@@ -397,6 +397,32 @@ impl ClusterStore {
             .transpose()
     }
 
+    /// Binds the cluster to one rollup configuration: the first worker records `hash`, every
+    /// later one must present the same (a worker of another chain or fork schedule is refused).
+    pub async fn bind_rollup_config(&self, hash: B256) -> Result<(), ConductorError> {
+        let key = self.key("rollup-config");
+        let txn = Txn::new()
+            .when([Compare::create_revision(key.clone(), CompareOp::Equal, 0)])
+            .and_then([TxnOp::put(key.clone(), hash.to_string(), None)])
+            .or_else([TxnOp::get(key.clone(), None)]);
+        if self.client.kv_client().txn(txn).await?.succeeded() {
+            return Ok(());
+        }
+        let response = self.client.kv_client().get(key.clone(), None).await?;
+        let stored = response
+            .kvs()
+            .first()
+            .map(|kv| String::from_utf8_lossy(kv.value()).into_owned())
+            .unwrap_or_default();
+        if stored == hash.to_string() {
+            Ok(())
+        } else {
+            Err(ConductorError::Config(format!(
+                "the local rollup node's rollup config (keccak {hash}) differs from the cluster's ({stored})"
+            )))
+        }
+    }
+
     /// The committed unsafe head, `None` before the first commit.
     pub async fn head(&self) -> Result<Option<CommittedHead>, ConductorError> {
         Ok(self.head_entry().await?.0)

@@ -1,0 +1,95 @@
+//! `aegis conductor`: one worker's conductor beside its `aegis` and rollup node, the wiring of
+//! `aegis_conductor` (etcd, the `conductor_*` RPC the rollup node's `--conductor.rpc` points
+//! at, the control loop).
+
+use aegis_conductor::{
+    ClusterStore, Conductor, HealthConfig, RollupNode, ServerInfo, Suffrage, Supervisor,
+    conductor_module, join,
+};
+use anyhow::Context;
+use clap::Args;
+use std::{net::IpAddr, sync::Arc, time::Duration};
+use tracing::info;
+
+/// `aegis conductor ...`
+#[derive(Args, Debug)]
+pub(crate) struct ConductorArgs {
+    /// This worker's id in the cluster (unique, without '/').
+    #[arg(long = "conductor.id", env = "AEGIS_CONDUCTOR_ID")]
+    id: String,
+    /// etcd client URLs, comma-separated.
+    #[arg(
+        long = "conductor.etcd",
+        env = "AEGIS_CONDUCTOR_ETCD",
+        value_delimiter = ',',
+        required = true
+    )]
+    etcd: Vec<String>,
+    /// The L2 chain id; the local rollup node must serve this chain.
+    #[arg(long = "conductor.chain-id", env = "AEGIS_CONDUCTOR_CHAIN_ID")]
+    chain_id: u64,
+    /// Listen address of the conductor RPC (the rollup node's `--conductor.rpc`).
+    #[arg(long = "conductor.rpc.addr", default_value = "127.0.0.1")]
+    rpc_addr: IpAddr,
+    /// Port of the conductor RPC.
+    #[arg(long = "conductor.rpc.port", default_value_t = 8547)]
+    rpc_port: u16,
+    /// The local rollup node's RPC, with its admin namespace enabled.
+    #[arg(long = "conductor.node-rpc", env = "AEGIS_CONDUCTOR_NODE_RPC")]
+    node_rpc: String,
+    /// `aegis`'s readiness URL (`http://…/readyz` on its metrics port), checked for health.
+    #[arg(long = "conductor.execution-ready")]
+    execution_ready: Option<String>,
+    /// Leadership lease TTL in seconds: a dead leader is replaced within it.
+    #[arg(long = "conductor.lease-ttl", default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..=60))]
+    lease_ttl: u64,
+    /// Control loop interval in milliseconds.
+    #[arg(long = "conductor.interval-ms", default_value_t = 250, value_parser = clap::value_parser!(u64).range(10..=10_000))]
+    interval_ms: u64,
+    /// A sequencing node whose unsafe head is older than this many seconds is unhealthy.
+    #[arg(long = "conductor.health.unsafe-interval", default_value_t = 10)]
+    unsafe_interval: u64,
+    /// Timeout of each etcd and rollup node request, in milliseconds.
+    #[arg(long = "conductor.timeout-ms", default_value_t = 2_000)]
+    timeout_ms: u64,
+}
+
+pub(crate) async fn conductor_command(args: ConductorArgs) -> anyhow::Result<()> {
+    let timeout = Duration::from_millis(args.timeout_ms);
+    let store = ClusterStore::connect(&args.etcd, args.chain_id, &args.id, timeout)
+        .await
+        .with_context(|| format!("etcd at {}", args.etcd.join(",")))?;
+    let conductor = Arc::new(Conductor::new(store, Duration::from_secs(args.lease_ttl)));
+    let node = RollupNode::new(&args.node_rpc, timeout)?;
+    let server = jsonrpsee::server::Server::builder()
+        .build(std::net::SocketAddr::new(args.rpc_addr, args.rpc_port))
+        .await
+        .with_context(|| format!("conductor RPC on {}:{}", args.rpc_addr, args.rpc_port))?;
+    let local = server.local_addr()?;
+    let me = ServerInfo {
+        id: args.id.clone(),
+        addr: local.to_string(),
+        suffrage: Suffrage::Voter,
+    };
+    join(&conductor, &node, args.chain_id, &me)
+        .await
+        .with_context(|| format!("joining the cluster as {}", args.id))?;
+    let handle = server.start(conductor_module(conductor.clone()));
+    info!(target: "aegis::conductor", id = %args.id, rpc = %local, "conductor ready");
+    let supervisor = Supervisor::new(
+        conductor,
+        node,
+        HealthConfig {
+            unsafe_interval: Duration::from_secs(args.unsafe_interval),
+            execution_ready: args.execution_ready,
+        },
+    );
+    supervisor
+        .run(
+            Duration::from_millis(args.interval_ms),
+            crate::shutdown_signal(),
+        )
+        .await;
+    let _ = handle.stop();
+    Ok(())
+}

@@ -1,0 +1,296 @@
+//! The control loop: every tick it observes the local rollup node (and `aegis`), asks
+//! [`decide`] what to do, and does it through the rollup node's admin API.
+
+use crate::{CommittedHead, Conductor, ConductorError, Observation, ServerInfo, Step, decide};
+use alloy_primitives::B256;
+use jsonrpsee::{
+    core::client::ClientT,
+    http_client::{HttpClient, HttpClientBuilder},
+    rpc_params,
+};
+use op_alloy_rpc_types_engine::OpExecutionPayloadEnvelope;
+use std::{sync::Arc, time::Duration};
+use tracing::{debug, info, warn};
+
+/// Payloads posted to a lagging rollup node per tick.
+pub const CATCH_UP_PER_TICK: usize = 64;
+
+/// The local rollup node (kona-node or op-node) through its RPC with the admin namespace.
+#[derive(Clone, Debug)]
+pub struct RollupNode {
+    client: HttpClient,
+}
+
+/// What `optimism_syncStatus` says about the unsafe head.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UnsafeHead {
+    /// Number and hash.
+    pub head: CommittedHead,
+    /// Its timestamp (unix seconds).
+    pub timestamp: u64,
+}
+
+impl RollupNode {
+    /// A client of the rollup node RPC at `url`; each call gives up after `timeout`.
+    pub fn new(url: &str, timeout: Duration) -> Result<Self, ConductorError> {
+        let client = HttpClientBuilder::default()
+            .request_timeout(timeout)
+            .build(url)
+            .map_err(|e| ConductorError::Config(format!("rollup node RPC {url}: {e}")))?;
+        Ok(Self { client })
+    }
+
+    async fn call<T: serde::de::DeserializeOwned>(
+        &self,
+        method: &str,
+        params: jsonrpsee::core::params::ArrayParams,
+    ) -> Result<T, ConductorError> {
+        self.client
+            .request(method, params)
+            .await
+            .map_err(|e| ConductorError::RollupNode(format!("{method}: {e}")))
+    }
+
+    /// The unsafe head from `optimism_syncStatus`.
+    pub async fn unsafe_head(&self) -> Result<UnsafeHead, ConductorError> {
+        let status: serde_json::Value = self.call("optimism_syncStatus", rpc_params![]).await?;
+        let head = &status["unsafe_l2"];
+        let parsed = (|| {
+            Some(UnsafeHead {
+                head: CommittedHead {
+                    number: head["number"].as_u64()?,
+                    hash: serde_json::from_value::<B256>(head["hash"].clone()).ok()?,
+                },
+                timestamp: head["timestamp"].as_u64()?,
+            })
+        })();
+        parsed.ok_or_else(|| {
+            ConductorError::RollupNode(format!("optimism_syncStatus: no unsafe_l2 in {status}"))
+        })
+    }
+
+    /// `optimism_rollupConfig`.
+    pub async fn rollup_config(&self) -> Result<serde_json::Value, ConductorError> {
+        self.call("optimism_rollupConfig", rpc_params![]).await
+    }
+
+    /// `admin_sequencerActive`.
+    pub async fn sequencer_active(&self) -> Result<bool, ConductorError> {
+        self.call("admin_sequencerActive", rpc_params![]).await
+    }
+
+    /// `admin_startSequencer`.
+    pub async fn start_sequencer(&self) -> Result<(), ConductorError> {
+        self.call::<serde_json::Value>("admin_startSequencer", rpc_params![])
+            .await
+            .map(drop)
+    }
+
+    /// `admin_stopSequencer`; the head hash it stopped at.
+    pub async fn stop_sequencer(&self) -> Result<B256, ConductorError> {
+        self.call("admin_stopSequencer", rpc_params![]).await
+    }
+
+    /// `admin_postUnsafePayload`: inserts a committed payload.
+    pub async fn post_unsafe_payload(
+        &self,
+        envelope: &OpExecutionPayloadEnvelope,
+    ) -> Result<(), ConductorError> {
+        self.call::<serde_json::Value>("admin_postUnsafePayload", rpc_params![envelope])
+            .await
+            .map(drop)
+    }
+}
+
+/// Joins the cluster: refuses a rollup node of another chain than `chain_id` or with another
+/// rollup configuration than the cluster's, then records `server` as a member (if it is not one
+/// already, as a voter or as the operator made it).
+pub async fn join(
+    conductor: &Conductor,
+    node: &RollupNode,
+    chain_id: u64,
+    server: &ServerInfo,
+) -> Result<(), ConductorError> {
+    let config = node.rollup_config().await?;
+    let node_chain = config["l2_chain_id"].as_u64();
+    if node_chain != Some(chain_id) {
+        return Err(ConductorError::Config(format!(
+            "the rollup node's l2_chain_id is {node_chain:?}, the cluster's chain id is {chain_id}"
+        )));
+    }
+    let hash = alloy_primitives::keccak256(
+        serde_json::to_vec(&sorted_keys(config)).expect("serialisable"),
+    );
+    let store = conductor.store();
+    store.bind_rollup_config(hash).await?;
+    let members = store.membership().await?;
+    if !members.servers.iter().any(|s| s.id == server.id) {
+        store.put_member(server, None).await?;
+    }
+    Ok(())
+}
+
+/// `value` with every object's keys in order: the same configuration hashes the same whatever
+/// order a rollup node writes it in.
+fn sorted_keys(value: serde_json::Value) -> serde_json::Value {
+    match value {
+        serde_json::Value::Object(map) => {
+            let mut entries: Vec<_> = map.into_iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            serde_json::Value::Object(
+                entries
+                    .into_iter()
+                    .map(|(k, v)| (k, sorted_keys(v)))
+                    .collect(),
+            )
+        }
+        serde_json::Value::Array(items) => {
+            serde_json::Value::Array(items.into_iter().map(sorted_keys).collect())
+        }
+        other => other,
+    }
+}
+
+/// How the control loop judges health.
+#[derive(Clone, Debug)]
+pub struct HealthConfig {
+    /// A sequencing node whose unsafe head is older than this is unhealthy.
+    pub unsafe_interval: Duration,
+    /// `aegis`'s readiness endpoint (`/readyz`), if checked.
+    pub execution_ready: Option<String>,
+}
+
+/// One worker's control loop.
+#[derive(Debug)]
+pub struct Supervisor {
+    conductor: Arc<Conductor>,
+    node: RollupNode,
+    health: HealthConfig,
+    http: reqwest::Client,
+}
+
+impl Supervisor {
+    /// The loop of `conductor` over the rollup node `node`.
+    pub fn new(conductor: Arc<Conductor>, node: RollupNode, health: HealthConfig) -> Self {
+        Self {
+            conductor,
+            node,
+            health,
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(2))
+                .build()
+                .expect("http client"),
+        }
+    }
+
+    /// One tick: campaign, observe, decide, act. Returns the steps taken.
+    pub async fn tick(&self, now: u64) -> Result<Vec<Step>, ConductorError> {
+        if !self.conductor.active() {
+            return Ok(Vec::new());
+        }
+        let leader = self.conductor.campaign().await? || self.conductor.leader_overridden();
+        // The local head first, then the committed one: a commit in between only makes the
+        // local head look behind (caught up next tick), never ahead.
+        let local = self.node.unsafe_head().await;
+        let active = self.node.sequencer_active().await;
+        let committed = self.conductor.store().head().await?;
+        let (local, active) = match (local, active) {
+            (Ok(local), Ok(active)) => (local, active),
+            (Err(error), _) | (_, Err(error)) => {
+                // An unreachable rollup node: unhealthy; a leader hands over.
+                self.conductor.set_sequencer_healthy(false);
+                warn!(target: "aegis::conductor", %error, "rollup node unreachable");
+                if leader && !self.conductor.leader_overridden() {
+                    self.conductor.transfer_leadership().await?;
+                    return Ok(vec![Step::TransferLeadership]);
+                }
+                return Ok(Vec::new());
+            }
+        };
+        let healthy = self.healthy(&local, active, now).await;
+        self.conductor.set_sequencer_healthy(healthy);
+        let steps = decide(&Observation {
+            leader,
+            healthy,
+            active,
+            local: local.head,
+            committed,
+        });
+        for step in &steps {
+            self.apply(*step).await?;
+        }
+        Ok(steps)
+    }
+
+    async fn healthy(&self, local: &UnsafeHead, active: bool, now: u64) -> bool {
+        // Only a sequencing node is held to a fresh head: an idle cluster has none to show.
+        if active && now.saturating_sub(local.timestamp) > self.health.unsafe_interval.as_secs() {
+            debug!(target: "aegis::conductor", age = now - local.timestamp, "unsafe head stale");
+            return false;
+        }
+        match &self.health.execution_ready {
+            Some(url) => self
+                .http
+                .get(url)
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success()),
+            None => true,
+        }
+    }
+
+    async fn apply(&self, step: Step) -> Result<(), ConductorError> {
+        match step {
+            Step::StopSequencer => {
+                let at = self.node.stop_sequencer().await?;
+                info!(target: "aegis::conductor", head = %at, "sequencer stopped");
+            }
+            Step::StartSequencer => {
+                self.node.start_sequencer().await?;
+                info!(target: "aegis::conductor", "sequencer started");
+            }
+            Step::CatchUp { from, to } => {
+                let payloads = self
+                    .conductor
+                    .store()
+                    .payloads(from, to, CATCH_UP_PER_TICK)
+                    .await?;
+                for payload in &payloads {
+                    self.node.post_unsafe_payload(payload).await?;
+                }
+                debug!(target: "aegis::conductor", from, to, posted = payloads.len(), "caught up");
+            }
+            Step::TransferLeadership => {
+                self.conductor.transfer_leadership().await?;
+                info!(target: "aegis::conductor", "leadership handed over");
+            }
+            Step::Diverged => {
+                warn!(target: "aegis::conductor", "local unsafe head is off the committed chain");
+            }
+        }
+        Ok(())
+    }
+
+    /// Ticks every `interval` until `shutdown` resolves; then hands leadership over, so another
+    /// worker takes over at once instead of after the lease TTL.
+    pub async fn run(self, interval: Duration, shutdown: impl std::future::Future<Output = ()>) {
+        let mut shutdown = std::pin::pin!(shutdown);
+        let mut tick = tokio::time::interval(interval);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = &mut shutdown => break,
+            }
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            if let Err(error) = self.tick(now).await {
+                warn!(target: "aegis::conductor", %error, "control loop tick failed");
+            }
+        }
+        if let Err(error) = self.conductor.transfer_leadership().await {
+            warn!(target: "aegis::conductor", %error, "could not hand leadership over");
+        }
+    }
+}
