@@ -49,6 +49,9 @@ pub(crate) struct ConductorArgs {
     /// A sequencing node whose unsafe head is older than this many seconds is unhealthy.
     #[arg(long = "conductor.health.unsafe-interval", default_value_t = 10)]
     unsafe_interval: u64,
+    /// How long to wait at start-up for the rollup node to answer, in seconds.
+    #[arg(long = "conductor.node-wait", default_value_t = 60)]
+    node_wait: u64,
     /// Timeout of each etcd and rollup node request, in milliseconds.
     #[arg(long = "conductor.timeout-ms", default_value_t = 2_000)]
     timeout_ms: u64,
@@ -71,9 +74,15 @@ pub(crate) async fn conductor_command(args: ConductorArgs) -> anyhow::Result<()>
         addr: local.to_string(),
         suffrage: Suffrage::Voter,
     };
-    join(&conductor, &node, args.chain_id, &me)
-        .await
-        .with_context(|| format!("joining the cluster as {}", args.id))?;
+    join(
+        &conductor,
+        &node,
+        args.chain_id,
+        &me,
+        Duration::from_secs(args.node_wait),
+    )
+    .await
+    .with_context(|| format!("joining the cluster as {}", args.id))?;
     let handle = server.start(conductor_module(conductor.clone()));
     info!(target: "aegis::conductor", id = %args.id, rpc = %local, "conductor ready");
     let supervisor = Supervisor::new(

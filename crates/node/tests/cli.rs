@@ -509,6 +509,8 @@ fn a_misconfigured_conductor_is_refused_with_the_reason() {
             free(),
             "--conductor.timeout-ms".into(),
             "500".into(),
+            "--conductor.node-wait".into(),
+            "1".into(),
         ]
     };
     let run = |args: &[String]| err(&args.iter().map(String::as_str).collect::<Vec<_>>());

@@ -6,7 +6,10 @@ use etcd_client::{Client, Compare, CompareOp, ConnectOptions, GetOptions, PutOpt
 use op_alloy_rpc_types_engine::OpExecutionPayloadEnvelope;
 use serde::{Deserialize, Serialize};
 use std::{
-    sync::{Arc, Mutex},
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicUsize, Ordering},
+    },
     time::{Duration, Instant},
 };
 use tokio::task::JoinHandle;
@@ -117,9 +120,15 @@ impl Drop for Leadership {
 }
 
 /// The cluster's state under `/quantumaegis/<chain id>/conductor/` in etcd.
+///
+/// One client per member: a request that cannot reach one member goes to the next (etcd
+/// serves linearizable reads and transactions through any member), so a dead member costs a
+/// failed connection, not a failed tick. Every write is a compare-and-swap, so one retried
+/// after an ambiguous failure cannot apply twice.
 #[derive(Clone)]
 pub struct ClusterStore {
-    client: Client,
+    clients: Arc<Vec<Client>>,
+    preferred: Arc<AtomicUsize>,
     prefix: String,
     id: String,
 }
@@ -147,22 +156,77 @@ impl ClusterStore {
                 "server id {id:?} must be non-empty and without '/'"
             )));
         }
+        if endpoints.is_empty() {
+            return Err(ConductorError::Config("no etcd endpoint given".into()));
+        }
         let options = ConnectOptions::new()
             .with_connect_timeout(timeout)
             .with_timeout(timeout);
-        let client = Client::connect(endpoints, Some(options)).await?;
+        let mut clients = Vec::with_capacity(endpoints.len());
+        for endpoint in endpoints {
+            clients.push(Client::connect([endpoint], Some(options.clone())).await?);
+        }
         let store = Self {
-            client,
+            clients: Arc::new(clients),
+            preferred: Arc::new(AtomicUsize::new(0)),
             prefix: format!("/quantumaegis/{chain_id}/conductor/"),
             id: id.to_owned(),
         };
         // Fails at once when no member answers.
-        store
-            .client
-            .kv_client()
-            .get(store.key("leader"), None)
-            .await?;
+        store.get(store.key("leader"), None).await?;
         Ok(store)
+    }
+
+    /// Runs `op` on the preferred member's client, and on the next ones while members cannot
+    /// be reached.
+    async fn on_any<T, F, Fut>(&self, op: F) -> Result<T, ConductorError>
+    where
+        F: Fn(Client) -> Fut,
+        Fut: std::future::Future<Output = Result<T, etcd_client::Error>>,
+    {
+        let n = self.clients.len();
+        let first = self.preferred.load(Ordering::Relaxed);
+        let mut last = None;
+        for i in 0..n {
+            let k = (first + i) % n;
+            match op(self.clients[k].clone()).await {
+                Ok(value) => {
+                    self.preferred.store(k, Ordering::Relaxed);
+                    return Ok(value);
+                }
+                Err(error) if unreachable(&error) => last = Some(error),
+                Err(error) => return Err(error.into()),
+            }
+        }
+        Err(last.expect("at least one client").into())
+    }
+
+    async fn get(
+        &self,
+        key: String,
+        options: Option<GetOptions>,
+    ) -> Result<etcd_client::GetResponse, ConductorError> {
+        self.on_any(|mut c| {
+            let (key, options) = (key.clone(), options.clone());
+            async move { c.get(key, options).await }
+        })
+        .await
+    }
+
+    async fn txn(&self, txn: Txn) -> Result<bool, ConductorError> {
+        self.on_any(|mut c| {
+            let txn = txn.clone();
+            async move { c.txn(txn).await.map(|r| r.succeeded()) }
+        })
+        .await
+    }
+
+    async fn lease_grant(
+        &self,
+        seconds: i64,
+    ) -> Result<etcd_client::LeaseGrantResponse, ConductorError> {
+        self.on_any(|mut c| async move { c.lease_grant(seconds, None).await })
+            .await
     }
 
     /// This worker's id.
@@ -188,14 +252,15 @@ impl ClusterStore {
             ));
         }
         let sent = Instant::now();
-        let granted = self
-            .client
-            .lease_client()
-            .grant(seconds as i64, None)
-            .await?;
+        let granted = self.lease_grant(seconds as i64).await?;
         let lease = granted.id();
         let renewed = Arc::new(Mutex::new(Some(sent)));
-        let keeper = tokio::spawn(keep_alive(self.client.clone(), lease, ttl, renewed.clone()));
+        let keeper = tokio::spawn(keep_alive(
+            self.clients.clone(),
+            lease,
+            ttl,
+            renewed.clone(),
+        ));
         Ok(Leadership {
             lease,
             ttl,
@@ -215,7 +280,7 @@ impl ClusterStore {
                 self.id.clone(),
                 Some(PutOptions::new().with_lease(leadership.lease)),
             )]);
-        if self.client.kv_client().txn(txn).await?.succeeded() {
+        if self.txn(txn).await? {
             return Ok(true);
         }
         self.holds_leadership(leadership).await
@@ -228,7 +293,7 @@ impl ClusterStore {
 
     async fn leader_entry(&self) -> Result<Option<(String, i64)>, ConductorError> {
         let key = self.key("leader");
-        let response = self.client.kv_client().get(key.clone(), None).await?;
+        let response = self.get(key.clone(), None).await?;
         response
             .kvs()
             .first()
@@ -250,7 +315,7 @@ impl ClusterStore {
         let txn = Txn::new()
             .when(self.holds(&key, leadership))
             .and_then([TxnOp::delete(key, None)]);
-        Ok(self.client.kv_client().txn(txn).await?.succeeded())
+        self.txn(txn).await
     }
 
     fn holds(&self, leader_key: &str, leadership: &Leadership) -> [Compare; 2] {
@@ -264,8 +329,6 @@ impl ClusterStore {
     pub async fn membership(&self) -> Result<ClusterMembership, ConductorError> {
         // One read covers `members/<id>` and `members.version`.
         let response = self
-            .client
-            .kv_client()
             .get(self.key("members"), Some(GetOptions::new().with_prefix()))
             .await?;
         let version_key = self.key("members.version");
@@ -325,10 +388,7 @@ impl ClusterStore {
         // Every change moves the version on.
         let ops = [op, TxnOp::put(self.key("members.version"), "", None)];
         let Some((leadership, version)) = change else {
-            self.client
-                .kv_client()
-                .txn(Txn::new().and_then(ops))
-                .await?;
+            self.txn(Txn::new().and_then(ops)).await?;
             return Ok(());
         };
         let current = self.membership().await?.version;
@@ -346,7 +406,7 @@ impl ClusterStore {
             version as i64,
         ));
         let txn = Txn::new().when(compares).and_then(ops);
-        if self.client.kv_client().txn(txn).await?.succeeded() {
+        if self.txn(txn).await? {
             return Ok(());
         }
         if !self.holds_leadership(leadership).await? {
@@ -365,12 +425,8 @@ impl ClusterStore {
         id: &str,
         ttl: Duration,
     ) -> Result<(), ConductorError> {
-        let lease = self
-            .client
-            .lease_client()
-            .grant(ttl.as_secs().max(1) as i64, None)
-            .await?
-            .id();
+        let seconds = ttl.as_secs().max(1) as i64;
+        let lease = self.lease_grant(seconds).await?.id();
         let leader_key = self.key("leader");
         let txn = Txn::new()
             .when(self.holds(&leader_key, leadership))
@@ -379,7 +435,7 @@ impl ClusterStore {
                 id,
                 Some(PutOptions::new().with_lease(lease)),
             )]);
-        if self.client.kv_client().txn(txn).await?.succeeded() {
+        if self.txn(txn).await? {
             Ok(())
         } else {
             Err(ConductorError::NotLeader)
@@ -389,7 +445,7 @@ impl ClusterStore {
     /// The nominee of a leadership transfer still standing.
     pub async fn nominee(&self) -> Result<Option<String>, ConductorError> {
         let key = self.key("nominee");
-        let response = self.client.kv_client().get(key.clone(), None).await?;
+        let response = self.get(key.clone(), None).await?;
         response
             .kvs()
             .first()
@@ -405,10 +461,10 @@ impl ClusterStore {
             .when([Compare::create_revision(key.clone(), CompareOp::Equal, 0)])
             .and_then([TxnOp::put(key.clone(), hash.to_string(), None)])
             .or_else([TxnOp::get(key.clone(), None)]);
-        if self.client.kv_client().txn(txn).await?.succeeded() {
+        if self.txn(txn).await? {
             return Ok(());
         }
-        let response = self.client.kv_client().get(key.clone(), None).await?;
+        let response = self.get(key.clone(), None).await?;
         let stored = response
             .kvs()
             .first()
@@ -431,7 +487,7 @@ impl ClusterStore {
     /// The head and the etcd revision that last wrote it (0: never written).
     async fn head_entry(&self) -> Result<(Option<CommittedHead>, i64), ConductorError> {
         let key = self.key("head");
-        let response = self.client.kv_client().get(key.clone(), None).await?;
+        let response = self.get(key.clone(), None).await?;
         match response.kvs().first() {
             None => Ok((None, 0)),
             Some(kv) => Ok((
@@ -486,14 +542,19 @@ impl ClusterStore {
             ops.push(TxnOp::delete(self.payload_key(old), None));
         }
         let txn = Txn::new().when(compares).and_then(ops);
-        if self.client.kv_client().txn(txn).await?.succeeded() {
+        if self.txn(txn).await? {
             return Ok(());
         }
-        // Either the leadership or the head changed under us; tell which.
+        // Either the leadership or the head changed under us (or an attempt that looked
+        // failed went through); tell which.
+        let head = self.head().await?;
+        if head == Some(new) && self.holds_leadership(leadership).await? {
+            return Ok(());
+        }
         if !self.holds_leadership(leadership).await? {
             return Err(ConductorError::NotLeader);
         }
-        let head = self.head().await?.unwrap_or(CommittedHead {
+        let head = head.unwrap_or(CommittedHead {
             number: 0,
             hash: B256::ZERO,
         });
@@ -519,11 +580,7 @@ impl ClusterStore {
         let options = GetOptions::new()
             .with_range(self.payload_key(to.saturating_add(1)))
             .with_limit(limit as i64);
-        let response = self
-            .client
-            .kv_client()
-            .get(self.payload_key(from), Some(options))
-            .await?;
+        let response = self.get(self.payload_key(from), Some(options)).await?;
         response
             .kvs()
             .iter()
@@ -532,6 +589,18 @@ impl ClusterStore {
                     .map_err(|e| corrupt(&String::from_utf8_lossy(kv.key()), e))
             })
             .collect()
+    }
+}
+
+/// Whether `error` means the member could not be reached (try another), not a refusal.
+fn unreachable(error: &etcd_client::Error) -> bool {
+    match error {
+        etcd_client::Error::TransportError(_) | etcd_client::Error::IoError(_) => true,
+        etcd_client::Error::GRpcStatus(status) => matches!(
+            status.code(),
+            tonic::Code::Unavailable | tonic::Code::DeadlineExceeded | tonic::Code::Cancelled
+        ),
+        _ => false,
     }
 }
 
@@ -545,7 +614,7 @@ fn corrupt(key: &str, reason: impl std::fmt::Display) -> ConductorError {
 /// Renews `lease` every third of `ttl`, recording when each confirmed renewal was sent; stops
 /// when etcd says the lease is gone (it can only be granted anew).
 async fn keep_alive(
-    client: Client,
+    clients: Arc<Vec<Client>>,
     lease: i64,
     ttl: Duration,
     renewed: Arc<Mutex<Option<Instant>>>,
@@ -553,10 +622,13 @@ async fn keep_alive(
     let mut tick = tokio::time::interval(ttl / 3);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut stream = None;
+    // The member renewals go through; the next one when it fails.
+    let mut member = 0;
     loop {
         tick.tick().await;
         if stream.is_none() {
-            match client.lease_client().keep_alive(lease).await {
+            member = (member + 1) % clients.len();
+            match clients[member].lease_client().keep_alive(lease).await {
                 Ok(pair) => stream = Some(pair),
                 Err(error) => {
                     debug!(target: "aegis::conductor", %error, "lease keep-alive: no stream");

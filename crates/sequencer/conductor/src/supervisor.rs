@@ -102,16 +102,27 @@ impl RollupNode {
     }
 }
 
-/// Joins the cluster: refuses a rollup node of another chain than `chain_id` or with another
-/// rollup configuration than the cluster's, then records `server` as a member (if it is not one
+/// Joins the cluster (waiting up to `wait` for the rollup node to answer): refuses a rollup node
+/// of another chain than `chain_id` or with another rollup configuration than the cluster's, then records `server` as a member (if it is not one
 /// already, as a voter or as the operator made it).
 pub async fn join(
     conductor: &Conductor,
     node: &RollupNode,
     chain_id: u64,
     server: &ServerInfo,
+    wait: Duration,
 ) -> Result<(), ConductorError> {
-    let config = node.rollup_config().await?;
+    // A worker's processes start together: give the rollup node `wait` to come up.
+    let deadline = tokio::time::Instant::now() + wait;
+    let config = loop {
+        match node.rollup_config().await {
+            Ok(config) => break config,
+            Err(_) if tokio::time::Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+            Err(error) => return Err(error),
+        }
+    };
     let node_chain = config["l2_chain_id"].as_u64();
     if node_chain != Some(chain_id) {
         return Err(ConductorError::Config(format!(
@@ -167,6 +178,10 @@ pub struct Supervisor {
     node: RollupNode,
     health: HealthConfig,
     http: reqwest::Client,
+    /// When this worker's sequencer was last started: a new leader starts on the head the last
+    /// one left, which may be old; it is not judged by that head's age before it had
+    /// `unsafe_interval` to move it.
+    started: std::sync::Mutex<Option<std::time::Instant>>,
 }
 
 impl Supervisor {
@@ -180,6 +195,7 @@ impl Supervisor {
                 .timeout(Duration::from_secs(2))
                 .build()
                 .expect("http client"),
+            started: std::sync::Mutex::new(None),
         }
     }
 
@@ -208,6 +224,9 @@ impl Supervisor {
             }
         };
         let healthy = self.healthy(&local, active, now).await;
+        if healthy != self.conductor.sequencer_healthy() {
+            info!(target: "aegis::conductor", healthy, leader, active, head = local.head.number, age = now.saturating_sub(local.timestamp), "health changed");
+        }
         self.conductor.set_sequencer_healthy(healthy);
         let steps = decide(&Observation {
             leader,
@@ -223,18 +242,33 @@ impl Supervisor {
     }
 
     async fn healthy(&self, local: &UnsafeHead, active: bool, now: u64) -> bool {
-        // Only a sequencing node is held to a fresh head: an idle cluster has none to show.
-        if active && now.saturating_sub(local.timestamp) > self.health.unsafe_interval.as_secs() {
+        // Only a sequencing node is held to a fresh head: an idle cluster has none to show, and
+        // a freshly started one has had no time to move it.
+        let settled = self
+            .started
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_none_or(|at| at.elapsed() >= self.health.unsafe_interval);
+        if active
+            && settled
+            && now.saturating_sub(local.timestamp) > self.health.unsafe_interval.as_secs()
+        {
             debug!(target: "aegis::conductor", age = now - local.timestamp, "unsafe head stale");
             return false;
         }
         match &self.health.execution_ready {
-            Some(url) => self
-                .http
-                .get(url)
-                .send()
-                .await
-                .is_ok_and(|r| r.status().is_success()),
+            Some(url) => {
+                let ready = self
+                    .http
+                    .get(url)
+                    .send()
+                    .await
+                    .is_ok_and(|r| r.status().is_success());
+                if !ready {
+                    debug!(target: "aegis::conductor", %url, "execution engine not ready");
+                }
+                ready
+            }
             None => true,
         }
     }
@@ -247,6 +281,8 @@ impl Supervisor {
             }
             Step::StartSequencer => {
                 self.node.start_sequencer().await?;
+                *self.started.lock().unwrap_or_else(|e| e.into_inner()) =
+                    Some(std::time::Instant::now());
                 info!(target: "aegis::conductor", "sequencer started");
             }
             Step::CatchUp { from, to } => {

@@ -210,19 +210,19 @@ async fn workers_of_another_chain_or_rollup_config_cannot_join() {
         suffrage: Suffrage::Voter,
     };
     let a = worker(&etcd, "a", 0, false).await;
-    join(&a.conductor, &a.rollup, 901, &info("a"))
+    join(&a.conductor, &a.rollup, 901, &info("a"), Duration::ZERO)
         .await
         .unwrap();
     // The same configuration written in another key order joins.
     let b = worker(&etcd, "b", 0, false).await;
     b.node.lock().unwrap().rollup_config = json!({"block_time": 2, "l2_chain_id": 901});
-    join(&b.conductor, &b.rollup, 901, &info("b"))
+    join(&b.conductor, &b.rollup, 901, &info("b"), Duration::ZERO)
         .await
         .unwrap();
     // Another block time: refused, naming both hashes.
     let c = worker(&etcd, "c", 0, false).await;
     c.node.lock().unwrap().rollup_config = json!({"l2_chain_id": 901, "block_time": 1});
-    let refused = join(&c.conductor, &c.rollup, 901, &info("c"))
+    let refused = join(&c.conductor, &c.rollup, 901, &info("c"), Duration::ZERO)
         .await
         .unwrap_err();
     assert!(
@@ -230,7 +230,7 @@ async fn workers_of_another_chain_or_rollup_config_cannot_join() {
         "{refused}"
     );
     // A rollup node of another chain than the worker was told.
-    let refused = join(&a.conductor, &a.rollup, 902, &info("a"))
+    let refused = join(&a.conductor, &a.rollup, 902, &info("a"), Duration::ZERO)
         .await
         .unwrap_err();
     assert!(
