@@ -49,6 +49,9 @@ pub(crate) struct ConductorArgs {
     /// A sequencing node whose unsafe head is older than this many seconds is unhealthy.
     #[arg(long = "conductor.health.unsafe-interval", default_value_t = 10)]
     unsafe_interval: u64,
+    /// Serve Prometheus metrics (/metrics) and health (/healthz, /readyz) on this address.
+    #[arg(long = "conductor.metrics")]
+    metrics: Option<std::net::SocketAddr>,
     /// How long to wait at start-up for the rollup node to answer, in seconds.
     #[arg(long = "conductor.node-wait", default_value_t = 60)]
     node_wait: u64,
@@ -84,6 +87,12 @@ pub(crate) async fn conductor_command(args: ConductorArgs) -> anyhow::Result<()>
     .await
     .with_context(|| format!("joining the cluster as {}", args.id))?;
     let handle = server.start(conductor_module(conductor.clone()));
+    if let Some(addr) = args.metrics {
+        let ready = Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let metrics =
+            crate::observe::serve(addr, crate::observe::install_recorder()?, ready).await?;
+        info!(target: "aegis::conductor", %metrics, "metrics and health endpoints listening");
+    }
     info!(target: "aegis::conductor", id = %args.id, rpc = %local, "conductor ready");
     let supervisor = Supervisor::new(
         conductor,

@@ -79,6 +79,25 @@ struct Worker {
     id: String,
     l2_rpc: u16,
     conductor: u16,
+    metrics: u16,
+}
+
+/// The upper bucket bounds under which `q` of the commits recorded by a conductor fall, from
+/// its `aegis_conductor_commit_seconds` histogram.
+fn commit_latency_quantile(metrics: &str, q: f64) -> Option<f64> {
+    let buckets: Vec<(f64, f64)> = metrics
+        .lines()
+        .filter_map(|line| {
+            let rest = line.strip_prefix("aegis_conductor_commit_seconds_bucket{le=\"")?;
+            let (le, count) = rest.split_once("\"} ")?;
+            Some((le.parse().unwrap_or(f64::INFINITY), count.parse().ok()?))
+        })
+        .collect();
+    let total = buckets.last()?.1;
+    buckets
+        .iter()
+        .find(|(_, count)| *count >= q * total)
+        .map(|(le, _)| *le)
 }
 
 /// One JSON-RPC call that may fail (a killed worker does not answer).
@@ -191,6 +210,7 @@ fn the_cluster_survives_its_leader_a_worker_and_an_etcd_member() {
             id: w["id"].as_str().unwrap().to_owned(),
             l2_rpc: w["l2Rpc"].as_u64().unwrap() as u16,
             conductor: w["conductorRpc"].as_u64().unwrap() as u16,
+            metrics: w["conductorMetrics"].as_u64().unwrap() as u16,
         })
         .collect();
     assert_eq!(workers.len(), 3);
@@ -256,6 +276,21 @@ fn the_cluster_survives_its_leader_a_worker_and_an_etcd_member() {
     wait_until("the first transfers", Duration::from_secs(60), || {
         acknowledged.iter().all(|(h, _)| included(h, &workers))
     });
+
+    // The leader's conductor reports its leadership and its commits.
+    let first = leader(&workers).unwrap();
+    let text = support::metrics(first.metrics);
+    assert!(text.contains("aegis_conductor_leader 1"), "{text}");
+    assert!(
+        text.contains("aegis_conductor_commits_total{result=\"ok\"}"),
+        "{text}"
+    );
+    assert!(text.contains("aegis_conductor_lease_age_seconds"), "{text}");
+    eprintln!(
+        "commitUnsafePayload latency against the 3-member etcd (bucket bounds): p50 <= {:?} s, p99 <= {:?} s",
+        commit_latency_quantile(&text, 0.5),
+        commit_latency_quantile(&text, 0.99)
+    );
 
     // 1. SIGKILL the leader's aegis.
     let mut failovers = Vec::new();

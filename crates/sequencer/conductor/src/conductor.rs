@@ -142,12 +142,33 @@ impl Conductor {
         if self.overridden.load(Ordering::Acquire) {
             return Ok(());
         }
+        let started = Instant::now();
         let leadership = self.leadership.lock().await;
-        let lease = leadership
+        let outcome = match leadership.as_ref().filter(|l| !l.lapsed()) {
+            Some(lease) => self.store.commit(lease, envelope).await,
+            None => Err(ConductorError::NotLeader),
+        };
+        let result = match &outcome {
+            Ok(()) => "ok",
+            Err(ConductorError::NotLeader) => "not_leader",
+            Err(ConductorError::DoesNotExtend { .. }) => "does_not_extend",
+            Err(_) => "error",
+        };
+        metrics::counter!("aegis_conductor_commits_total", "result" => result).increment(1);
+        if outcome.is_ok() {
+            metrics::histogram!("aegis_conductor_commit_seconds")
+                .record(started.elapsed().as_secs_f64());
+        }
+        outcome
+    }
+
+    /// Seconds since the current lease's last confirmed renewal (`None` without a lease).
+    pub async fn lease_age(&self) -> Option<Duration> {
+        self.leadership
+            .lock()
+            .await
             .as_ref()
-            .filter(|l| !l.lapsed())
-            .ok_or(ConductorError::NotLeader)?;
-        self.store.commit(lease, envelope).await
+            .and_then(Leadership::age)
     }
 
     /// Gives the leader key up and stays out of the next elections for two TTLs, so another

@@ -105,6 +105,12 @@ impl Leadership {
         self.lease
     }
 
+    /// Time since the last renewal etcd confirmed was sent (`None` once the lease is gone).
+    pub fn age(&self) -> Option<Duration> {
+        let renewed = *self.renewed.lock().unwrap_or_else(|e| e.into_inner());
+        renewed.map(|at| at.elapsed())
+    }
+
     /// Whether the lease may have expired: no renewal confirmed within the last TTL, measured
     /// from when the renewal was sent (so never later than etcd's own expiry).
     pub fn lapsed(&self) -> bool {

@@ -223,7 +223,16 @@ impl Supervisor {
                 return Ok(Vec::new());
             }
         };
+        metrics::gauge!("aegis_conductor_leader").set(f64::from(u8::from(leader)));
+        metrics::gauge!("aegis_conductor_sequencer_active").set(f64::from(u8::from(active)));
+        if let Some(age) = self.conductor.lease_age().await {
+            metrics::gauge!("aegis_conductor_lease_age_seconds").set(age.as_secs_f64());
+        }
+        if let Some(committed) = committed {
+            metrics::gauge!("aegis_conductor_committed_head").set(committed.number as f64);
+        }
         let healthy = self.healthy(&local, active, now).await;
+        metrics::gauge!("aegis_conductor_healthy").set(f64::from(u8::from(healthy)));
         if healthy != self.conductor.sequencer_healthy() {
             info!(target: "aegis::conductor", healthy, leader, active, head = local.head.number, age = now.saturating_sub(local.timestamp), "health changed");
         }
@@ -297,6 +306,7 @@ impl Supervisor {
                 debug!(target: "aegis::conductor", from, to, posted = payloads.len(), "caught up");
             }
             Step::TransferLeadership => {
+                metrics::counter!("aegis_conductor_transfers_total").increment(1);
                 self.conductor.transfer_leadership().await?;
                 info!(target: "aegis::conductor", "leadership handed over");
             }
