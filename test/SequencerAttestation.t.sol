@@ -1684,16 +1684,22 @@ contract SequencerAttestation_CommitBatchPq_Test is SequencerAttestation_PqTestI
         commitPq(seq, 1, pqSignatures[0]);
     }
 
-    /// @notice At EMERGENCY the ECDSA path is refused while the PQ path keeps landing.
-    function test_commitBatchPq_acceptedAtEmergency() public {
-        expandKey();
-        setRiskScore(9500);
+    /// @dev Batch 1 signed by the sequencer's secp256k1 key alone is refused (PqPathRequired);
+    ///      the same batch through {commitBatchPq} lands.
+    function commitEcdsaOnlyRefusedThenPq() internal {
         Batch memory ecdsaOnly = batch(1, 1, 10);
         ecdsaOnly.mldsaSigHash = bytes32(0);
         bytes memory sig = signBatch(SEQUENCER_KEY, ecdsaOnly);
         vm.expectRevert(ISequencerAttestation.SequencerAttestation_PqPathRequired.selector);
         commit(ecdsaOnly, sig);
         commitPq(seq, 1, pqSignatures[0]);
+    }
+
+    /// @notice At EMERGENCY the ECDSA path is refused while the PQ path keeps landing.
+    function test_commitBatchPq_acceptedAtEmergency() public {
+        expandKey();
+        setRiskScore(9500);
+        commitEcdsaOnlyRefusedThenPq();
         assertLastBatch(1, 10);
     }
 
@@ -1704,12 +1710,7 @@ contract SequencerAttestation_CommitBatchPq_Test is SequencerAttestation_PqTestI
         setRiskScore(9500);
         setRiskScore(0);
         assertEq(oracle.riskScore(), 0);
-        Batch memory ecdsaOnly = batch(1, 1, 10);
-        ecdsaOnly.mldsaSigHash = bytes32(0);
-        bytes memory sig = signBatch(SEQUENCER_KEY, ecdsaOnly);
-        vm.expectRevert(ISequencerAttestation.SequencerAttestation_PqPathRequired.selector);
-        commit(ecdsaOnly, sig);
-        commitPq(seq, 1, pqSignatures[0]);
+        commitEcdsaOnlyRefusedThenPq();
         vm.prank(GOVERNANCE);
         oracle.releaseEmergency();
         Batch memory next = batch(2, 11, 20);

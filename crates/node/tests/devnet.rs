@@ -705,8 +705,8 @@ fn emergency_commitments_keep_landing_through_the_pq_path(data: &Path) {
         registered_key() != key_before
     });
     let key_after = registered_key();
-    // A commitment verified under the new key, past the block where EMERGENCY began.
-    let pq_commitments = |key: B256| {
+    // The registry's logs of event `topic` (second indexed topic `key`, if given).
+    let logs = |topic: B256, key: Option<B256>| {
         let logs = rpc(
             L2_RPC,
             "eth_getLogs",
@@ -714,15 +714,22 @@ fn emergency_commitments_keep_landing_through_the_pq_path(data: &Path) {
                 "fromBlock": "0x0",
                 "toBlock": "latest",
                 "address": attestation,
-                "topics": [SequencerAttestation::BatchPqVerified::SIGNATURE_HASH, null, key],
+                "topics": [topic, null, key],
             }]),
         );
-        logs.as_array().unwrap().len()
+        logs.as_array().unwrap().clone()
     };
+    // A commitment verified under the new key, past the block where EMERGENCY began.
     wait_until(
         "commitBatchPq under the rotated key",
         Duration::from_secs(180),
-        || pq_commitments(key_after) > 0,
+        || {
+            !logs(
+                SequencerAttestation::BatchPqVerified::SIGNATURE_HASH,
+                Some(key_after),
+            )
+            .is_empty()
+        },
     );
     commitments_pass_block(data, emergency_head);
 
@@ -770,19 +777,6 @@ fn emergency_commitments_keep_landing_through_the_pq_path(data: &Path) {
 
     // `aegis_getBatchAttestation` tells which path anchored each batch: the one verified under
     // the new key went through commitBatchPq, the first batch (at NORMAL) through commitBatch.
-    let logs = |topic: B256, key: Option<B256>| {
-        let logs = rpc(
-            L2_RPC,
-            "eth_getLogs",
-            json!([{
-                "fromBlock": "0x0",
-                "toBlock": "latest",
-                "address": attestation,
-                "topics": [topic, null, key],
-            }]),
-        );
-        logs.as_array().unwrap().clone()
-    };
     let anchored_as = |log: &Value, path: &str| {
         let id: B256 = serde_json::from_value(log["topics"][1].clone()).unwrap();
         let id = U256::from_be_bytes(id.0).to::<u64>();
