@@ -111,3 +111,35 @@ pub(crate) async fn conductor_command(args: ConductorArgs) -> anyhow::Result<()>
     let _ = handle.stop();
     Ok(())
 }
+
+/// `aegis cluster ...`
+#[derive(clap::Subcommand, Debug)]
+pub(crate) enum ClusterCommand {
+    /// Print, as JSON, who leads, the committed unsafe head, and each member's conductor's
+    /// answers (reachable, leader, healthy, active).
+    Status {
+        /// etcd client URLs, comma-separated.
+        #[arg(
+            long = "conductor.etcd",
+            env = "AEGIS_CONDUCTOR_ETCD",
+            value_delimiter = ',',
+            required = true
+        )]
+        etcd: Vec<String>,
+        /// The L2 chain id of the cluster.
+        #[arg(long = "conductor.chain-id", env = "AEGIS_CONDUCTOR_CHAIN_ID")]
+        chain_id: u64,
+    },
+}
+
+pub(crate) async fn cluster_command(command: ClusterCommand) -> anyhow::Result<()> {
+    let ClusterCommand::Status { etcd, chain_id } = command;
+    let timeout = Duration::from_secs(2);
+    // A read-only observer: its id is never a member's.
+    let store = ClusterStore::connect(&etcd, chain_id, "status", timeout)
+        .await
+        .with_context(|| format!("etcd at {}", etcd.join(",")))?;
+    let status = aegis_conductor::cluster_status(&store, timeout).await?;
+    println!("{}", serde_json::to_string_pretty(&status)?);
+    Ok(())
+}

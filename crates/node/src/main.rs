@@ -92,6 +92,11 @@ enum Command {
     },
     /// One worker's conductor in a high-availability cluster (op-conductor's API, on etcd).
     Conductor(Box<conductor::ConductorArgs>),
+    /// The high-availability cluster.
+    Cluster {
+        #[command(subcommand)]
+        command: conductor::ClusterCommand,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -1069,6 +1074,7 @@ async fn run() -> anyhow::Result<()> {
         }
         Command::Migration { command } => migrate::migration_command(command).await,
         Command::Conductor(args) => conductor::conductor_command(*args).await,
+        Command::Cluster { command } => conductor::cluster_command(command).await,
     }
 }
 

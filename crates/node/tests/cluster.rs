@@ -418,6 +418,34 @@ fn the_cluster_survives_its_leader_a_worker_and_an_etcd_member() {
             }
         }
     }
+    // `aegis cluster status` names the leader and all three members.
+    let out = Command::new(env!("CARGO_BIN_EXE_aegis"))
+        .args([
+            "cluster",
+            "status",
+            "--conductor.chain-id",
+            "901",
+            "--conductor.etcd",
+        ])
+        .arg(cluster["etcd"].as_str().unwrap())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let status: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(status["members"].as_array().unwrap().len(), 3, "{status}");
+    let leading: Vec<&Value> = status["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["leader"] == true)
+        .collect();
+    assert_eq!(leading.len(), 1, "{status}");
+    assert_eq!(leading[0]["id"], status["leader"], "{status}");
+
     // The validator derives the same chain from L1 (the batcher is worker 1's).
     let (_, safe) = heads(PORTS.validator_rpc);
     wait_until(

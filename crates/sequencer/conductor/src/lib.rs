@@ -22,7 +22,7 @@ mod supervisor;
 pub use conductor::Conductor;
 pub use control::{Observation, Step, decide};
 pub use error::ConductorError;
-pub use rpc::conductor_module;
+pub use rpc::{ClusterStatus, MemberStatus, cluster_status, conductor_module};
 pub use store::{
     ClusterMembership, ClusterStore, CommittedHead, Leadership, PAYLOADS_KEPT, ServerInfo, Suffrage,
 };

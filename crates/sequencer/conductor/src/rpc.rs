@@ -165,3 +165,69 @@ fn error(e: ConductorError) -> ErrorObjectOwned {
 fn invalid(e: ErrorObjectOwned) -> ErrorObjectOwned {
     rpc_error(INVALID_PARAMS, e.message().to_owned())
 }
+
+/// One member as `aegis cluster status` shows it.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MemberStatus {
+    /// The member.
+    #[serde(flatten)]
+    pub server: ServerInfo,
+    /// Its conductor answered.
+    pub reachable: bool,
+    /// It says it leads.
+    pub leader: bool,
+    /// Its last health verdict.
+    pub healthy: bool,
+    /// Not paused or stopped.
+    pub active: bool,
+}
+
+/// The cluster at a glance: who holds the leader key, the committed head, every member.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClusterStatus {
+    /// The worker holding the leader key.
+    pub leader: Option<String>,
+    /// The committed unsafe head.
+    pub committed: Option<crate::CommittedHead>,
+    /// The members, each asked over its conductor RPC.
+    pub members: Vec<MemberStatus>,
+}
+
+/// Reads the cluster's state from etcd and asks each member's conductor (`timeout` each).
+pub async fn cluster_status(
+    store: &crate::ClusterStore,
+    timeout: std::time::Duration,
+) -> Result<ClusterStatus, ConductorError> {
+    use jsonrpsee::{core::client::ClientT, rpc_params};
+    let leader = store.leader().await?;
+    let committed = store.head().await?;
+    let mut members = Vec::new();
+    for server in store.membership().await?.servers {
+        let client = jsonrpsee::http_client::HttpClientBuilder::default()
+            .request_timeout(timeout)
+            .build(format!("http://{}", server.addr))
+            .ok();
+        let ask = async |method: &str| -> Option<bool> {
+            client.as_ref()?.request(method, rpc_params![]).await.ok()
+        };
+        let (is_leader, healthy, active) = (
+            ask("conductor_leader").await,
+            ask("conductor_sequencerHealthy").await,
+            ask("conductor_active").await,
+        );
+        members.push(MemberStatus {
+            reachable: is_leader.is_some(),
+            leader: is_leader.unwrap_or(false),
+            healthy: healthy.unwrap_or(false),
+            active: active.unwrap_or(false),
+            server,
+        });
+    }
+    Ok(ClusterStatus {
+        leader,
+        committed,
+        members,
+    })
+}

@@ -141,6 +141,19 @@ async fn kona_and_operators_get_op_conductors_answers() {
         .unwrap();
     assert_eq!(members["servers"].as_array().unwrap().len(), 2, "{members}");
     assert_eq!(members["servers"][1]["suffrage"], 0);
+    // `aegis cluster status`: the leader, the committed head, every member as its conductor
+    // answers.
+    let status = aegis_conductor::cluster_status(b.conductor.store(), Duration::from_secs(2))
+        .await
+        .unwrap();
+    assert_eq!(status.leader.as_deref(), Some("a"));
+    assert_eq!(status.committed.unwrap().number, 1);
+    let leaders: Vec<_> = status
+        .members
+        .iter()
+        .map(|m| (m.server.id.as_str(), m.reachable, m.leader))
+        .collect();
+    assert_eq!(leaders, [("a", true, true), ("b", true, false)]);
     assert_eq!(
         b.call("conductor_leaderWithID", rpc_params![])
             .await
