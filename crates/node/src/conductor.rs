@@ -11,12 +11,9 @@ use clap::Args;
 use std::{net::IpAddr, sync::Arc, time::Duration};
 use tracing::info;
 
-/// `aegis conductor ...`
+/// Where a cluster lives: its etcd and its chain.
 #[derive(Args, Debug)]
-pub(crate) struct ConductorArgs {
-    /// This worker's id in the cluster (unique, without '/').
-    #[arg(long = "conductor.id", env = "AEGIS_CONDUCTOR_ID")]
-    id: String,
+pub(crate) struct EtcdArgs {
     /// etcd client URLs, comma-separated.
     #[arg(
         long = "conductor.etcd",
@@ -25,9 +22,19 @@ pub(crate) struct ConductorArgs {
         required = true
     )]
     etcd: Vec<String>,
-    /// The L2 chain id; the local rollup node must serve this chain.
+    /// The L2 chain id; a worker's rollup node must serve this chain.
     #[arg(long = "conductor.chain-id", env = "AEGIS_CONDUCTOR_CHAIN_ID")]
     chain_id: u64,
+}
+
+/// `aegis conductor ...`
+#[derive(Args, Debug)]
+pub(crate) struct ConductorArgs {
+    /// This worker's id in the cluster (unique, without '/').
+    #[arg(long = "conductor.id", env = "AEGIS_CONDUCTOR_ID")]
+    id: String,
+    #[command(flatten)]
+    cluster: EtcdArgs,
     /// Listen address of the conductor RPC (the rollup node's `--conductor.rpc`).
     #[arg(long = "conductor.rpc.addr", default_value = "127.0.0.1")]
     rpc_addr: IpAddr,
@@ -62,9 +69,10 @@ pub(crate) struct ConductorArgs {
 
 pub(crate) async fn conductor_command(args: ConductorArgs) -> anyhow::Result<()> {
     let timeout = Duration::from_millis(args.timeout_ms);
-    let store = ClusterStore::connect(&args.etcd, args.chain_id, &args.id, timeout)
+    let EtcdArgs { etcd, chain_id } = &args.cluster;
+    let store = ClusterStore::connect(etcd, *chain_id, &args.id, timeout)
         .await
-        .with_context(|| format!("etcd at {}", args.etcd.join(",")))?;
+        .with_context(|| format!("etcd at {}", etcd.join(",")))?;
     let conductor = Arc::new(Conductor::new(store, Duration::from_secs(args.lease_ttl)));
     let node = RollupNode::new(&args.node_rpc, timeout)?;
     let server = jsonrpsee::server::Server::builder()
@@ -80,7 +88,7 @@ pub(crate) async fn conductor_command(args: ConductorArgs) -> anyhow::Result<()>
     join(
         &conductor,
         &node,
-        args.chain_id,
+        *chain_id,
         &me,
         Duration::from_secs(args.node_wait),
     )
@@ -118,22 +126,15 @@ pub(crate) enum ClusterCommand {
     /// Print, as JSON, who leads, the committed unsafe head, and each member's conductor's
     /// answers (reachable, leader, healthy, active).
     Status {
-        /// etcd client URLs, comma-separated.
-        #[arg(
-            long = "conductor.etcd",
-            env = "AEGIS_CONDUCTOR_ETCD",
-            value_delimiter = ',',
-            required = true
-        )]
-        etcd: Vec<String>,
-        /// The L2 chain id of the cluster.
-        #[arg(long = "conductor.chain-id", env = "AEGIS_CONDUCTOR_CHAIN_ID")]
-        chain_id: u64,
+        #[command(flatten)]
+        cluster: EtcdArgs,
     },
 }
 
 pub(crate) async fn cluster_command(command: ClusterCommand) -> anyhow::Result<()> {
-    let ClusterCommand::Status { etcd, chain_id } = command;
+    let ClusterCommand::Status {
+        cluster: EtcdArgs { etcd, chain_id },
+    } = command;
     let timeout = Duration::from_secs(2);
     // A read-only observer: its id is never a member's.
     let store = ClusterStore::connect(&etcd, chain_id, "status", timeout)
