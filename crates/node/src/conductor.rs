@@ -27,6 +27,54 @@ pub(crate) struct EtcdArgs {
     chain_id: u64,
 }
 
+/// `aegis node` as one worker of a cluster: its engine is fenced by the cluster's etcd state.
+#[derive(Args, Debug)]
+#[command(next_help_heading = "Cluster")]
+pub(crate) struct MemberArgs {
+    /// This worker's id in the cluster (its conductor's `--conductor.id`); with
+    /// `--conductor.etcd`, the engine sequences only while that conductor leads and makes a
+    /// block its head only once the cluster committed it.
+    #[arg(long = "conductor.id", requires = "etcd")]
+    id: Option<String>,
+    /// etcd client URLs of the cluster, comma-separated.
+    #[arg(long = "conductor.etcd", value_delimiter = ',', requires = "id")]
+    etcd: Vec<String>,
+    /// Timeout of each etcd request, in milliseconds.
+    #[arg(long = "conductor.timeout-ms", default_value_t = 1_000)]
+    timeout_ms: u64,
+    /// The wallet RPC URL other workers forward transactions to while this one leads
+    /// [default: http://<http.addr>:<http.port>].
+    #[arg(long = "conductor.advertise-rpc")]
+    advertise_rpc: Option<String>,
+}
+
+impl MemberArgs {
+    /// This worker's view of the cluster, when it is one's (etcd must answer at start).
+    pub(crate) async fn connect(&self, chain_id: u64) -> anyhow::Result<Option<ClusterStore>> {
+        let Some(id) = &self.id else {
+            return Ok(None);
+        };
+        let timeout = Duration::from_millis(self.timeout_ms);
+        let store = ClusterStore::connect(&self.etcd, chain_id, id, timeout)
+            .await
+            .with_context(|| format!("cluster etcd at {}", self.etcd.join(",")))?;
+        info!(target: "aegis::node", worker = id, "cluster worker: the engine is fenced by etcd, transactions go to the leader");
+        Ok(Some(store))
+    }
+
+    /// The wallet RPC URL to advertise for followers to forward to, given where it listens.
+    pub(crate) fn advertised_rpc(&self, listen: std::net::SocketAddr) -> anyhow::Result<String> {
+        match &self.advertise_rpc {
+            Some(url) => Ok(url.clone()),
+            None if listen.ip().is_unspecified() => anyhow::bail!(
+                "--http.addr {} is not an address other workers can call: set --conductor.advertise-rpc",
+                listen.ip()
+            ),
+            None => Ok(format!("http://{listen}")),
+        }
+    }
+}
+
 /// `aegis conductor ...`
 #[derive(Args, Debug)]
 pub(crate) struct ConductorArgs {

@@ -152,6 +152,8 @@ struct NodeArgs {
     anchor: AnchorArgs,
     #[command(flatten)]
     intelligence: IntelligenceArgs,
+    #[command(flatten)]
+    cluster: conductor::MemberArgs,
     /// `[quantum]` of the config file.
     #[arg(skip)]
     quantum_file: aegis_qrm::QrmConfig,
@@ -832,6 +834,7 @@ async fn node_command(args: NodeArgs) -> anyhow::Result<()> {
         }
         _ => None,
     };
+    let cluster = args.cluster.connect(spec.chain_id).await?;
     // Dev mode is for wallets: it always serves the JSON-RPC.
     let public_rpc = if args.rpc.http || args.dev.enabled {
         let config = aegis_rpc::RpcConfig {
@@ -858,6 +861,10 @@ async fn node_command(args: NodeArgs) -> anyhow::Result<()> {
                 store.clone(),
             ));
         }
+        let route = cluster.clone().map(aegis_conductor::LeaderRoute::new);
+        if let Some(route) = route {
+            api = api.with_leader_forward(aegis_rpc::LeaderForward::new(route));
+        }
         let api = Arc::new(api);
         let addr = std::net::SocketAddr::new(args.rpc.http_addr, args.rpc.http_port);
         let (local, handle) = api
@@ -865,6 +872,15 @@ async fn node_command(args: NodeArgs) -> anyhow::Result<()> {
             .serve(addr)
             .await
             .with_context(|| format!("JSON-RPC on {addr}"))?;
+        if let Some(cluster) = &cluster {
+            let url = args.cluster.advertised_rpc(local)?;
+            cluster
+                .advertise_rpc(&url)
+                .await
+                .context("advertising the wallet RPC in etcd")?;
+            info!(target: "aegis::node", %url, "wallet RPC advertised to the cluster");
+            tokio::spawn(aegis_rpc::hand_pool_to_new_leaders(api.clone()));
+        }
         info!(target: "aegis::node", rpc = %local, "JSON-RPC ready");
         Some((api, handle))
     } else {
@@ -890,7 +906,11 @@ async fn node_command(args: NodeArgs) -> anyhow::Result<()> {
         .clone()
         .unwrap_or_else(|| datadir.join("jwt.hex"));
     let secret = aegis_engine::auth::load_or_create_secret(&secret_path)?;
-    let api = Arc::new(EngineApi::new(executor, pool));
+    let mut api = EngineApi::new(executor, pool);
+    if let Some(cluster) = &cluster {
+        api = api.with_fence(aegis_conductor::Fence::new(cluster.clone()));
+    }
+    let api = Arc::new(api);
     let addr = std::net::SocketAddr::new(args.engine.addr, args.engine.port);
     let mut batcher = batcher(&args.batcher, rollup.as_ref(), api.executor())?;
     let mut admin = jsonrpsee::Methods::new();

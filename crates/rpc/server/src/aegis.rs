@@ -197,6 +197,27 @@ fn summary(a: &BatchAttestation, anchored: Option<Anchoring>) -> Value {
     })
 }
 
+/// Opens an encrypted envelope with this node's mempool key and pools its transaction.
+fn open_and_submit(api: &EthApi, bytes: &[u8]) -> RpcResult<B256> {
+    let ctx = aegis(api)?;
+    let envelope = Envelope::parse(bytes).map_err(envelope_error)?;
+    let id = envelope.id();
+    if ctx.seen(&id) {
+        return Err(error(SERVER_ERROR, "envelope already submitted"));
+    }
+    let secret = ctx.identity.encryption_secret();
+    // The plaintext lives in a zeroizing buffer and is handed to the pool only. A concurrent
+    // copy of the same envelope is caught by the pool ("already known").
+    let hash = envelope
+        .open(&secret)
+        .map_err(envelope_error)
+        .and_then(|raw| api.submit_raw(Bytes::copy_from_slice(&raw), true))?;
+    // Refused envelopes are not remembered: they may be resent once the cause is fixed (e.g.
+    // funds), and junk cannot push accepted ones out.
+    ctx.remember(id);
+    Ok(hash)
+}
+
 fn aegis(api: &EthApi) -> RpcResult<&AegisContext> {
     api.aegis.as_deref().ok_or_else(|| {
         error(
@@ -245,8 +266,18 @@ impl EthApi {
             .expect("unique method name");
         module
             .register_async_method("aegis_getEncryptionKey", |params, api, _| async move {
-                let ctx = aegis(&api)?;
                 let nonce: Option<B256> = params.sequence().optional_next()?;
+                // Wallets must encrypt to the key of the worker that will open the envelope.
+                if let Some((forward, leader)) = api.forward_target().await? {
+                    let params = match nonce {
+                        Some(nonce) => jsonrpsee::rpc_params![nonce],
+                        None => jsonrpsee::rpc_params![],
+                    };
+                    return forward
+                        .call::<Value>(&leader, "aegis_getEncryptionKey", params)
+                        .await;
+                }
+                let ctx = aegis(&api)?;
                 let key = ctx.identity.encryption_public_key();
                 RpcResult::Ok(json!({
                     "chainId": U64::from(key.chain_id()),
@@ -259,26 +290,28 @@ impl EthApi {
                 }))
             })
             .expect("unique method name");
-        crate::register_heavy(module, "aegis_sendEncryptedTransaction", |api, params| {
-            let ctx = aegis(api)?;
-            let bytes: Bytes = params.one()?;
-            let envelope = Envelope::parse(&bytes).map_err(envelope_error)?;
-            let id = envelope.id();
-            if ctx.seen(&id) {
-                return RpcResult::Err(error(SERVER_ERROR, "envelope already submitted"));
-            }
-            let secret = ctx.identity.encryption_secret();
-            // The plaintext lives in a zeroizing buffer and is handed to the pool only. A
-            // concurrent copy of the same envelope is caught by the pool ("already known").
-            let hash = envelope
-                .open(&secret)
-                .map_err(envelope_error)
-                .and_then(|raw| api.submit_raw(Bytes::copy_from_slice(&raw), true))?;
-            // Refused envelopes are not remembered: they may be resent once the cause is
-            // fixed (e.g. funds), and junk cannot push accepted ones out.
-            ctx.remember(id);
-            Ok(hash)
-        });
+        module
+            .register_async_method(
+                "aegis_sendEncryptedTransaction",
+                |params, api, _| async move {
+                    let bytes: Bytes = params.one()?;
+                    // Only the leader's key opens it: forwarded as is, never kept here.
+                    if let Some((forward, leader)) = api.forward_target().await? {
+                        return forward
+                            .call::<B256>(
+                                &leader,
+                                "aegis_sendEncryptedTransaction",
+                                jsonrpsee::rpc_params![bytes],
+                            )
+                            .await;
+                    }
+                    let worker_api = api.clone();
+                    api.workers
+                        .run(move || open_and_submit(&worker_api, &bytes))
+                        .await
+                },
+            )
+            .expect("unique method name");
         crate::register_heavy(module, "aegis_getBatchAttestation", |api, params| {
             let ctx = aegis(api)?;
             let id: U64 = params.one()?;

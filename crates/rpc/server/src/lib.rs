@@ -22,7 +22,7 @@ use alloy_eips::{BlockId, BlockNumberOrTag};
 use alloy_primitives::{Address, B256, Bytes, U64, U256};
 use alloy_rpc_types_eth::{BlockOverrides, Filter, TransactionRequest, state::StateOverride};
 use jsonrpsee::{
-    RpcModule,
+    RpcModule, rpc_params,
     server::{Server, ServerConfig, ServerHandle},
     types::{ErrorObjectOwned, Params},
 };
@@ -32,6 +32,7 @@ use tokio::sync::broadcast;
 use tower_http::cors::{AllowOrigin, Any, CorsLayer};
 
 mod aegis;
+mod forward;
 mod logs;
 mod namespaces;
 mod subscribe;
@@ -39,6 +40,7 @@ mod workers;
 
 pub use aegis::{AegisContext, admin_module};
 pub use aegis_executor::SimulationLimits;
+pub use forward::{LeaderForward, hand_pool_to_new_leaders};
 pub use namespaces::{DEFAULT_APIS, KNOWN_APIS, parse_apis};
 pub use workers::RpcWorkers;
 
@@ -70,6 +72,8 @@ pub struct EthApi {
     workers: RpcWorkers,
     /// Set when the node stops: running simulations abort at once.
     cancel: Arc<std::sync::atomic::AtomicBool>,
+    /// On a cluster worker: where transactions go while another worker leads.
+    forward: Option<forward::LeaderForward>,
 }
 
 impl std::fmt::Debug for EthApi {
@@ -162,7 +166,26 @@ impl EthApi {
             extra: std::sync::Mutex::default(),
             workers,
             cancel: Arc::default(),
+            forward: None,
         }
+    }
+
+    /// Makes this the wallet RPC of a cluster worker: while another worker leads, transactions
+    /// (plain and encrypted) and `aegis_getEncryptionKey` go to the leader, and plain ones are
+    /// kept in this pool as well.
+    pub fn with_leader_forward(mut self, forward: forward::LeaderForward) -> Self {
+        self.forward = Some(forward);
+        self
+    }
+
+    /// The leader to forward to, `None` when this node sequences itself.
+    pub(crate) async fn forward_target(
+        &self,
+    ) -> RpcResult<Option<(&forward::LeaderForward, String)>> {
+        let Some(forward) = &self.forward else {
+            return Ok(None);
+        };
+        Ok(forward.leader().await?.map(|url| (forward, url)))
     }
 
     /// Aborts running simulations and refuses new expensive requests: the node is stopping.
@@ -392,10 +415,12 @@ impl EthApi {
         heavy_method!("eth_getBlockByHash", |params, api| {
             aegis_rpc_types::convert::block_by_hash(&api.executor, params)
         });
-        method!("eth_sendRawTransaction", |params, api| {
-            let raw: Bytes = params.one()?;
-            api.send_raw(raw)
-        });
+        module
+            .register_async_method("eth_sendRawTransaction", |params, api, _| async move {
+                let raw: Bytes = params.one()?;
+                api.send_raw(raw).await
+            })
+            .expect("method names are unique");
         method!("eth_getTransactionByHash", |params, api| {
             let hash: B256 = params.one()?;
             api.transaction(hash)
@@ -737,8 +762,18 @@ impl EthApi {
         Ok(state)
     }
 
-    fn send_raw(&self, raw: Bytes) -> RpcResult<B256> {
-        self.submit_raw(raw, false)
+    async fn send_raw(&self, raw: Bytes) -> RpcResult<B256> {
+        let Some((forward, leader)) = self.forward_target().await? else {
+            return self.submit_raw(raw, false);
+        };
+        let hash: B256 = forward
+            .call(&leader, "eth_sendRawTransaction", rpc_params![raw.clone()])
+            .await?;
+        // Kept here as well: if the leader dies before including it, the next one may be us.
+        if let Err(refused) = self.submit_raw(raw, false) {
+            tracing::debug!(target: "aegis::rpc", %hash, %refused, "forwarded transaction not kept locally");
+        }
+        Ok(hash)
     }
 
     /// Decodes, validates and pools `raw`; `private` ones (decrypted envelopes) skip the

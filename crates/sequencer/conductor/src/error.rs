@@ -11,6 +11,9 @@ pub enum ConductorError {
     /// This worker does not hold the leader key (with its lease) any more, or never did.
     #[error("not the leader")]
     NotLeader,
+    /// No worker holds the leadership right now (a failover is under way).
+    #[error("the cluster has no leader right now")]
+    NoLeader,
     /// The payload does not extend the committed head.
     #[error(
         "payload {number} ({hash}) does not extend the committed head {head_number} ({head_hash})"
@@ -24,6 +27,24 @@ pub enum ConductorError {
         head_number: u64,
         /// The committed head's hash.
         head_hash: B256,
+    },
+    /// The engine was asked to build on a block other than the committed head.
+    #[error("parent {parent} is not the committed head {head_number} ({head_hash})")]
+    StaleParent {
+        /// The parent asked for.
+        parent: B256,
+        /// The committed head's number.
+        head_number: u64,
+        /// The committed head's hash.
+        head_hash: B256,
+    },
+    /// A block the cluster did not commit was to become the canonical head.
+    #[error("block {number} ({hash}) was not committed by the cluster")]
+    NotCommitted {
+        /// Its number.
+        number: u64,
+        /// Its hash.
+        hash: B256,
     },
     /// A value stored in etcd does not decode (written by something else under the prefix).
     #[error("corrupt {key} in etcd: {reason}")]

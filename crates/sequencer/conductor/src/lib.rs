@@ -10,11 +10,17 @@
 //!   the committed one), as op-conductor runs it, with catch-up from any number of blocks behind.
 //! - [`Conductor`] is one worker's state (lease, operator switches, health) and
 //!   [`conductor_module`] serves op-conductor's `conductor_*` JSON-RPC API over it.
+//! - [`Fence`] is what a worker's execution engine checks before it sequences or makes a block
+//!   its head, closing the gap kona-node leaves (it inserts before it commits).
+//! - [`LeaderRoute`] tells a worker's wallet RPC where the leader is, to forward
+//!   transactions to.
 //! - [`Supervisor`] runs the control loop against the local rollup node's admin API.
 
 mod conductor;
 mod control;
 mod error;
+mod fence;
+mod route;
 mod rpc;
 mod store;
 mod supervisor;
@@ -22,6 +28,8 @@ mod supervisor;
 pub use conductor::Conductor;
 pub use control::{Observation, Step, decide};
 pub use error::ConductorError;
+pub use fence::Fence;
+pub use route::{Destination, LeaderRoute};
 pub use rpc::{ClusterStatus, MemberStatus, cluster_status, conductor_module};
 pub use store::{
     ClusterMembership, ClusterStore, CommittedHead, Leadership, PAYLOADS_KEPT, ServerInfo, Suffrage,

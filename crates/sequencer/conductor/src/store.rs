@@ -511,6 +511,24 @@ impl ClusterStore {
         leadership: &Leadership,
         envelope: &OpExecutionPayloadEnvelope,
     ) -> Result<(), ConductorError> {
+        self.commit_fenced(Some(leadership), envelope).await
+    }
+
+    /// Like [`Self::commit`] for the execution engine, which holds no lease of its own: the
+    /// transaction holds while the leader key names this worker (the key exists only while the
+    /// lease its conductor bound it to is alive).
+    pub async fn commit_as_member(
+        &self,
+        envelope: &OpExecutionPayloadEnvelope,
+    ) -> Result<(), ConductorError> {
+        self.commit_fenced(None, envelope).await
+    }
+
+    async fn commit_fenced(
+        &self,
+        leadership: Option<&Leadership>,
+        envelope: &OpExecutionPayloadEnvelope,
+    ) -> Result<(), ConductorError> {
         let new = CommittedHead::of(envelope);
         let parent = envelope.execution_payload.parent_hash();
         let (head, revision) = self.head_entry().await?;
@@ -529,7 +547,15 @@ impl ClusterStore {
         }
         let head_key = self.key("head");
         let leader_key = self.key("leader");
-        let mut compares = self.holds(&leader_key, leadership).to_vec();
+        let mut compares = match leadership {
+            Some(leadership) => self.holds(&leader_key, leadership).to_vec(),
+            // A value compare fails on a missing key, so an expired lease fails it too.
+            None => vec![Compare::value(
+                leader_key.as_str(),
+                CompareOp::Equal,
+                self.id.clone(),
+            )],
+        };
         compares.push(Compare::mod_revision(
             head_key.clone(),
             CompareOp::Equal,
@@ -553,11 +579,15 @@ impl ClusterStore {
         }
         // Either the leadership or the head changed under us (or an attempt that looked
         // failed went through); tell which.
+        let leads = match leadership {
+            Some(leadership) => self.holds_leadership(leadership).await?,
+            None => self.leader().await?.as_deref() == Some(self.id.as_str()),
+        };
         let head = self.head().await?;
-        if head == Some(new) && self.holds_leadership(leadership).await? {
+        if head == Some(new) && leads {
             return Ok(());
         }
-        if !self.holds_leadership(leadership).await? {
+        if !leads {
             return Err(ConductorError::NotLeader);
         }
         let head = head.unwrap_or(CommittedHead {
@@ -570,6 +600,37 @@ impl ClusterStore {
             head_number: head.number,
             head_hash: head.hash,
         })
+    }
+
+    /// Publishes `url` as this worker's wallet RPC, where followers forward transactions while
+    /// it leads.
+    pub async fn advertise_rpc(&self, url: &str) -> Result<(), ConductorError> {
+        let key = self.key(&format!("rpc/{}", self.id));
+        self.on_any(|mut c| {
+            let (key, url) = (key.clone(), url.to_owned());
+            async move { c.put(key, url, None).await.map(drop) }
+        })
+        .await
+    }
+
+    /// The wallet RPC worker `id` advertised, if any.
+    pub async fn rpc_of(&self, id: &str) -> Result<Option<String>, ConductorError> {
+        let key = self.key(&format!("rpc/{id}"));
+        let response = self.get(key.clone(), None).await?;
+        response
+            .kvs()
+            .first()
+            .map(|kv| String::from_utf8(kv.value().to_vec()).map_err(|e| corrupt(&key, e)))
+            .transpose()
+    }
+
+    /// The hash of the committed block `number`, if its payload is still kept.
+    pub async fn committed_hash(&self, number: u64) -> Result<Option<B256>, ConductorError> {
+        Ok(self
+            .payloads(number, number, 1)
+            .await?
+            .first()
+            .map(|envelope| envelope.execution_payload.block_hash()))
     }
 
     /// The committed payloads with numbers in `from..=to`, in order, at most `limit` (fewer when

@@ -240,6 +240,12 @@ impl PayloadJobs {
         Some(best)
     }
 
+    /// Whether job `id` builds from the pool (sequences), as opposed to reproducing given
+    /// transactions only (`noTxPool`, as derivation does).
+    pub fn sequences(&self, id: &PayloadId) -> Option<bool> {
+        self.find(id).map(|job| job.wants_pool)
+    }
+
     /// A block some job built, by hash (the sequencer's own payload coming back in newPayload).
     pub fn built_block(&self, hash: &B256) -> Option<Arc<ExecutedBlock>> {
         let jobs = self.jobs.lock().expect("jobs lock");

@@ -6,7 +6,8 @@
 //! (`eth_chainId`, `eth_blockNumber`, `eth_getBlockByNumber/Hash`, `eth_getProof`) and
 //! `miner_setMaxDASize`. Requests need an HS256 JWT ([`auth`]). Payload building runs in
 //! [`jobs`]; JSON shapes come from alloy/op-alloy so go-ethereum- and alloy-based clients decode
-//! them.
+//! them. A cluster worker's engine is fenced by its conductor's etcd state
+//! (`EngineApi::with_fence`).
 
 pub mod auth;
 pub mod dev;
@@ -63,4 +64,7 @@ pub mod codes {
     pub use aegis_rpc_types::errors::{INTERNAL, INVALID_PARAMS};
     /// Unsupported fork for this method version.
     pub const UNSUPPORTED_FORK: i32 = -38005;
+    /// A cluster worker asked to sequence while its conductor does not lead (geth's generic
+    /// server error code, as op-conductor answers "node is not the leader").
+    pub const FENCED: i32 = -32000;
 }

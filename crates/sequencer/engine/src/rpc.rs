@@ -6,6 +6,7 @@ use crate::{
     codes,
     jobs::{PayloadJobs, TxPool},
 };
+use aegis_conductor::Fence;
 use aegis_executor::{BuildAttributes, ExecutedBlock, Executor, ExecutorError, ImportOutcome};
 use aegis_rpc_types::{
     convert::proof_response,
@@ -27,8 +28,9 @@ use jsonrpsee::{
     types::{ErrorObjectOwned, Params},
 };
 use op_alloy_rpc_types_engine::{
-    OpExecutionPayload, OpExecutionPayloadEnvelopeV3, OpExecutionPayloadEnvelopeV4,
-    OpExecutionPayloadSidecar, OpExecutionPayloadV4, OpPayloadAttributes,
+    OpExecutionPayload, OpExecutionPayloadEnvelope, OpExecutionPayloadEnvelopeV3,
+    OpExecutionPayloadEnvelopeV4, OpExecutionPayloadSidecar, OpExecutionPayloadV4,
+    OpPayloadAttributes,
 };
 use std::{net::SocketAddr, sync::Arc};
 
@@ -54,7 +56,12 @@ pub struct EngineApi {
     executor: Arc<Executor>,
     pool: Arc<dyn TxPool>,
     jobs: PayloadJobs,
+    fence: Option<Fence>,
 }
+
+/// How long a fenced build request is held before its refusal: kona-node retries refused
+/// builds at once, so this paces its retries.
+const FENCED_RETRY_PACE: std::time::Duration = std::time::Duration::from_millis(250);
 
 impl std::fmt::Debug for EngineApi {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -69,7 +76,61 @@ impl EngineApi {
             jobs: PayloadJobs::new(executor.clone(), pool.clone()),
             pool,
             executor,
+            fence: None,
         }
+    }
+
+    /// Makes this engine a cluster worker's: it sequences and hands out sequenced payloads only
+    /// while its conductor leads, and a block becomes its head only once the cluster committed
+    /// it ([`Fence`]).
+    pub fn with_fence(mut self, fence: Fence) -> Self {
+        self.fence = Some(fence);
+        self
+    }
+
+    /// Refuses, after [`FENCED_RETRY_PACE`], to sequence on `parent` unless the fence allows it.
+    async fn check_may_sequence(&self, parent: B256) -> RpcResult<()> {
+        let Some(fence) = &self.fence else {
+            return Ok(());
+        };
+        if let Err(error) = fence.may_sequence(parent).await {
+            metrics::counter!("aegis_fenced_total", "what" => "sequence").increment(1);
+            tracing::warn!(target: "aegis::engine", %error, "fenced: not sequencing");
+            tokio::time::sleep(FENCED_RETRY_PACE).await;
+            return Err(rpc_error(
+                codes::FENCED,
+                format!("fenced: worker {} may not sequence: {error}", fence.id()),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Refuses `head` as the new canonical head unless the cluster committed it (or commits it
+    /// now, this worker leading).
+    async fn check_admitted(&self, head: &B256) -> RpcResult<()> {
+        let Some(fence) = &self.fence else {
+            return Ok(());
+        };
+        let (block, _) = self
+            .executor
+            .stored_block(head)
+            .map_err(internal)?
+            .ok_or_else(|| internal(format!("block {head} vanished")))?;
+        let parent_beacon_block_root = block.header.parent_beacon_block_root;
+        let (execution_payload, _) = OpExecutionPayload::from_block_unchecked(*head, &block);
+        let envelope = OpExecutionPayloadEnvelope {
+            parent_beacon_block_root,
+            execution_payload,
+        };
+        if let Err(error) = fence.admit(&envelope).await {
+            metrics::counter!("aegis_fenced_total", "what" => "head").increment(1);
+            tracing::warn!(target: "aegis::engine", %error, "fenced: head refused");
+            return Err(rpc_error(
+                codes::INVALID_FORKCHOICE_STATE,
+                format!("fenced: head {head} refused: {error}"),
+            ));
+        }
+        Ok(())
     }
 
     /// The executor behind the engine.
@@ -234,7 +295,9 @@ impl EngineApi {
         // Safe and finalized must be known and lie on the new head's chain, and nothing
         // finalized may be reorged out.
         let head = state.head_block_hash;
-        let on_chain = |hash: &B256| store.is_ancestor(hash, &head).map_err(internal);
+        let on_chain_of =
+            |ancestor: &B256, of: &B256| store.is_ancestor(ancestor, of).map_err(internal);
+        let on_chain = |hash: &B256| on_chain_of(hash, &head);
         for (label, hash) in [
             (BlockLabel::Safe, state.safe_block_hash),
             (BlockLabel::Finalized, state.finalized_block_hash),
@@ -262,7 +325,12 @@ impl EngineApi {
                 format!("head {head} would reorg out finalized block {finalized}"),
             ));
         }
-        let moved = store.head_hash().map_err(internal)? != Some(state.head_block_hash);
+        let current = store.head_hash().map_err(internal)?;
+        let moved = current != Some(state.head_block_hash);
+        // Going back to an ancestor re-selects blocks that were admitted already.
+        if moved && !current.map_or(Ok(false), |current| on_chain_of(&head, &current))? {
+            self.check_admitted(&head).await?;
+        }
         store.set_head(state.head_block_hash).map_err(internal)?;
         if moved {
             // Revalidating a full pool reads state for every sender: off the async workers.
@@ -293,6 +361,9 @@ impl EngineApi {
             return Ok(ForkchoiceUpdated::new(status));
         };
         let attrs = build_attributes(attrs)?;
+        if !attrs.no_tx_pool {
+            self.check_may_sequence(head).await?;
+        }
         let id = self
             .jobs
             .start(state.head_block_hash, attrs, version)
@@ -312,6 +383,10 @@ impl EngineApi {
             self.jobs.best(&id).await.ok_or_else(|| {
                 rpc_error(codes::UNKNOWN_PAYLOAD, format!("unknown payload {id}"))
             })?;
+        if self.jobs.sequences(&id) == Some(true) {
+            self.check_may_sequence(best.block.header.parent_hash)
+                .await?;
+        }
         metrics::histogram!("aegis_get_payload_seconds").record(started.elapsed().as_secs_f64());
         metrics::histogram!("aegis_block_transactions")
             .record(best.block.body.transactions.len() as f64);

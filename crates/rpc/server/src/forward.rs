@@ -1,0 +1,122 @@
+//! A cluster follower's wallet RPC: what only the leader may take is forwarded to it (op-geth's
+//! `--rollup.sequencerhttp`), and plain transactions are kept here too, so that whichever
+//! worker leads next includes them.
+
+use crate::{RpcResult, SERVER_ERROR, error};
+use aegis_conductor::{Destination, LeaderRoute};
+use jsonrpsee::{
+    core::{ClientError, client::ClientT, params::ArrayParams},
+    http_client::{HttpClient, HttpClientBuilder},
+};
+use serde::de::DeserializeOwned;
+use std::{collections::HashMap, sync::Mutex, time::Duration};
+
+/// Timeout of one forwarded request.
+const FORWARD_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How often a follower checks whether the leadership moved.
+const LEADER_CHECK: Duration = Duration::from_millis(500);
+
+/// Forwards requests to the cluster's leader.
+#[derive(Debug)]
+pub struct LeaderForward {
+    route: LeaderRoute,
+    clients: Mutex<HashMap<String, HttpClient>>,
+}
+
+/// Runs on a cluster worker until the node stops: whenever another worker takes the lead, this
+/// pool's transactions (the plain ones, in nonce order) are sent to it, so that what a follower
+/// acknowledged is not stranded when the leader it forwarded to dies before including it.
+pub async fn hand_pool_to_new_leaders(api: std::sync::Arc<crate::EthApi>) {
+    let Some(forward) = &api.forward else {
+        return;
+    };
+    let mut handed_to: Option<String> = None;
+    loop {
+        tokio::time::sleep(LEADER_CHECK).await;
+        let (id, url) = match forward.route.destination().await {
+            Ok(Destination::Leader { id, url }) => (id, url),
+            Ok(Destination::Here) => {
+                handed_to = None;
+                continue;
+            }
+            Err(_) => continue,
+        };
+        if handed_to.as_deref() == Some(id.as_str()) {
+            continue;
+        }
+        let content = api.pool.public_content(usize::MAX);
+        let (mut sent, mut refused) = (0usize, 0usize);
+        for txs in content.pending.values().chain(content.queued.values()) {
+            for tx in txs.values() {
+                let params = jsonrpsee::rpc_params![tx.encoded().clone()];
+                match forward
+                    .call::<alloy_primitives::B256>(&url, "eth_sendRawTransaction", params)
+                    .await
+                {
+                    Ok(_) => sent += 1,
+                    // Mostly "already known": the leader has it.
+                    Err(_) => refused += 1,
+                }
+            }
+        }
+        tracing::info!(target: "aegis::rpc", leader = %id, sent, refused, "pool handed to the new leader");
+        handed_to = Some(id);
+    }
+}
+
+impl LeaderForward {
+    /// Forwards along `route`.
+    pub fn new(route: LeaderRoute) -> Self {
+        Self {
+            route,
+            clients: Mutex::default(),
+        }
+    }
+
+    /// The leader's URL, or `None` when this worker leads.
+    pub(crate) async fn leader(&self) -> RpcResult<Option<String>> {
+        match self.route.destination().await {
+            Ok(Destination::Here) => Ok(None),
+            Ok(Destination::Leader { url, .. }) => Ok(Some(url)),
+            Err(e) => Err(error(
+                SERVER_ERROR,
+                format!("cannot forward to the sequencer: {e}"),
+            )),
+        }
+    }
+
+    /// Calls `method` on the leader at `url`. The leader's own refusals (nonce too low, …) reach
+    /// the caller unchanged; a leader that cannot be reached is forgotten.
+    pub(crate) async fn call<R: DeserializeOwned>(
+        &self,
+        url: &str,
+        method: &str,
+        params: ArrayParams,
+    ) -> RpcResult<R> {
+        let client = self.client(url)?;
+        client.request(method, params).await.map_err(|e| match e {
+            ClientError::Call(refusal) => refusal,
+            other => {
+                self.route.forget();
+                error(
+                    SERVER_ERROR,
+                    format!("forwarding to the sequencer failed: {other}"),
+                )
+            }
+        })
+    }
+
+    fn client(&self, url: &str) -> RpcResult<HttpClient> {
+        let mut clients = self.clients.lock().expect("forward clients");
+        if let Some(client) = clients.get(url) {
+            return Ok(client.clone());
+        }
+        let client = HttpClientBuilder::default()
+            .request_timeout(FORWARD_TIMEOUT)
+            .build(url)
+            .map_err(|e| error(SERVER_ERROR, format!("sequencer URL {url}: {e}")))?;
+        clients.insert(url.to_owned(), client.clone());
+        Ok(client)
+    }
+}
