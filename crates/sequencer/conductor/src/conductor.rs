@@ -162,6 +162,16 @@ impl Conductor {
         outcome
     }
 
+    /// Whether this worker holds no lease that is surely still alive (none, or not renewed
+    /// within its TTL): then another worker may lead.
+    pub async fn lease_lapsed(&self) -> bool {
+        self.leadership
+            .lock()
+            .await
+            .as_ref()
+            .is_none_or(Leadership::lapsed)
+    }
+
     /// Seconds since the current lease's last confirmed renewal (`None` without a lease).
     pub async fn lease_age(&self) -> Option<Duration> {
         self.leadership

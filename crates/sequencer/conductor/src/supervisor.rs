@@ -199,12 +199,30 @@ impl Supervisor {
         }
     }
 
+    /// A tick that could not reach etcd: once the lease may have expired, another worker may
+    /// lead, so a sequencing node is stopped (within the TTL of losing etcd); before that, or
+    /// with leadership overridden, the error is only passed on.
+    async fn cut_off(&self, error: ConductorError) -> Result<Vec<Step>, ConductorError> {
+        if self.conductor.leader_overridden()
+            || !self.conductor.lease_lapsed().await
+            || !self.node.sequencer_active().await.unwrap_or(true)
+        {
+            return Err(error);
+        }
+        warn!(target: "aegis::conductor", %error, "cut off from etcd past the lease TTL: stopping the sequencer");
+        self.apply(Step::StopSequencer).await?;
+        Ok(vec![Step::StopSequencer])
+    }
+
     /// One tick: campaign, observe, decide, act. Returns the steps taken.
     pub async fn tick(&self, now: u64) -> Result<Vec<Step>, ConductorError> {
         if !self.conductor.active() {
             return Ok(Vec::new());
         }
-        let leader = self.conductor.campaign().await? || self.conductor.leader_overridden();
+        let leader = match self.conductor.campaign().await {
+            Ok(leader) => leader || self.conductor.leader_overridden(),
+            Err(error) => return self.cut_off(error).await,
+        };
         // The local head first, then the committed one: a commit in between only makes the
         // local head look behind (caught up next tick), never ahead.
         let local = self.node.unsafe_head().await;

@@ -90,7 +90,12 @@ struct Worker {
 }
 
 async fn worker(etcd: &EtcdCluster, id: &str, number: u64, active: bool) -> Worker {
-    let store = ClusterStore::connect(&etcd.endpoints(), 901, id, Duration::from_secs(2))
+    worker_on(&etcd.endpoints(), id, number, active).await
+}
+
+/// A worker that reaches etcd through `endpoints` only.
+async fn worker_on(endpoints: &[String], id: &str, number: u64, active: bool) -> Worker {
+    let store = ClusterStore::connect(endpoints, 901, id, Duration::from_millis(500))
         .await
         .unwrap();
     let conductor = Arc::new(Conductor::new(store, TTL));
@@ -199,6 +204,66 @@ async fn an_unhealthy_leader_stops_and_hands_over() {
             hash: hash(4, 0)
         })
     );
+}
+
+/// The leader loses etcd (its only member dies): it stops its sequencer within the lease TTL
+/// (plus a tick), a block it built after that is never committed, and another worker, which
+/// still reaches a quorum, takes over from the committed head.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_leader_cut_off_from_etcd_stops_within_the_lease_ttl() {
+    let mut etcd = EtcdCluster::start(3);
+    let endpoints = etcd.endpoints();
+    let a = worker_on(&endpoints[..1], "a", 3, true).await;
+    let b = worker_on(&endpoints[1..], "b", 3, false).await;
+    assert!(a.conductor.campaign().await.unwrap());
+    for n in 1..=3 {
+        a.conductor.commit(&payload(n, 0)).await.unwrap();
+    }
+    assert_eq!(a.supervisor.tick(NOW).await.unwrap(), []);
+
+    etcd.kill(0);
+    let cut = std::time::Instant::now();
+    loop {
+        let steps = a.supervisor.tick(NOW).await;
+        if !a.node.lock().unwrap().active {
+            assert_eq!(steps.unwrap(), [Step::StopSequencer]);
+            break;
+        }
+        assert!(
+            cut.elapsed() < TTL * 4,
+            "the cut-off leader kept sequencing"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let stopped = cut.elapsed();
+    // Each failing etcd request takes its timeout (0.5 s): the tick that sees the lapse ends
+    // at most that much after the TTL.
+    assert!(
+        stopped <= TTL + Duration::from_millis(1_200),
+        "stopped {stopped:?} after losing etcd (TTL {TTL:?})"
+    );
+    // What kona-node would commit after that (a block it built meanwhile) is refused.
+    assert!(a.conductor.commit(&payload(4, 1)).await.is_err());
+
+    // b takes over once a's lease expired in etcd, and starts from the committed head.
+    let mut steps = Vec::new();
+    while !b.node.lock().unwrap().active {
+        assert!(cut.elapsed() < TTL * 6, "no takeover: {steps:?}");
+        steps = b.supervisor.tick(NOW).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    b.conductor.commit(&payload(4, 0)).await.unwrap();
+    etcd.restart(0);
+    etcd.wait_healthy();
+    assert!(a.conductor.commit(&payload(4, 1)).await.is_err());
+    assert_eq!(
+        b.conductor.store().head().await.unwrap(),
+        Some(CommittedHead {
+            number: 4,
+            hash: hash(4, 0)
+        })
+    );
+    eprintln!("cut-off leader stopped {stopped:?} after losing etcd (TTL {TTL:?})");
 }
 
 #[tokio::test(flavor = "multi_thread")]
