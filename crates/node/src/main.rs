@@ -725,19 +725,31 @@ fn batcher(
     Ok(Some(batcher))
 }
 
+/// How often a cluster worker checks whether it leads (for the batcher and the anchor).
+const LEADERSHIP_POLL: Duration = Duration::from_millis(500);
+
 /// Attestation subscribed to the batcher: every batch is signed and attested before it is posted.
-struct AttestingSink(Arc<aegis_attest::BatchAttestor>);
+struct AttestingSink {
+    attestor: Arc<aegis_attest::BatchAttestor>,
+    /// Where batch commitments land, to number batches after the last one committed.
+    chain: Option<(Arc<Executor>, alloy_primitives::Address)>,
+}
 
 impl aegis_batcher::BatchSink for AttestingSink {
     fn batch_built(&self, batch: aegis_batcher::BuiltBatch) -> aegis_batcher::SinkFuture<'_> {
         Box::pin(async move {
+            if let Some((executor, attestation)) = &self.chain
+                && let Ok(Some(last)) = aegis_anchor::committed_batch(executor, *attestation)
+            {
+                self.attestor.raise_next_id(last + 1);
+            }
             let input = aegis_attest::BatchInput {
                 first_block: batch.first_block,
                 last_block: batch.last_block,
                 block_hashes: batch.block_hashes,
                 frames_hash: batch.frames_hash,
             };
-            self.0
+            self.attestor
                 .attest(input)
                 .await
                 .map(|_| ())
@@ -816,6 +828,11 @@ async fn node_command(args: NodeArgs) -> anyhow::Result<()> {
         identity.as_ref().map(|(identity, _)| identity.clone()),
     )?;
     intelligence.start();
+    let cluster = args.cluster.connect(spec.chain_id).await?;
+    // In a cluster only the leader posts batches and anchors them.
+    let leadership = cluster
+        .clone()
+        .map(|store| aegis_conductor::watch_leadership(store, LEADERSHIP_POLL));
     let anchor = match (&identity, args.anchor.config()) {
         (Some((identity, store)), Some(config)) => {
             info!(target: "aegis::node", attestation = %config.attestation, oracle = ?config.oracle, "anchoring on the contracts");
@@ -830,11 +847,13 @@ async fn node_command(args: NodeArgs) -> anyhow::Result<()> {
             if let Some(checkpoints) = intelligence.checkpoints() {
                 anchor = anchor.with_checkpoints(checkpoints);
             }
+            if let Some(leads) = &leadership {
+                anchor = anchor.with_leadership(leads.clone());
+            }
             Some(tokio::spawn(anchor.run(std::future::pending())))
         }
         _ => None,
     };
-    let cluster = args.cluster.connect(spec.chain_id).await?;
     // Dev mode is for wallets: it always serves the JSON-RPC.
     let public_rpc = if args.rpc.http || args.dev.enabled {
         let config = aegis_rpc::RpcConfig {
@@ -923,8 +942,19 @@ async fn node_command(args: NodeArgs) -> anyhow::Result<()> {
                 store.clone(),
                 aegis_attest::SLH_QUEUE_CAPACITY,
             )?;
-            batcher = Some(b.with_sink(Arc::new(AttestingSink(Arc::new(attestor)))));
+            let sink = AttestingSink {
+                attestor: Arc::new(attestor),
+                // Batch ids continue after the chain's last commitment, whoever made it.
+                chain: args
+                    .anchor
+                    .attestation
+                    .map(|attestation| (api.executor().clone(), attestation)),
+            };
+            batcher = Some(b.with_sink(Arc::new(sink)));
         }
+    }
+    if let (Some(b), Some(leads)) = (batcher.take(), &leadership) {
+        batcher = Some(b.with_leadership(leads.clone()));
     }
     let (local, server) = api.serve_with(addr, secret, admin).await?;
     ready.store(true, std::sync::atomic::Ordering::Release);

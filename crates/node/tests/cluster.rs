@@ -381,6 +381,105 @@ fn the_cluster_survives_its_leader_a_worker_and_an_etcd_member() {
     );
     send_some(3, &mut acknowledged);
 
+    // 4. An operator hands the leadership to the last worker (conductor_transferLeaderToServer):
+    // no slot is missed (the head never lags the wall clock by a block time more than usual),
+    // and from then on only its batcher posts and only its anchor commits, under its own TEE
+    // identity, which it registers itself.
+    let target = workers.last().unwrap().clone();
+    let from = leader(&workers).expect("a leader");
+    let attested = |w: &Worker| {
+        call(
+            w.l2_rpc,
+            "aegis_getBatchAttestations",
+            json!(["0x0", "0xffffffff"]),
+        )
+        .and_then(|list| list.as_array().map(Vec::len))
+        .unwrap_or(0)
+    };
+    if from.id != target.id {
+        let answer = call(
+            from.conductor,
+            "conductor_transferLeaderToServer",
+            json!([target.id, format!("127.0.0.1:{}", target.conductor)]),
+        );
+        assert!(answer.is_some(), "transferLeaderToServer refused");
+    }
+    let transferred_at = live_head(&workers).unwrap();
+    let mut worst_lag = 0.0f64;
+    let watch_until = Instant::now() + BLOCK_TIME * 5;
+    while Instant::now() < watch_until {
+        if let Some(block) = call(
+            target.l2_rpc,
+            "eth_getBlockByNumber",
+            json!(["latest", false]),
+        ) && let Some(ts) = block["timestamp"].as_str()
+        {
+            let ts = u64::from_str_radix(ts.trim_start_matches("0x"), 16).unwrap() as f64;
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_secs_f64();
+            worst_lag = worst_lag.max(now - ts);
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(leader(&workers).map(|w| w.id), Some(target.id.clone()));
+    // The old leader stood down within a leadership poll; what each has attested so far.
+    let attested_before: Vec<usize> = workers.iter().map(attested).collect();
+    eprintln!(
+        "transferLeader {} -> {}: the new leader's head lagged the wall clock by at most {worst_lag:.2} s (block time {BLOCK_TIME:?})",
+        from.id, target.id
+    );
+    assert!(
+        worst_lag < (BLOCK_TIME * 2).as_secs_f64(),
+        "a slot was missed in the transfer: head {worst_lag:.2} s behind"
+    );
+    send_some(3, &mut acknowledged);
+    let account: alloy_primitives::Address = serde_json::from_str::<Value>(
+        &std::fs::read_to_string(data.join(format!("{}-keys.json", target.id))).unwrap(),
+    )
+    .unwrap()["sequencer"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    wait_until(
+        &format!("{} registered with its own TEE identity", target.id),
+        Duration::from_secs(90),
+        || support::is_active_sequencer(&data, target.l2_rpc, account),
+    );
+    let committed_before = support::last_committed_l2_block(&data, target.l2_rpc);
+    wait_until(
+        &format!("batches posted and committed by {}", target.id),
+        Duration::from_secs(120),
+        || {
+            support::last_committed_l2_block(&data, target.l2_rpc)
+                > transferred_at.max(committed_before)
+                && heads(PORTS.validator_rpc).1 > transferred_at
+        },
+    );
+    let attested_after: Vec<usize> = workers.iter().map(attested).collect();
+    for (i, w) in workers.iter().enumerate() {
+        if w.id == target.id {
+            assert!(
+                attested_after[i] > attested_before[i],
+                "{} attested nothing as leader",
+                w.id
+            );
+        } else {
+            assert_eq!(
+                attested_after[i], attested_before[i],
+                "follower {} attested batches",
+                w.id
+            );
+        }
+    }
+    eprintln!(
+        "after the transfer: {} registered itself, its batches are derived by the validator and committed up to block {}",
+        target.id,
+        support::last_committed_l2_block(&data, target.l2_rpc)
+    );
+
     // No acknowledged transaction is lost: each is included (once: nonces make a second
     // inclusion impossible), whichever leader it reached.
     wait_until(
@@ -439,7 +538,7 @@ fn the_cluster_survives_its_leader_a_worker_and_an_etcd_member() {
     assert_eq!(leading.len(), 1, "{status}");
     assert_eq!(leading[0]["id"], status["leader"], "{status}");
 
-    // The validator derives the same chain from L1 (the batcher is worker 1's).
+    // The validator derives the same chain from L1 (posted by whichever worker led).
     let (_, safe) = heads(PORTS.validator_rpc);
     wait_until(
         "the validator's safe head moving",

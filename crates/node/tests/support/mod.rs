@@ -167,3 +167,29 @@ pub(crate) fn last_committed_l2_block(data: &Path, l2_rpc: u16) -> u64 {
         .unwrap()
         .lastL2EndBlock
 }
+
+/// Whether `account` is an active (registered, not revoked) sequencer in the devnet's
+/// `SequencerAttestation` (on the L2 served at `l2_rpc`).
+pub(crate) fn is_active_sequencer(
+    data: &Path,
+    l2_rpc: u16,
+    account: alloy_primitives::Address,
+) -> bool {
+    use aegis_bindings::sequencer_attestation::SequencerAttestation;
+    use alloy_sol_types::SolCall;
+    let contracts: Value =
+        serde_json::from_str(&std::fs::read_to_string(data.join("contracts.json")).unwrap())
+            .unwrap();
+    let to: alloy_primitives::Address =
+        serde_json::from_value(contracts["SequencerAttestation"].clone()).unwrap();
+    let input = alloy_primitives::Bytes::from(
+        SequencerAttestation::isActiveSequencerCall { account }.abi_encode(),
+    );
+    let out = rpc(
+        l2_rpc,
+        "eth_call",
+        json!([{"to": to, "input": input}, "latest"]),
+    );
+    let out = alloy_primitives::hex::decode(out.as_str().expect("hex output")).unwrap();
+    SequencerAttestation::isActiveSequencerCall::abi_decode_returns(&out).unwrap()
+}

@@ -99,6 +99,13 @@ impl BatchAttestor {
         self.queued.load(Ordering::Relaxed)
     }
 
+    /// Makes the next batch id at least `floor`: a worker that takes over sequencing continues
+    /// after the last batch committed on chain, which another worker's ids reached.
+    pub fn raise_next_id(&self, floor: u64) {
+        let mut next = self.next_id.lock().unwrap_or_else(|e| e.into_inner());
+        *next = (*next).max(floor);
+    }
+
     /// Commits to `batch`, signs it with ECDSA and ML-DSA-87, gets a quote binding the
     /// commitment, stores the result and queues the SLH-DSA-256s signature.
     pub async fn attest(&self, batch: BatchInput) -> Result<BatchAttestation, AttestError> {

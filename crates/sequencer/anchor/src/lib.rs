@@ -116,6 +116,7 @@ pub struct Anchor {
     store: Arc<AttestationStore>,
     risk: Option<watch::Receiver<Option<RiskSignal>>>,
     checkpoints: Option<CheckpointStore>,
+    leadership: Option<watch::Receiver<bool>>,
 }
 
 impl std::fmt::Debug for Anchor {
@@ -152,6 +153,7 @@ impl Anchor {
             store,
             risk: None,
             checkpoints: None,
+            leadership: None,
         }
     }
 
@@ -159,6 +161,12 @@ impl Anchor {
     /// level's policy.
     pub fn with_risk(mut self, risk: watch::Receiver<Option<RiskSignal>>) -> Self {
         self.risk = Some(risk);
+        self
+    }
+
+    /// Anchors only while `leads` is true (a cluster worker while it leads).
+    pub fn with_leadership(mut self, leads: watch::Receiver<bool>) -> Self {
+        self.leadership = Some(leads);
         self
     }
 
@@ -184,6 +192,15 @@ impl Anchor {
             tokio::select! {
                 _ = interval.tick() => {}
                 _ = &mut shutdown => return,
+            }
+            // A cluster follower's transactions would wait in its own pool: only the leader
+            // anchors.
+            if self
+                .leadership
+                .as_ref()
+                .is_some_and(|leads| !*leads.borrow())
+            {
+                continue;
             }
             match self.round().await {
                 Ok(outcome) => {
@@ -684,6 +701,28 @@ impl Anchor {
         }
         C::abi_decode_returns(&out).map_err(|_| AnchorError::BadReturn(C::SIGNATURE))
     }
+}
+
+/// The id of the last batch committed in `SequencerAttestation` at `attestation`, as of the
+/// head (`None` before the first).
+pub fn committed_batch(
+    executor: &Executor,
+    attestation: Address,
+) -> Result<Option<u64>, AnchorError> {
+    let head = executor.store().head()?.ok_or(AnchorError::NoHead)?;
+    let call = SequencerAttestation::lastBatchCall {};
+    let request = TransactionRequest::default()
+        .to(attestation)
+        .input(TransactionInput::new(call.abi_encode().into()));
+    let out = executor
+        .call(head.hash_slow(), request, None, None)
+        .map_err(|e| simulation_error(SequencerAttestation::lastBatchCall::SIGNATURE, e))?;
+    if out.is_empty() {
+        return Err(AnchorError::NotDeployed(attestation));
+    }
+    let last = SequencerAttestation::lastBatchCall::abi_decode_returns(&out)
+        .map_err(|_| AnchorError::BadReturn(SequencerAttestation::lastBatchCall::SIGNATURE))?;
+    Ok(last.hasBatch.then_some(last.lastBatchId))
 }
 
 /// A random 32-byte quote nonce.

@@ -195,6 +195,8 @@ pub struct Batcher {
     /// Since when the safe head has been behind everything tracked.
     gap_since: Option<Instant>,
     l1_state: L1State,
+    /// In a cluster: whether this worker leads (only the leader posts).
+    leadership: Option<tokio::sync::watch::Receiver<bool>>,
 }
 
 impl std::fmt::Debug for Batcher {
@@ -232,6 +234,7 @@ impl Batcher {
             last_head: None,
             gap_since: None,
             l1_state: L1State::Up,
+            leadership: None,
         })
     }
 
@@ -507,6 +510,26 @@ impl Batcher {
             .then_some("the safe head fell back behind what was posted")
     }
 
+    /// Posts only while `leads` is true (a cluster worker while it leads). A worker that loses
+    /// the lead forgets what it tracked; one that takes it starts after the safe head with the
+    /// L1's pending nonce, after whatever the previous leader sent.
+    pub fn with_leadership(mut self, leads: tokio::sync::watch::Receiver<bool>) -> Self {
+        self.leadership = Some(leads);
+        self
+    }
+
+    /// Forgets everything tracked: another worker posts now.
+    fn stand_down(&mut self) {
+        if !self.in_flight.is_empty() || self.next_block != 0 {
+            tracing::info!(target: TARGET, in_flight = self.in_flight.len(), "not the leader: another worker posts");
+        }
+        self.in_flight.clear();
+        self.abandoned.clear();
+        self.next_block = 0;
+        self.next_nonce = None;
+        self.gap_since = None;
+    }
+
     /// Drops everything tracked and starts again after the safe head.
     fn requeue(&mut self, safe: u64, reason: &'static str) {
         tracing::warn!(target: TARGET, reason, from = safe + 1, "posting again from the first block not derived");
@@ -768,7 +791,24 @@ impl Batcher {
     pub async fn run(mut self, shutdown: impl std::future::Future<Output = ()>) {
         tokio::pin!(shutdown);
         metrics::gauge!("aegis_batcher_l1_connected").set(1.0);
+        let mut leadership = self.leadership.take();
         loop {
+            if let Some(leads) = &mut leadership
+                && !*leads.borrow_and_update()
+            {
+                self.stand_down();
+                metrics::gauge!("aegis_batcher_leading").set(0.0);
+                tokio::select! {
+                    changed = leads.changed() => {
+                        if changed.is_err() {
+                            return;
+                        }
+                        continue;
+                    }
+                    _ = &mut shutdown => return,
+                }
+            }
+            metrics::gauge!("aegis_batcher_leading").set(1.0);
             let result = tokio::select! {
                 result = self.step() => result,
                 _ = &mut shutdown => return,

@@ -12,6 +12,7 @@
 //!   [`conductor_module`] serves op-conductor's `conductor_*` JSON-RPC API over it.
 //! - [`Fence`] is what a worker's execution engine checks before it sequences or makes a block
 //!   its head, closing the gap kona-node leaves (it inserts before it commits).
+//! - [`watch_leadership`] gates the single writers (batcher, anchor) on the leadership.
 //! - [`LeaderRoute`] tells a worker's wallet RPC where the leader is, to forward
 //!   transactions to.
 //! - [`Supervisor`] runs the control loop against the local rollup node's admin API.
@@ -20,6 +21,7 @@ mod conductor;
 mod control;
 mod error;
 mod fence;
+mod leading;
 mod route;
 mod rpc;
 mod store;
@@ -29,6 +31,7 @@ pub use conductor::Conductor;
 pub use control::{Observation, Step, decide};
 pub use error::ConductorError;
 pub use fence::Fence;
+pub use leading::watch_leadership;
 pub use route::{Destination, LeaderRoute};
 pub use rpc::{ClusterStatus, MemberStatus, cluster_status, conductor_module};
 pub use store::{
