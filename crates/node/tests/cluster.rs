@@ -43,13 +43,14 @@ const ETCD_PORT: u16 = 14379;
 /// The devnet's lease TTL and block time (devnet/up).
 const LEASE_TTL: Duration = Duration::from_secs(2);
 const BLOCK_TIME: Duration = Duration::from_secs(2);
-/// anvil's dev keys 0, 2, 3 and 4, prefunded on the L2 by the devnet genesis: one sender per
+/// anvil's dev keys 0, 2, 3, 4 and 5, prefunded on the L2 by the devnet genesis: one sender per
 /// phase, so a transfer stranded with a deposed leader cannot hold the next phase's back.
-const DEV_KEYS: [&str; 4] = [
+const DEV_KEYS: [&str; 5] = [
     "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80",
     "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a",
     "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6",
     "0x47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a",
+    "0x8b3a350cf5c34c9194ca85829a2df0ec3153be0318b5e2d3348e872092edffba",
 ];
 
 fn devnet(data: &Path, script: &str, args: &[&str]) -> std::process::Output {
@@ -405,34 +406,33 @@ fn the_cluster_survives_its_leader_a_worker_and_an_etcd_member() {
         assert!(answer.is_some(), "transferLeaderToServer refused");
     }
     let transferred_at = live_head(&workers).unwrap();
-    let mut worst_lag = 0.0f64;
+    // The longest wall-clock wait for the next block across the handover (a missed slot would
+    // make it two block times).
+    let (mut last, mut since, mut worst_gap) = (transferred_at, Instant::now(), Duration::ZERO);
     let watch_until = Instant::now() + BLOCK_TIME * 5;
     while Instant::now() < watch_until {
-        if let Some(block) = call(
-            target.l2_rpc,
-            "eth_getBlockByNumber",
-            json!(["latest", false]),
-        ) && let Some(ts) = block["timestamp"].as_str()
+        if let Some(n) = live_head(&workers)
+            && n > last
         {
-            let ts = u64::from_str_radix(ts.trim_start_matches("0x"), 16).unwrap() as f64;
-            let now = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_secs_f64();
-            worst_lag = worst_lag.max(now - ts);
+            worst_gap = worst_gap.max(since.elapsed());
+            (last, since) = (n, Instant::now());
         }
-        std::thread::sleep(Duration::from_millis(200));
+        std::thread::sleep(Duration::from_millis(100));
     }
+    worst_gap = worst_gap.max(since.elapsed());
     assert_eq!(leader(&workers).map(|w| w.id), Some(target.id.clone()));
     // The old leader stood down within a leadership poll; what each has attested so far.
     let attested_before: Vec<usize> = workers.iter().map(attested).collect();
     eprintln!(
-        "transferLeader {} -> {}: the new leader's head lagged the wall clock by at most {worst_lag:.2} s (block time {BLOCK_TIME:?})",
-        from.id, target.id
+        "transferLeader {} -> {}: longest wait for a block across the handover {worst_gap:?}, {} blocks in {:?} (block time {BLOCK_TIME:?})",
+        from.id,
+        target.id,
+        last - transferred_at,
+        BLOCK_TIME * 5
     );
     assert!(
-        worst_lag < (BLOCK_TIME * 2).as_secs_f64(),
-        "a slot was missed in the transfer: head {worst_lag:.2} s behind"
+        worst_gap < BLOCK_TIME * 2,
+        "a slot was missed in the transfer: {worst_gap:?} without a block"
     );
     send_some(3, &mut acknowledged);
     let account: alloy_primitives::Address = serde_json::from_str::<Value>(
@@ -458,21 +458,19 @@ fn the_cluster_survives_its_leader_a_worker_and_an_etcd_member() {
                 && heads(PORTS.validator_rpc).1 > transferred_at
         },
     );
-    let attested_after: Vec<usize> = workers.iter().map(attested).collect();
-    for (i, w) in workers.iter().enumerate() {
-        if w.id == target.id {
-            assert!(
-                attested_after[i] > attested_before[i],
-                "{} attested nothing as leader",
-                w.id
-            );
-        } else {
-            assert_eq!(
-                attested_after[i], attested_before[i],
-                "follower {} attested batches",
-                w.id
-            );
-        }
+    let target_index = workers.len() - 1;
+    wait_until(
+        &format!("{} attesting new batches", target.id),
+        Duration::from_secs(60),
+        || attested(&target) > attested_before[target_index],
+    );
+    for (i, w) in workers.iter().enumerate().take(target_index) {
+        assert_eq!(
+            attested(w),
+            attested_before[i],
+            "follower {} attested batches",
+            w.id
+        );
     }
     eprintln!(
         "after the transfer: {} registered itself, its batches are derived by the validator and committed up to block {}",

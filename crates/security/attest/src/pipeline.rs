@@ -220,6 +220,11 @@ mod tests {
         };
         let first = attestor.attest(input.clone()).await.unwrap();
         assert_eq!(first.batch_id, 1);
+        // A new leader numbers after the chain's last commitment, and never goes back.
+        attestor.raise_next_id(8);
+        attestor.raise_next_id(3);
+        let after = attestor.attest(input.clone()).await.unwrap();
+        assert_eq!(after.batch_id, 8);
         let bundle = SignatureBundle::decode(&first.bundle).unwrap();
         assert_eq!(
             bundle.verify().unwrap(),
