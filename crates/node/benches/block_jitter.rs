@@ -70,7 +70,12 @@ fn report(label: &str, samples: &[f64]) {
     let n = samples.len() as f64;
     let mean = samples.iter().sum::<f64>() / n;
     let deviation = |x: &f64| (x - BLOCK_TIME).abs();
-    let std = (samples.iter().map(|x| (x - BLOCK_TIME).powi(2)).sum::<f64>() / n).sqrt();
+    let std = (samples
+        .iter()
+        .map(|x| (x - BLOCK_TIME).powi(2))
+        .sum::<f64>()
+        / n)
+        .sqrt();
     let mut off: Vec<f64> = samples.iter().map(deviation).collect();
     off.sort_by(f64::total_cmp);
     let p99 = off[((off.len() - 1) as f64 * 0.99).round() as usize];
@@ -92,7 +97,10 @@ fn main() {
     let mut results = Vec::new();
     for (label, args) in [
         ("one sequencer (no conductor)", &["--fresh"][..]),
-        ("3-worker cluster (conductor on)", &["--fresh", "--workers", "3"][..]),
+        (
+            "3-worker cluster (conductor on)",
+            &["--fresh", "--workers", "3"][..],
+        ),
     ] {
         let data = std::env::temp_dir().join("aegis-bench-jitter");
         let _ = std::fs::remove_dir_all(&data);
