@@ -530,3 +530,60 @@ fn a_misconfigured_conductor_is_refused_with_the_reason() {
     assert!(message.contains("joining the cluster as w1"), "{message}");
     assert!(message.contains("optimism_rollupConfig"), "{message}");
 }
+
+#[test]
+fn a_misconfigured_cluster_worker_is_refused_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let datadir = |name: &str| dir.path().join(name).to_str().unwrap().to_owned();
+    let nobody = format!("http://127.0.0.1:{}", aegis_testing::process::free_port());
+    // An id without an etcd (and the other way round) is a usage error naming the missing flag.
+    let message = err(&["node", "--datadir", &datadir("a"), "--conductor.id", "w1"]);
+    assert!(message.contains("--conductor.etcd"), "{message}");
+    let message = err(&[
+        "node",
+        "--datadir",
+        &datadir("b"),
+        "--conductor.etcd",
+        &nobody,
+    ]);
+    assert!(message.contains("--conductor.id"), "{message}");
+
+    // An etcd that does not answer is named, at once.
+    let started = std::time::Instant::now();
+    let message = err(&[
+        "node",
+        "--datadir",
+        &datadir("c"),
+        "--conductor.id",
+        "w1",
+        "--conductor.etcd",
+        &nobody,
+        "--conductor.timeout-ms",
+        "500",
+    ]);
+    assert!(
+        message.contains(&format!("cluster etcd at {nobody}")),
+        "{message}"
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+
+    // A wallet RPC on every interface has no address the other workers could forward to.
+    let etcd = aegis_testing::etcd::EtcdCluster::start(1);
+    let message = err(&[
+        "node",
+        "--datadir",
+        &datadir("d"),
+        "--conductor.id",
+        "w1",
+        "--conductor.etcd",
+        &etcd.endpoints()[0],
+        "--http",
+        "--http.addr",
+        "0.0.0.0",
+        "--http.port",
+        "0",
+        "--engine.port",
+        "0",
+    ]);
+    assert!(message.contains("--conductor.advertise-rpc"), "{message}");
+}

@@ -219,6 +219,16 @@ impl ClusterStore {
         .await
     }
 
+    /// The value at `key` as text, if there is one.
+    async fn get_string(&self, key: String) -> Result<Option<String>, ConductorError> {
+        let response = self.get(key.clone(), None).await?;
+        response
+            .kvs()
+            .first()
+            .map(|kv| String::from_utf8(kv.value().to_vec()).map_err(|e| corrupt(&key, e)))
+            .transpose()
+    }
+
     async fn txn(&self, txn: Txn) -> Result<bool, ConductorError> {
         self.on_any(|mut c| {
             let txn = txn.clone();
@@ -450,13 +460,7 @@ impl ClusterStore {
 
     /// The nominee of a leadership transfer still standing.
     pub async fn nominee(&self) -> Result<Option<String>, ConductorError> {
-        let key = self.key("nominee");
-        let response = self.get(key.clone(), None).await?;
-        response
-            .kvs()
-            .first()
-            .map(|kv| String::from_utf8(kv.value().to_vec()).map_err(|e| corrupt(&key, e)))
-            .transpose()
+        self.get_string(self.key("nominee")).await
     }
 
     /// Binds the cluster to one rollup configuration: the first worker records `hash`, every
@@ -615,13 +619,7 @@ impl ClusterStore {
 
     /// The wallet RPC worker `id` advertised, if any.
     pub async fn rpc_of(&self, id: &str) -> Result<Option<String>, ConductorError> {
-        let key = self.key(&format!("rpc/{id}"));
-        let response = self.get(key.clone(), None).await?;
-        response
-            .kvs()
-            .first()
-            .map(|kv| String::from_utf8(kv.value().to_vec()).map_err(|e| corrupt(&key, e)))
-            .transpose()
+        self.get_string(self.key(&format!("rpc/{id}"))).await
     }
 
     /// The hash of the committed block `number`, if its payload is still kept.
