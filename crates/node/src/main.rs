@@ -953,8 +953,8 @@ async fn node_command(args: NodeArgs) -> anyhow::Result<()> {
             batcher = Some(b.with_sink(Arc::new(sink)));
         }
     }
-    if let (Some(b), Some(leads)) = (batcher.take(), &leadership) {
-        batcher = Some(b.with_leadership(leads.clone()));
+    if let Some(leads) = &leadership {
+        batcher = batcher.map(|b| b.with_leadership(leads.clone()));
     }
     let (local, server) = api.serve_with(addr, secret, admin).await?;
     ready.store(true, std::sync::atomic::Ordering::Release);
