@@ -83,6 +83,15 @@ struct Worker {
     metrics: u16,
 }
 
+/// The sequencer account of worker `id` (its own TEE-held key), from devnet/up's key listing.
+fn account_of(data: &Path, id: &str) -> alloy_primitives::Address {
+    let keys: Value = serde_json::from_str(
+        &std::fs::read_to_string(data.join(format!("{id}-keys.json"))).unwrap(),
+    )
+    .unwrap();
+    keys["sequencer"].as_str().unwrap().parse().unwrap()
+}
+
 /// The upper bucket bounds under which `q` of the commits recorded by a conductor fall, from
 /// its `aegis_conductor_commit_seconds` histogram.
 fn commit_latency_quantile(metrics: &str, q: f64) -> Option<f64> {
@@ -294,6 +303,17 @@ fn the_cluster_survives_its_leader_a_worker_and_an_etcd_member() {
     assert_eq!(key_hash(follower), key_hash(&first));
     assert_eq!(send_transfer(follower.l2_rpc, DEV_KEYS[0], 0), None);
 
+    // Every worker registers its own TEE identity, followers too (their wallet RPC sends their
+    // anchor's registration to the leader).
+    for w in &workers {
+        let account = account_of(&data, &w.id);
+        wait_until(
+            &format!("{} registered", w.id),
+            Duration::from_secs(90),
+            || support::is_active_sequencer(&data, first.l2_rpc, account),
+        );
+    }
+
     // The leader's conductor reports its leadership and its commits.
     let text = support::metrics(first.metrics);
     assert!(text.contains("aegis_conductor_leader 1"), "{text}");
@@ -383,9 +403,8 @@ fn the_cluster_survives_its_leader_a_worker_and_an_etcd_member() {
     send_some(3, &mut acknowledged);
 
     // 4. An operator hands the leadership to the last worker (conductor_transferLeaderToServer):
-    // no slot is missed (the head never lags the wall clock by a block time more than usual),
-    // and from then on only its batcher posts and only its anchor commits, under its own TEE
-    // identity, which it registers itself.
+    // no slot is missed, and from then on only its batcher posts and only its anchor commits,
+    // under its own TEE identity.
     let target = workers.last().unwrap().clone();
     let from = leader(&workers).expect("a leader");
     let attested = |w: &Worker| {
@@ -447,19 +466,8 @@ fn the_cluster_survives_its_leader_a_worker_and_an_etcd_member() {
         "a slot was missed in the transfer: {worst_gap:?} without a block"
     );
     send_some(3, &mut acknowledged);
-    let account: alloy_primitives::Address = serde_json::from_str::<Value>(
-        &std::fs::read_to_string(data.join(format!("{}-keys.json", target.id))).unwrap(),
-    )
-    .unwrap()["sequencer"]
-        .as_str()
-        .unwrap()
-        .parse()
-        .unwrap();
-    wait_until(
-        &format!("{} registered with its own TEE identity", target.id),
-        Duration::from_secs(90),
-        || support::is_active_sequencer(&data, target.l2_rpc, account),
-    );
+    let account = account_of(&data, &target.id);
+    assert!(support::is_active_sequencer(&data, target.l2_rpc, account));
     let committed_before = support::last_committed_l2_block(&data, target.l2_rpc);
     wait_until(
         &format!("batches posted and committed by {}", target.id),
@@ -485,7 +493,7 @@ fn the_cluster_survives_its_leader_a_worker_and_an_etcd_member() {
         );
     }
     eprintln!(
-        "after the transfer: {} registered itself, its batches are derived by the validator and committed up to block {}",
+        "after the transfer: {}'s batches are derived by the validator and committed up to block {}",
         target.id,
         support::last_committed_l2_block(&data, target.l2_rpc)
     );

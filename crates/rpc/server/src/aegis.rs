@@ -28,7 +28,7 @@ const MAX_LISTED: usize = 100;
 
 /// What the `aegis_*` methods serve from.
 pub struct AegisContext {
-    identity: Arc<Identity>,
+    pub(crate) identity: Arc<Identity>,
     store: Arc<AttestationStore>,
     seen: Mutex<(HashSet<B256>, VecDeque<B256>)>,
     quotes: Mutex<QuoteBudget>,

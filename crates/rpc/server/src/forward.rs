@@ -26,12 +26,16 @@ pub struct LeaderForward {
 
 /// Runs on a cluster worker until the node stops: whenever another worker takes the lead, this
 /// pool's transactions (the plain ones, in nonce order) are sent to it, so that what a follower
-/// acknowledged is not stranded when the leader it forwarded to dies before including it.
+/// acknowledged is not stranded when the leader it forwarded to dies before including it; and
+/// while another worker leads, this node's own transactions (its anchor registering its TEE
+/// identity) go to it as soon as they are pooled.
 pub async fn hand_pool_to_new_leaders(api: std::sync::Arc<crate::EthApi>) {
     let Some(forward) = &api.forward else {
         return;
     };
+    let own = api.aegis.as_ref().map(|ctx| ctx.identity.address());
     let mut handed_to: Option<String> = None;
+    let mut sent_own = std::collections::HashSet::new();
     loop {
         tokio::time::sleep(LEADER_CHECK).await;
         let (id, url) = match forward.route.destination().await {
@@ -42,13 +46,17 @@ pub async fn hand_pool_to_new_leaders(api: std::sync::Arc<crate::EthApi>) {
             }
             Err(_) => continue,
         };
-        if handed_to.as_deref() == Some(id.as_str()) {
-            continue;
-        }
         let content = api.pool.public_content(usize::MAX);
+        let whole_pool = handed_to.as_deref() != Some(id.as_str());
         let (mut sent, mut refused) = (0usize, 0usize);
-        for txs in content.pending.values().chain(content.queued.values()) {
+        for (sender, txs) in content.pending.iter().chain(content.queued.iter()) {
+            if !whole_pool && Some(*sender) != own {
+                continue;
+            }
             for tx in txs.values() {
+                if !whole_pool && sent_own.contains(&tx.hash()) {
+                    continue;
+                }
                 let params = jsonrpsee::rpc_params![tx.encoded().clone()];
                 match forward
                     .call::<alloy_primitives::B256>(&url, "eth_sendRawTransaction", params)
@@ -58,10 +66,18 @@ pub async fn hand_pool_to_new_leaders(api: std::sync::Arc<crate::EthApi>) {
                     // Mostly "already known": the leader has it.
                     Err(_) => refused += 1,
                 }
+                if Some(*sender) == own {
+                    sent_own.insert(tx.hash());
+                }
             }
         }
-        tracing::info!(target: "aegis::rpc", leader = %id, sent, refused, "pool handed to the new leader");
-        handed_to = Some(id);
+        sent_own.retain(|hash| api.pool.get(hash).is_some());
+        if whole_pool {
+            tracing::info!(target: "aegis::rpc", leader = %id, sent, refused, "pool handed to the new leader");
+            handed_to = Some(id);
+        } else if sent + refused > 0 {
+            tracing::debug!(target: "aegis::rpc", leader = %id, sent, refused, "own transactions sent to the leader");
+        }
     }
 }
 

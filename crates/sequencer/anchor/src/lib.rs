@@ -164,7 +164,8 @@ impl Anchor {
         self
     }
 
-    /// Anchors only while `leads` is true (a cluster worker while it leads).
+    /// Commits batches, records checkpoints and reports only while `leads` is true (a cluster
+    /// worker while it leads); registering and publishing its keys it does as a follower too.
     pub fn with_leadership(mut self, leads: watch::Receiver<bool>) -> Self {
         self.leadership = Some(leads);
         self
@@ -192,15 +193,6 @@ impl Anchor {
             tokio::select! {
                 _ = interval.tick() => {}
                 _ = &mut shutdown => return,
-            }
-            // A cluster follower's transactions would wait in its own pool: only the leader
-            // anchors.
-            if self
-                .leadership
-                .as_ref()
-                .is_some_and(|leads| !*leads.borrow())
-            {
-                continue;
             }
             match self.round().await {
                 Ok(outcome) => {
@@ -259,7 +251,7 @@ impl Anchor {
         };
         // The oracle's latched EMERGENCY outlasts a local monitor that has calmed down.
         let emergency = paths.ecdsa_refused || view.ecdsa_refused;
-        let actions = plan(
+        let mut actions = plan(
             &view,
             &pending,
             &unrecorded,
@@ -268,6 +260,15 @@ impl Anchor {
             unix_now(),
             &self.config,
         );
+        // A cluster follower makes its own identity known (its wallet RPC forwards these to the
+        // leader) and leaves commitments, checkpoints and reports to the leader.
+        if self
+            .leadership
+            .as_ref()
+            .is_some_and(|leads| !*leads.borrow())
+        {
+            actions.retain(Action::is_identity);
+        }
 
         let mut calls = Vec::with_capacity(actions.len());
         for action in actions {

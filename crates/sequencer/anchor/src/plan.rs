@@ -102,6 +102,12 @@ pub enum Action {
 }
 
 impl Action {
+    /// Whether this makes the sequencer's own identity known (registration, key rotation, the
+    /// on-chain expansion of its ML-DSA key), as opposed to writing the chain's record.
+    pub fn is_identity(&self) -> bool {
+        matches!(self, Self::Register | Self::UpdateKeys | Self::ExpandKey(_))
+    }
+
     /// The contract function, for logs and metrics.
     pub fn name(&self) -> &'static str {
         match self {
