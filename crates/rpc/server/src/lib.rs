@@ -744,6 +744,11 @@ impl EthApi {
         Ok(response)
     }
 
+    /// Drops the cached head state (the head moved; the next submission builds it anew).
+    pub(crate) fn forget_head_state(&self) {
+        self.head_state.lock().expect("head state lock").take();
+    }
+
     fn head_state(&self) -> RpcResult<Arc<HeadState>> {
         let head = self
             .executor

@@ -46,6 +46,10 @@ pub(crate) async fn follow_head(api: Arc<EthApi>) {
         if previous.hash_slow() == head.hash_slow() {
             continue;
         }
+        // The cached state of the old head holds a read transaction, and redb reuses no page
+        // freed after the oldest open one: kept through a quiet spell (no submissions), it made
+        // the database grow by every block's copied pages.
+        api.forget_head_state();
         match chain_change(&store, previous, head) {
             Ok(events) => {
                 for event in events {
@@ -183,4 +187,70 @@ pub(crate) fn register(module: &mut RpcModule<Arc<EthApi>>) {
             |params, pending, api, _| serve_subscription(params, pending, Arc::clone(&*api)),
         )
         .expect("subscription names are unique");
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{EthApi, RpcConfig};
+    use aegis_executor::{Executor, TxPool};
+    use aegis_mempool::{Pool, PoolConfig};
+    use aegis_testing::{TxType, rpc::call, signer, spec, transfer};
+    use alloy_primitives::Address;
+    use serde_json::json;
+    use std::{sync::Arc, time::Duration};
+
+    /// The cached head state holds a redb read transaction; kept after the head moved, it
+    /// would stop redb reusing any page freed since (the database then grows by every block).
+    #[tokio::test(flavor = "multi_thread")]
+    async fn the_head_state_cache_is_let_go_when_the_head_moves() {
+        let dir = tempfile::tempdir().unwrap();
+        let spec = spec(None, None);
+        let store = Arc::new(aegis_storage::Store::open(dir.path().join("c.redb")).unwrap());
+        let executor = Arc::new(Executor::new(spec.clone(), store).unwrap());
+        let pool = Arc::new(Pool::new(PoolConfig::default()));
+        let api = Arc::new(EthApi::new(
+            executor.clone(),
+            pool.clone(),
+            RpcConfig::default(),
+        ));
+        let (addr, _server) = api
+            .clone()
+            .serve("127.0.0.1:0".parse().unwrap())
+            .await
+            .unwrap();
+        // A transaction queued behind a nonce gap: it stays in the pool, nothing else arrives.
+        let raw = transfer(
+            TxType::Eip1559,
+            &signer(0),
+            spec.chain_id,
+            5,
+            Address::ZERO,
+            1,
+        );
+        let response = call(
+            &format!("http://{addr}"),
+            "eth_sendRawTransaction",
+            json!([raw]),
+        )
+        .await;
+        assert!(response.get("error").is_none(), "{response}");
+        assert!(
+            api.head_state.lock().unwrap().is_some(),
+            "cached for the next one"
+        );
+
+        aegis_engine::DevSealer::new(executor, pool as Arc<dyn TxPool>, 1)
+            .with_limit(1)
+            .run(std::future::pending())
+            .await
+            .unwrap();
+        let started = std::time::Instant::now();
+        while api.head_state.lock().unwrap().is_some() {
+            assert!(
+                started.elapsed() < Duration::from_secs(5),
+                "the old head's state (and its read transaction) is still held"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
 }
