@@ -7,7 +7,7 @@
 
 use aegis_testing::{
     IWeth, TxType, deploy_code,
-    process::{Process, free_port},
+    process::{Process, dev_node, free_port},
     signer, user_tx,
 };
 use alloy_primitives::{Address, Bytes, TxKind, U256};
@@ -242,36 +242,26 @@ fn main() {
         "anvil --optimism --prune-history --block-time 1",
     ] {
         let port = free_port();
-        let child = if name.starts_with("aegis") {
-            Command::new(env!("CARGO_BIN_EXE_aegis"))
-                .args([
-                    "node",
-                    "--dev",
-                    "--dev.period",
-                    "1",
-                    "--http.port",
-                    &port.to_string(),
-                ])
-                .arg("--datadir")
-                .arg(dir.path().join("aegis"))
-                .args(["--txpool.capacity", "20000", "--txpool.nojournal"])
-                .env("RUST_LOG", "warn")
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap()
+        let process = if name.starts_with("aegis") {
+            dev_node(
+                Path::new(env!("CARGO_BIN_EXE_aegis")),
+                port,
+                &dir.path().join("aegis"),
+            )
         } else {
-            Command::new(&anvil_bin)
-                .args(name.split(' ').skip(1))
-                .args(["--silent", "--port", &port.to_string()])
-                .stdout(Stdio::null())
-                .stderr(std::fs::File::create(dir.path().join("anvil.log")).unwrap())
-                .spawn()
-                .unwrap()
+            Process(
+                Command::new(&anvil_bin)
+                    .args(name.split(' ').skip(1))
+                    .args(["--silent", "--port", &port.to_string()])
+                    .stdout(Stdio::null())
+                    .stderr(std::fs::File::create(dir.path().join("anvil.log")).unwrap())
+                    .spawn()
+                    .unwrap(),
+            )
         };
         let mut target = Target {
             url: format!("http://127.0.0.1:{port}"),
-            process: Process(child),
+            process,
         };
         // A target that cannot include the load within the limit is reported as such.
         let (done_tx, done_rx) = std::sync::mpsc::channel();

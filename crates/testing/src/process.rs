@@ -24,6 +24,29 @@ pub fn tool(name: &str) -> PathBuf {
     if local.exists() { local } else { name.into() }
 }
 
+/// `aegis node --dev` (1 s blocks, quiet, a 20,000-transaction pool without journal) from the
+/// binary `aegis`, serving its wallet RPC on `port` with its data in `datadir`.
+pub fn dev_node(aegis: &Path, port: u16, datadir: &Path) -> Process {
+    let child = std::process::Command::new(aegis)
+        .args([
+            "node",
+            "--dev",
+            "--dev.period",
+            "1",
+            "--http.port",
+            &port.to_string(),
+        ])
+        .arg("--datadir")
+        .arg(datadir)
+        .args(["--txpool.capacity", "20000", "--txpool.nojournal"])
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("aegis starts");
+    Process(child)
+}
+
 /// A child process killed (and reaped) on drop.
 #[derive(Debug)]
 pub struct Process(pub Child);
