@@ -1080,16 +1080,28 @@ fn apply_config(args: &mut NodeArgs, file: config::ConfigFile, matches: &clap::A
 /// delay the exit.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
 
-fn main() -> anyhow::Result<()> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+fn main() -> std::process::ExitCode {
+    let outcome = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("aegis")
-        .build()?;
-    let outcome = runtime.block_on(run());
-    // Never wait on blocking work beyond the grace period: a node must stop on SIGTERM within
-    // seconds whatever its RPC clients are doing.
-    runtime.shutdown_timeout(SHUTDOWN_GRACE);
-    outcome
+        .build()
+        .map_err(anyhow::Error::from)
+        .and_then(|runtime| {
+            let outcome = runtime.block_on(run());
+            // Never wait on blocking work beyond the grace period: a node must stop on SIGTERM
+            // within seconds whatever its RPC clients are doing.
+            runtime.shutdown_timeout(SHUTDOWN_GRACE);
+            outcome
+        });
+    match outcome {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            // The reason on one line, never buried under a backtrace (RUST_BACKTRACE is often
+            // set where nodes run under test harnesses).
+            eprintln!("Error: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
 }
 
 async fn run() -> anyhow::Result<()> {

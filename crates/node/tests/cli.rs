@@ -260,22 +260,22 @@ fn engine_node_serves_health_metrics_refuses_unauthenticated_and_stops_on_sigter
     let mut child = spawn_node(
         dir.path(),
         &genesis,
-        &["--authrpc.port", "38551", "--metrics", "127.0.0.1:39001"],
+        &["--authrpc.port", "26551", "--metrics", "127.0.0.1:26001"],
     );
     let started = std::time::Instant::now();
-    while http_get("http://127.0.0.1:39001/readyz").map(|r| r.0) != Some(200) {
+    while http_get("http://127.0.0.1:26001/readyz").map(|r| r.0) != Some(200) {
         assert!(
             started.elapsed() < std::time::Duration::from_secs(20),
             "never ready"
         );
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
-    assert_eq!(http_get("http://127.0.0.1:39001/healthz").unwrap().0, 200);
-    let (status, metrics) = http_get("http://127.0.0.1:39001/metrics").unwrap();
+    assert_eq!(http_get("http://127.0.0.1:26001/healthz").unwrap().0, 200);
+    let (status, metrics) = http_get("http://127.0.0.1:26001/metrics").unwrap();
     assert_eq!(status, 200);
     assert!(metrics.contains("aegis_build_info"), "{metrics}");
     let unauthenticated = reqwest::blocking::Client::new()
-        .post("http://127.0.0.1:38551")
+        .post("http://127.0.0.1:26551")
         .json(
             &serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []}),
         )
@@ -440,14 +440,14 @@ fn dev_mode_includes_transactions_sent_over_json_rpc() {
             "1",
             "--http",
             "--http.port",
-            "38645",
+            "26645",
         ],
     );
     let call = |method: &str, params: serde_json::Value| -> Option<serde_json::Value> {
         let body =
             serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
         reqwest::blocking::Client::new()
-            .post("http://127.0.0.1:38645")
+            .post("http://127.0.0.1:26645")
             .json(&body)
             .send()
             .ok()?

@@ -22,22 +22,23 @@ use std::{
 };
 use support::{Ports, heads, rpc, wait_until};
 
+// Below Linux's ephemeral range (32768 and up), where outgoing connections could take them.
 const PORTS: Ports = Ports {
-    l1: 37545,
-    beacon: 37052,
-    engine: 37551,
-    validator_engine: 37552,
-    sequencer_rpc: 37595,
-    validator_rpc: 37596,
-    p2p: 37222,
-    validator_p2p: 37223,
-    metrics: 37001,
-    validator_metrics: 37002,
-    l2_rpc: 37645,
-    validator_l2_rpc: 37646,
+    l1: 27545,
+    beacon: 27052,
+    engine: 27551,
+    validator_engine: 27552,
+    sequencer_rpc: 27595,
+    validator_rpc: 27596,
+    p2p: 27222,
+    validator_p2p: 27223,
+    metrics: 27001,
+    validator_metrics: 27002,
+    l2_rpc: 27645,
+    validator_l2_rpc: 27646,
 };
 /// The TCP proxy the batcher reaches L1 through.
-const PROXY: u16 = 37547;
+const PROXY: u16 = 27547;
 /// The rollup config's batcher (anvil dev account 1).
 const BATCHER: &str = "0x70997970c51812dc3a010c7d01b50e0d17dc79c8";
 
