@@ -15,10 +15,12 @@
 //! store is at the last committed head, whole. [`Store::open`] checks the head's invariants and
 //! refuses a store that does not meet them, naming the path and the reason.
 
+mod bulk;
 mod changeset;
 mod store;
 pub mod trie;
 
+pub use bulk::{HeadReader, ImportedState, StoredBlock};
 pub use changeset::{AccountChange, Changeset, StorageChange};
 pub use store::{AccountProof, BlockLabel, StateUpdate, StateView, StorageProof, Store};
 
@@ -64,6 +66,16 @@ pub enum StorageError {
     /// A block that an operation needs is not in the store.
     #[error("unknown block {0}")]
     UnknownBlock(B256),
+    /// A head change would revert the block an imported store starts from: no state below it.
+    #[error(
+        "block {target} is not on the chain above {base}, the block this store was imported at"
+    )]
+    BelowBase {
+        /// The imported base block.
+        base: B256,
+        /// The requested head.
+        target: B256,
+    },
     /// The store already holds a genesis different from the one given.
     #[error("database holds genesis {stored}, but the chain config's genesis is {expected}")]
     GenesisMismatch {

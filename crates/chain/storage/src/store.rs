@@ -22,20 +22,22 @@ use std::{
 type Key20 = &'static [u8; 20];
 type Key32 = &'static [u8; 32];
 
-const ACCOUNTS: TableDefinition<'_, Key20, &[u8]> = TableDefinition::new("accounts");
-const STORAGE: TableDefinition<'_, &[u8; 52], Key32> = TableDefinition::new("storage");
-const CODE: TableDefinition<'_, Key32, &[u8]> = TableDefinition::new("code");
-const NODES: TableDefinition<'_, Key32, &[u8]> = TableDefinition::new("trie_nodes");
-const HEADERS: TableDefinition<'_, Key32, &[u8]> = TableDefinition::new("headers");
-const BODIES: TableDefinition<'_, Key32, &[u8]> = TableDefinition::new("bodies");
-const RECEIPTS: TableDefinition<'_, Key32, &[u8]> = TableDefinition::new("receipts");
-const CHANGESETS: TableDefinition<'_, Key32, &[u8]> = TableDefinition::new("changesets");
+pub(crate) const ACCOUNTS: TableDefinition<'_, Key20, &[u8]> = TableDefinition::new("accounts");
+pub(crate) const STORAGE: TableDefinition<'_, &[u8; 52], Key32> = TableDefinition::new("storage");
+pub(crate) const CODE: TableDefinition<'_, Key32, &[u8]> = TableDefinition::new("code");
+pub(crate) const NODES: TableDefinition<'_, Key32, &[u8]> = TableDefinition::new("trie_nodes");
+pub(crate) const HEADERS: TableDefinition<'_, Key32, &[u8]> = TableDefinition::new("headers");
+pub(crate) const BODIES: TableDefinition<'_, Key32, &[u8]> = TableDefinition::new("bodies");
+pub(crate) const RECEIPTS: TableDefinition<'_, Key32, &[u8]> = TableDefinition::new("receipts");
+pub(crate) const CHANGESETS: TableDefinition<'_, Key32, &[u8]> = TableDefinition::new("changesets");
 /// Transaction hash → block hash ‖ index (u32 BE); may point at a non-canonical block.
 const TX_INDEX: TableDefinition<'_, Key32, &[u8; 36]> = TableDefinition::new("tx_index");
-const CANONICAL: TableDefinition<'_, u64, Key32> = TableDefinition::new("canonical");
-const META: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("meta");
+pub(crate) const CANONICAL: TableDefinition<'_, u64, Key32> = TableDefinition::new("canonical");
+pub(crate) const META: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("meta");
 
-const META_HEAD: &str = "head";
+pub(crate) const META_HEAD: &str = "head";
+/// The block an imported store starts from (see [`crate::bulk`]).
+pub(crate) const META_BASE: &str = "base";
 const META_SCHEMA: &str = "schema";
 const SCHEMA_VERSION: &[u8] = b"aegis-store-v1";
 
@@ -49,7 +51,7 @@ pub enum BlockLabel {
 }
 
 impl BlockLabel {
-    fn key(self) -> &'static str {
+    pub(crate) fn key(self) -> &'static str {
         match self {
             Self::Safe => "safe",
             Self::Finalized => "finalized",
@@ -60,7 +62,7 @@ impl BlockLabel {
 /// The persistent chain store. Cheap to share behind an `Arc`; redb serialises writers.
 #[derive(Debug)]
 pub struct Store {
-    db: Database,
+    pub(crate) db: Database,
     path: PathBuf,
     interior_nodes: Arc<InteriorNodeCache>,
 }
@@ -156,17 +158,17 @@ fn corrupt(table: &'static str, reason: &'static str) -> StorageError {
     StorageError::CorruptRecord { table, reason }
 }
 
-fn decode_header(bytes: &[u8]) -> Result<Header, StorageError> {
+pub(crate) fn decode_header(bytes: &[u8]) -> Result<Header, StorageError> {
     Header::decode(&mut &bytes[..]).map_err(|_| corrupt("headers", "header RLP does not decode"))
 }
 
-fn as32(bytes: &[u8], table: &'static str) -> Result<B256, StorageError> {
+pub(crate) fn as32(bytes: &[u8], table: &'static str) -> Result<B256, StorageError> {
     (bytes.len() == 32)
         .then(|| B256::from_slice(bytes))
         .ok_or(corrupt(table, "not 32 bytes"))
 }
 
-fn storage_key(address: &Address, hashed_slot: &B256) -> [u8; 52] {
+pub(crate) fn storage_key(address: &Address, hashed_slot: &B256) -> [u8; 52] {
     let mut key = [0u8; 52];
     key[..20].copy_from_slice(address.as_slice());
     key[20..].copy_from_slice(hashed_slot.as_slice());
@@ -178,7 +180,7 @@ fn decode_storage_leaf(rlp: &[u8]) -> Result<U256, StorageError> {
 }
 
 /// Read access used by both state views and write transactions.
-trait Tables {
+pub(crate) trait Tables {
     fn get_bytes<K: redb::Key + 'static>(
         &self,
         def: TableDefinition<'_, K, &[u8]>,
@@ -209,13 +211,13 @@ impl Tables for WriteTransaction {
     }
 }
 
-fn read_head(txn: &impl Tables) -> Result<Option<B256>, StorageError> {
+pub(crate) fn read_head(txn: &impl Tables) -> Result<Option<B256>, StorageError> {
     txn.get_bytes(META, META_HEAD)?
         .map(|b| as32(&b, "meta"))
         .transpose()
 }
 
-fn read_header(txn: &impl Tables, hash: &B256) -> Result<Option<Header>, StorageError> {
+pub(crate) fn read_header(txn: &impl Tables, hash: &B256) -> Result<Option<Header>, StorageError> {
     txn.get_bytes(HEADERS, &hash.0)?
         .map(|b| decode_header(&b))
         .transpose()
@@ -281,7 +283,7 @@ impl Store {
         Ok(())
     }
 
-    fn inconsistent(&self, reason: String) -> StorageError {
+    pub(crate) fn inconsistent(&self, reason: String) -> StorageError {
         StorageError::Inconsistent {
             path: self.path.clone(),
             reason,
@@ -818,6 +820,11 @@ fn set_head_in(txn: &WriteTransaction, target: B256) -> Result<(), StorageError>
     if current == Some(target) {
         return Ok(());
     }
+    // An imported store has no state below its base: reverting the base is refused.
+    let base = txn
+        .get_bytes(META, META_BASE)?
+        .map(|b| as32(&b, "meta"))
+        .transpose()?;
     // Walk both chains back to their common ancestor.
     let mut apply = Vec::new();
     let mut revert = Vec::new();
@@ -830,6 +837,9 @@ fn set_head_in(txn: &WriteTransaction, target: B256) -> Result<(), StorageError>
         match &a {
             Some((ah, ahdr)) if *ah == b.0 => break,
             Some((ah, ahdr)) if ahdr.number >= b.1.number => {
+                if Some(*ah) == base {
+                    return Err(StorageError::BelowBase { base: *ah, target });
+                }
                 revert.push((*ah, ahdr.number));
                 let parent = ahdr.parent_hash;
                 a = (ahdr.number > 0)

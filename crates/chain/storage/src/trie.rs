@@ -203,6 +203,48 @@ pub fn for_each_leaf(
     walk(src, Node::Hash(root), &mut Vec::with_capacity(64), f)
 }
 
+/// Calls `on_node(hash, rlp)` for every node under `root` that is referenced by hash (the root
+/// included) and `on_leaf(value)` for every leaf, depth first in key order; returns the number of
+/// leaves. Fails with [`StorageError::MissingTrieNode`] on the first node `src` lacks: a walk that
+/// succeeds proves `src` holds the whole trie. Memory is the depth of the trie, not its size.
+pub fn walk_nodes(
+    src: &impl NodeSource,
+    root: B256,
+    on_node: &mut impl FnMut(&B256, &[u8]) -> Result<(), StorageError>,
+    on_leaf: &mut impl FnMut(&[u8]) -> Result<(), StorageError>,
+) -> Result<u64, StorageError> {
+    fn walk(
+        src: &impl NodeSource,
+        node: Node,
+        on_node: &mut impl FnMut(&B256, &[u8]) -> Result<(), StorageError>,
+        on_leaf: &mut impl FnMut(&[u8]) -> Result<(), StorageError>,
+    ) -> Result<u64, StorageError> {
+        match node {
+            Node::Empty => Ok(0),
+            Node::Hash(hash) => {
+                let rlp = src
+                    .node(&hash)?
+                    .ok_or(StorageError::MissingTrieNode(hash))?;
+                on_node(&hash, &rlp)?;
+                walk(src, decode(&rlp)?, on_node, on_leaf)
+            }
+            Node::Leaf { value, .. } => on_leaf(&value).map(|()| 1),
+            Node::Ext { child, .. } => walk(src, *child, on_node, on_leaf),
+            Node::Branch { children } => {
+                let mut leaves = 0;
+                for child in children.into_iter() {
+                    leaves += walk(src, child, on_node, on_leaf)?;
+                }
+                Ok(leaves)
+            }
+        }
+    }
+    if root == EMPTY_ROOT {
+        return Ok(0);
+    }
+    walk(src, Node::Hash(root), on_node, on_leaf)
+}
+
 fn load(
     src: &impl NodeSource,
     hash: &B256,
