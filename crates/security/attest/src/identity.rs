@@ -354,6 +354,33 @@ impl Identity {
         Ok(epoch)
     }
 
+    /// Makes `secret` this node's mempool decryption key: the key a cluster shares, received
+    /// from a member through the attested handshake of `aegis-keyshare`. It must serve this
+    /// node's chain; it keeps its own key epoch (the cluster's), which may differ from this
+    /// node's signing-key epoch. It is sealed into the key store's current epoch (the file is
+    /// replaced atomically) before it is used; envelopes to the previous key are refused from
+    /// then on. The next [`Identity::rotate`] replaces it with a fresh key of this node's own.
+    pub fn adopt_encryption_key(&self, secret: RecipientSecretKey) -> Result<(), AttestError> {
+        if secret.chain_id() != self.chain_id {
+            return Err(AttestError::WrongChain {
+                expected: self.chain_id,
+                found: secret.chain_id(),
+            });
+        }
+        let mut current = self.current.write().unwrap_or_else(|e| e.into_inner());
+        current
+            .keys
+            .replace_extra(ENCRYPTION_SECRET_NAME, secret.to_bytes())?;
+        tracing::info!(
+            target: "aegis::attest",
+            key_epoch = secret.epoch(),
+            key_hash = %secret.key_hash(),
+            "adopted the cluster's mempool encryption key"
+        );
+        current.encryption = Arc::new(secret);
+        Ok(())
+    }
+
     /// The previous epoch's handover to `epoch`'s keys, if this node rotated into it.
     pub fn handover(&self, epoch: u32) -> Option<KeyHandover> {
         let current = self.read();
@@ -463,6 +490,46 @@ pub(crate) mod tests {
             binding.slhdsa_key_hash,
             binding.encryption_key_hash,
         )
+    }
+
+    #[test]
+    fn an_adopted_encryption_key_is_sealed_and_survives_a_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let id = identity(dir.path(), true).unwrap();
+        let (address, keys) = (id.address(), id.snapshot().key_hashes());
+        let shared = RecipientSecretKey::generate(901, 4, &mut OsRng).unwrap();
+        let shared_hash = shared.key_hash();
+        let envelope = aegis_envelope::seal(shared.public_key(), b"raw tx", &mut OsRng).unwrap();
+
+        let foreign = RecipientSecretKey::generate(10, 4, &mut OsRng).unwrap();
+        assert!(matches!(
+            id.adopt_encryption_key(foreign),
+            Err(AttestError::WrongChain {
+                expected: 901,
+                found: 10
+            })
+        ));
+        assert_ne!(id.encryption_public_key().key_hash(), shared_hash);
+
+        id.adopt_encryption_key(shared).unwrap();
+        assert_eq!(id.encryption_public_key().key_hash(), shared_hash);
+        assert_eq!(id.snapshot().key_hashes().2, shared_hash);
+        let opened = aegis_envelope::open(&id.encryption_secret(), &envelope).unwrap();
+        assert_eq!(opened.as_slice(), b"raw tx");
+        // Only the mempool key changed: same address, signing keys and epoch.
+        assert_eq!(id.address(), address);
+        assert_eq!(id.snapshot().key_hashes().0, keys.0);
+        assert_eq!(id.snapshot().key_hashes().1, keys.1);
+        assert_eq!(id.epoch(), 0);
+        drop(id);
+
+        let again = identity(dir.path(), false).unwrap();
+        assert_eq!(again.encryption_public_key().key_hash(), shared_hash);
+        assert_eq!(again.encryption_public_key().epoch(), 4);
+        let opened = aegis_envelope::open(&again.encryption_secret(), &envelope).unwrap();
+        assert_eq!(opened.as_slice(), b"raw tx");
+        assert_eq!(again.address(), address);
+        assert_eq!(again.public_epochs().len(), 1);
     }
 
     #[test]

@@ -470,6 +470,35 @@ impl KeyStore {
         )
     }
 
+    /// Replaces (or adds) the current epoch's extra secret `name` with `value`, seals the store
+    /// (a temporary file renamed over the old one) and only then makes it current. The epoch and
+    /// its signing keys stay as they are; holders of the previous [`EpochKeys`] keep the old
+    /// value. An error leaves memory and disk as they were.
+    pub fn replace_extra(&mut self, name: &str, value: Zeroizing<Vec<u8>>) -> Result<(), PqcError> {
+        let current = &self.current;
+        let mut extra = current.extra.clone();
+        extra.insert(name.to_owned(), value);
+        let next = Arc::new(EpochKeys {
+            epoch: current.epoch,
+            created_at: current.created_at,
+            mldsa: current.mldsa.clone(),
+            slhdsa: current.slhdsa.clone(),
+            extra,
+        });
+        let previous = std::mem::replace(&mut self.current, next);
+        if let Err(e) = self.save() {
+            self.current = previous;
+            return Err(e);
+        }
+        tracing::info!(
+            target: "aegis::pqc",
+            epoch = self.current.epoch,
+            name,
+            "replaced a sealed epoch secret"
+        );
+        Ok(())
+    }
+
     /// Starts a new epoch with fresh post-quantum keys and `extra` secrets, seals the store,
     /// and only then makes the new keys current. Returns the new epoch.
     pub fn rotate(&mut self, extra: BTreeMap<String, Zeroizing<Vec<u8>>>) -> Result<u32, PqcError> {
@@ -537,6 +566,46 @@ mod tests {
             Err(PqcError::UnknownEpoch(7))
         ));
         assert!(KeyStore::create(&path, secret(), SlhDsaVariant::Sha2, extra(1)).is_err());
+    }
+
+    #[test]
+    fn replace_extra_seals_the_new_value_into_the_current_epoch() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sequencer.keystore");
+        let mut store = KeyStore::create(&path, secret(), SlhDsaVariant::Sha2, extra(1)).unwrap();
+        let before = store.current();
+        store
+            .replace_extra("mempool", Zeroizing::new(vec![9; 40]))
+            .unwrap();
+        store
+            .replace_extra("other", Zeroizing::new(vec![3; 2]))
+            .unwrap();
+        assert_eq!(store.current().extra["mempool"].as_slice(), &[9; 40]);
+        // Work started before the replacement keeps its value.
+        assert_eq!(before.extra["mempool"].as_slice(), &[1; 40]);
+        let reopened = KeyStore::open(&path, secret()).unwrap();
+        assert_eq!(reopened.current().epoch, 0);
+        assert_eq!(reopened.current().created_at, before.created_at);
+        assert_eq!(reopened.key_hashes(), store.key_hashes());
+        assert_eq!(reopened.address(), store.address());
+        assert_eq!(reopened.current().extra["mempool"].as_slice(), &[9; 40]);
+        assert_eq!(reopened.current().extra["other"].as_slice(), &[3; 2]);
+        assert_eq!(reopened.public_epochs().len(), 1);
+        assert!(!path.with_extension("tmp").exists());
+
+        // A store that cannot be written keeps its value in memory too (a directory where the
+        // temporary file goes refuses the write, even for root).
+        let mut store = reopened;
+        std::fs::create_dir(path.with_extension("tmp")).unwrap();
+        let denied = store.replace_extra("mempool", Zeroizing::new(vec![7; 40]));
+        assert!(
+            matches!(denied, Err(PqcError::KeyStoreIo { .. })),
+            "{denied:?}"
+        );
+        assert_eq!(store.current().extra["mempool"].as_slice(), &[9; 40]);
+        std::fs::remove_dir(path.with_extension("tmp")).unwrap();
+        let reopened = KeyStore::open(&path, secret()).unwrap();
+        assert_eq!(reopened.current().extra["mempool"].as_slice(), &[9; 40]);
     }
 
     #[test]

@@ -19,6 +19,10 @@ pub enum ReportDataPurpose {
     MempoolKey = 4,
     /// The identity quote of `aegis_getAttestation` (binding: the caller's nonce).
     Identity = 5,
+    /// A cluster worker's half of the attested mempool-key handshake (`aegis-keyshare`; binding:
+    /// the session hash of the join request or of the key share). Off chain only: it has no
+    /// counterpart in `ISequencerAttestation.ReportDataPurpose`.
+    KeyShare = 6,
 }
 
 impl ReportDataPurpose {
@@ -230,6 +234,10 @@ mod tests {
                 ..base
             },
             ReportDataDomain {
+                purpose: ReportDataPurpose::KeyShare,
+                ..base
+            },
+            ReportDataDomain {
                 chain_id: 902,
                 ..base
             },
@@ -243,6 +251,20 @@ mod tests {
             assert_ne!(domain.hash(), base.hash(), "{domain:?}");
             assert!(!vector(domain).matches(&rd), "{domain:?}");
         }
+    }
+
+    #[test]
+    fn key_share_purpose_is_tag_6() {
+        assert_eq!(ReportDataPurpose::KeyShare.tag(), 6);
+        let domain = ReportDataDomain::off_chain(ReportDataPurpose::KeyShare, 901);
+        let mut preimage = [0u8; 96];
+        preimage[31] = 6;
+        preimage[56..64].copy_from_slice(&901u64.to_be_bytes());
+        assert_eq!(domain.hash(), keccak256(preimage));
+        assert_eq!(
+            serde_json::to_value(ReportDataPurpose::KeyShare).unwrap(),
+            "keyShare"
+        );
     }
 
     #[test]
