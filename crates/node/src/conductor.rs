@@ -146,7 +146,7 @@ pub(crate) async fn conductor_command(args: ConductorArgs) -> anyhow::Result<()>
     if let Some(addr) = args.metrics {
         let ready = Arc::new(std::sync::atomic::AtomicBool::new(true));
         let metrics =
-            crate::observe::serve(addr, crate::observe::install_recorder()?, ready).await?;
+            crate::observe::serve(addr, crate::observe::install_recorder()?, ready, None).await?;
         info!(target: "aegis::conductor", %metrics, "metrics and health endpoints listening");
     }
     info!(target: "aegis::conductor", id = %args.id, rpc = %local, "conductor ready");

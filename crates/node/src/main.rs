@@ -5,6 +5,7 @@ mod config;
 mod keys;
 mod migrate;
 mod observe;
+mod snapshot;
 
 use aegis_chainspec::{
     ChainSpec, DevnetGenesisOptions, L1GenesisRef, RollupConfig, RollupOptions, devnet_genesis,
@@ -92,6 +93,11 @@ enum Command {
     },
     /// One worker's conductor in a high-availability cluster (op-conductor's API, on etcd).
     Conductor(Box<conductor::ConductorArgs>),
+    /// State snapshots: export a stopped node's head state, import one into an empty datadir.
+    Snapshot {
+        #[command(subcommand)]
+        command: snapshot::SnapshotCommand,
+    },
     /// The high-availability cluster.
     Cluster {
         #[command(subcommand)]
@@ -154,6 +160,10 @@ struct NodeArgs {
     intelligence: IntelligenceArgs,
     #[command(flatten)]
     cluster: conductor::MemberArgs,
+    #[command(flatten)]
+    sync: snapshot::SyncArgs,
+    #[command(flatten)]
+    checkpoint: snapshot::CheckpointArgs,
     /// `[quantum]` of the config file.
     #[arg(skip)]
     quantum_file: aegis_qrm::QrmConfig,
@@ -661,7 +671,22 @@ fn load_spec(genesis: Option<&Path>, datadir: &Path) -> anyhow::Result<ChainSpec
 }
 
 fn open(datadir: &Path) -> anyhow::Result<Arc<Store>> {
-    Ok(Arc::new(Store::open(datadir.join("chain.redb"))?))
+    Ok(Arc::new(Store::open(snapshot::store_path(datadir))?))
+}
+
+/// The chain config of an existing chain: the given file or the datadir's genesis.json.
+pub(crate) fn load_existing_spec(
+    genesis: Option<&Path>,
+    datadir: &Path,
+) -> anyhow::Result<ChainSpec> {
+    let path = genesis.map_or_else(|| datadir.join("genesis.json"), Path::to_path_buf);
+    if !path.exists() {
+        bail!(
+            "{} does not exist: give the chain's --genesis",
+            path.display()
+        );
+    }
+    Ok(ChainSpec::from_genesis_file(&path)?)
 }
 
 /// Resolves on SIGINT or SIGTERM.
@@ -771,8 +796,19 @@ async fn node_command(args: NodeArgs) -> anyhow::Result<()> {
     let ready = Arc::new(std::sync::atomic::AtomicBool::new(false));
     if let Some(addr) = args.metrics {
         let handle = observe::install_recorder()?;
-        let local = observe::serve(addr, handle, ready.clone()).await?;
+        let local = observe::serve(
+            addr,
+            handle,
+            ready.clone(),
+            Some(snapshot::snapshot_dir(datadir)),
+        )
+        .await?;
         info!(target: "aegis::node", metrics = %local, "metrics and health endpoints listening");
+    }
+    if let Some(source) = &args.sync.source
+        && !snapshot::store_path(datadir).exists()
+    {
+        snapshot::sync_from_snapshot(datadir, spec.chain_id, source, &args.sync.trust).await?;
     }
     let store = open(datadir)?;
     let executor = Arc::new(Executor::new(spec.clone(), store.clone())?);
@@ -828,6 +864,13 @@ async fn node_command(args: NodeArgs) -> anyhow::Result<()> {
         identity.as_ref().map(|(identity, _)| identity.clone()),
     )?;
     intelligence.start();
+    if identity.is_some() && args.checkpoint.interval > 0 {
+        intelligence.snapshot_periodically(
+            snapshot::snapshot_dir(datadir),
+            args.checkpoint.interval,
+            args.checkpoint.keep,
+        );
+    }
     let cluster = args.cluster.connect(spec.chain_id).await?;
     // In a cluster only the leader posts batches and anchors them.
     let leadership = cluster
@@ -1137,6 +1180,7 @@ async fn run() -> anyhow::Result<()> {
         Command::Migration { command } => migrate::migration_command(command).await,
         Command::Conductor(args) => conductor::conductor_command(*args).await,
         Command::Cluster { command } => conductor::cluster_command(command).await,
+        Command::Snapshot { command } => snapshot::snapshot_command(command).await,
     }
 }
 

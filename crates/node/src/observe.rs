@@ -1,6 +1,9 @@
-//! Prometheus metrics on `/metrics`, liveness on `/healthz`, readiness on `/readyz`.
+//! Prometheus metrics on `/metrics`, liveness on `/healthz`, readiness on `/readyz`, and the
+//! node's state snapshots on `/snapshot/latest` (the newest one's signed checkpoint) and
+//! `/snapshot/<number>` (the snapshot, streamed).
 
-use http_body_util::Full;
+use aegis_snapshot::SnapshotDir;
+use http_body_util::{Either, Full, channel::Channel};
 use hyper::{Request, Response, StatusCode, body::Bytes, server::conn::http1, service::service_fn};
 use hyper_util::rt::TokioIo;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
@@ -23,9 +26,84 @@ pub(crate) fn install_recorder() -> anyhow::Result<PrometheusHandle> {
     Ok(handle)
 }
 
-fn respond(status: StatusCode, body: String) -> Response<Full<Bytes>> {
-    let mut response = Response::new(Full::new(Bytes::from(body)));
+type Body = Either<Full<Bytes>, Channel<Bytes, std::io::Error>>;
+
+fn respond(status: StatusCode, body: String) -> Response<Body> {
+    let mut response = Response::new(Either::Left(Full::new(Bytes::from(body))));
     *response.status_mut() = status;
+    response
+}
+
+/// `/snapshot/latest`: the newest snapshot's checkpoint record; `/snapshot/<n>`: the snapshot
+/// of block n, read from disk 256 KiB at a time whatever its size.
+async fn snapshot_response(dir: &SnapshotDir, what: &str) -> Response<Body> {
+    let number = match what {
+        "latest" => match dir.latest() {
+            Ok(Some(number)) => {
+                return match tokio::fs::read(dir.record_path(number)).await {
+                    Ok(record) => {
+                        let mut response =
+                            Response::new(Either::Left(Full::new(Bytes::from(record))));
+                        response.headers_mut().insert(
+                            hyper::header::CONTENT_TYPE,
+                            hyper::header::HeaderValue::from_static("application/json"),
+                        );
+                        response
+                    }
+                    Err(e) => respond(StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")),
+                };
+            }
+            Ok(None) => return respond(StatusCode::NOT_FOUND, "no snapshot yet\n".into()),
+            Err(e) => return respond(StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")),
+        },
+        number => match number.parse::<u64>() {
+            Ok(number) => number,
+            Err(_) => {
+                return respond(
+                    StatusCode::BAD_REQUEST,
+                    format!("{number:?} is not a block number\n"),
+                );
+            }
+        },
+    };
+    let path = dir.snapshot_path(number);
+    let Ok(mut file) = tokio::fs::File::open(&path).await else {
+        return respond(
+            StatusCode::NOT_FOUND,
+            format!("no snapshot of block {number}\n"),
+        );
+    };
+    let length = file.metadata().await.map(|m| m.len()).ok();
+    let (mut sender, body) = Channel::new(4);
+    tokio::spawn(async move {
+        use tokio::io::AsyncReadExt;
+        let mut buf = vec![0u8; 256 << 10];
+        loop {
+            match file.read(&mut buf).await {
+                Ok(0) => break,
+                Ok(n) => {
+                    // The client went away: stop reading.
+                    if sender
+                        .send_data(Bytes::copy_from_slice(&buf[..n]))
+                        .await
+                        .is_err()
+                    {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    sender.abort(e);
+                    break;
+                }
+            }
+        }
+    });
+    let mut response = Response::new(Either::Right(body));
+    if let Some(length) = length {
+        response
+            .headers_mut()
+            .insert(hyper::header::CONTENT_LENGTH, length.into());
+    }
     response
 }
 
@@ -34,27 +112,42 @@ pub(crate) async fn serve(
     addr: SocketAddr,
     handle: PrometheusHandle,
     ready: Arc<AtomicBool>,
+    snapshots: Option<SnapshotDir>,
 ) -> anyhow::Result<SocketAddr> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let local = listener.local_addr()?;
+    let snapshots = Arc::new(snapshots);
     tokio::spawn(async move {
         loop {
             let Ok((stream, _)) = listener.accept().await else {
                 continue;
             };
-            let (handle, ready) = (handle.clone(), ready.clone());
+            let (handle, ready, snapshots) = (handle.clone(), ready.clone(), snapshots.clone());
             tokio::spawn(async move {
                 let service = service_fn(move |request: Request<hyper::body::Incoming>| {
-                    let response = match request.uri().path() {
-                        "/metrics" => respond(StatusCode::OK, handle.render()),
-                        "/healthz" | "/livez" => respond(StatusCode::OK, "ok\n".into()),
-                        "/readyz" if ready.load(Ordering::Acquire) => {
-                            respond(StatusCode::OK, "ready\n".into())
-                        }
-                        "/readyz" => respond(StatusCode::SERVICE_UNAVAILABLE, "starting\n".into()),
-                        _ => respond(StatusCode::NOT_FOUND, "not found\n".into()),
-                    };
-                    async move { Ok::<_, std::convert::Infallible>(response) }
+                    let (handle, ready, snapshots) =
+                        (handle.clone(), ready.clone(), snapshots.clone());
+                    async move {
+                        let path = request.uri().path();
+                        let response = match path {
+                            "/metrics" => respond(StatusCode::OK, handle.render()),
+                            "/healthz" | "/livez" => respond(StatusCode::OK, "ok\n".into()),
+                            "/readyz" if ready.load(Ordering::Acquire) => {
+                                respond(StatusCode::OK, "ready\n".into())
+                            }
+                            "/readyz" => {
+                                respond(StatusCode::SERVICE_UNAVAILABLE, "starting\n".into())
+                            }
+                            _ => {
+                                match (path.strip_prefix("/snapshot/"), snapshots.as_ref().as_ref())
+                                {
+                                    (Some(what), Some(dir)) => snapshot_response(dir, what).await,
+                                    _ => respond(StatusCode::NOT_FOUND, "not found\n".into()),
+                                }
+                            }
+                        };
+                        Ok::<_, std::convert::Infallible>(response)
+                    }
                 });
                 let _ = http1::Builder::new()
                     .serve_connection(TokioIo::new(stream), service)

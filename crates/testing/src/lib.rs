@@ -5,6 +5,7 @@
 pub mod etcd;
 pub mod process;
 pub mod rpc;
+pub mod state;
 
 pub use rpc::{EngineClient, unix_now};
 

@@ -7,7 +7,7 @@ use crate::{
         Totals,
     },
 };
-use aegis_storage::{StorageError, Store};
+use aegis_storage::{HeadReader, StorageError, Store};
 use alloy_primitives::B256;
 use std::{
     io::Write,
@@ -115,7 +115,15 @@ pub fn export(
     chain_id: u64,
     out: impl Write,
 ) -> Result<ExportSummary, SnapshotError> {
-    let reader = store.head_reader()?;
+    export_head(&store.head_reader()?, chain_id, out)
+}
+
+/// [`export`] of a head already frozen (e.g. the block a checkpoint was just taken of).
+pub fn export_head(
+    reader: &HeadReader,
+    chain_id: u64,
+    out: impl Write,
+) -> Result<ExportSummary, SnapshotError> {
     let header = SnapshotHeader {
         chain_id,
         block_number: reader.header().number,
@@ -176,14 +184,14 @@ pub fn export(
 /// Exports to `path` through a temporary file renamed into place once complete and synced, so
 /// `path` is either absent or a whole snapshot.
 pub fn export_to_file(
-    store: &Store,
+    reader: &HeadReader,
     chain_id: u64,
     path: &Path,
 ) -> Result<ExportSummary, SnapshotError> {
     let partial = crate::temporary_path(path);
     let file = std::fs::File::create(&partial).map_err(|e| SnapshotError::io(&partial, e))?;
     let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
-    let summary = export(store, chain_id, &mut out).map_err(|e| match e {
+    let summary = export_head(reader, chain_id, &mut out).map_err(|e| match e {
         SnapshotError::Io { reason, .. } => SnapshotError::io(path, reason),
         e => e,
     });

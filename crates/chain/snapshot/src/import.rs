@@ -1,7 +1,7 @@
 //! Streaming, verified, crash-safe import into a new store file.
 
 use crate::{
-    SnapshotError,
+    SnapshotError, Trusted,
     format::{
         ChunkKind, END_LEN, FRAME_LEN, Frame, MAX_CHUNK_PAYLOAD, Records, SnapshotHeader, Totals,
     },
@@ -65,7 +65,7 @@ pub fn import(
     input: impl Read,
     store_path: &Path,
     chain_id: u64,
-    trusted: B256,
+    trusted: Trusted,
 ) -> Result<ImportSummary, SnapshotError> {
     if store_path.exists() {
         return Err(SnapshotError::StoreExists(store_path.to_path_buf()));
@@ -100,7 +100,7 @@ pub fn import_file(
     snapshot: &Path,
     store_path: &Path,
     chain_id: u64,
-    trusted: B256,
+    trusted: Trusted,
 ) -> Result<ImportSummary, SnapshotError> {
     let file = std::fs::File::open(snapshot).map_err(|e| SnapshotError::io(snapshot, e))?;
     import(
@@ -126,7 +126,7 @@ fn load(
     mut input: impl Read,
     store: &Store,
     chain_id: u64,
-    trusted: B256,
+    trusted: Trusted,
 ) -> Result<ImportSummary, SnapshotError> {
     let mut bytes = 0u64;
     let mut head = [0u8; SnapshotHeader::LEN];
@@ -145,11 +145,20 @@ fn load(
             found: header.chain_id,
         });
     }
-    if header.block_hash != trusted {
+    if header.block_hash != trusted.block_hash {
         return Err(SnapshotError::Untrusted {
             found: header.block_hash,
             number: header.block_number,
-            trusted,
+            trusted: trusted.block_hash,
+        });
+    }
+    if let Some(root) = trusted.state_root.filter(|root| *root != header.state_root) {
+        return Err(SnapshotError::StateMismatch {
+            block: header.block_hash,
+            reason: format!(
+                "the snapshot claims state root {}, the checkpoint signed {root}",
+                header.state_root
+            ),
         });
     }
     let id = header.id();
@@ -253,6 +262,12 @@ fn load(
             reason: "the last block record is not the snapshot's block".into(),
         });
     }
+    if cursor.last_state_root != Some(header.state_root) {
+        return Err(SnapshotError::StateMismatch {
+            block: header.block_hash,
+            reason: "the snapshot header's state root is not its block's".into(),
+        });
+    }
     store.finish_import(&header.block_hash)?;
     let state =
         store
@@ -284,6 +299,7 @@ struct Cursor {
     last_slot: Option<(Address, B256)>,
     last_block: Option<B256>,
     last_number: Option<u64>,
+    last_state_root: Option<B256>,
 }
 
 impl Cursor {
@@ -323,6 +339,7 @@ impl Cursor {
                     }
                     self.last_block = Some(hash);
                     self.last_number = Some(block.header.number);
+                    self.last_state_root = Some(block.header.state_root);
                     blocks.push(block);
                 }
                 check_count(decoded, count)?;

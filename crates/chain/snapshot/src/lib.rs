@@ -49,16 +49,37 @@
 //! `testdata/v1-vector.hex` is a complete snapshot of a two-account state (see
 //! `tests/vector.rs`), byte for byte.
 
+mod dir;
 mod export;
 mod format;
 mod import;
 
-pub use export::{ExportSummary, export, export_to_file};
+pub use dir::{SnapshotDir, SnapshotSource};
+pub use export::{ExportSummary, export, export_head, export_to_file};
 pub use format::{ChunkKind, HISTORY, MAGIC, MAX_CHUNK_PAYLOAD, SnapshotHeader, Totals, VERSION};
 pub use import::{ImportSummary, import, import_file, temporary_path};
 
 use alloy_primitives::B256;
 use std::path::PathBuf;
+
+/// The block an import trusts: its hash, and the state root a checkpoint signed for it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Trusted {
+    /// The block hash.
+    pub block_hash: B256,
+    /// The state root, when the trust comes with one (a migration checkpoint).
+    pub state_root: Option<B256>,
+}
+
+impl Trusted {
+    /// Trust in a block hash alone (an operator's, or a header from a node they trust).
+    pub fn block(block_hash: B256) -> Self {
+        Self {
+            block_hash,
+            state_root: None,
+        }
+    }
+}
 
 /// Errors of snapshot export and import. Every refusal of a snapshot names what is wrong and,
 /// where it is in a chunk, the chunk.

@@ -2,7 +2,7 @@
 
 mod support;
 
-use aegis_snapshot::{SnapshotError, export, import, temporary_path};
+use aegis_snapshot::{SnapshotError, Trusted, export, import, temporary_path};
 use aegis_storage::{AccountDiff, AccountInfo, StateDiff, StorageError, Store};
 use alloy_consensus::Header;
 use alloy_primitives::{B256, U256};
@@ -20,7 +20,7 @@ fn import_bytes(
     trusted: B256,
 ) -> Result<Store, SnapshotError> {
     let path = dir.join("chain.redb");
-    import(bytes, &path, CHAIN_ID, trusted)?;
+    import(bytes, &path, CHAIN_ID, Trusted::block(trusted))?;
     Ok(Store::open(&path).unwrap())
 }
 
@@ -172,7 +172,7 @@ fn a_snapshot_of_another_block_or_chain_is_refused_before_anything_is_written() 
         "{error}"
     );
     let path = target.path().join("chain.redb");
-    let error = import(&snapshot[..], &path, 10, hashes[5]).unwrap_err();
+    let error = import(&snapshot[..], &path, 10, Trusted::block(hashes[5])).unwrap_err();
     assert!(
         matches!(
             error,
@@ -181,6 +181,16 @@ fn a_snapshot_of_another_block_or_chain_is_refused_before_anything_is_written() 
                 found: 901
             }
         ),
+        "{error}"
+    );
+    // A checkpoint that signed another state root for the same block.
+    let forged_root = Trusted {
+        block_hash: hashes[5],
+        state_root: Some(B256::repeat_byte(7)),
+    };
+    let error = import(&snapshot[..], &path, CHAIN_ID, forged_root).unwrap_err();
+    assert!(
+        matches!(error, SnapshotError::StateMismatch { .. }),
         "{error}"
     );
     assert!(!path.exists());
@@ -287,10 +297,10 @@ fn an_existing_store_is_never_overwritten_and_an_interrupted_import_is_discarded
     let path = target.path().join("chain.redb");
     // What a killed import leaves: a partial store file.
     std::fs::write(temporary_path(&path), b"half a store").unwrap();
-    import(&snapshot[..], &path, CHAIN_ID, hashes[2]).unwrap();
+    import(&snapshot[..], &path, CHAIN_ID, Trusted::block(hashes[2])).unwrap();
     assert!(!temporary_path(&path).exists());
     let before = std::fs::read(&path).unwrap();
-    let error = import(&snapshot[..], &path, CHAIN_ID, hashes[2]).unwrap_err();
+    let error = import(&snapshot[..], &path, CHAIN_ID, Trusted::block(hashes[2])).unwrap_err();
     assert!(matches!(error, SnapshotError::StoreExists(_)), "{error}");
     assert_eq!(std::fs::read(&path).unwrap(), before);
 }

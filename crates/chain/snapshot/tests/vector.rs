@@ -6,7 +6,7 @@
 
 mod support;
 
-use aegis_snapshot::{ChunkKind, SnapshotHeader, export, import};
+use aegis_snapshot::{ChunkKind, SnapshotHeader, Trusted, export, import};
 use std::path::Path;
 
 fn vector_path() -> std::path::PathBuf {
@@ -50,7 +50,13 @@ fn the_v1_test_vector_is_what_export_writes_and_import_reads() {
         ]
         .map(|k| k as u8)
     );
-    let summary = import(&bytes[..], &dir.path().join("chain.redb"), 901, hashes[1]).unwrap();
+    let summary = import(
+        &bytes[..],
+        &dir.path().join("chain.redb"),
+        901,
+        Trusted::block(hashes[1]),
+    )
+    .unwrap();
     assert_eq!(
         (
             summary.totals.blocks,

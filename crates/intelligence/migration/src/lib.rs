@@ -11,7 +11,7 @@
 
 mod verify;
 
-pub use verify::{ChainNode, verify_on_chain};
+pub use verify::{ChainNode, verify_on_chain, verify_signer};
 
 use aegis_pqc::{Algorithm, Signer};
 use aegis_storage::StateView;
@@ -217,6 +217,18 @@ impl Checkpoint {
             what: what.into(),
         }
     }
+}
+
+/// A checkpoint with the address of the sequencer whose key signed it: what a node serves beside
+/// a state snapshot, and what a joining worker checks ([`verify_signer`]) before it trusts the
+/// snapshot's block.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SignedCheckpoint {
+    /// The checkpoint (id = block number for the periodic state checkpoints).
+    pub checkpoint: Checkpoint,
+    /// The sequencer that signed it.
+    pub signer: Address,
 }
 
 /// Checkpoint files (`<dir>/<id>.json`).

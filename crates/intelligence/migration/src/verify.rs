@@ -139,6 +139,52 @@ pub async fn verify_on_chain(
     Ok(())
 }
 
+/// Verifies that `c` is signed (ML-DSA-87) by the registered key of `signer`, an active
+/// sequencer of the `SequencerAttestation` at `attestation` on `node`, for `node`'s chain. Unlike
+/// [`verify_on_chain`] it needs no on-chain record of `c` and no state of `c`'s block on `node`:
+/// what a worker joining from a snapshot can check before it has any state.
+pub async fn verify_signer(
+    c: &Checkpoint,
+    node: &ChainNode,
+    attestation: Address,
+    signer: Address,
+) -> Result<(), MigrationError> {
+    c.verify_self()?;
+    let chain_id: U64 = node.call("eth_chainId", rpc_params![]).await?;
+    if chain_id.to::<u64>() != c.chain_id {
+        return Err(c.mismatch(format!(
+            "the checkpoint is for chain {}, the node serves {chain_id}",
+            c.chain_id
+        )));
+    }
+    let call = |input: Vec<u8>| node.eth_call(attestation, input);
+    let out =
+        call(SequencerAttestation::isActiveSequencerCall { account: signer }.abi_encode()).await?;
+    let active =
+        SequencerAttestation::isActiveSequencerCall::abi_decode_returns(&out).map_err(|_| {
+            c.mismatch(format!(
+                "isActiveSequencer() at {attestation} does not decode"
+            ))
+        })?;
+    if !active {
+        return Err(c.mismatch(format!(
+            "{signer} is not an active sequencer at {attestation}"
+        )));
+    }
+    let out = call(SequencerAttestation::sequencerCall { account: signer }.abi_encode()).await?;
+    let sequencer = SequencerAttestation::sequencerCall::abi_decode_returns(&out)
+        .map_err(|_| c.mismatch("sequencer() does not decode"))?;
+    if sequencer.mldsaKeyHash != keccak256(&c.mldsa_public_key) {
+        return Err(c.mismatch(format!(
+            "signed by ML-DSA-87 key {} (epoch {}), {signer} registered {}",
+            keccak256(&c.mldsa_public_key),
+            c.key_epoch,
+            sequencer.mldsaKeyHash
+        )));
+    }
+    Ok(())
+}
+
 async fn verify_record(
     c: &Checkpoint,
     node: &ChainNode,

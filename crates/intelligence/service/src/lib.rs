@@ -8,7 +8,7 @@ use aegis_attest::Identity;
 use aegis_bindings::{qrms_oracle::QRMSOracle, sequencer_attestation::SequencerAttestation};
 use aegis_executor::Executor;
 use aegis_mempool::Pool;
-use aegis_migration::{Checkpoint, CheckpointStore};
+use aegis_migration::{Checkpoint, CheckpointStore, SignedCheckpoint};
 use aegis_ordering::{HybridWeights, Orderer, OrderingContext, Strategy};
 use aegis_qrm::{
     FeedConfig, FeedSource, LevelChange, Monitor, QrmConfig, RiskLevel, RiskSignal, ThreatReport,
@@ -18,6 +18,7 @@ use aegis_registry::{
     RegistryError,
 };
 use aegis_rpc_types::errors::{INTERNAL, INVALID_PARAMS, LIMIT_EXCEEDED, SERVER_ERROR, rpc_error};
+use aegis_snapshot::{ExportSummary, SnapshotDir};
 use alloy_primitives::{Address, B256, Signature};
 use alloy_sol_types::SolCall;
 use jsonrpsee::{RpcModule, types::ErrorObjectOwned};
@@ -62,6 +63,9 @@ pub enum IntelligenceError {
     /// Checkpoints.
     #[error(transparent)]
     Migration(#[from] aegis_migration::MigrationError),
+    /// A state snapshot.
+    #[error(transparent)]
+    Snapshot(#[from] aegis_snapshot::SnapshotError),
     /// Something this node was not set up with (keys, an oracle) or has not got yet (a head).
     #[error("{0}")]
     Unavailable(&'static str),
@@ -605,6 +609,97 @@ impl Intelligence {
             })
     }
 
+    /// Takes a state checkpoint of the head (id = its number, signed like a migration checkpoint
+    /// but starting no migration and recorded nowhere) and writes the head's snapshot with it
+    /// into `dir`, keeping the newest `keep`. Both see the same block: the head is frozen first.
+    pub fn take_snapshot(
+        &self,
+        dir: &SnapshotDir,
+        keep: usize,
+    ) -> Result<(Checkpoint, ExportSummary), IntelligenceError> {
+        let identity = self
+            .identity
+            .as_ref()
+            .ok_or(IntelligenceError::Unavailable("no sequencer keys"))?;
+        let chain = self.executor.store();
+        let reader = chain.head_reader()?;
+        let (hash, header) = (reader.head_hash(), reader.header().clone());
+        let state = chain.state_at(&hash)?;
+        let keys = identity.current_keys();
+        let checkpoint = Checkpoint::create(
+            header.number,
+            self.executor.spec().chain_id,
+            (header.number, hash, header.state_root),
+            &state,
+            &self.asset_list(),
+            Vec::new(),
+            &keys.mldsa,
+            keys.epoch,
+            now(),
+        )?;
+        drop(state);
+        let record = SignedCheckpoint {
+            checkpoint,
+            signer: identity.address(),
+        };
+        let json = serde_json::to_vec_pretty(&record).expect("serialisable");
+        let summary = dir.write(&reader, self.executor.spec().chain_id, &json, keep)?;
+        Ok((record.checkpoint, summary))
+    }
+
+    /// Takes [`Intelligence::take_snapshot`] whenever the head is `interval` blocks past the
+    /// newest snapshot in `dir` (at once if there is none).
+    pub fn snapshot_periodically(self: &Arc<Self>, dir: SnapshotDir, interval: u64, keep: usize) {
+        let this = self.clone();
+        tokio::spawn(async move {
+            let mut last = dir.latest().ok().flatten();
+            let mut tick = tokio::time::interval(Duration::from_secs(1));
+            loop {
+                tick.tick().await;
+                let head = match this.executor.store().head() {
+                    Ok(Some(head)) => head.number,
+                    _ => continue,
+                };
+                if last.is_some_and(|last| head < last.saturating_add(interval)) {
+                    continue;
+                }
+                let (worker, dir) = (this.clone(), dir.clone());
+                let started = std::time::Instant::now();
+                let taken =
+                    tokio::task::spawn_blocking(move || worker.take_snapshot(&dir, keep)).await;
+                match taken {
+                    Ok(Ok((checkpoint, summary))) => {
+                        last = Some(checkpoint.block_number);
+                        metrics::counter!("aegis_snapshots_total").increment(1);
+                        metrics::gauge!("aegis_snapshot_block").set(checkpoint.block_number as f64);
+                        info!(target: "aegis::snapshot", block = checkpoint.block_number, accounts = summary.totals.accounts, bytes = summary.bytes, took_ms = started.elapsed().as_millis() as u64, "state snapshot and checkpoint taken");
+                    }
+                    Ok(Err(e)) => {
+                        // Retried at the next interval, not every second.
+                        last = Some(head);
+                        warn!(target: "aegis::snapshot", error = %e, "state snapshot failed");
+                    }
+                    Err(e) => {
+                        warn!(target: "aegis::snapshot", error = %e, "state snapshot task failed")
+                    }
+                }
+            }
+        });
+    }
+
+    fn asset_list(&self) -> Vec<(B256, Address)> {
+        let Some(registry) = self.registry.as_ref() else {
+            return Vec::new();
+        };
+        let registry = registry.lock().unwrap_or_else(|e| e.into_inner());
+        registry
+            .protection_set()
+            .assets
+            .iter()
+            .map(|(address, asset)| (asset.id, *address))
+            .collect()
+    }
+
     /// Starts a migration: checkpoint of the head with every on-chain asset, signed, stored;
     /// `targets` (and every asset's vaults) are grouped by the migration-aware strategy from now
     /// on, which replaces plain fee ordering.
@@ -615,16 +710,8 @@ impl Intelligence {
             .checkpoints
             .as_ref()
             .ok_or(missing("no checkpoint store"))?;
-        let assets: Vec<(B256, Address)> = {
-            let registry = self.registry.as_ref().ok_or(missing("no registry"))?;
-            let registry = registry.lock().unwrap_or_else(|e| e.into_inner());
-            registry
-                .protection_set()
-                .assets
-                .iter()
-                .map(|(address, asset)| (asset.id, *address))
-                .collect()
-        };
+        self.registry.as_ref().ok_or(missing("no registry"))?;
+        let assets = self.asset_list();
         let chain = self.executor.store();
         let head = chain.head()?.ok_or(missing("no head"))?;
         let hash = head.hash_slow();
