@@ -17,11 +17,13 @@
 
 mod bulk;
 mod changeset;
+mod prune;
 mod store;
 pub mod trie;
 
 pub use bulk::{HeadReader, ImportedState, StoredBlock};
 pub use changeset::{AccountChange, Changeset, StorageChange};
+pub use prune::{MIN_HISTORY_BLOCKS, PruneReport};
 pub use store::{AccountProof, BlockLabel, StateUpdate, StateView, StorageProof, Store};
 
 use alloy_primitives::{Address, B256, Bytes, U256, keccak256};
@@ -75,6 +77,31 @@ pub enum StorageError {
         base: B256,
         /// The requested head.
         target: B256,
+    },
+    /// A head change needs the changeset of a block whose history was pruned
+    /// ([`Store::prune_history`]): the block is too old to reorg to or across.
+    #[error(
+        "the history of block {number} ({block}) was pruned: this store keeps block bodies, \
+         receipts and changesets from block {below} on"
+    )]
+    Pruned {
+        /// The block whose changeset is gone.
+        block: B256,
+        /// Its number.
+        number: u64,
+        /// The lowest block number whose history is kept.
+        below: u64,
+    },
+    /// [`Store::prune_history`] was asked to keep fewer blocks than reorgs need.
+    #[error(
+        "cannot keep only {keep} blocks of history: at least {min} are needed so that reorgs \
+         that deep still work"
+    )]
+    HistoryTooShort {
+        /// The number of blocks asked for.
+        keep: u64,
+        /// [`MIN_HISTORY_BLOCKS`].
+        min: u64,
     },
     /// The store already holds a genesis different from the one given.
     #[error("database holds genesis {stored}, but the chain config's genesis is {expected}")]

@@ -31,13 +31,23 @@ pub(crate) const BODIES: TableDefinition<'_, Key32, &[u8]> = TableDefinition::ne
 pub(crate) const RECEIPTS: TableDefinition<'_, Key32, &[u8]> = TableDefinition::new("receipts");
 pub(crate) const CHANGESETS: TableDefinition<'_, Key32, &[u8]> = TableDefinition::new("changesets");
 /// Transaction hash → block hash ‖ index (u32 BE); may point at a non-canonical block.
-const TX_INDEX: TableDefinition<'_, Key32, &[u8; 36]> = TableDefinition::new("tx_index");
+pub(crate) const TX_INDEX: TableDefinition<'_, Key32, &[u8; 36]> = TableDefinition::new("tx_index");
 pub(crate) const CANONICAL: TableDefinition<'_, u64, Key32> = TableDefinition::new("canonical");
+/// Blocks whose history (body, receipts, changeset, transaction index entries) is still stored,
+/// keyed by number (u64 BE) ‖ hash, canonical or not; the value is the concatenated 32-byte
+/// hashes of the transactions the block indexed. Written by [`Store::commit_block`], consumed by
+/// [`Store::prune_history`]. Stores written before this table existed lack entries for their
+/// older blocks.
+pub(crate) const BLOCK_TXS: TableDefinition<'_, &[u8; 40], &[u8]> =
+    TableDefinition::new("block_txs");
 pub(crate) const META: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("meta");
 
 pub(crate) const META_HEAD: &str = "head";
 /// The block an imported store starts from (see [`crate::bulk`]).
 pub(crate) const META_BASE: &str = "base";
+/// The lowest block number whose history is kept, u64 BE; absent if never pruned (see
+/// [`crate::prune`]).
+pub(crate) const META_PRUNED_BELOW: &str = "pruned_below";
 const META_SCHEMA: &str = "schema";
 const SCHEMA_VERSION: &[u8] = b"aegis-store-v1";
 
@@ -223,6 +233,25 @@ pub(crate) fn read_header(txn: &impl Tables, hash: &B256) -> Result<Option<Heade
         .transpose()
 }
 
+/// The lowest block number whose history is kept, `None` if the store was never pruned.
+pub(crate) fn read_pruned_below(txn: &impl Tables) -> Result<Option<u64>, StorageError> {
+    txn.get_bytes(META, META_PRUNED_BELOW)?
+        .map(|b| {
+            <[u8; 8]>::try_from(b.as_slice())
+                .map(u64::from_be_bytes)
+                .map_err(|_| corrupt("meta", "pruned_below is not 8 bytes"))
+        })
+        .transpose()
+}
+
+/// The [`BLOCK_TXS`] key of a block: number (BE) ‖ hash, so entries sort by height.
+pub(crate) fn block_txs_key(number: u64, hash: &B256) -> [u8; 40] {
+    let mut key = [0u8; 40];
+    key[..8].copy_from_slice(&number.to_be_bytes());
+    key[8..].copy_from_slice(hash.as_slice());
+    key
+}
+
 impl Store {
     /// Opens (or creates) the store at `path`, checking the head's invariants.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, StorageError> {
@@ -262,6 +291,7 @@ impl Store {
             txn.open_table(STORAGE)?;
             txn.open_table(CANONICAL)?;
             txn.open_table(TX_INDEX)?;
+            txn.open_table(BLOCK_TXS)?;
             for def in [CODE, NODES, HEADERS, BODIES, RECEIPTS, CHANGESETS] {
                 txn.open_table(def)?;
             }
@@ -685,12 +715,17 @@ impl Store {
             txn.open_table(CHANGESETS)?
                 .insert(&hash.0, update.changeset.encode().as_slice())?;
             let mut index = txn.open_table(TX_INDEX)?;
+            let mut indexed = Vec::with_capacity(tx_hashes.len() * 32);
             for (i, tx) in tx_hashes.iter().enumerate() {
                 let mut location = [0u8; 36];
                 location[..32].copy_from_slice(hash.as_slice());
                 location[32..].copy_from_slice(&(i as u32).to_be_bytes());
                 index.insert(&tx.0, &location)?;
+                indexed.extend_from_slice(tx.as_slice());
             }
+            // What pruning this block's history will have to delete.
+            txn.open_table(BLOCK_TXS)?
+                .insert(&block_txs_key(header.number, &hash), indexed.as_slice())?;
         }
         if make_head {
             set_head_in(&txn, hash)?;
@@ -700,7 +735,8 @@ impl Store {
     }
 
     /// Makes a stored block the canonical head, reverting and applying changesets along the
-    /// way so the flat state matches it. One transaction.
+    /// way so the flat state matches it. One transaction. Fails with [`StorageError::Pruned`],
+    /// changing nothing, when a changeset the move needs (or the target's own) was pruned.
     pub fn set_head(&self, hash: B256) -> Result<(), StorageError> {
         let txn = self.db.begin_write()?;
         set_head_in(&txn, hash)?;
@@ -834,6 +870,7 @@ fn set_head_in(txn: &WriteTransaction, target: B256) -> Result<(), StorageError>
     let mut apply = Vec::new();
     let mut revert = Vec::new();
     let mut b = (target, header_of(&target)?);
+    let target_number = b.1.number;
     let mut a = match current {
         Some(hash) => Some((hash, header_of(&hash)?)),
         None => None,
@@ -863,6 +900,30 @@ fn set_head_in(txn: &WriteTransaction, target: B256) -> Result<(), StorageError>
                 let parent = b.1.parent_hash;
                 b = (parent, header_of(&parent)?);
             }
+        }
+    }
+    // Every changeset the move needs must be there before any is applied. (A failure while
+    // applying would still change nothing: the caller drops the uncommitted transaction, which
+    // aborts it.) The target's own changeset too: a head always has one (`check_head`), and a
+    // block whose history was pruned cannot become the head.
+    {
+        let pruned_below = read_pruned_below(txn)?;
+        let changesets = txn.open_table(CHANGESETS)?;
+        let needed = std::iter::once((target, target_number))
+            .chain(revert.iter().copied())
+            .chain(apply.iter().copied());
+        for (hash, number) in needed {
+            if changesets.get(&hash.0)?.is_some() {
+                continue;
+            }
+            return Err(match pruned_below {
+                Some(below) if number < below => StorageError::Pruned {
+                    block: hash,
+                    number,
+                    below,
+                },
+                _ => corrupt("changesets", "missing changeset"),
+            });
         }
     }
     let mut canonical = txn.open_table(CANONICAL)?;

@@ -1,0 +1,764 @@
+//! Bounded history: `Store::prune_history` deletes bodies, receipts, changesets and transaction
+//! index entries below the floor, keeps headers, the canonical index, state and proofs, refuses
+//! head moves that need pruned changesets without touching the state, and stops the file from
+//! growing.
+
+use aegis_storage::{
+    AccountDiff, AccountInfo, BlockLabel, EMPTY_CODE_HASH, MIN_HISTORY_BLOCKS, PruneReport,
+    StateDiff, StorageError, Store, StoredBlock,
+};
+use alloy_consensus::Header;
+use alloy_primitives::{Address, B256, U256, keccak256};
+use proptest::prelude::*;
+use std::collections::BTreeMap;
+
+fn addr(i: u64) -> Address {
+    Address::from_word(keccak256(i.to_be_bytes()))
+}
+
+/// A small deterministic diff over 16 accounts, with storage writes and deletes.
+fn diff(seed: u64) -> StateDiff {
+    let mut diff = StateDiff::default();
+    for k in 0..3 {
+        let n = seed.wrapping_mul(3).wrapping_add(k);
+        let mut storage = BTreeMap::new();
+        storage.insert(U256::from(n % 4), U256::from(n % 5)); // zero deletes the slot
+        storage.insert(U256::from(4 + n % 3), U256::from(n + 1));
+        diff.accounts.insert(
+            addr(n % 16),
+            AccountDiff {
+                info: Some(AccountInfo {
+                    nonce: n,
+                    balance: U256::from(n) * U256::from(1_000_000_007u64),
+                    code_hash: EMPTY_CODE_HASH,
+                }),
+                storage_wiped: false,
+                storage,
+            },
+        );
+    }
+    diff
+}
+
+/// The transaction hashes of a block.
+fn txs(salt: u64, count: u64) -> Vec<B256> {
+    (0..count)
+        .map(|i| keccak256([salt.to_be_bytes(), i.to_be_bytes()].concat()))
+        .collect()
+}
+
+fn genesis(store: &Store) -> B256 {
+    let alloc = diff(1 << 40);
+    let update = store.prepare_update(&B256::ZERO, &alloc).unwrap();
+    let header = Header {
+        state_root: update.state_root,
+        gas_limit: 30_000_000,
+        ..Default::default()
+    };
+    store.init_genesis(&header, &alloc).unwrap()
+}
+
+/// Commits a child of `parent` (state diff and transactions from `salt`, body of `body_len`
+/// bytes); returns its hash, or the commit's error.
+fn try_child(
+    store: &Store,
+    parent: B256,
+    salt: u64,
+    body_len: usize,
+    head: bool,
+) -> Result<B256, StorageError> {
+    let parent_header = store.header(&parent)?.expect("parent header");
+    let update = store.prepare_update(&parent, &diff(salt))?;
+    let header = Header {
+        parent_hash: parent,
+        number: parent_header.number + 1,
+        timestamp: parent_header.timestamp + 2,
+        state_root: update.state_root,
+        nonce: salt.into(),
+        ..Default::default()
+    };
+    let body: Vec<u8> = salt
+        .to_be_bytes()
+        .iter()
+        .copied()
+        .cycle()
+        .take(body_len)
+        .collect();
+    store.commit_block(
+        &header,
+        &body,
+        &salt.to_be_bytes(),
+        &txs(salt, 3),
+        &update,
+        head,
+    )
+}
+
+fn child(store: &Store, parent: B256, salt: u64, head: bool) -> B256 {
+    try_child(store, parent, salt, 100, head).unwrap()
+}
+
+/// A canonical chain: genesis and `len` blocks (salts 1..=len); returns hashes by number.
+fn chain(store: &Store, len: u64) -> Vec<B256> {
+    let mut hashes = vec![genesis(store)];
+    for salt in 1..=len {
+        hashes.push(child(store, *hashes.last().unwrap(), salt, true));
+    }
+    hashes
+}
+
+fn head_root(store: &Store) -> B256 {
+    store.head().unwrap().unwrap().state_root
+}
+
+/// Asserts what a pruned store holds: for each block `(hash, number, salt)`, history iff its
+/// number is at or above `floor`, its header always; canonical blocks stay indexed; flat state
+/// is the head's.
+fn assert_pruned(store: &Store, blocks: &[(B256, u64, u64)], floor: u64) {
+    for &(hash, number, salt) in blocks {
+        let kept = number >= floor;
+        let what = format!("block {number} ({hash}), floor {floor}");
+        assert!(store.header(&hash).unwrap().is_some(), "header of {what}");
+        assert_eq!(store.body(&hash).unwrap().is_some(), kept, "body of {what}");
+        assert_eq!(
+            store.receipts(&hash).unwrap().is_some(),
+            kept,
+            "receipts of {what}"
+        );
+        assert_eq!(
+            store.changeset(&hash).unwrap().is_some(),
+            kept,
+            "changeset of {what}"
+        );
+        let canonical = store.canonical_hash(number).unwrap() == Some(hash);
+        for (i, tx) in txs(salt, 3).iter().enumerate() {
+            let expected = (kept && canonical).then_some((hash, number, i as u32));
+            assert_eq!(
+                store.transaction_location(tx).unwrap(),
+                expected,
+                "tx {i} of {what}"
+            );
+        }
+    }
+    assert_eq!(store.recompute_flat_state_root().unwrap(), head_root(store));
+}
+
+#[test]
+fn pruning_deletes_history_below_the_floor_and_keeps_state_and_proofs() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("chain.redb");
+    let store = Store::open(&path).unwrap();
+    let hashes = chain(&store, 300);
+    let head = hashes[300];
+    let root = head_root(&store);
+    let old = hashes[100];
+    let slots: Vec<B256> = (0..8u64).map(|s| B256::from(U256::from(s))).collect();
+    let proofs_before: Vec<_> = (0..16)
+        .map(|i| store.proof(&old, &addr(i), &slots).unwrap())
+        .collect();
+    let old_view = store.state_at(&old).unwrap();
+    let accounts_before: Vec<_> = (0..16)
+        .map(|i| old_view.account(&addr(i)).unwrap())
+        .collect();
+    drop(old_view);
+    assert_eq!(store.history_floor().unwrap(), None);
+
+    let report = store.prune_history(64).unwrap();
+    // Blocks 0..=300; keeping 64 keeps 237..=300.
+    assert_eq!(
+        report,
+        PruneReport {
+            blocks: 237,
+            below: 237
+        }
+    );
+    assert_eq!(store.history_floor().unwrap(), Some(237));
+    let blocks: Vec<_> = hashes
+        .iter()
+        .enumerate()
+        .map(|(n, h)| (*h, n as u64, n as u64))
+        .collect();
+    assert_pruned(&store, &blocks[1..], 237);
+    for (n, hash) in hashes.iter().enumerate() {
+        assert_eq!(store.canonical_hash(n as u64).unwrap(), Some(*hash));
+    }
+    assert_eq!(store.head_hash().unwrap(), Some(head));
+    assert_eq!(head_root(&store), root);
+
+    // State and proofs of a pruned block: trie nodes are kept.
+    let proofs_after: Vec<_> = (0..16)
+        .map(|i| store.proof(&old, &addr(i), &slots).unwrap())
+        .collect();
+    assert_eq!(proofs_before, proofs_after);
+    let old_view = store.state_at(&old).unwrap();
+    let accounts_after: Vec<_> = (0..16)
+        .map(|i| old_view.account(&addr(i)).unwrap())
+        .collect();
+    assert_eq!(accounts_before, accounts_after);
+    assert_eq!(old_view.ancestor_hash(50).unwrap(), Some(hashes[50]));
+    drop(old_view);
+
+    // The floor survives reopening, and the pruned store opens.
+    drop(store);
+    let store = Store::open(&path).unwrap();
+    assert_eq!(store.history_floor().unwrap(), Some(237));
+    assert_eq!(store.head_hash().unwrap(), Some(head));
+    assert_eq!(store.recompute_flat_state_root().unwrap(), root);
+}
+
+#[test]
+fn reorg_within_the_window_works_and_below_the_floor_is_refused_unchanged() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path().join("chain.redb")).unwrap();
+    let hashes = chain(&store, 300);
+    let head = hashes[300];
+    assert_eq!(store.prune_history(64).unwrap().below, 237);
+
+    // A fork of depth 10: 11 blocks on top of block 290.
+    let mut fork = vec![hashes[290]];
+    for salt in 0..11 {
+        fork.push(child(&store, *fork.last().unwrap(), 10_000 + salt, false));
+    }
+    let fork_tip = *fork.last().unwrap();
+    store.set_head(fork_tip).unwrap();
+    assert_eq!(
+        head_root(&store),
+        store.header(&fork_tip).unwrap().unwrap().state_root
+    );
+    assert_eq!(
+        store.recompute_flat_state_root().unwrap(),
+        head_root(&store)
+    );
+    assert_eq!(store.canonical_hash(291).unwrap(), Some(fork[1]));
+    store.set_head(head).unwrap();
+    assert_eq!(
+        store.recompute_flat_state_root().unwrap(),
+        head_root(&store)
+    );
+    assert_eq!(store.canonical_hash(291).unwrap(), Some(hashes[291]));
+
+    // The oldest kept block can become the head (and back); the one below cannot.
+    store.set_head(hashes[237]).unwrap();
+    assert_eq!(
+        store.recompute_flat_state_root().unwrap(),
+        head_root(&store)
+    );
+    store.set_head(head).unwrap();
+    let root = store.recompute_flat_state_root().unwrap();
+    assert_eq!(root, head_root(&store));
+
+    let refused = |target: B256| {
+        let err = store.set_head(target).unwrap_err();
+        assert_eq!(store.head_hash().unwrap(), Some(head));
+        assert_eq!(store.recompute_flat_state_root().unwrap(), root);
+        assert_eq!(store.canonical_hash(300).unwrap(), Some(head));
+        err
+    };
+    let err = refused(hashes[236]);
+    assert!(
+        matches!(err, StorageError::Pruned { block, number: 236, below: 237 } if block == hashes[236]),
+        "{err}"
+    );
+    assert!(err.to_string().contains("block 236"), "{err}");
+    assert!(err.to_string().contains("from block 237"), "{err}");
+    let err = refused(hashes[10]);
+    assert!(
+        matches!(err, StorageError::Pruned { number: 10, .. }),
+        "{err}"
+    );
+
+    // A fork below the floor: its blocks can be stored, not made the head, and a head commit
+    // on it is refused whole.
+    let mut low_fork = vec![hashes[230]];
+    for salt in 0..80 {
+        low_fork.push(child(
+            &store,
+            *low_fork.last().unwrap(),
+            20_000 + salt,
+            false,
+        ));
+    }
+    let err = refused(*low_fork.last().unwrap());
+    // The fork's own blocks are there: the first missing changeset is the canonical 236.
+    assert!(
+        matches!(
+            err,
+            StorageError::Pruned {
+                number: 236,
+                below: 237,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    let err = try_child(&store, *low_fork.last().unwrap(), 30_000, 100, true).unwrap_err();
+    assert!(matches!(err, StorageError::Pruned { .. }), "{err}");
+    assert_eq!(store.head_hash().unwrap(), Some(head));
+    assert_eq!(store.recompute_flat_state_root().unwrap(), root);
+    for (i, tx) in txs(30_000, 3).iter().enumerate() {
+        assert_eq!(store.transaction_location(tx).unwrap(), None, "tx {i}");
+    }
+}
+
+#[test]
+fn side_chain_blocks_below_the_floor_are_pruned() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path().join("chain.redb")).unwrap();
+    let hashes = chain(&store, 100);
+    // Side blocks at 51..=60 (forking at 50) and 91..=95 (forking at 90).
+    let mut sides = Vec::new();
+    for (base, len, salt) in [(50u64, 10u64, 1_000u64), (90, 5, 2_000)] {
+        let mut parent = hashes[base as usize];
+        for i in 0..len {
+            parent = child(&store, parent, salt + i, false);
+            sides.push((parent, base + 1 + i, salt + i));
+        }
+    }
+    let report = store.prune_history(64).unwrap();
+    assert_eq!(report.below, 37);
+    assert_eq!(report.blocks, 37);
+    let canonical: Vec<_> = hashes
+        .iter()
+        .enumerate()
+        .skip(1)
+        .map(|(n, h)| (*h, n as u64, n as u64))
+        .collect();
+    assert_pruned(&store, &canonical, 37);
+    assert_pruned(&store, &sides, 37);
+
+    for salt in 101..=150 {
+        let parent = store.head_hash().unwrap().unwrap();
+        child(&store, parent, salt, true);
+    }
+    // Head 150: floor 87; 50 canonical blocks (37..=86) and 10 side blocks (51..=60).
+    let report = store.prune_history(64).unwrap();
+    assert_eq!(
+        report,
+        PruneReport {
+            blocks: 60,
+            below: 87
+        }
+    );
+    assert_pruned(&store, &canonical, 87);
+    assert_pruned(&store, &sides, 87);
+}
+
+#[test]
+fn a_transaction_moved_to_a_kept_block_keeps_its_index_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path().join("chain.redb")).unwrap();
+    let hashes = chain(&store, 100);
+    // Block 101 carries block 10's transactions again (the index now points at 101).
+    let parent = hashes[100];
+    let update = store.prepare_update(&parent, &diff(101)).unwrap();
+    let header = Header {
+        parent_hash: parent,
+        number: 101,
+        state_root: update.state_root,
+        nonce: 101u64.into(),
+        ..Default::default()
+    };
+    let moved = store
+        .commit_block(&header, b"body", b"receipts", &txs(10, 3), &update, true)
+        .unwrap();
+    store.prune_history(64).unwrap();
+    assert_eq!(store.body(&hashes[10]).unwrap(), None);
+    for (i, tx) in txs(10, 3).iter().enumerate() {
+        assert_eq!(
+            store.transaction_location(tx).unwrap(),
+            Some((moved, 101, i as u32))
+        );
+    }
+}
+
+#[test]
+fn repeated_prunes_are_idempotent_and_incremental() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path().join("chain.redb")).unwrap();
+    for keep in [0, 1, MIN_HISTORY_BLOCKS - 1] {
+        let err = store.prune_history(keep).unwrap_err();
+        assert!(
+            matches!(err, StorageError::HistoryTooShort { keep: k, min: MIN_HISTORY_BLOCKS } if k == keep),
+            "{err}"
+        );
+        assert!(
+            err.to_string().contains(&format!("only {keep} blocks")),
+            "{err}"
+        );
+    }
+    // Nothing to prune yet: a chain shorter than the window, and no store head at all.
+    assert_eq!(store.prune_history(64).unwrap(), PruneReport::default());
+    let hashes = chain(&store, 50);
+    assert_eq!(store.prune_history(64).unwrap(), PruneReport::default());
+    assert_eq!(store.history_floor().unwrap(), None);
+
+    let mut head = *hashes.last().unwrap();
+    for salt in 51..=200 {
+        head = child(&store, head, salt, true);
+    }
+    let first = store.prune_history(64).unwrap();
+    assert_eq!(
+        first,
+        PruneReport {
+            blocks: 137,
+            below: 137
+        }
+    );
+    assert_eq!(
+        store.prune_history(64).unwrap(),
+        PruneReport {
+            blocks: 0,
+            below: 137
+        }
+    );
+    // A larger window later does not bring history back, nor prune.
+    assert_eq!(
+        store.prune_history(1_000).unwrap(),
+        PruneReport {
+            blocks: 0,
+            below: 137
+        }
+    );
+    for salt in 201..=210 {
+        head = child(&store, head, salt, true);
+    }
+    assert_eq!(
+        store.prune_history(64).unwrap(),
+        PruneReport {
+            blocks: 10,
+            below: 147
+        }
+    );
+    // A head moved back does not lower the floor.
+    let back = store.canonical_hash(180).unwrap().unwrap();
+    store.set_head(back).unwrap();
+    assert_eq!(
+        store.prune_history(64).unwrap(),
+        PruneReport {
+            blocks: 0,
+            below: 147
+        }
+    );
+    store.set_head(head).unwrap();
+    assert_eq!(
+        store.recompute_flat_state_root().unwrap(),
+        head_root(&store)
+    );
+}
+
+#[test]
+fn a_long_history_is_pruned_in_batches() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path().join("chain.redb")).unwrap();
+    let hashes = chain(&store, 2_100);
+    // Floor 2037: three write transactions (0..1000, 1000..2000, 2000..2037).
+    assert_eq!(
+        store.prune_history(64).unwrap(),
+        PruneReport {
+            blocks: 2_037,
+            below: 2_037
+        }
+    );
+    let blocks: Vec<_> = hashes
+        .iter()
+        .enumerate()
+        .skip(1)
+        .map(|(n, h)| (*h, n as u64, n as u64))
+        .collect();
+    assert_pruned(&store, &blocks, 2_037);
+}
+
+#[test]
+fn safe_and_finalized_blocks_hold_the_floor_down() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path().join("chain.redb")).unwrap();
+    let hashes = chain(&store, 300);
+    store.set_label(BlockLabel::Finalized, hashes[100]).unwrap();
+    store.set_label(BlockLabel::Safe, hashes[150]).unwrap();
+    assert_eq!(store.prune_history(64).unwrap().below, 100);
+    assert!(store.body(&hashes[100]).unwrap().is_some());
+    assert!(store.body(&hashes[99]).unwrap().is_none());
+    store.set_label(BlockLabel::Finalized, hashes[200]).unwrap();
+    assert_eq!(store.prune_history(64).unwrap().below, 150);
+    // A reset to the safe block still works.
+    store.set_head(hashes[150]).unwrap();
+    assert_eq!(
+        store.recompute_flat_state_root().unwrap(),
+        head_root(&store)
+    );
+    store.set_head(hashes[300]).unwrap();
+    assert_eq!(
+        store.recompute_flat_state_root().unwrap(),
+        head_root(&store)
+    );
+}
+
+#[test]
+fn the_imported_base_keeps_its_history() {
+    // A source chain, then a store imported from its head state with 10 recent blocks.
+    let dir = tempfile::tempdir().unwrap();
+    let source = Store::open(dir.path().join("source.redb")).unwrap();
+    let hashes = chain(&source, 60);
+    let base = hashes[60];
+    let reader = source.head_reader().unwrap();
+    let mut blocks = Vec::new();
+    reader
+        .for_each_recent_block(10, &mut |b: StoredBlock| {
+            blocks.push(b);
+            Ok(())
+        })
+        .unwrap();
+    let mut accounts = Vec::new();
+    reader
+        .for_each_account(&mut |a, acc| {
+            accounts.push((a, acc));
+            Ok(())
+        })
+        .unwrap();
+    let mut slots = Vec::new();
+    reader
+        .for_each_slot(&mut |a, s, v| {
+            slots.push((a, s, v));
+            Ok(())
+        })
+        .unwrap();
+    let mut nodes = Vec::new();
+    reader
+        .for_each_trie_node(&mut |_, rlp| {
+            nodes.push(rlp.to_vec());
+            Ok(())
+        })
+        .unwrap();
+    let store = Store::open(dir.path().join("imported.redb")).unwrap();
+    store.import_accounts(&accounts).unwrap();
+    store.import_slots(&slots).unwrap();
+    store
+        .import_trie_nodes(nodes.iter().map(Vec::as_slice))
+        .unwrap();
+    store.import_blocks(&blocks).unwrap();
+    store.verify_import(&base).unwrap();
+    store.finish_import(&base).unwrap();
+
+    let mut head = base;
+    for salt in 61..=200 {
+        head = child(&store, head, salt, true);
+    }
+    // The labels stay at the base; they must not hold the floor down for this test.
+    store.set_label(BlockLabel::Safe, head).unwrap();
+    store.set_label(BlockLabel::Finalized, head).unwrap();
+    let report = store.prune_history(64).unwrap();
+    // Head 200: floor 137. Pruned: imported 51..=59, committed 61..=136; the base (60) stays.
+    assert_eq!(
+        report,
+        PruneReport {
+            blocks: 9 + 76,
+            below: 137
+        }
+    );
+    assert!(store.body(&base).unwrap().is_some());
+    assert!(store.changeset(&base).unwrap().is_some());
+    assert!(store.body(&hashes[55]).unwrap().is_none());
+    let err = store.set_head(base).unwrap_err();
+    assert!(
+        matches!(err, StorageError::Pruned { number: 136, .. }),
+        "{err}"
+    );
+    // Still refused as below the base when reorging past it.
+    assert!(matches!(
+        store.set_head(hashes[55]).unwrap_err(),
+        StorageError::BelowBase { .. }
+    ));
+    assert_eq!(
+        store.recompute_flat_state_root().unwrap(),
+        head_root(&store)
+    );
+}
+
+/// Sizes of a store: file length, and bytes in allocated pages (redb grows its file in steps,
+/// the pages in use grow block by block).
+#[derive(Clone, Copy, Debug)]
+struct Size {
+    file: u64,
+    allocated: u64,
+}
+
+/// Commits 2,000 blocks with 2 KB bodies; with `prune`, prunes to 64 blocks every 100. Returns
+/// the sizes after 1,000 and after 2,000 blocks.
+fn growth(path: &std::path::Path, prune: bool) -> [Size; 2] {
+    let mut store = Store::open(path).unwrap();
+    let mut head = genesis(&store);
+    let mut sizes = Vec::new();
+    for n in 1..=2_000u64 {
+        // One account of four changes per block: the trie nodes a block adds (never pruned)
+        // stay small next to its body.
+        let mut diff = StateDiff::default();
+        diff.accounts.insert(
+            Address::with_last_byte((n % 4) as u8),
+            AccountDiff {
+                info: Some(AccountInfo {
+                    nonce: n,
+                    balance: U256::from(n),
+                    code_hash: EMPTY_CODE_HASH,
+                }),
+                ..Default::default()
+            },
+        );
+        let update = store.prepare_update(&head, &diff).unwrap();
+        let header = Header {
+            parent_hash: head,
+            number: n,
+            state_root: update.state_root,
+            ..Default::default()
+        };
+        let body = vec![(n % 251) as u8; 2_048];
+        head = store
+            .commit_block(&header, &body, &[1; 64], &txs(n, 2), &update, true)
+            .unwrap();
+        if prune && n % 100 == 0 {
+            store.prune_history(64).unwrap();
+        }
+        if n % 1_000 == 0 {
+            // redb locks its file: close the store to read the page statistics, then reopen.
+            drop(store);
+            let file = std::fs::metadata(path).unwrap().len();
+            let stats = {
+                let db = redb::Database::open(path).unwrap();
+                let txn = db.begin_write().unwrap();
+                let stats = txn.stats().unwrap();
+                txn.abort().unwrap();
+                stats
+            };
+            sizes.push(Size {
+                file,
+                allocated: stats.allocated_pages() * stats.page_size() as u64,
+            });
+            store = Store::open(path).unwrap();
+        }
+    }
+    [sizes[0], sizes[1]]
+}
+
+#[test]
+fn pruning_stops_the_file_from_growing() {
+    let dir = tempfile::tempdir().unwrap();
+    let [pruned_1000, pruned_2000] = growth(&dir.path().join("pruned.redb"), true);
+    let [full_1000, full_2000] = growth(&dir.path().join("full.redb"), false);
+    eprintln!(
+        "after 1000 / 2000 blocks: pruned {pruned_1000:?} / {pruned_2000:?}, \
+         unpruned {full_1000:?} / {full_2000:?}"
+    );
+    let file = (
+        pruned_2000.file - pruned_1000.file,
+        full_2000.file - full_1000.file,
+    );
+    let allocated = (
+        pruned_2000.allocated - pruned_1000.allocated,
+        full_2000.allocated - full_1000.allocated,
+    );
+    assert!(
+        file.0 < file.1 / 2,
+        "over the last 1000 blocks the pruned file grew {} bytes, the unpruned one {}",
+        file.0,
+        file.1
+    );
+    assert!(
+        allocated.0 < allocated.1 / 2,
+        "over the last 1000 blocks the pruned store allocated {} bytes, the unpruned one {}",
+        allocated.0,
+        allocated.1
+    );
+    // Freed pages are reused: what the pruned store still allocates per block (headers and trie
+    // nodes, which are kept) is less than one body.
+    assert!(
+        allocated.0 < 1_000 * 2_048,
+        "pruned store allocated {} bytes for 1000 blocks",
+        allocated.0
+    );
+}
+
+/// Which blocks a random run commits: a canonical chain with occasional side blocks.
+#[derive(Debug, Clone)]
+struct Run {
+    /// Canonical blocks before each prune call.
+    segments: Vec<u64>,
+    /// Heights (as a fraction of the chain so far, per mille) at which a side block is added.
+    sides: Vec<u16>,
+    keep: u64,
+}
+
+fn run() -> impl Strategy<Value = Run> {
+    (
+        proptest::collection::vec(0u64..120, 1..4),
+        proptest::collection::vec(0u16..1000, 0..6),
+        MIN_HISTORY_BLOCKS..MIN_HISTORY_BLOCKS + 100,
+    )
+        .prop_map(|(segments, sides, keep)| Run {
+            segments,
+            sides,
+            keep,
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 12, ..ProptestConfig::default() })]
+
+    #[test]
+    fn invariants_hold_for_random_chains_and_windows(run in run()) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path().join("chain.redb")).unwrap();
+        let mut canonical = vec![(genesis(&store), 0u64, u64::MAX)];
+        let mut sides = Vec::new();
+        let mut salt = 0;
+        let mut floor = 0;
+        let mut pruned = std::collections::HashSet::new();
+        for (segment, len) in run.segments.iter().enumerate() {
+            for _ in 0..*len {
+                salt += 1;
+                let parent = canonical.last().unwrap().0;
+                canonical.push((child(&store, parent, salt, true), canonical.len() as u64, salt));
+            }
+            if let Some(per_mille) = run.sides.get(segment) {
+                let at = canonical.len() as u64 * u64::from(*per_mille) / 1000;
+                salt += 1;
+                let side = child(&store, canonical[at as usize].0, 1_000_000 + salt, false);
+                sides.push((side, at + 1, 1_000_000 + salt));
+            }
+            let before = store.recompute_flat_state_root().unwrap();
+            let report = store.prune_history(run.keep).unwrap();
+            let head_number = canonical.len() as u64 - 1;
+            let expected = (head_number + 1).saturating_sub(run.keep).max(floor);
+            prop_assert_eq!(report.below, expected);
+            prop_assert_eq!(store.history_floor().unwrap(), (expected > 0).then_some(expected));
+            // Side blocks committed below an earlier floor are pruned now too.
+            let mut pruned_now = 0;
+            for (hash, number, _) in canonical.iter().chain(&sides) {
+                if *number < expected && pruned.insert(*hash) {
+                    pruned_now += 1;
+                }
+            }
+            prop_assert_eq!(report.blocks, pruned_now);
+            floor = expected;
+            prop_assert_eq!(store.recompute_flat_state_root().unwrap(), before);
+            prop_assert_eq!(before, head_root(&store));
+            assert_pruned(&store, &canonical[1..], floor);
+            assert_pruned(&store, &sides, floor);
+            for (hash, number, _) in &canonical {
+                prop_assert_eq!(store.canonical_hash(*number).unwrap(), Some(*hash));
+            }
+            // Idempotent.
+            prop_assert_eq!(store.prune_history(run.keep).unwrap(), PruneReport { blocks: 0, below: floor });
+            // The oldest kept block can become the head, the one below cannot.
+            let head = canonical.last().unwrap().0;
+            if floor > 0 {
+                let err = store.set_head(canonical[floor as usize - 1].0).unwrap_err();
+                prop_assert!(matches!(err, StorageError::Pruned { .. }), "{}", err);
+                prop_assert_eq!(store.head_hash().unwrap(), Some(head));
+                prop_assert_eq!(store.recompute_flat_state_root().unwrap(), before);
+            }
+            store.set_head(canonical[floor as usize].0).unwrap();
+            prop_assert_eq!(store.recompute_flat_state_root().unwrap(), head_root(&store));
+            store.set_head(head).unwrap();
+            prop_assert_eq!(store.recompute_flat_state_root().unwrap(), before);
+        }
+    }
+}
