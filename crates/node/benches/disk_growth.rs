@@ -1,7 +1,8 @@
 //! Disk growth per near-empty block of `aegis node --dev` (1 s blocks): a node that never took a
 //! transaction, against one that took a burst of transfers and keeps transactions queued behind
 //! nonce gaps (a pool that never drains) while nothing new arrives — the case where `chain.redb`
-//! used to grow by every block's copied pages. Prints bytes per block for both.
+//! used to grow by every block's copied pages — and the same with `--history.blocks 64`. Prints
+//! bytes per block for each.
 //!
 //! `cargo bench -p aegis-node --bench disk_growth`; `AEGIS_BENCH_BLOCKS` sets the quiet blocks
 //! measured after a warm-up of 60 (default 240), `AEGIS_BENCH_TXS` the burst (default 2,000; each sender's tenth nonce
@@ -9,7 +10,7 @@
 
 use aegis_testing::{
     TxType,
-    process::{dev_node, free_port},
+    process::{dev_node_with, free_port},
     signer, transfer,
 };
 use alloy_primitives::Address;
@@ -75,13 +76,23 @@ fn main() {
         .unwrap_or(2_000);
     let dir = tempfile::tempdir().unwrap();
     let mut rows = Vec::new();
-    for (label, with_burst) in [
-        ("no transactions", false),
-        ("after a burst, queued left", true),
+    for (label, with_burst, extra) in [
+        ("no transactions", false, &[][..]),
+        ("after a burst, queued left", true, &[][..]),
+        (
+            "same, --history.blocks 64",
+            true,
+            &["--history.blocks", "64"][..],
+        ),
     ] {
         let port = free_port();
-        let datadir = dir.path().join(if with_burst { "burst" } else { "empty" });
-        let _node = dev_node(Path::new(env!("CARGO_BIN_EXE_aegis")), port, &datadir);
+        let datadir = dir.path().join(label.replace([' ', ',', '-', '.'], "_"));
+        let _node = dev_node_with(
+            Path::new(env!("CARGO_BIN_EXE_aegis")),
+            port,
+            &datadir,
+            extra,
+        );
         let url = format!("http://127.0.0.1:{port}");
         let started = Instant::now();
         while call(&url, "eth_chainId", json!([])).is_null() {

@@ -49,6 +49,11 @@ pub(crate) struct MemberArgs {
 }
 
 impl MemberArgs {
+    /// This worker's id, when it is a cluster worker.
+    pub(crate) fn id(&self) -> Option<&str> {
+        self.id.as_deref()
+    }
+
     /// This worker's view of the cluster, when it is one's (etcd must answer at start).
     pub(crate) async fn connect(&self, chain_id: u64) -> anyhow::Result<Option<ClusterStore>> {
         let Some(id) = &self.id else {
@@ -145,8 +150,14 @@ pub(crate) async fn conductor_command(args: ConductorArgs) -> anyhow::Result<()>
     let handle = server.start(conductor_module(conductor.clone()));
     if let Some(addr) = args.metrics {
         let ready = Arc::new(std::sync::atomic::AtomicBool::new(true));
-        let metrics =
-            crate::observe::serve(addr, crate::observe::install_recorder()?, ready, None).await?;
+        let metrics = crate::observe::serve(
+            addr,
+            crate::observe::install_recorder()?,
+            ready,
+            None,
+            Default::default(),
+        )
+        .await?;
         info!(target: "aegis::conductor", %metrics, "metrics and health endpoints listening");
     }
     info!(target: "aegis::conductor", id = %args.id, rpc = %local, "conductor ready");

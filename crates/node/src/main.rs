@@ -1,5 +1,6 @@
 //! `aegis`: the QuantumAegis OP Stack execution engine and sequencer.
 
+mod cluster_key;
 mod conductor;
 mod config;
 mod keys;
@@ -161,9 +162,16 @@ struct NodeArgs {
     #[command(flatten)]
     cluster: conductor::MemberArgs,
     #[command(flatten)]
+    cluster_key: cluster_key::ClusterKeyArgs,
+    #[command(flatten)]
     sync: snapshot::SyncArgs,
     #[command(flatten)]
     checkpoint: snapshot::CheckpointArgs,
+    /// Keep block bodies, receipts and reorg changesets of only the last N blocks (at least
+    /// 64; never below the safe and finalized blocks); state proofs at older blocks still work.
+    /// Default: keep everything.
+    #[arg(long = "history.blocks", env = "AEGIS_HISTORY_BLOCKS", value_parser = parse_history_blocks)]
+    history_blocks: Option<u64>,
     /// `[quantum]` of the config file.
     #[arg(skip)]
     quantum_file: aegis_qrm::QrmConfig,
@@ -794,6 +802,8 @@ async fn node_command(args: NodeArgs) -> anyhow::Result<()> {
         .map(|path| check_rollup_config(path, &spec))
         .transpose()?;
     let ready = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    // Filled once the keys are open: a cluster worker serves the mempool key to attested joiners.
+    let key_share = observe::KeyShareSlot::default();
     if let Some(addr) = args.metrics {
         let handle = observe::install_recorder()?;
         let local = observe::serve(
@@ -801,6 +811,7 @@ async fn node_command(args: NodeArgs) -> anyhow::Result<()> {
             handle,
             ready.clone(),
             Some(snapshot::snapshot_dir(datadir)),
+            key_share.clone(),
         )
         .await?;
         info!(target: "aegis::node", metrics = %local, "metrics and health endpoints listening");
@@ -812,6 +823,10 @@ async fn node_command(args: NodeArgs) -> anyhow::Result<()> {
     }
     let store = open(datadir)?;
     let executor = Arc::new(Executor::new(spec.clone(), store.clone())?);
+    if let Some(keep) = args.history_blocks {
+        info!(target: "aegis::node", keep, "history beyond the last blocks is pruned");
+        tokio::spawn(prune_periodically(store.clone(), keep));
+    }
     let head = store.head()?.context("store has no head after genesis")?;
     info!(
         target: "aegis::node",
@@ -843,6 +858,13 @@ async fn node_command(args: NodeArgs) -> anyhow::Result<()> {
         || args.anchor.attestation.is_some()
     {
         let identity = Arc::new(args.keys.open(datadir, spec.chain_id, args.dev.enabled)?);
+        // The cluster's key first: the anchor registers the mempool key this node holds.
+        let worker = args.cluster.id().unwrap_or("aegis").to_string();
+        args.cluster_key.join(&identity, &worker, datadir).await?;
+        if args.cluster.id().is_some() {
+            let service = args.cluster_key.service(identity.clone())?;
+            let _ = key_share.set(Arc::new(service));
+        }
         info!(target: "aegis::node", sequencer = %identity.address(), epoch = identity.epoch(), provider = identity.provider().kind(), "sequencer keys loaded");
         let path = datadir.join("attestations.redb");
         let store = Arc::new(aegis_attest::AttestationStore::open(&path)?);
@@ -1040,6 +1062,38 @@ fn intelligence_setup(args: &NodeArgs) -> anyhow::Result<aegis_intelligence::Int
         oracle: args.anchor.oracle,
         attestation: args.anchor.attestation,
     })
+}
+
+fn parse_history_blocks(value: &str) -> Result<u64, String> {
+    let blocks: u64 = value
+        .parse()
+        .map_err(|_| format!("{value:?} is not a number of blocks"))?;
+    if blocks < aegis_storage::MIN_HISTORY_BLOCKS {
+        return Err(format!(
+            "{blocks} blocks of history is too few: reorgs need at least {}",
+            aegis_storage::MIN_HISTORY_BLOCKS
+        ));
+    }
+    Ok(blocks)
+}
+
+/// Prunes history beyond the last `keep` blocks every few seconds (each pass deletes only what
+/// became prunable since the last one).
+async fn prune_periodically(store: Arc<Store>, keep: u64) {
+    let mut interval = tokio::time::interval(Duration::from_secs(5));
+    loop {
+        interval.tick().await;
+        let store = store.clone();
+        match tokio::task::spawn_blocking(move || store.prune_history(keep)).await {
+            Ok(Ok(report)) if report.blocks > 0 => {
+                metrics::counter!("aegis_pruned_blocks_total").increment(report.blocks);
+                tracing::debug!(target: "aegis::node", blocks = report.blocks, below = report.below, "history pruned");
+            }
+            Ok(Ok(_)) => {}
+            Ok(Err(error)) => tracing::warn!(target: "aegis::node", %error, "pruning failed"),
+            Err(error) => tracing::warn!(target: "aegis::node", %error, "pruning task failed"),
+        }
+    }
 }
 
 /// Rotates the sequencer's post-quantum and mempool keys every `seconds`.

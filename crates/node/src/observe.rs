@@ -2,8 +2,9 @@
 //! node's state snapshots on `/snapshot/latest` (the newest one's signed checkpoint) and
 //! `/snapshot/<number>` (the snapshot, streamed).
 
+use aegis_keyshare::{CHALLENGE_PATH, JOIN_PATH, JoinRequest, KeyShareService};
 use aegis_snapshot::SnapshotDir;
-use http_body_util::{Either, Full, channel::Channel};
+use http_body_util::{BodyExt, Either, Full, Limited, channel::Channel};
 use hyper::{Request, Response, StatusCode, body::Bytes, server::conn::http1, service::service_fn};
 use hyper_util::rt::TokioIo;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
@@ -27,6 +28,56 @@ pub(crate) fn install_recorder() -> anyhow::Result<PrometheusHandle> {
 }
 
 type Body = Either<Full<Bytes>, Channel<Bytes, std::io::Error>>;
+
+/// The cluster key service, once the node's keys are open.
+pub(crate) type KeyShareSlot = Arc<std::sync::OnceLock<Arc<KeyShareService>>>;
+
+/// The largest join request body (a request is at most about 18 KiB).
+const MAX_JOIN_BODY: usize = 64 << 10;
+
+fn json_response(value: &impl serde::Serialize) -> Response<Body> {
+    let mut response = Response::new(Either::Left(Full::new(Bytes::from(
+        serde_json::to_vec(value).expect("serialisable"),
+    ))));
+    response.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+/// `POST /cluster/key-share/challenge` and `POST /cluster/key-share/join`: refusals are 403 with
+/// the reason, malformed requests 400.
+async fn key_share_response(
+    service: Option<&KeyShareService>,
+    path: &str,
+    body: hyper::body::Incoming,
+) -> Response<Body> {
+    let Some(service) = service else {
+        return respond(
+            StatusCode::NOT_FOUND,
+            "this node shares no cluster key\n".into(),
+        );
+    };
+    if path == CHALLENGE_PATH {
+        return match service.challenge() {
+            Ok(challenge) => json_response(&challenge),
+            Err(e) => respond(StatusCode::SERVICE_UNAVAILABLE, format!("{e}\n")),
+        };
+    }
+    let bytes = match Limited::new(body, MAX_JOIN_BODY).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(e) => return respond(StatusCode::BAD_REQUEST, format!("request body: {e}\n")),
+    };
+    let request: JoinRequest = match serde_json::from_slice(&bytes) {
+        Ok(request) => request,
+        Err(e) => return respond(StatusCode::BAD_REQUEST, format!("join request: {e}\n")),
+    };
+    match service.answer(&request).await {
+        Ok(share) => json_response(&share),
+        Err(e) => respond(StatusCode::FORBIDDEN, format!("{e}\n")),
+    }
+}
 
 fn respond(status: StatusCode, body: String) -> Response<Body> {
     let mut response = Response::new(Either::Left(Full::new(Bytes::from(body))));
@@ -113,6 +164,7 @@ pub(crate) async fn serve(
     handle: PrometheusHandle,
     ready: Arc<AtomicBool>,
     snapshots: Option<SnapshotDir>,
+    key_share: KeyShareSlot,
 ) -> anyhow::Result<SocketAddr> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let local = listener.local_addr()?;
@@ -122,13 +174,31 @@ pub(crate) async fn serve(
             let Ok((stream, _)) = listener.accept().await else {
                 continue;
             };
-            let (handle, ready, snapshots) = (handle.clone(), ready.clone(), snapshots.clone());
+            let (handle, ready, snapshots, key_share) = (
+                handle.clone(),
+                ready.clone(),
+                snapshots.clone(),
+                key_share.clone(),
+            );
             tokio::spawn(async move {
                 let service = service_fn(move |request: Request<hyper::body::Incoming>| {
-                    let (handle, ready, snapshots) =
-                        (handle.clone(), ready.clone(), snapshots.clone());
+                    let (handle, ready, snapshots, key_share) = (
+                        handle.clone(),
+                        ready.clone(),
+                        snapshots.clone(),
+                        key_share.clone(),
+                    );
                     async move {
-                        let path = request.uri().path();
+                        let path = request.uri().path().to_string();
+                        if request.method() == hyper::Method::POST
+                            && (path == CHALLENGE_PATH || path == JOIN_PATH)
+                        {
+                            let service = key_share.get().map(Arc::as_ref);
+                            let response =
+                                key_share_response(service, &path, request.into_body()).await;
+                            return Ok::<_, std::convert::Infallible>(response);
+                        }
+                        let path = path.as_str();
                         let response = match path {
                             "/metrics" => respond(StatusCode::OK, handle.render()),
                             "/healthz" | "/livez" => respond(StatusCode::OK, "ok\n".into()),

@@ -57,7 +57,11 @@ pub(crate) struct SyncArgs {
     /// Start an empty datadir from this snapshot: a file, or a peer's operations endpoint
     /// (`http://host:port`, its --metrics address) serving its newest one. Ignored when the
     /// datadir already holds a chain.
-    #[arg(id = "sync_snapshot", long = "sync.snapshot", env = "AEGIS_SYNC_SNAPSHOT")]
+    #[arg(
+        id = "sync_snapshot",
+        long = "sync.snapshot",
+        env = "AEGIS_SYNC_SNAPSHOT"
+    )]
     pub(crate) source: Option<String>,
     #[command(flatten)]
     pub(crate) trust: TrustArgs,
@@ -68,7 +72,11 @@ pub(crate) struct SyncArgs {
 pub(crate) struct CheckpointArgs {
     /// With sequencer keys: every N blocks, a signed state checkpoint of the head and its
     /// snapshot in <datadir>/snapshots, served on the --metrics address (0: never).
-    #[arg(id = "checkpoint_interval", long = "checkpoint.interval", default_value_t = 1_000)]
+    #[arg(
+        id = "checkpoint_interval",
+        long = "checkpoint.interval",
+        default_value_t = 1_000
+    )]
     pub(crate) interval: u64,
     /// Snapshots kept.
     #[arg(id = "checkpoint_keep", long = "checkpoint.keep", default_value_t = 2)]

@@ -180,6 +180,45 @@ impl Seen {
 /// Sends a transfer signed with `key` through `port` (a follower's RPC); its hash once
 /// acknowledged.
 fn send_transfer(port: u16, key: &str, nonce: u64) -> Option<String> {
+    let raw = signed_transfer(key, nonce)?;
+    call(port, "eth_sendRawTransaction", json!([raw])).and_then(|h| Some(h.as_str()?.to_owned()))
+}
+
+/// anvil's dev key 6 (prefunded on the L2): the sender of the encrypted transfer.
+const ENCRYPTED_SENDER_KEY: &str =
+    "0x92db14e403b83dfe3df233f83dfa3a0d7096f21ca9b0d6d6b8d88b2b4ec1564e";
+
+/// Encrypts a transfer from [`ENCRYPTED_SENDER_KEY`] with nonce 1 (nonce 0 is held back, so it
+/// waits in the leader's pool) to the cluster's mempool key and sends it through a follower;
+/// returns the transaction's hash.
+fn send_encrypted_behind_a_gap(data: &Path, workers: &[Worker]) -> String {
+    let leader = leader(workers).expect("a leader");
+    let follower = workers.iter().find(|w| w.id != leader.id).unwrap();
+    let raw = signed_transfer(ENCRYPTED_SENDER_KEY, 1).unwrap();
+    // The key comes with a quote under the answering worker's own development root.
+    for w in workers {
+        let keys: Value = serde_json::from_str(
+            &std::fs::read_to_string(data.join(format!("{}-keys.json", w.id))).unwrap(),
+        )
+        .unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_aegis"))
+            .args(["tx", "encrypt", "--send", "--rpc"])
+            .arg(format!("http://127.0.0.1:{}", follower.l2_rpc))
+            .args(["--raw", &raw, "--dev-root"])
+            .arg(keys["devRootPublicKey"].as_str().unwrap())
+            .output()
+            .unwrap();
+        if out.status.success() {
+            return String::from_utf8(out.stdout).unwrap().trim().to_owned();
+        }
+    }
+    panic!(
+        "the encrypted transfer was not accepted through {}",
+        follower.id
+    );
+}
+
+fn signed_transfer(key: &str, nonce: u64) -> Option<String> {
     let raw = Command::new(repo().join(".tools/bin/cast"))
         .args(["mktx", "--private-key", key, "--chain", "901", "--nonce"])
         .arg(nonce.to_string())
@@ -194,8 +233,7 @@ fn send_transfer(port: u16, key: &str, nonce: u64) -> Option<String> {
         .args(["0x000000000000000000000000000000000000dEaD", "--value", "1"])
         .output()
         .ok()?;
-    let raw = String::from_utf8(raw.stdout).ok()?.trim().to_owned();
-    call(port, "eth_sendRawTransaction", json!([raw])).and_then(|h| Some(h.as_str()?.to_owned()))
+    Some(String::from_utf8(raw.stdout).ok()?.trim().to_owned())
 }
 
 #[test]
@@ -204,26 +242,28 @@ fn the_cluster_survives_its_leader_a_worker_and_an_etcd_member() {
     let data = std::env::temp_dir().join("aegis-cluster-test");
     let _ = std::fs::remove_dir_all(&data);
     let _devnet = Devnet(data.clone());
-    let out = devnet(&data, "up", &["--workers", "3"]);
+    let out = devnet(&data, "up", &["--workers", "3", "--spares", "1"]);
     assert!(
         out.status.success(),
-        "devnet/up --workers 3 failed:\n{}",
+        "devnet/up --workers 3 --spares 1 failed:\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
     let cluster: Value =
         serde_json::from_str(&std::fs::read_to_string(data.join("cluster.json")).unwrap()).unwrap();
-    let workers: Vec<Worker> = cluster["workers"]
+    let worker = |w: &Value| Worker {
+        id: w["id"].as_str().unwrap().to_owned(),
+        l2_rpc: w["l2Rpc"].as_u64().unwrap() as u16,
+        conductor: w["conductorRpc"].as_u64().unwrap() as u16,
+        metrics: w["conductorMetrics"].as_u64().unwrap() as u16,
+    };
+    let mut workers: Vec<Worker> = cluster["workers"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|w| Worker {
-            id: w["id"].as_str().unwrap().to_owned(),
-            l2_rpc: w["l2Rpc"].as_u64().unwrap() as u16,
-            conductor: w["conductorRpc"].as_u64().unwrap() as u16,
-            metrics: w["conductorMetrics"].as_u64().unwrap() as u16,
-        })
+        .map(worker)
         .collect();
     assert_eq!(workers.len(), 3);
+    let spare = worker(&cluster["spares"][0]);
 
     // The watcher: every worker's head block, twice a second.
     let seen = Arc::new(Mutex::new(Seen::default()));
@@ -248,41 +288,42 @@ fn the_cluster_survives_its_leader_a_worker_and_an_etcd_member() {
     // Transactions sent to a follower are forwarded to the leader and included, each once.
     let mut acknowledged = Vec::new();
     let mut phase = 0;
-    let mut send_some = |count: u64, acknowledged: &mut Vec<(String, Worker)>| {
-        // Right after a failure the cluster may be between leaders for up to a lease TTL.
-        let mut found = None;
-        wait_until("a leader", Duration::from_secs(30), || {
-            found = leader(&workers);
-            found.is_some()
-        });
-        let leader = found.unwrap();
-        let follower = workers
-            .iter()
-            .find(|w| w.id != leader.id && head(w.l2_rpc).is_some())
-            .expect("a live follower")
-            .clone();
-        let key = DEV_KEYS[phase];
-        phase += 1;
-        let address = Command::new(repo().join(".tools/bin/cast"))
-            .args(["wallet", "address", "--private-key", key])
-            .output()
+    let mut send_some =
+        |count: u64, workers: &[Worker], acknowledged: &mut Vec<(String, Worker)>| {
+            // Right after a failure the cluster may be between leaders for up to a lease TTL.
+            let mut found = None;
+            wait_until("a leader", Duration::from_secs(30), || {
+                found = leader(workers);
+                found.is_some()
+            });
+            let leader = found.unwrap();
+            let follower = workers
+                .iter()
+                .find(|w| w.id != leader.id && head(w.l2_rpc).is_some())
+                .expect("a live follower")
+                .clone();
+            let key = DEV_KEYS[phase];
+            phase += 1;
+            let address = Command::new(repo().join(".tools/bin/cast"))
+                .args(["wallet", "address", "--private-key", key])
+                .output()
+                .unwrap();
+            let address = String::from_utf8(address.stdout).unwrap().trim().to_owned();
+            let mut nonce = call(
+                follower.l2_rpc,
+                "eth_getTransactionCount",
+                json!([address, "pending"]),
+            )
+            .and_then(|n| u64::from_str_radix(n.as_str()?.trim_start_matches("0x"), 16).ok())
             .unwrap();
-        let address = String::from_utf8(address.stdout).unwrap().trim().to_owned();
-        let mut nonce = call(
-            follower.l2_rpc,
-            "eth_getTransactionCount",
-            json!([address, "pending"]),
-        )
-        .and_then(|n| u64::from_str_radix(n.as_str()?.trim_start_matches("0x"), 16).ok())
-        .unwrap();
-        for _ in 0..count {
-            if let Some(hash) = send_transfer(follower.l2_rpc, key, nonce) {
-                acknowledged.push((hash, follower.clone()));
-                nonce += 1;
+            for _ in 0..count {
+                if let Some(hash) = send_transfer(follower.l2_rpc, key, nonce) {
+                    acknowledged.push((hash, follower.clone()));
+                    nonce += 1;
+                }
             }
-        }
-    };
-    send_some(5, &mut acknowledged);
+        };
+    send_some(5, &workers, &mut acknowledged);
     let included = |hash: &str, workers: &[Worker]| {
         workers.iter().any(|w| {
             call(w.l2_rpc, "eth_getTransactionReceipt", json!([hash])).is_some_and(|r| !r.is_null())
@@ -302,6 +343,17 @@ fn the_cluster_survives_its_leader_a_worker_and_an_etcd_member() {
     assert!(key_hash(&first).is_some());
     assert_eq!(key_hash(follower), key_hash(&first));
     assert_eq!(send_transfer(follower.l2_rpc, DEV_KEYS[0], 0), None);
+
+    // The cluster shares one mempool key: every worker but the first took it from the first,
+    // each side proving itself with a quote.
+    for w in workers.iter().skip(1) {
+        let log = std::fs::read_to_string(data.join(format!("logs/aegis-{}.log", w.id))).unwrap();
+        assert!(
+            log.contains("took the cluster mempool key"),
+            "{}: {log}",
+            w.id
+        );
+    }
 
     // Every worker registers its own TEE identity, followers too (their wallet RPC sends their
     // anchor's registration to the leader).
@@ -334,6 +386,10 @@ fn the_cluster_survives_its_leader_a_worker_and_an_etcd_member() {
         ("the leader's aegis", &[][..]),
         ("the new leader's whole worker", &["--worker"][..]),
     ] {
+        // An encrypted transfer waits in the leader's pool behind a nonce gap when it dies.
+        let encrypted = args
+            .is_empty()
+            .then(|| send_encrypted_behind_a_gap(&data, &workers));
         let before = live_head(&workers).unwrap();
         let killed_at = Instant::now();
         let out = devnet(&data, "failover", args);
@@ -354,7 +410,21 @@ fn the_cluster_survives_its_leader_a_worker_and_an_etcd_member() {
         failovers.push(took);
         let new_leader = leader(&survivors).expect("a new leader among the survivors");
         assert_ne!(new_leader.id, killed);
-        send_some(3, &mut acknowledged);
+        if let Some(hash) = &encrypted {
+            // The follower kept it sealed and handed it on; the new leader opens it with the
+            // cluster key and includes it once the gap is filled.
+            let filler = send_transfer(new_leader.l2_rpc, ENCRYPTED_SENDER_KEY, 0);
+            assert!(filler.is_some(), "the gap-filling transfer was refused");
+            wait_until(
+                "the encrypted transfer included after the failover",
+                Duration::from_secs(60),
+                || included(hash, &survivors),
+            );
+            eprintln!(
+                "the encrypted transfer {hash} sent before the failover was included after it"
+            );
+        }
+        send_some(3, &workers, &mut acknowledged);
         // The killed aegis (or worker) comes back as a follower and catches up.
         let names: Vec<String> = if args.is_empty() {
             vec![format!("aegis-{killed}")]
@@ -400,9 +470,44 @@ fn the_cluster_survives_its_leader_a_worker_and_an_etcd_member() {
         Duration::from_secs(60),
         || live_head(&workers).unwrap() > before + 2,
     );
-    send_some(3, &mut acknowledged);
+    send_some(3, &workers, &mut acknowledged);
 
-    // 4. An operator hands the leadership to the last worker (conductor_transferLeaderToServer):
+    // A fourth worker joins from a state snapshot (checked against the ML-DSA-87 checkpoint
+    // signer on SequencerAttestation), is caught up from the committed payloads, follows, and
+    // registers its own TEE identity.
+    let joined_at = Instant::now();
+    let out = devnet(&data, "join", &[&spare.id]);
+    assert!(
+        out.status.success(),
+        "devnet/join {} failed:\n{}",
+        spare.id,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let log = std::fs::read_to_string(data.join(format!("logs/aegis-{}.log", spare.id))).unwrap();
+    assert!(
+        log.contains("checkpoint signature and signer verified")
+            && log.contains("state imported from the snapshot and verified"),
+        "{log}"
+    );
+    wait_until(
+        &format!("{} following the head", spare.id),
+        Duration::from_secs(90),
+        || head(spare.l2_rpc).is_some_and(|n| n + 1 >= live_head(&workers).unwrap_or(0)),
+    );
+    eprintln!(
+        "{} joined from a snapshot and reached the head in {:?}",
+        spare.id,
+        joined_at.elapsed()
+    );
+    let account = account_of(&data, &spare.id);
+    wait_until(
+        &format!("{} registered", spare.id),
+        Duration::from_secs(90),
+        || support::is_active_sequencer(&data, workers[0].l2_rpc, account),
+    );
+    workers.push(spare);
+
+    // 4. An operator hands the leadership to the worker that joined last (conductor_transferLeaderToServer):
     // no slot is missed, and from then on only its batcher posts and only its anchor commits,
     // under its own TEE identity.
     let target = workers.last().unwrap().clone();
@@ -465,7 +570,7 @@ fn the_cluster_survives_its_leader_a_worker_and_an_etcd_member() {
         worst_gap < BLOCK_TIME * 2,
         "a slot was missed in the transfer: {worst_gap:?} without a block"
     );
-    send_some(3, &mut acknowledged);
+    send_some(3, &workers, &mut acknowledged);
     let account = account_of(&data, &target.id);
     assert!(support::is_active_sequencer(&data, target.l2_rpc, account));
     let committed_before = support::last_committed_l2_block(&data, target.l2_rpc);
@@ -520,7 +625,7 @@ fn the_cluster_survives_its_leader_a_worker_and_an_etcd_member() {
         "the watcher saw {} blocks",
         seen.hashes.len()
     );
-    // All three workers agree on every block the watcher saw.
+    // All workers agree on every block the watcher saw.
     for (number, (hash, _)) in seen.hashes.iter() {
         for w in &workers {
             if let Some(theirs) = hash_at(w.l2_rpc, *number) {
@@ -528,7 +633,7 @@ fn the_cluster_survives_its_leader_a_worker_and_an_etcd_member() {
             }
         }
     }
-    // `aegis cluster status` names the leader and all three members.
+    // `aegis cluster status` names the leader and all four members.
     let out = Command::new(env!("CARGO_BIN_EXE_aegis"))
         .args([
             "cluster",
@@ -546,7 +651,7 @@ fn the_cluster_survives_its_leader_a_worker_and_an_etcd_member() {
         String::from_utf8_lossy(&out.stderr)
     );
     let status: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(status["members"].as_array().unwrap().len(), 3, "{status}");
+    assert_eq!(status["members"].as_array().unwrap().len(), 4, "{status}");
     let leading: Vec<&Value> = status["members"]
         .as_array()
         .unwrap()

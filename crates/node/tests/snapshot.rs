@@ -92,7 +92,13 @@ fn a_fresh_node_starts_from_a_peers_snapshot_and_untrusted_ones_are_refused() {
     let source_data = dir.path().join("source");
     let _source = Node(
         aegis()
-            .args(["node", "--datadir", path(&source_data), "--genesis", path(&genesis)])
+            .args([
+                "node",
+                "--datadir",
+                path(&source_data),
+                "--genesis",
+                path(&genesis),
+            ])
             .args(["--dev", "--dev.period", "1", "--http", "--http.port"])
             .arg(SOURCE_RPC.to_string())
             .args(["--metrics", &format!("127.0.0.1:{SOURCE_OPS}")])
@@ -168,13 +174,7 @@ fn a_fresh_node_starts_from_a_peers_snapshot_and_untrusted_ones_are_refused() {
 
     // Trusted: the joiner starts at the snapshot's block with the same state.
     let args = node_args(&["--sync.trusted-block", &format!("{hash:#x}")]);
-    let _joiner = Node(
-        aegis()
-            .args(&args)
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
+    let _joiner = Node(aegis().args(&args).stderr(Stdio::null()).spawn().unwrap());
     wait_for("the joiner's RPC", Duration::from_secs(60), || {
         call(JOINER_RPC, "eth_chainId", json!([]))
     });
@@ -191,7 +191,11 @@ fn a_fresh_node_starts_from_a_peers_snapshot_and_untrusted_ones_are_refused() {
         call(SOURCE_RPC, "eth_getProof", proof_args(&at)).unwrap()
     );
     // The last blocks before it came along: BLOCKHASH and the rollup node's walk back.
-    let parent = call(JOINER_RPC, "eth_getBlockByNumber", json!([format!("{:#x}", number - 1), false]));
+    let parent = call(
+        JOINER_RPC,
+        "eth_getBlockByNumber",
+        json!([format!("{:#x}", number - 1), false]),
+    );
     assert_eq!(parent.unwrap()["hash"], head["parentHash"]);
 }
 
@@ -201,8 +205,7 @@ fn an_import_killed_half_way_completes_when_run_again_and_the_root_matches() {
     ok(&["genesis", "--out", path(&dir.path().join("g"))]);
     let genesis = dir.path().join("g/genesis.json");
     let source = dir.path().join("source");
-    let (_, hashes) =
-        aegis_testing::state::synthetic_chain(&source.join("chain.redb"), 300_000, 5);
+    let (_, hashes) = aegis_testing::state::synthetic_chain(&source.join("chain.redb"), 300_000, 5);
     let snapshot = dir.path().join("state.snap");
     let exported = ok(&[
         "snapshot",
@@ -237,9 +240,11 @@ fn an_import_killed_half_way_completes_when_run_again_and_the_root_matches() {
         .unwrap();
     // Killed once it has written part of the store.
     let partial = target.join("chain.redb.partial");
-    wait_for("the import to start writing", Duration::from_secs(30), || {
-        (std::fs::metadata(&partial).map_or(0, |m| m.len()) > 4 << 20).then_some(())
-    });
+    wait_for(
+        "the import to start writing",
+        Duration::from_secs(30),
+        || (std::fs::metadata(&partial).map_or(0, |m| m.len()) > 4 << 20).then_some(()),
+    );
     child.kill().unwrap();
     child.wait().unwrap();
     assert!(

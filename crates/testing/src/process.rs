@@ -27,6 +27,11 @@ pub fn tool(name: &str) -> PathBuf {
 /// `aegis node --dev` (1 s blocks, quiet, a 20,000-transaction pool without journal) from the
 /// binary `aegis`, serving its wallet RPC on `port` with its data in `datadir`.
 pub fn dev_node(aegis: &Path, port: u16, datadir: &Path) -> Process {
+    dev_node_with(aegis, port, datadir, &[])
+}
+
+/// [`dev_node`] with `extra` flags.
+pub fn dev_node_with(aegis: &Path, port: u16, datadir: &Path, extra: &[&str]) -> Process {
     let child = std::process::Command::new(aegis)
         .args([
             "node",
@@ -39,6 +44,7 @@ pub fn dev_node(aegis: &Path, port: u16, datadir: &Path) -> Process {
         .arg("--datadir")
         .arg(datadir)
         .args(["--txpool.capacity", "20000", "--txpool.nojournal"])
+        .args(extra)
         .env("RUST_LOG", "warn")
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())

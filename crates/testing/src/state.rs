@@ -98,4 +98,3 @@ pub fn synthetic_chain(path: &Path, accounts: u64, blocks: u64) -> (Store, Vec<B
     }
     (store, hashes)
 }
-

@@ -198,7 +198,7 @@ fn summary(a: &BatchAttestation, anchored: Option<Anchoring>) -> Value {
 }
 
 /// Opens an encrypted envelope with this node's mempool key and pools its transaction.
-fn open_and_submit(api: &EthApi, bytes: &[u8]) -> RpcResult<B256> {
+pub(crate) fn open_and_submit(api: &EthApi, bytes: &[u8]) -> RpcResult<B256> {
     let ctx = aegis(api)?;
     let envelope = Envelope::parse(bytes).map_err(envelope_error)?;
     let id = envelope.id();
@@ -295,15 +295,21 @@ impl EthApi {
                 "aegis_sendEncryptedTransaction",
                 |params, api, _| async move {
                     let bytes: Bytes = params.one()?;
-                    // Only the leader's key opens it: forwarded as is, never kept here.
+                    // Forwarded as is, and kept sealed for the next leader (the cluster shares
+                    // one mempool key, so whichever worker leads next opens it).
                     if let Some((forward, leader)) = api.forward_target().await? {
-                        return forward
+                        let answer = forward
                             .call::<B256>(
                                 &leader,
                                 "aegis_sendEncryptedTransaction",
-                                jsonrpsee::rpc_params![bytes],
+                                jsonrpsee::rpc_params![bytes.clone()],
                             )
                             .await;
+                        // Only what the leader accepted is kept: junk cannot fill the store.
+                        if answer.is_ok() {
+                            forward.keep_envelope(bytes);
+                        }
+                        return answer;
                     }
                     let worker_api = api.clone();
                     api.workers

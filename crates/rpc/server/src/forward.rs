@@ -1,6 +1,6 @@
 //! A cluster follower's wallet RPC: what only the leader may take is forwarded to it (op-geth's
-//! `--rollup.sequencerhttp`), and plain transactions are kept here too, so that whichever
-//! worker leads next includes them.
+//! `--rollup.sequencerhttp`), and plain transactions (and encrypted ones, still sealed) are kept
+//! here too, so that whichever worker leads next includes them.
 
 use crate::{RpcResult, SERVER_ERROR, error};
 use aegis_conductor::{Destination, LeaderRoute};
@@ -9,7 +9,11 @@ use jsonrpsee::{
     http_client::{HttpClient, HttpClientBuilder},
 };
 use serde::de::DeserializeOwned;
-use std::{collections::HashMap, sync::Mutex, time::Duration};
+use std::{
+    collections::{HashMap, VecDeque},
+    sync::Mutex,
+    time::{Duration, Instant},
+};
 
 /// Timeout of one forwarded request.
 const FORWARD_TIMEOUT: Duration = Duration::from_secs(5);
@@ -17,11 +21,20 @@ const FORWARD_TIMEOUT: Duration = Duration::from_secs(5);
 /// How often a follower checks whether the leadership moved.
 const LEADER_CHECK: Duration = Duration::from_millis(500);
 
+/// Encrypted transactions a follower forwarded and keeps, for the next leader: at most this many
+/// bytes…
+const KEPT_ENVELOPE_BYTES: usize = 16 << 20;
+/// …for this long (a transaction not included by then is the sender's to resend).
+const ENVELOPE_KEPT_FOR: Duration = Duration::from_secs(600);
+
 /// Forwards requests to the cluster's leader.
 #[derive(Debug)]
 pub struct LeaderForward {
     route: LeaderRoute,
     clients: Mutex<HashMap<String, HttpClient>>,
+    /// Envelopes forwarded, still sealed: only the cluster's key opens them, which every worker
+    /// holds (`aegis_keyshare`), so the next leader can include them if this one dies first.
+    envelopes: Mutex<VecDeque<(Instant, alloy_primitives::Bytes)>>,
 }
 
 /// Runs on a cluster worker until the node stops: whenever another worker takes the lead, this
@@ -41,6 +54,24 @@ pub async fn hand_pool_to_new_leaders(api: std::sync::Arc<crate::EthApi>) {
         let (id, url) = match forward.route.destination().await {
             Ok(Destination::Leader { id, url }) => (id, url),
             Ok(Destination::Here) => {
+                // This worker leads now: what it kept for the next leader is its own to include
+                // (opened with the cluster key; those already included are refused).
+                let kept = forward.take_envelopes();
+                if !kept.is_empty() {
+                    let count = kept.len();
+                    let worker_api = api.clone();
+                    let included = api
+                        .workers
+                        .run(move || {
+                            Ok(kept
+                                .iter()
+                                .filter(|e| crate::aegis::open_and_submit(&worker_api, e).is_ok())
+                                .count())
+                        })
+                        .await
+                        .unwrap_or(0);
+                    tracing::info!(target: "aegis::rpc", kept = count, pooled = included, "encrypted transactions kept as a follower pooled as the leader");
+                }
                 handed_to = None;
                 continue;
             }
@@ -73,6 +104,17 @@ pub async fn hand_pool_to_new_leaders(api: std::sync::Arc<crate::EthApi>) {
         }
         sent_own.retain(|hash| api.pool.get(hash).is_some());
         if whole_pool {
+            // The encrypted ones, still sealed; those already included are refused.
+            for envelope in forward.kept_envelopes() {
+                let params = jsonrpsee::rpc_params![envelope];
+                match forward
+                    .call::<alloy_primitives::B256>(&url, "aegis_sendEncryptedTransaction", params)
+                    .await
+                {
+                    Ok(_) => sent += 1,
+                    Err(_) => refused += 1,
+                }
+            }
             tracing::info!(target: "aegis::rpc", leader = %id, sent, refused, "pool handed to the new leader");
             handed_to = Some(id);
         } else if sent + refused > 0 {
@@ -87,7 +129,42 @@ impl LeaderForward {
         Self {
             route,
             clients: Mutex::default(),
+            envelopes: Mutex::default(),
         }
+    }
+
+    /// Keeps a forwarded envelope for the next leader.
+    pub(crate) fn keep_envelope(&self, envelope: alloy_primitives::Bytes) {
+        let mut kept = self.envelopes.lock().unwrap_or_else(|e| e.into_inner());
+        let mut bytes: usize = kept.iter().map(|(_, e)| e.len()).sum::<usize>() + envelope.len();
+        while bytes > KEPT_ENVELOPE_BYTES
+            && let Some((_, oldest)) = kept.pop_front()
+        {
+            bytes -= oldest.len();
+        }
+        kept.push_back((Instant::now(), envelope));
+    }
+
+    /// The envelopes kept and not yet expired, no longer kept.
+    fn take_envelopes(&self) -> Vec<alloy_primitives::Bytes> {
+        let envelopes = self.kept_envelopes();
+        self.envelopes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+        envelopes
+    }
+
+    /// The envelopes kept and not yet expired.
+    fn kept_envelopes(&self) -> Vec<alloy_primitives::Bytes> {
+        let mut kept = self.envelopes.lock().unwrap_or_else(|e| e.into_inner());
+        while kept
+            .front()
+            .is_some_and(|(at, _)| at.elapsed() > ENVELOPE_KEPT_FOR)
+        {
+            kept.pop_front();
+        }
+        kept.iter().map(|(_, envelope)| envelope.clone()).collect()
     }
 
     /// The leader's URL, or `None` when this worker leads.

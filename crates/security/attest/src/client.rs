@@ -24,6 +24,8 @@ pub enum QuoteTrust<'a> {
     },
     /// A development root (simulator quotes).
     DevRoot(&'a [u8; 64]),
+    /// Any of these development roots (a cluster of simulated TEEs, each under its own root).
+    DevRoots(&'a [[u8; 64]]),
 }
 
 /// Verifies `quote` under `trust`.
@@ -31,6 +33,19 @@ pub fn verify_quote(quote: &[u8], trust: QuoteTrust<'_>) -> Result<VerifiedQuote
     Ok(match trust {
         QuoteTrust::Dcap { collateral, at } => aegis_tee::verify_dcap(quote, collateral, at)?,
         QuoteTrust::DevRoot(root) => aegis_tee::verify_dev(quote, root)?,
+        QuoteTrust::DevRoots(roots) => {
+            let mut last = None;
+            for root in roots {
+                match aegis_tee::verify_dev(quote, root) {
+                    Ok(verified) => return Ok(verified),
+                    Err(e) => last = Some(e),
+                }
+            }
+            return Err(match last {
+                Some(e) => e.into(),
+                None => AttestError::Untrusted("no development root is trusted".into()),
+            });
+        }
     })
 }
 

@@ -220,4 +220,16 @@ pub enum KeyShareError {
     /// The operating system's random number generator failed.
     #[error("random number generator failed: {0}")]
     Randomness(&'static str),
+    // ----- transport ---------------------------------------------------------------------------
+    /// A member's endpoint could not be reached or answered with an error.
+    #[error("{url}: {reason}")]
+    Http {
+        /// The URL.
+        url: String,
+        /// What failed (the member's refusal is passed on).
+        reason: String,
+    },
+    /// The received key could not be sealed into the key store.
+    #[error("cannot adopt the cluster key: {0}")]
+    Adopt(#[source] aegis_attest::AttestError),
 }

@@ -87,12 +87,14 @@ mod message;
 mod nonce;
 mod policy;
 mod protocol;
+mod service;
 
 pub use error::KeyShareError;
 pub use message::{AttesterKeys, Challenge, JoinRequest, KeyShare, WorkerId};
 pub use nonce::{DEFAULT_NONCE_CAPACITY, DEFAULT_NONCE_TTL, NonceBook};
 pub use policy::{DEFAULT_TCB_STATUSES, JoinPolicy};
 pub use protocol::{Attester, Joiner, Member};
+pub use service::{CHALLENGE_PATH, JOIN_PATH, KeyShareService, TrustRoots, join_cluster_key};
 
 /// Message format version written and accepted by this build.
 pub const VERSION: u8 = 0x01;

@@ -1,6 +1,6 @@
 //! The snapshot tests' helpers: a synthetic chain and the snapshot's chunk layout.
 
-#![allow(dead_code, unreachable_pub)]
+#![allow(dead_code, unreachable_pub, unused_imports)]
 
 pub use aegis_testing::state::{address, synthetic_chain as chain};
 
