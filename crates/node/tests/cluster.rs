@@ -240,6 +240,8 @@ fn signed_transfer(key: &str, nonce: u64) -> Option<String> {
 fn the_cluster_survives_its_leader_a_worker_and_an_etcd_member() {
     // Kept after the run (logs for a failure); replaced by the next run.
     let data = std::env::temp_dir().join("aegis-cluster-test");
+    // Whatever an interrupted earlier run left running goes first (its pids are in there).
+    let _ = devnet(&data, "down", &[]);
     let _ = std::fs::remove_dir_all(&data);
     let _devnet = Devnet(data.clone());
     let out = devnet(&data, "up", &["--workers", "3", "--spares", "1"]);
@@ -354,6 +356,47 @@ fn the_cluster_survives_its_leader_a_worker_and_an_etcd_member() {
             w.id
         );
     }
+
+    // Anyone can reach the key-share endpoints; what is not a well-formed, attested join gets
+    // nothing: malformed → 400, a request for a challenge it never got → 403, and a node that
+    // is no cluster worker shares nothing (404).
+    let post = |port: u16, path: &str, body: &str| {
+        let response = reqwest::blocking::Client::new()
+            .post(format!("http://127.0.0.1:{port}{path}"))
+            .header("content-type", "application/json")
+            .body(body.to_owned())
+            .send()
+            .unwrap();
+        (
+            response.status().as_u16(),
+            response.text().unwrap_or_default(),
+        )
+    };
+    let join = "/cluster/key-share/join";
+    let (status, text) = post(PORTS.metrics, join, "{}");
+    assert_eq!(status, 400, "{text}");
+    let (status, challenge) = post(PORTS.metrics, "/cluster/key-share/challenge", "");
+    assert_eq!(status, 200, "{challenge}");
+    let (status, text) = post(PORTS.validator_metrics, "/cluster/key-share/challenge", "");
+    assert_eq!(status, 404, "{text}");
+    // A well-formed request from a TEE under a root nobody trusts: refused, and its nonce is
+    // spent, so a replay of the same request is refused too.
+    let challenge: aegis_keyshare::Challenge = serde_json::from_str(&challenge).unwrap();
+    let rogue =
+        aegis_tee::AttestationProvider::Simulator(aegis_tee::Simulator::new([0x66; 32]).unwrap());
+    let mut joiner =
+        aegis_keyshare::Joiner::new(901, aegis_keyshare::WorkerId::new("intruder").unwrap());
+    let request = tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(joiner.request(&challenge, &rogue))
+        .unwrap();
+    let request = serde_json::to_string(&request).unwrap();
+    let (status, text) = post(PORTS.metrics, join, &request);
+    assert_eq!(status, 403, "{text}");
+    assert!(text.contains("quote is refused"), "{text}");
+    let (status, text) = post(PORTS.metrics, join, &request);
+    assert_eq!(status, 403, "{text}");
+    assert!(text.contains("already used"), "{text}");
 
     // Every worker registers its own TEE identity, followers too (their wallet RPC sends their
     // anchor's registration to the leader).

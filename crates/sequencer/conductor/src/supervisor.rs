@@ -64,9 +64,21 @@ impl RollupNode {
                 timestamp: head["timestamp"].as_u64()?,
             })
         })();
-        parsed.ok_or_else(|| {
+        let head = parsed.ok_or_else(|| {
             ConductorError::RollupNode(format!("optimism_syncStatus: no unsafe_l2 in {status}"))
-        })
+        })?;
+        // An unsafe head below the finalized one is a view still being set up: catching it up
+        // from there would insert blocks below what its engine finalized, which it refuses
+        // fatally. (A rollup node whose engine starts from a snapshot reports a zero head until
+        // it has read the engine's: start its conductor after that, as devnet/join does.)
+        let finalized = status["finalized_l2"]["number"].as_u64().unwrap_or(0);
+        if head.head.number < finalized {
+            return Err(ConductorError::RollupNode(format!(
+                "optimism_syncStatus: still starting (unsafe head {} {}, finalized {finalized})",
+                head.head.number, head.head.hash
+            )));
+        }
+        Ok(head)
     }
 
     /// `optimism_rollupConfig`.
