@@ -76,14 +76,7 @@ pub async fn verify_on_chain(
     node: &ChainNode,
     attestation: Option<Address>,
 ) -> Result<(), MigrationError> {
-    c.verify_self()?;
-    let chain_id: U64 = node.call("eth_chainId", rpc_params![]).await?;
-    if chain_id.to::<u64>() != c.chain_id {
-        return Err(c.mismatch(format!(
-            "the checkpoint is for chain {}, the node serves {chain_id}",
-            c.chain_id
-        )));
-    }
+    verify_self_on(c, node).await?;
     let number = format!("{:#x}", c.block_number);
     let block: Option<BlockHead> = node
         .call("eth_getBlockByNumber", rpc_params![number.clone(), false])
@@ -149,14 +142,7 @@ pub async fn verify_signer(
     attestation: Address,
     signer: Address,
 ) -> Result<(), MigrationError> {
-    c.verify_self()?;
-    let chain_id: U64 = node.call("eth_chainId", rpc_params![]).await?;
-    if chain_id.to::<u64>() != c.chain_id {
-        return Err(c.mismatch(format!(
-            "the checkpoint is for chain {}, the node serves {chain_id}",
-            c.chain_id
-        )));
-    }
+    verify_self_on(c, node).await?;
     let call = |input: Vec<u8>| node.eth_call(attestation, input);
     let out =
         call(SequencerAttestation::isActiveSequencerCall { account: signer }.abi_encode()).await?;
@@ -171,18 +157,7 @@ pub async fn verify_signer(
             "{signer} is not an active sequencer at {attestation}"
         )));
     }
-    let out = call(SequencerAttestation::sequencerCall { account: signer }.abi_encode()).await?;
-    let sequencer = SequencerAttestation::sequencerCall::abi_decode_returns(&out)
-        .map_err(|_| c.mismatch("sequencer() does not decode"))?;
-    if sequencer.mldsaKeyHash != keccak256(&c.mldsa_public_key) {
-        return Err(c.mismatch(format!(
-            "signed by ML-DSA-87 key {} (epoch {}), {signer} registered {}",
-            keccak256(&c.mldsa_public_key),
-            c.key_epoch,
-            sequencer.mldsaKeyHash
-        )));
-    }
-    Ok(())
+    check_registered_key(c, node, attestation, signer).await
 }
 
 async fn verify_record(
@@ -222,20 +197,40 @@ async fn verify_record(
             "the contract records {got:?}, the file gives {expected:?}"
         )));
     }
+    check_registered_key(c, node, attestation, record.sequencer).await
+}
+
+/// `c`'s own signature and snapshot root, and that `node` serves `c`'s chain.
+async fn verify_self_on(c: &Checkpoint, node: &ChainNode) -> Result<(), MigrationError> {
+    c.verify_self()?;
+    let chain_id: U64 = node.call("eth_chainId", rpc_params![]).await?;
+    if chain_id.to::<u64>() != c.chain_id {
+        return Err(c.mismatch(format!(
+            "the checkpoint is for chain {}, the node serves {chain_id}",
+            c.chain_id
+        )));
+    }
+    Ok(())
+}
+
+/// `c` is signed by the ML-DSA-87 key `account` has registered at `attestation`.
+async fn check_registered_key(
+    c: &Checkpoint,
+    node: &ChainNode,
+    attestation: Address,
+    account: Address,
+) -> Result<(), MigrationError> {
     let out = node
         .eth_call(
             attestation,
-            SequencerAttestation::sequencerCall {
-                account: record.sequencer,
-            }
-            .abi_encode(),
+            SequencerAttestation::sequencerCall { account }.abi_encode(),
         )
         .await?;
     let sequencer = SequencerAttestation::sequencerCall::abi_decode_returns(&out)
         .map_err(|_| c.mismatch("sequencer() does not decode"))?;
     if sequencer.mldsaKeyHash != keccak256(&c.mldsa_public_key) {
         return Err(c.mismatch(format!(
-            "signed by ML-DSA-87 key {} (epoch {}), the sequencer registered {}",
+            "signed by ML-DSA-87 key {} (epoch {}), {account} registered {}",
             keccak256(&c.mldsa_public_key),
             c.key_epoch,
             sequencer.mldsaKeyHash
