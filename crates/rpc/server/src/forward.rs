@@ -78,6 +78,7 @@ pub async fn hand_pool_to_new_leaders(api: std::sync::Arc<crate::EthApi>) {
             Err(_) => continue,
         };
         let content = api.pool.public_content(usize::MAX);
+        let mut not_ready = false;
         let whole_pool = handed_to.as_deref() != Some(id.as_str());
         let (mut sent, mut refused) = (0usize, 0usize);
         for (sender, txs) in content.pending.iter().chain(content.queued.iter()) {
@@ -95,7 +96,10 @@ pub async fn hand_pool_to_new_leaders(api: std::sync::Arc<crate::EthApi>) {
                 {
                     Ok(_) => sent += 1,
                     // Mostly "already known": the leader has it.
-                    Err(_) => refused += 1,
+                    Err(e) => {
+                        refused += 1;
+                        not_ready |= not_leading_yet(&e);
+                    }
                 }
                 if Some(*sender) == own {
                     sent_own.insert(tx.hash());
@@ -112,8 +116,17 @@ pub async fn hand_pool_to_new_leaders(api: std::sync::Arc<crate::EthApi>) {
                     .await
                 {
                     Ok(_) => sent += 1,
-                    Err(_) => refused += 1,
+                    Err(e) => {
+                        refused += 1;
+                        not_ready |= not_leading_yet(&e);
+                    }
                 }
+            }
+            if not_ready {
+                // The new leader does not act as one yet (it still forwards, to the worker that
+                // is gone): the whole handover is tried again next time.
+                tracing::debug!(target: "aegis::rpc", leader = %id, "the new leader is not ready; handing the pool over again");
+                continue;
             }
             tracing::info!(target: "aegis::rpc", leader = %id, sent, refused, "pool handed to the new leader");
             handed_to = Some(id);
@@ -121,6 +134,12 @@ pub async fn hand_pool_to_new_leaders(api: std::sync::Arc<crate::EthApi>) {
             tracing::debug!(target: "aegis::rpc", leader = %id, sent, refused, "own transactions sent to the leader");
         }
     }
+}
+
+/// A refusal that says the worker asked could not forward or be reached: not a verdict on the
+/// transaction, so it is offered again.
+fn not_leading_yet(error: &jsonrpsee::types::ErrorObjectOwned) -> bool {
+    error.message().contains("forward")
 }
 
 impl LeaderForward {
