@@ -17,6 +17,7 @@
 
 mod bulk;
 mod changeset;
+mod node_refs;
 mod prune;
 mod store;
 pub mod trie;
@@ -78,11 +79,11 @@ pub enum StorageError {
         /// The requested head.
         target: B256,
     },
-    /// A head change needs the changeset of a block whose history was pruned
-    /// ([`Store::prune_history`]): the block is too old to reorg to or across.
+    /// A head change needs the changeset of a block whose history was pruned, or a read needs
+    /// its state ([`Store::prune_history`]): the block is too old to reorg to, across, or read.
     #[error(
         "the history of block {number} ({block}) was pruned: this store keeps block bodies, \
-         receipts and changesets from block {below} on"
+         receipts, changesets and state from block {below} on"
     )]
     Pruned {
         /// The block whose changeset is gone.

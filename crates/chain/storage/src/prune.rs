@@ -1,12 +1,13 @@
-//! Bounded history (`--history.blocks N`): deleting the bodies, receipts, changesets and
-//! transaction index entries of blocks far enough below the head.
+//! Bounded history (`--history.blocks N`): deleting the bodies, receipts, changesets,
+//! transaction index entries and no longer used trie nodes of blocks far enough below the head.
 //!
-//! Kept for every block: the header (small; `BLOCKHASH` and ancestor walks need it), the
-//! canonical index, and all trie nodes (content-addressed and shared between blocks), so
-//! [`Store::state_at`] and [`Store::proof`] still answer for a pruned block. Deleted below the
-//! *history floor*: body, receipts, changeset, and the transaction index entries that point at
-//! the block. Side-chain blocks below the floor are deleted the same way, found through the
-//! `block_txs` table that [`Store::commit_block`] writes for every block.
+//! Kept for every block: the header (small; `BLOCKHASH` and ancestor walks need it) and the
+//! canonical index. Deleted below the *history floor*: body, receipts, changeset, the
+//! transaction index entries that point at the block, and the trie nodes that only states below
+//! the floor used (see [`crate::node_refs`]), so [`Store::state_at`] and [`Store::proof`] answer
+//! [`StorageError::Pruned`] for such a block. Side-chain blocks below the floor are deleted the
+//! same way, found through the `block_txs` table that [`Store::commit_block`] writes for every
+//! block.
 //!
 //! The floor only rises. It is `head + 1 - keep`, lowered to the safe and finalized blocks'
 //! numbers (a rollup node may reset its head to either, which reverts every block above it), and
@@ -18,7 +19,7 @@
 //! Deleted pages are reused by later writes: the file stops growing, it does not shrink.
 
 use crate::{
-    StorageError,
+    StorageError, node_refs,
     store::{
         BLOCK_TXS, BODIES, BlockLabel, CANONICAL, CHANGESETS, META, META_BASE, META_PRUNED_BELOW,
         RECEIPTS, Store, TX_INDEX, Tables, as32, block_txs_key, read_head, read_header,
@@ -40,17 +41,20 @@ const BATCH_HEIGHTS: u64 = 1_000;
 pub struct PruneReport {
     /// Blocks (canonical or not) whose history this call deleted.
     pub blocks: u64,
-    /// The history floor after the call: blocks numbered below it have no body, receipts or
-    /// changeset left (0 while nothing was pruned).
+    /// The history floor after the call: blocks numbered below it have no body, receipts,
+    /// changeset or state left (0 while nothing was pruned).
     pub below: u64,
+    /// Trie nodes deleted because no retained state uses them any more.
+    pub nodes: u64,
 }
 
 impl Store {
-    /// Deletes the bodies, receipts, changesets and transaction index entries of the blocks
-    /// numbered below `head + 1 - keep` (a lower floor when the safe or finalized block is
-    /// older; never the imported base block). Headers, the canonical index and trie nodes stay,
-    /// so state and proofs of pruned blocks remain readable. Works in transactions of at most
-    /// 1,000 block heights, and only on blocks that became prunable since the last call.
+    /// Deletes the bodies, receipts, changesets, transaction index entries and unused trie
+    /// nodes of the blocks numbered below `head + 1 - keep` (a lower floor when the safe or
+    /// finalized block is older; never the imported base block). Headers and the canonical
+    /// index stay. Works in transactions of at most 1,000 block heights, and only on blocks
+    /// that became prunable since the last call. The first call starts counting trie node
+    /// positions; nodes of blocks committed before it are kept.
     ///
     /// `keep` below [`MIN_HISTORY_BLOCKS`] is refused with [`StorageError::HistoryTooShort`]
     /// (there is no "never prune" value: not calling this is never pruning).
@@ -61,9 +65,15 @@ impl Store {
                 min: MIN_HISTORY_BLOCKS,
             });
         }
+        if !node_refs::is_enabled(&self.db.begin_read()?)? {
+            let txn = self.db.begin_write()?;
+            node_refs::enable(&txn)?;
+            txn.commit()?;
+        }
         let mut report = PruneReport {
             blocks: 0,
             below: self.history_floor()?.unwrap_or(0),
+            nodes: 0,
         };
         loop {
             let txn = self.db.begin_write()?;
@@ -73,6 +83,7 @@ impl Store {
             };
             txn.commit()?;
             report.blocks += batch.blocks;
+            report.nodes += batch.nodes;
             report.below = batch.below;
             if batch.done {
                 break;
@@ -81,6 +92,7 @@ impl Store {
         if report.blocks > 0 {
             tracing::debug!(
                 blocks = report.blocks,
+                trie_nodes = report.nodes,
                 below = report.below,
                 "pruned block history"
             );
@@ -88,8 +100,8 @@ impl Store {
         Ok(report)
     }
 
-    /// The lowest block number whose body, receipts and changeset are kept; `None` if the store
-    /// was never pruned.
+    /// The lowest block number whose body, receipts, changeset and state are kept; `None` if
+    /// the store was never pruned.
     pub fn history_floor(&self) -> Result<Option<u64>, StorageError> {
         read_pruned_below(&self.db.begin_read()?)
     }
@@ -99,6 +111,8 @@ impl Store {
 struct Batch {
     /// Blocks whose history was deleted.
     blocks: u64,
+    /// Trie nodes deleted.
+    nodes: u64,
     /// The history floor after the step.
     below: u64,
     /// Whether the floor reached its target.
@@ -142,6 +156,7 @@ fn prune_batch(txn: &WriteTransaction, keep: u64) -> Result<Option<Batch>, Stora
     };
 
     let mut blocks = 0;
+    let mut nodes = 0;
     {
         let mut block_txs = txn.open_table(BLOCK_TXS)?;
         let mut bodies = txn.open_table(BODIES)?;
@@ -190,6 +205,9 @@ fn prune_batch(txn: &WriteTransaction, keep: u64) -> Result<Option<Batch>, Stora
             }
             remove_history(&hash)?;
             block_txs.remove(&key)?;
+            let number = u64::from_be_bytes(key[..8].try_into().expect("8 bytes"));
+            let canonical = canonical.get(number)?.is_some_and(|h| *h.value() == hash.0);
+            nodes += node_refs::release(txn, &key, canonical)?;
             blocks += 1;
         }
         // Canonical blocks without a `block_txs` entry: written before the table existed, or
@@ -211,6 +229,7 @@ fn prune_batch(txn: &WriteTransaction, keep: u64) -> Result<Option<Batch>, Stora
     }
     Ok(Some(Batch {
         blocks,
+        nodes,
         below: to,
         done: to >= floor,
     }))

@@ -2,7 +2,7 @@
 
 use crate::{
     Account, AccountChange, Changeset, EMPTY_CODE_HASH, StateDiff, StorageChange, StorageError,
-    hashed_slot,
+    hashed_slot, node_refs,
     trie::{self, EMPTY_ROOT, NewNodes, NodeSource, Trie},
 };
 use alloy_consensus::Header;
@@ -45,6 +45,13 @@ pub(crate) const META: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("
 pub(crate) const META_HEAD: &str = "head";
 /// The block an imported store starts from (see [`crate::bulk`]).
 pub(crate) const META_BASE: &str = "base";
+/// The block an imported store starts from.
+pub(crate) fn read_base(txn: &impl Tables) -> Result<Option<B256>, StorageError> {
+    txn.get_bytes(META, META_BASE)?
+        .map(|b| as32(&b, "meta"))
+        .transpose()
+}
+
 /// The lowest block number whose history is kept, u64 BE; absent if never pruned (see
 /// [`crate::prune`]).
 pub(crate) const META_PRUNED_BELOW: &str = "pruned_below";
@@ -121,6 +128,8 @@ pub struct StateUpdate {
     pub state_root: B256,
     changeset: Changeset,
     nodes: NewNodes,
+    /// Stored nodes of the parent's state this update replaced (see [`crate::node_refs`]).
+    superseded: Vec<B256>,
     codes: Vec<(B256, Bytes)>,
 }
 
@@ -244,6 +253,21 @@ pub(crate) fn read_pruned_below(txn: &impl Tables) -> Result<Option<u64>, Storag
         .transpose()
 }
 
+/// Fails with [`StorageError::Pruned`] for a block below the history floor: the trie nodes of
+/// its state may be gone (see [`crate::node_refs`]). The imported base block's are kept.
+fn check_state_kept(txn: &ReadTransaction, hash: &B256, number: u64) -> Result<(), StorageError> {
+    match read_pruned_below(txn)? {
+        Some(below) if number < below && read_base(txn)? != Some(*hash) => {
+            Err(StorageError::Pruned {
+                block: *hash,
+                number,
+                below,
+            })
+        }
+        _ => Ok(()),
+    }
+}
+
 /// The [`BLOCK_TXS`] key of a block: number (BE) ‖ hash, so entries sort by height.
 pub(crate) fn block_txs_key(number: u64, hash: &B256) -> [u8; 40] {
     let mut key = [0u8; 40];
@@ -292,6 +316,8 @@ impl Store {
             txn.open_table(CANONICAL)?;
             txn.open_table(TX_INDEX)?;
             txn.open_table(BLOCK_TXS)?;
+            txn.open_table(node_refs::NODE_REFS)?;
+            txn.open_table(node_refs::NODE_JOURNAL)?;
             for def in [CODE, NODES, HEADERS, BODIES, RECEIPTS, CHANGESETS] {
                 txn.open_table(def)?;
             }
@@ -490,6 +516,9 @@ impl Store {
         let txn = self.db.begin_read()?;
         let header = read_header(&txn, hash)?.ok_or(StorageError::UnknownBlock(*hash))?;
         let flat = read_head(&txn)? == Some(*hash);
+        if !flat {
+            check_state_kept(&txn, hash, header.number)?;
+        }
         StateView::new(
             txn,
             self.interior_nodes.clone(),
@@ -508,6 +537,9 @@ impl Store {
     ) -> Result<AccountProof, StorageError> {
         let txn = self.db.begin_read()?;
         let header = read_header(&txn, hash)?.ok_or(StorageError::UnknownBlock(*hash))?;
+        if read_head(&txn)? != Some(*hash) {
+            check_state_kept(&txn, hash, header.number)?;
+        }
         let view = StateView::new(
             txn,
             self.interior_nodes.clone(),
@@ -569,6 +601,7 @@ impl Store {
             self.state_at(parent)?
         };
         let mut nodes = Vec::new();
+        let mut superseded = Vec::new();
         let mut changeset = Changeset::default();
         let mut state = Trie::new(view.state_root);
         for (address, account_diff) in &diff.accounts {
@@ -586,6 +619,9 @@ impl Store {
                 _ => EMPTY_ROOT,
             };
             let mut storage = Trie::new(start);
+            if let Some(old) = old.filter(|a| wiped && a.storage_root != EMPTY_ROOT) {
+                storage.supersede_all(old.storage_root, &view)?;
+            }
             let mut written = BTreeMap::new();
             for (slot, new) in &account_diff.storage {
                 let hashed = hashed_slot(slot);
@@ -626,6 +662,7 @@ impl Store {
                         }),
                 );
             let storage_root = storage.commit(&mut nodes);
+            superseded.extend(storage.take_superseded());
             let new = account_diff.info.map(|info| Account {
                 nonce: info.nonce,
                 balance: info.balance,
@@ -649,6 +686,7 @@ impl Store {
             }
         }
         let state_root = state.commit(&mut nodes);
+        superseded.extend(state.take_superseded());
         let codes = diff
             .codes
             .iter()
@@ -660,6 +698,7 @@ impl Store {
             state_root,
             changeset,
             nodes,
+            superseded,
             codes,
         })
     }
@@ -698,10 +737,13 @@ impl Store {
         if header.number > 0 && read_header(&txn, &header.parent_hash)?.is_none() {
             return Err(StorageError::UnknownBlock(header.parent_hash));
         }
+        // Committing a stored block again (a payload that comes back) must not count its
+        // nodes twice.
+        let known = read_header(&txn, &hash)?.is_some();
         {
-            let mut nodes = txn.open_table(NODES)?;
-            for (h, rlp) in &update.nodes {
-                nodes.insert(&h.0, rlp.as_slice())?;
+            if !known {
+                let key = block_txs_key(header.number, &hash);
+                node_refs::write_nodes(&txn, &key, &update.nodes, &update.superseded)?;
             }
             let mut code = txn.open_table(CODE)?;
             for (h, c) in &update.codes {
@@ -862,10 +904,7 @@ fn set_head_in(txn: &WriteTransaction, target: B256) -> Result<(), StorageError>
         return Ok(());
     }
     // An imported store has no state below its base: reverting the base is refused.
-    let base = txn
-        .get_bytes(META, META_BASE)?
-        .map(|b| as32(&b, "meta"))
-        .transpose()?;
+    let base = read_base(txn)?;
     // Walk both chains back to their common ancestor.
     let mut apply = Vec::new();
     let mut revert = Vec::new();

@@ -61,6 +61,9 @@ enum Node {
 #[derive(Debug)]
 pub struct Trie {
     root: Node,
+    /// Stored nodes of the starting trie that the updates replaced (each expanded node is
+    /// re-encoded at commit, so it counts as replaced even when it comes out unchanged).
+    superseded: Vec<B256>,
 }
 
 /// Nodes created by a commit, as `(keccak(rlp), rlp)`.
@@ -75,6 +78,7 @@ impl Trie {
             } else {
                 Node::Hash(root)
             },
+            superseded: Vec::new(),
         }
     }
 
@@ -91,7 +95,7 @@ impl Trie {
     ) -> Result<(), StorageError> {
         let path = nibbles(key);
         let root = std::mem::take(&mut self.root);
-        self.root = insert(root, &path, value, old, src)?;
+        self.root = insert(root, &path, value, old, src, &mut self.superseded)?;
         Ok(())
     }
 
@@ -99,12 +103,36 @@ impl Trie {
     pub fn remove(&mut self, key: &B256, src: &impl NodeSource) -> Result<(), StorageError> {
         let path = nibbles(key);
         let root = std::mem::take(&mut self.root);
-        self.root = remove(root, &path, src)?;
+        self.root = remove(root, &path, src, &mut self.superseded)?;
         Ok(())
+    }
+
+    /// Marks every stored node under `root` as replaced: the whole trie is dropped (a storage
+    /// trie wiped with its account).
+    pub fn supersede_all(&mut self, root: B256, src: &impl NodeSource) -> Result<(), StorageError> {
+        walk_nodes(
+            src,
+            root,
+            &mut |hash, _| {
+                self.superseded.push(*hash);
+                Ok(())
+            },
+            &mut |_| Ok(()),
+        )
+        .map(|_| ())
+    }
+
+    /// The stored nodes the updates so far replaced; see [`Trie::commit`].
+    pub fn take_superseded(&mut self) -> Vec<B256> {
+        std::mem::take(&mut self.superseded)
     }
 
     /// Hashes the trie, appending every node that is referenced by hash to `out`, and returns
     /// the root. The trie is left as a single unloaded root.
+    ///
+    /// Each node in `out` is a new *position* of the trie, and each of [`Trie::take_superseded`]
+    /// a position of the starting trie that is gone: a store counting positions per node (see
+    /// `node_refs`) knows when a node is no longer part of any retained trie.
     pub fn commit(&mut self, out: &mut NewNodes) -> B256 {
         let root = match &self.root {
             Node::Empty => EMPTY_ROOT,
@@ -263,13 +291,6 @@ fn load(
     Ok(node)
 }
 
-fn resolve(node: Node, src: &impl NodeSource) -> Result<Node, StorageError> {
-    match node {
-        Node::Hash(h) => load(src, &h, None),
-        node => Ok(node),
-    }
-}
-
 fn nibbles(key: &B256) -> [u8; 64] {
     let mut out = [0u8; 64];
     for (i, b) in key.iter().enumerate() {
@@ -329,6 +350,7 @@ fn insert(
     value: Vec<u8>,
     old: Option<&[u8]>,
     src: &impl NodeSource,
+    superseded: &mut Vec<B256>,
 ) -> Result<Node, StorageError> {
     Ok(match node {
         Node::Empty => Node::Leaf {
@@ -340,7 +362,8 @@ fn insert(
                 Some(leaf) => leaf,
                 None => load(src, &h, None)?,
             };
-            insert(node, path, value, old, src)?
+            superseded.push(h);
+            insert(node, path, value, old, src, superseded)?
         }
         Node::Leaf {
             path: lp,
@@ -369,7 +392,7 @@ fn insert(
         Node::Ext { path: ep, child } => {
             let c = common_prefix(&ep, path);
             if c == ep.len() {
-                let child = insert(*child, &path[c..], value, old, src)?;
+                let child = insert(*child, &path[c..], value, old, src, superseded)?;
                 return Ok(Node::Ext {
                     path: ep,
                     child: Box::new(child),
@@ -393,16 +416,24 @@ fn insert(
                 return Err(StorageError::CorruptTrieNode("key ends at a branch"));
             };
             let child = std::mem::take(&mut children[i as usize]);
-            children[i as usize] = insert(child, rest, value, old, src)?;
+            children[i as usize] = insert(child, rest, value, old, src, superseded)?;
             Node::Branch { children }
         }
     })
 }
 
-fn remove(node: Node, path: &[u8], src: &impl NodeSource) -> Result<Node, StorageError> {
+fn remove(
+    node: Node,
+    path: &[u8],
+    src: &impl NodeSource,
+    superseded: &mut Vec<B256>,
+) -> Result<Node, StorageError> {
     Ok(match node {
         Node::Empty => Node::Empty,
-        Node::Hash(h) => remove(load(src, &h, None)?, path, src)?,
+        Node::Hash(h) => {
+            superseded.push(h);
+            remove(load(src, &h, None)?, path, src, superseded)?
+        }
         Node::Leaf { path: lp, value } => {
             if lp == path {
                 Node::Empty
@@ -414,15 +445,15 @@ fn remove(node: Node, path: &[u8], src: &impl NodeSource) -> Result<Node, Storag
             if !path.starts_with(&ep) {
                 return Ok(Node::Ext { path: ep, child });
             }
-            let child = remove(*child, &path[ep.len()..], src)?;
-            join_prefix(&ep, child, src)?
+            let child = remove(*child, &path[ep.len()..], src, superseded)?;
+            join_prefix(&ep, child, src, superseded)?
         }
         Node::Branch { mut children } => {
             let Some((&i, rest)) = path.split_first() else {
                 return Ok(Node::Branch { children });
             };
             let child = std::mem::take(&mut children[i as usize]);
-            children[i as usize] = remove(child, rest, src)?;
+            children[i as usize] = remove(child, rest, src, superseded)?;
             let mut live = children
                 .iter()
                 .enumerate()
@@ -433,7 +464,7 @@ fn remove(node: Node, path: &[u8], src: &impl NodeSource) -> Result<Node, Storag
                 (None, _) => Node::Empty,
                 (Some(only), None) => {
                     let child = std::mem::take(&mut children[only]);
-                    join_prefix(&[only as u8], child, src)?
+                    join_prefix(&[only as u8], child, src, superseded)?
                 }
                 _ => Node::Branch { children },
             }
@@ -443,8 +474,20 @@ fn remove(node: Node, path: &[u8], src: &impl NodeSource) -> Result<Node, Storag
 
 /// `prefix` followed by `child`, merging paths so that no extension points at a leaf or another
 /// extension.
-fn join_prefix(prefix: &[u8], child: Node, src: &impl NodeSource) -> Result<Node, StorageError> {
-    Ok(match resolve(child, src)? {
+fn join_prefix(
+    prefix: &[u8],
+    child: Node,
+    src: &impl NodeSource,
+    superseded: &mut Vec<B256>,
+) -> Result<Node, StorageError> {
+    let child = match child {
+        Node::Hash(h) => {
+            superseded.push(h);
+            load(src, &h, None)?
+        }
+        node => node,
+    };
+    Ok(match child {
         Node::Empty => Node::Empty,
         Node::Leaf { path, value } => Node::Leaf {
             path: [prefix, &path].concat(),
@@ -771,6 +814,63 @@ mod tests {
                 let mut leaves = BTreeMap::new();
                 for_each_leaf(&db, *root, &mut |k, v| { leaves.insert(k, v); Ok(()) }).unwrap();
                 prop_assert_eq!(&leaves, model);
+            }
+        }
+
+        /// Counting a node up for each commit that emits it and down for each update that
+        /// supersedes it gives exactly the number of places it holds in the current trie (two
+        /// tries here, as an account trie and a storage trie may share nodes): deleting nodes at
+        /// zero keeps every current node and leaves nothing else behind.
+        #[test]
+        fn position_counts_keep_exactly_the_live_nodes(
+            batches in prop::collection::vec(
+                prop::collection::vec((0u16..300, any::<bool>(), prop::option::weighted(0.7, 1u64..4)), 1..50),
+                1..8,
+            ),
+            wipe_at in prop::option::of(0usize..8),
+        ) {
+            let mut db: HashMap<B256, Vec<u8>> = HashMap::new();
+            let mut refs: HashMap<B256, u32> = HashMap::new();
+            let mut roots = [EMPTY_ROOT; 2];
+            for (n, batch) in batches.iter().enumerate() {
+                let mut tries = roots.map(Trie::new);
+                if wipe_at == Some(n) {
+                    tries[1].supersede_all(roots[1], &db).unwrap();
+                    tries[1] = Trie { root: Node::Empty, superseded: tries[1].take_superseded() };
+                }
+                for (k, second, v) in batch {
+                    // Few distinct values, so identical leaves recur within and across tries.
+                    let key = keccak256(k.to_be_bytes());
+                    let trie = &mut tries[usize::from(*second)];
+                    match v {
+                        Some(v) => trie.insert(&key, value(*v), None, &db).unwrap(),
+                        None => trie.remove(&key, &db).unwrap(),
+                    }
+                }
+                let mut nodes = Vec::new();
+                let mut superseded = Vec::new();
+                for (i, trie) in tries.iter_mut().enumerate() {
+                    roots[i] = trie.commit(&mut nodes);
+                    superseded.extend(trie.take_superseded());
+                }
+                for (hash, rlp) in nodes {
+                    *refs.entry(hash).or_default() += 1;
+                    db.insert(hash, rlp);
+                }
+                for hash in superseded {
+                    let count = refs.get_mut(&hash).expect("a superseded node was counted");
+                    *count -= 1;
+                    if *count == 0 {
+                        refs.remove(&hash);
+                        db.remove(&hash);
+                    }
+                }
+                let mut positions: HashMap<B256, u32> = HashMap::new();
+                for root in roots {
+                    walk_nodes(&db, root, &mut |h, _| { *positions.entry(*h).or_default() += 1; Ok(()) }, &mut |_| Ok(())).unwrap();
+                }
+                prop_assert_eq!(&positions, &refs);
+                prop_assert_eq!(db.len(), refs.len());
             }
         }
     }

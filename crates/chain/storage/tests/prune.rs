@@ -1,16 +1,19 @@
-//! Bounded history: `Store::prune_history` deletes bodies, receipts, changesets and transaction
-//! index entries below the floor, keeps headers, the canonical index, state and proofs, refuses
-//! head moves that need pruned changesets without touching the state, and stops the file from
-//! growing.
+//! Bounded history: `Store::prune_history` deletes bodies, receipts, changesets, transaction
+//! index entries and the trie nodes only pruned states used, keeps headers, the canonical index
+//! and every kept state whole, refuses head moves that need pruned changesets without touching
+//! the state, and stops the file from growing.
 
+use aegis_storage::trie;
 use aegis_storage::{
     AccountDiff, AccountInfo, BlockLabel, EMPTY_CODE_HASH, MIN_HISTORY_BLOCKS, PruneReport,
     StateDiff, StorageError, Store, StoredBlock,
 };
 use alloy_consensus::Header;
 use alloy_primitives::{Address, B256, U256, keccak256};
+use alloy_rlp::Decodable;
+use alloy_trie::TrieAccount;
 use proptest::prelude::*;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 fn addr(i: u64) -> Address {
     Address::from_word(keccak256(i.to_be_bytes()))
@@ -107,6 +110,51 @@ fn chain(store: &Store, len: u64) -> Vec<B256> {
     hashes
 }
 
+fn blocks_below(report: PruneReport) -> (u64, u64) {
+    (report.blocks, report.below)
+}
+
+/// The trie nodes under the states of `blocks` (state trie and storage tries), read through the
+/// head's view so that a block below the floor is walked too. Fails on a missing node.
+fn reachable_nodes(
+    store: &Store,
+    blocks: impl IntoIterator<Item = B256>,
+) -> Result<HashSet<B256>, StorageError> {
+    let view = store.state_at(&store.head_hash()?.expect("head"))?;
+    let mut nodes = HashSet::new();
+    let mut on_node = |h: &B256, _: &[u8]| {
+        nodes.insert(*h);
+        Ok(())
+    };
+    for hash in blocks {
+        let root = store.header(&hash)?.expect("header").state_root;
+        let mut storage_roots = Vec::new();
+        trie::walk_nodes(&view, root, &mut on_node, &mut |leaf| {
+            let account = TrieAccount::decode(&mut &leaf[..]).expect("account leaf");
+            storage_roots.push(account.storage_root);
+            Ok(())
+        })?;
+        for root in storage_roots {
+            trie::walk_nodes(&view, root, &mut on_node, &mut |_| Ok(()))?;
+        }
+    }
+    Ok(nodes)
+}
+
+/// Trie nodes in the store: every preimage that is neither a header nor code (these tests
+/// deploy no code).
+fn stored_nodes(store: &Store, headers: &HashSet<B256>) -> HashSet<B256> {
+    let mut nodes = HashSet::new();
+    store
+        .for_each_preimage(&mut |hash, _| {
+            if !headers.contains(&hash) {
+                nodes.insert(hash);
+            }
+        })
+        .unwrap();
+    nodes
+}
+
 fn head_root(store: &Store) -> B256 {
     store.head().unwrap().unwrap().state_root
 }
@@ -144,7 +192,7 @@ fn assert_pruned(store: &Store, blocks: &[(B256, u64, u64)], floor: u64) {
 }
 
 #[test]
-fn pruning_deletes_history_below_the_floor_and_keeps_state_and_proofs() {
+fn pruning_deletes_history_and_state_below_the_floor_and_keeps_the_rest() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("chain.redb");
     let store = Store::open(&path).unwrap();
@@ -153,25 +201,12 @@ fn pruning_deletes_history_below_the_floor_and_keeps_state_and_proofs() {
     let root = head_root(&store);
     let old = hashes[100];
     let slots: Vec<B256> = (0..8u64).map(|s| B256::from(U256::from(s))).collect();
-    let proofs_before: Vec<_> = (0..16)
-        .map(|i| store.proof(&old, &addr(i), &slots).unwrap())
-        .collect();
-    let old_view = store.state_at(&old).unwrap();
-    let accounts_before: Vec<_> = (0..16)
-        .map(|i| old_view.account(&addr(i)).unwrap())
-        .collect();
-    drop(old_view);
+    store.proof(&old, &addr(0), &slots).unwrap();
     assert_eq!(store.history_floor().unwrap(), None);
 
     let report = store.prune_history(64).unwrap();
     // Blocks 0..=300; keeping 64 keeps 237..=300.
-    assert_eq!(
-        report,
-        PruneReport {
-            blocks: 237,
-            below: 237
-        }
-    );
+    assert_eq!(blocks_below(report), (237, 237));
     assert_eq!(store.history_floor().unwrap(), Some(237));
     let blocks: Vec<_> = hashes
         .iter()
@@ -185,19 +220,29 @@ fn pruning_deletes_history_below_the_floor_and_keeps_state_and_proofs() {
     assert_eq!(store.head_hash().unwrap(), Some(head));
     assert_eq!(head_root(&store), root);
 
-    // State and proofs of a pruned block: trie nodes are kept.
-    let proofs_after: Vec<_> = (0..16)
-        .map(|i| store.proof(&old, &addr(i), &slots).unwrap())
-        .collect();
-    assert_eq!(proofs_before, proofs_after);
-    let old_view = store.state_at(&old).unwrap();
-    let accounts_after: Vec<_> = (0..16)
-        .map(|i| old_view.account(&addr(i)).unwrap())
-        .collect();
-    assert_eq!(accounts_before, accounts_after);
-    assert_eq!(old_view.ancestor_hash(50).unwrap(), Some(hashes[50]));
-    drop(old_view);
-
+    // The state of a pruned block is gone with its trie nodes: reads say so.
+    let err = store.proof(&old, &addr(0), &slots).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            StorageError::Pruned {
+                number: 100,
+                below: 237,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(matches!(
+        store.state_at(&old).unwrap_err(),
+        StorageError::Pruned { number: 100, .. }
+    ));
+    // The oldest kept block's state and proofs still answer, and every kept state is whole.
+    let kept = hashes[237];
+    for i in 0..16 {
+        store.proof(&kept, &addr(i), &slots).unwrap();
+    }
+    reachable_nodes(&store, hashes[237..].iter().copied()).unwrap();
     // The floor survives reopening, and the pruned store opens.
     drop(store);
     let store = Store::open(&path).unwrap();
@@ -267,32 +312,22 @@ fn reorg_within_the_window_works_and_below_the_floor_is_refused_unchanged() {
         "{err}"
     );
 
-    // A fork below the floor: its blocks can be stored, not made the head, and a head commit
-    // on it is refused whole.
-    let mut low_fork = vec![hashes[230]];
-    for salt in 0..80 {
-        low_fork.push(child(
-            &store,
-            *low_fork.last().unwrap(),
-            20_000 + salt,
-            false,
-        ));
+    // A fork below the floor: the parent's state is gone, so a child can be neither built nor
+    // stored, as the head or not.
+    for head_too in [false, true] {
+        let err = try_child(&store, hashes[230], 30_000, 100, head_too).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                StorageError::Pruned {
+                    number: 230,
+                    below: 237,
+                    ..
+                }
+            ),
+            "{err}"
+        );
     }
-    let err = refused(*low_fork.last().unwrap());
-    // The fork's own blocks are there: the first missing changeset is the canonical 236.
-    assert!(
-        matches!(
-            err,
-            StorageError::Pruned {
-                number: 236,
-                below: 237,
-                ..
-            }
-        ),
-        "{err}"
-    );
-    let err = try_child(&store, *low_fork.last().unwrap(), 30_000, 100, true).unwrap_err();
-    assert!(matches!(err, StorageError::Pruned { .. }), "{err}");
     assert_eq!(store.head_hash().unwrap(), Some(head));
     assert_eq!(store.recompute_flat_state_root().unwrap(), root);
     for (i, tx) in txs(30_000, 3).iter().enumerate() {
@@ -332,13 +367,7 @@ fn side_chain_blocks_below_the_floor_are_pruned() {
     }
     // Head 150: floor 87; 50 canonical blocks (37..=86) and 10 side blocks (51..=60).
     let report = store.prune_history(64).unwrap();
-    assert_eq!(
-        report,
-        PruneReport {
-            blocks: 60,
-            below: 87
-        }
-    );
+    assert_eq!(blocks_below(report), (60, 87));
     assert_pruned(&store, &canonical, 87);
     assert_pruned(&store, &sides, 87);
 }
@@ -397,48 +426,18 @@ fn repeated_prunes_are_idempotent_and_incremental() {
         head = child(&store, head, salt, true);
     }
     let first = store.prune_history(64).unwrap();
-    assert_eq!(
-        first,
-        PruneReport {
-            blocks: 137,
-            below: 137
-        }
-    );
-    assert_eq!(
-        store.prune_history(64).unwrap(),
-        PruneReport {
-            blocks: 0,
-            below: 137
-        }
-    );
+    assert_eq!(blocks_below(first), (137, 137));
+    assert_eq!(blocks_below(store.prune_history(64).unwrap()), (0, 137));
     // A larger window later does not bring history back, nor prune.
-    assert_eq!(
-        store.prune_history(1_000).unwrap(),
-        PruneReport {
-            blocks: 0,
-            below: 137
-        }
-    );
+    assert_eq!(blocks_below(store.prune_history(1_000).unwrap()), (0, 137));
     for salt in 201..=210 {
         head = child(&store, head, salt, true);
     }
-    assert_eq!(
-        store.prune_history(64).unwrap(),
-        PruneReport {
-            blocks: 10,
-            below: 147
-        }
-    );
+    assert_eq!(blocks_below(store.prune_history(64).unwrap()), (10, 147));
     // A head moved back does not lower the floor.
     let back = store.canonical_hash(180).unwrap().unwrap();
     store.set_head(back).unwrap();
-    assert_eq!(
-        store.prune_history(64).unwrap(),
-        PruneReport {
-            blocks: 0,
-            below: 147
-        }
-    );
+    assert_eq!(blocks_below(store.prune_history(64).unwrap()), (0, 147));
     store.set_head(head).unwrap();
     assert_eq!(
         store.recompute_flat_state_root().unwrap(),
@@ -453,11 +452,8 @@ fn a_long_history_is_pruned_in_batches() {
     let hashes = chain(&store, 2_100);
     // Floor 2037: three write transactions (0..1000, 1000..2000, 2000..2037).
     assert_eq!(
-        store.prune_history(64).unwrap(),
-        PruneReport {
-            blocks: 2_037,
-            below: 2_037
-        }
+        blocks_below(store.prune_history(64).unwrap()),
+        (2_037, 2_037)
     );
     let blocks: Vec<_> = hashes
         .iter()
@@ -548,13 +544,7 @@ fn the_imported_base_keeps_its_history() {
     store.set_label(BlockLabel::Finalized, head).unwrap();
     let report = store.prune_history(64).unwrap();
     // Head 200: floor 137. Pruned: imported 51..=59, committed 61..=136; the base (60) stays.
-    assert_eq!(
-        report,
-        PruneReport {
-            blocks: 9 + 76,
-            below: 137
-        }
-    );
+    assert_eq!(blocks_below(report), (9 + 76, 137));
     assert!(store.body(&base).unwrap().is_some());
     assert!(store.changeset(&base).unwrap().is_some());
     assert!(store.body(&hashes[55]).unwrap().is_none());
@@ -589,8 +579,7 @@ fn growth(path: &std::path::Path, prune: bool) -> [Size; 2] {
     let mut head = genesis(&store);
     let mut sizes = Vec::new();
     for n in 1..=2_000u64 {
-        // One account of four changes per block: the trie nodes a block adds (never pruned)
-        // stay small next to its body.
+        // One account of four changes per block: its trie nodes are small next to its body.
         let mut diff = StateDiff::default();
         diff.accounts.insert(
             Address::with_last_byte((n % 4) as u8),
@@ -667,8 +656,8 @@ fn pruning_stops_the_file_from_growing() {
         allocated.0,
         allocated.1
     );
-    // Freed pages are reused: what the pruned store still allocates per block (headers and trie
-    // nodes, which are kept) is less than one body.
+    // Freed pages are reused: what the pruned store still allocates per block (its header; the
+    // trie nodes of pruned states are deleted) is less than one body.
     assert!(
         allocated.0 < 1_000 * 2_048,
         "pruned store allocated {} bytes for 1000 blocks",
@@ -706,6 +695,8 @@ proptest! {
     fn invariants_hold_for_random_chains_and_windows(run in run()) {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path().join("chain.redb")).unwrap();
+        // Counting trie node positions starts with the first prune call: from genesis here.
+        store.prune_history(run.keep).unwrap();
         let mut canonical = vec![(genesis(&store), 0u64, u64::MAX)];
         let mut sides = Vec::new();
         let mut salt = 0;
@@ -745,8 +736,19 @@ proptest! {
             for (hash, number, _) in &canonical {
                 prop_assert_eq!(store.canonical_hash(*number).unwrap(), Some(*hash));
             }
+            // Exactly the trie nodes of the kept states are stored (the block below the floor
+            // is the last whose superseded nodes wait for the next call): all readable, none
+            // left over.
+            let kept = canonical
+                .iter()
+                .chain(&sides)
+                .filter(|(_, number, _)| *number + 1 >= floor)
+                .map(|(hash, _, _)| *hash);
+            let reachable = reachable_nodes(&store, kept).unwrap();
+            let headers = canonical.iter().chain(&sides).map(|(hash, _, _)| *hash).collect();
+            prop_assert_eq!(stored_nodes(&store, &headers), reachable);
             // Idempotent.
-            prop_assert_eq!(store.prune_history(run.keep).unwrap(), PruneReport { blocks: 0, below: floor });
+            prop_assert_eq!(blocks_below(store.prune_history(run.keep).unwrap()), (0, floor));
             // The oldest kept block can become the head, the one below cannot.
             let head = canonical.last().unwrap().0;
             if floor > 0 {

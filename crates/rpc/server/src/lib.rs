@@ -392,7 +392,7 @@ impl EthApi {
                 .executor
                 .store()
                 .proof(&hash, &address, &keys)
-                .map_err(internal)?;
+                .map_err(aegis_rpc_types::errors::state_read)?;
             let account = proof.account.unwrap_or_default();
             let absent = proof.account.is_none();
             RpcResult::Ok(serde_json::json!({
@@ -488,10 +488,11 @@ impl EthApi {
         block: BlockId,
     ) -> RpcResult<Option<aegis_storage::Account>> {
         let hash = self.block_hash(block)?;
-        let view = self.executor.store().state_at(&hash).map_err(|e| match e {
-            aegis_storage::StorageError::UnknownBlock(_) => error(SERVER_ERROR, "header not found"),
-            other => internal(other),
-        })?;
+        let view = self
+            .executor
+            .store()
+            .state_at(&hash)
+            .map_err(aegis_rpc_types::errors::state_read)?;
         view.account(&address).map_err(internal)
     }
 
@@ -848,6 +849,9 @@ fn simulation_error(e: ExecutorError) -> ErrorObjectOwned {
         ExecutorError::UnknownParent(_)
         | ExecutorError::Storage(aegis_storage::StorageError::UnknownBlock(_)) => {
             error(SERVER_ERROR, "header not found")
+        }
+        ExecutorError::Storage(pruned @ aegis_storage::StorageError::Pruned { .. }) => {
+            aegis_rpc_types::errors::state_read(pruned)
         }
         other => internal(other),
     }

@@ -10,6 +10,9 @@ pub const INTERNAL: i32 = -32603;
 pub const SERVER_ERROR: i32 = -32000;
 /// A limit was hit (rate, size, queue).
 pub const LIMIT_EXCEEDED: i32 = -32005;
+/// A cluster follower could not forward the request to the leader (no leader known, or it could
+/// not be reached): no verdict on the request, which may be sent again.
+pub const FORWARD_FAILED: i32 = -32050;
 
 /// An error object with `code` and `message`, no data.
 pub fn rpc_error(code: i32, message: impl Into<String>) -> ErrorObjectOwned {
@@ -19,4 +22,17 @@ pub fn rpc_error(code: i32, message: impl Into<String>) -> ErrorObjectOwned {
 /// An [`INTERNAL`] error carrying `error`'s text.
 pub fn internal(error: impl std::fmt::Display) -> ErrorObjectOwned {
     rpc_error(INTERNAL, error.to_string())
+}
+
+/// The error of a state read at a block: geth's `-32000` "header not found" for an unknown
+/// block, `-32000` with the reason for a block whose state was pruned (geth: "historical state …
+/// is not available"), [`INTERNAL`] for anything else.
+pub fn state_read(error: aegis_storage::StorageError) -> ErrorObjectOwned {
+    match error {
+        aegis_storage::StorageError::UnknownBlock(_) => rpc_error(SERVER_ERROR, "header not found"),
+        pruned @ aegis_storage::StorageError::Pruned { .. } => {
+            rpc_error(SERVER_ERROR, pruned.to_string())
+        }
+        other => internal(other),
+    }
 }

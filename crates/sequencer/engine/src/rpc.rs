@@ -473,7 +473,7 @@ impl EngineApi {
                 aegis_storage::StorageError::UnknownBlock(_) => {
                     rpc_error(codes::INVALID_PARAMS, "unknown block")
                 }
-                other => internal(other),
+                other => aegis_rpc_types::errors::state_read(other),
             })?;
         Ok(proof_response(proof))
     }
