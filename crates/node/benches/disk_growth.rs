@@ -1,12 +1,14 @@
-//! Disk growth per near-empty block of `aegis node --dev` (1 s blocks): a node that never took a
-//! transaction, against one that took a burst of transfers and keeps transactions queued behind
-//! nonce gaps (a pool that never drains) while nothing new arrives — the case where `chain.redb`
-//! used to grow by every block's copied pages — and the same with `--history.blocks 64`. Prints
-//! bytes per block for each.
+//! Disk growth per block of `aegis node --dev` (1 s blocks) over a soak: a node that never took
+//! a transaction, one that took a burst of transfers and keeps transactions queued behind nonce
+//! gaps (a pool that never drains — the case where `chain.redb` used to grow by every block's
+//! copied pages), and the same with `--history.blocks 64`. The two burst nodes also get a trickle
+//! of one transfer per block throughout. The nodes run side by side; the bench prints bytes per
+//! block for each over the whole run and over its last half (flat after pruning: near zero).
 //!
-//! `cargo bench -p aegis-node --bench disk_growth`; `AEGIS_BENCH_BLOCKS` sets the quiet blocks
-//! measured after a warm-up of 60 (default 240), `AEGIS_BENCH_TXS` the burst (default 2,000; each sender's tenth nonce
-//! is skipped, so what it sends after that stays queued).
+//! `cargo bench -p aegis-node --bench disk_growth`; `AEGIS_BENCH_BLOCKS` sets the blocks
+//! measured after a warm-up of 60 (default 240; 3600 is the hour-long soak), `AEGIS_BENCH_TXS`
+//! the burst (default 2,000; each sender's tenth nonce is skipped, so what it sends after that
+//! stays queued).
 
 use aegis_testing::{
     TxType,
@@ -17,10 +19,12 @@ use alloy_primitives::Address;
 use serde_json::{Value, json};
 use std::{
     path::Path,
+    sync::atomic::{AtomicBool, Ordering},
     time::{Duration, Instant},
 };
 
-const SENDERS: u32 = 10;
+/// Burst senders; the trickle sends from the next dev account (ten are funded).
+const SENDERS: u32 = 9;
 
 fn call(url: &str, method: &str, params: Value) -> Value {
     let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
@@ -55,15 +59,56 @@ fn db_size(datadir: &Path) -> u64 {
 /// 6 MB) before it settles into reusing its freed pages.
 const WARM_UP_BLOCKS: u64 = 60;
 
-/// Bytes per block over `blocks` quiet blocks of a node at `datadir`.
-fn quiet_growth(url: &str, datadir: &Path, blocks: u64) -> f64 {
+/// Growth of a node's file over a run: bytes per block over all of it and over its last half.
+struct Growth {
+    whole: f64,
+    last_half: f64,
+    file: u64,
+}
+
+/// Measures `blocks` blocks of a node at `datadir`, after the warm-up.
+fn measure(url: &str, datadir: &Path, blocks: u64) -> Growth {
     // Past the file's first growth steps and whatever the last submission left to seal.
     wait_blocks(url, WARM_UP_BLOCKS);
     let (start, size) = (number(url), db_size(datadir));
-    wait_blocks(url, blocks);
-    let (end, grown) = (number(url), db_size(datadir));
-    (grown.saturating_sub(size)) as f64 / (end - start) as f64
+    wait_blocks(url, blocks / 2);
+    let (middle, half_size) = (number(url), db_size(datadir));
+    wait_blocks(url, blocks - blocks / 2);
+    let (end, file) = (number(url), db_size(datadir));
+    let per_block = |from: u64, to: u64, n: u64| to.saturating_sub(from) as f64 / n.max(1) as f64;
+    Growth {
+        whole: per_block(size, file, end - start),
+        last_half: per_block(half_size, file, end - middle),
+        file,
+    }
 }
+
+/// One transfer per block from a sender of its own, until `stop`.
+fn trickle(url: &str, stop: &AtomicBool) {
+    let from = signer(SENDERS);
+    let mut nonce = 0;
+    let mut last = number(url);
+    while !stop.load(Ordering::Relaxed) {
+        let now = number(url);
+        if now > last {
+            let raw = transfer(
+                TxType::Eip1559,
+                &from,
+                CHAIN_ID,
+                nonce,
+                Address::repeat_byte(0x77),
+                1,
+            );
+            if !call(url, "eth_sendRawTransaction", json!([raw])).is_null() {
+                nonce += 1;
+            }
+            last = now;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+const CHAIN_ID: u64 = 901;
 
 fn main() {
     let blocks: u64 = std::env::var("AEGIS_BENCH_BLOCKS")
@@ -75,48 +120,71 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(2_000);
     let dir = tempfile::tempdir().unwrap();
-    let mut rows = Vec::new();
-    for (label, with_burst, extra) in [
+    let rows = [
         ("no transactions", false, &[][..]),
-        ("after a burst, queued left", true, &[][..]),
+        ("burst queued + trickle", true, &[][..]),
         (
             "same, --history.blocks 64",
             true,
             &["--history.blocks", "64"][..],
         ),
-    ] {
-        let port = free_port();
-        let datadir = dir.path().join(label.replace([' ', ',', '-', '.'], "_"));
-        let _node = dev_node_with(
-            Path::new(env!("CARGO_BIN_EXE_aegis")),
-            port,
-            &datadir,
-            extra,
+    ];
+    let results: Vec<(&str, Growth)> = std::thread::scope(|scope| {
+        let runs: Vec<_> = rows
+            .iter()
+            .map(|&(label, loaded, extra)| {
+                let datadir = dir
+                    .path()
+                    .join(label.replace([' ', ',', '-', '.', '+'], "_"));
+                scope.spawn(move || (label, run(&datadir, loaded, extra, burst, blocks)))
+            })
+            .collect();
+        runs.into_iter().map(|r| r.join().unwrap()).collect()
+    });
+    println!("chain.redb growth per 1 s block over {blocks} blocks (goal <= 20 KB; pruned: flat):");
+    println!(
+        "{:<30} {:>14} {:>18} {:>10}",
+        "", "whole run", "last half", "file"
+    );
+    for (label, g) in results {
+        println!(
+            "{label:<30} {:>8.1} KB/block {:>8.1} KB/block {:>7.1} MB",
+            g.whole / 1024.0,
+            g.last_half / 1024.0,
+            g.file as f64 / 1e6
         );
-        let url = format!("http://127.0.0.1:{port}");
-        let started = Instant::now();
-        while call(&url, "eth_chainId", json!([])).is_null() {
-            assert!(started.elapsed() < Duration::from_secs(30), "node not up");
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        let chain = 901;
-        if with_burst {
-            let per_sender = burst / SENDERS as u64;
-            for i in 0..SENDERS {
-                let from = signer(i);
-                for nonce in 0..per_sender {
-                    let to = Address::repeat_byte(0x40 + (nonce % 64) as u8);
-                    // The tenth goes far ahead, so the ones after it queue for good.
-                    let nonce = if nonce == 9 { nonce + 1_000_000 } else { nonce };
-                    let raw = transfer(TxType::Eip1559, &from, chain, nonce, to, 1);
-                    call(&url, "eth_sendRawTransaction", json!([raw]));
-                }
-            }
-        }
-        rows.push((label, quiet_growth(&url, &datadir, blocks)));
     }
-    println!("chain.redb growth per near-empty 1 s block over {blocks} blocks (goal <= 20 KB):");
-    for (label, bytes) in rows {
-        println!("{label:<30} {:>10.1} KB/block", bytes / 1024.0);
+}
+
+/// Starts a node, loads it (a burst left queued, then a trickle) when `loaded`, and measures.
+fn run(datadir: &Path, loaded: bool, extra: &[&str], burst: u64, blocks: u64) -> Growth {
+    let port = free_port();
+    let _node = dev_node_with(Path::new(env!("CARGO_BIN_EXE_aegis")), port, datadir, extra);
+    let url = format!("http://127.0.0.1:{port}");
+    let started = Instant::now();
+    while call(&url, "eth_chainId", json!([])).is_null() {
+        assert!(started.elapsed() < Duration::from_secs(30), "node not up");
+        std::thread::sleep(Duration::from_millis(100));
     }
+    if !loaded {
+        return measure(&url, datadir, blocks);
+    }
+    let per_sender = burst / SENDERS as u64;
+    for i in 0..SENDERS {
+        let from = signer(i);
+        for nonce in 0..per_sender {
+            let to = Address::repeat_byte(0x40 + (nonce % 64) as u8);
+            // The tenth goes far ahead, so the ones after it queue for good.
+            let nonce = if nonce == 9 { nonce + 1_000_000 } else { nonce };
+            let raw = transfer(TxType::Eip1559, &from, CHAIN_ID, nonce, to, 1);
+            call(&url, "eth_sendRawTransaction", json!([raw]));
+        }
+    }
+    let stop = AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        scope.spawn(|| trickle(&url, &stop));
+        let growth = measure(&url, datadir, blocks);
+        stop.store(true, Ordering::Relaxed);
+        growth
+    })
 }

@@ -1,17 +1,32 @@
 //! `--cluster.key-*`: the cluster's one mempool key. A worker takes it at start from a member
 //! (`aegis_keyshare`, mutual TDX attestation), and every cluster worker with keys serves it to
 //! attested joiners on its operations port.
+//!
+//! The leader's key is the cluster's: the leader publishes it in etcd, and a worker whose key
+//! differs takes the published one from its holder. So a rotation on the leader (at EMERGENCY,
+//! or scheduled) rotates the cluster's key on every member, and a member that rotated on its
+//! own returns to the cluster's key: envelopes pooled anywhere open on whichever worker leads
+//! next.
 
 use aegis_attest::Identity;
+use aegis_conductor::{ClusterKeyRecord, ClusterStore};
 use aegis_keyshare::{JoinPolicy, KeyShareService, TrustRoots, WorkerId, join_cluster_key};
-use alloy_primitives::{B256, hex};
+use alloy_primitives::B256;
 use anyhow::{Context, bail};
 use clap::Args;
-use std::{path::PathBuf, sync::Arc, time::Duration};
-use tracing::{info, warn};
+use std::{
+    path::{Path, PathBuf},
+    sync::Arc,
+    time::Duration,
+};
+use tokio::sync::watch;
+use tracing::{debug, info, warn};
 
 /// How long a joiner retries a member that is not up yet.
 const JOIN_PATIENCE: Duration = Duration::from_secs(60);
+
+/// How often a worker compares its mempool key with the cluster's.
+const KEY_SYNC_INTERVAL: Duration = Duration::from_secs(1);
 
 #[derive(Args, Debug, Clone, Default)]
 #[command(next_help_heading = "Cluster mempool key")]
@@ -42,6 +57,10 @@ pub(crate) struct ClusterKeyArgs {
         value_delimiter = ','
     )]
     workloads: Vec<B256>,
+    /// Where other workers reach this one's operations endpoint for the key share while it
+    /// leads [default: http://<--metrics address>, when that is not a wildcard address].
+    #[arg(id = "cluster_advertise_ops", long = "cluster.advertise-ops")]
+    advertise_ops: Option<String>,
 }
 
 impl ClusterKeyArgs {
@@ -55,14 +74,7 @@ impl ClusterKeyArgs {
             let roots = self
                 .tee_roots
                 .iter()
-                .map(|value| {
-                    let mut root = [0u8; 64];
-                    hex::decode_to_slice(value.trim().trim_start_matches("0x"), &mut root)
-                        .map_err(|_| {
-                            anyhow::anyhow!("--cluster.tee-roots {value:?} is not 64 bytes of hex")
-                        })?;
-                    Ok(root)
-                })
+                .map(|value| crate::keys::parse_dev_root("--cluster.tee-roots", value))
                 .collect::<anyhow::Result<_>>()?;
             return Ok(TrustRoots::Dev(roots));
         }
@@ -112,11 +124,9 @@ impl ClusterKeyArgs {
         let worker = WorkerId::new(worker).with_context(|| format!("worker id {worker:?}"))?;
         let started = std::time::Instant::now();
         loop {
-            match join_cluster_key(identity, worker.clone(), from, &trust, &policy).await {
+            match take_key(identity, &worker, from, &trust, &policy, datadir).await {
                 Ok(hash) => {
                     info!(target: "aegis::node", member = %from, key_hash = %hash, "took the cluster mempool key");
-                    std::fs::write(&record, hash.to_string())
-                        .with_context(|| record.display().to_string())?;
                     return Ok(());
                 }
                 // Refusals (403) and malformed requests (400) are final; a member not up yet,
@@ -135,4 +145,103 @@ impl ClusterKeyArgs {
             }
         }
     }
+
+    /// The URL of this worker's key share that the leader publishes, given where its operations
+    /// endpoint listens.
+    pub(crate) fn advertised_ops(&self, listen: Option<std::net::SocketAddr>) -> Option<String> {
+        self.advertise_ops.clone().or_else(|| {
+            listen
+                .filter(|addr| !addr.ip().is_unspecified())
+                .map(|addr| format!("http://{addr}"))
+        })
+    }
+
+    /// Keeps this worker's mempool key the cluster's, every second until the process ends: as
+    /// the leader, publishes its key (with `own_url`, where it serves the key share); as a
+    /// follower, takes the published key from its holder when its own differs.
+    pub(crate) async fn keep_cluster_key(
+        self,
+        identity: Arc<Identity>,
+        cluster: ClusterStore,
+        mut leading: watch::Receiver<bool>,
+        own_url: Option<String>,
+        datadir: PathBuf,
+    ) -> anyhow::Result<()> {
+        let (policy, trust) = (self.policy(&identity)?, self.trust(&identity)?);
+        let worker = WorkerId::new(cluster.id()).context("worker id")?;
+        let mut interval = tokio::time::interval(KEY_SYNC_INTERVAL);
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = interval.tick() => {}
+                changed = leading.changed() => if changed.is_err() { return Ok(()) },
+            }
+            let mine = identity.encryption_public_key();
+            let published = match cluster.cluster_key().await {
+                Ok(record) => record,
+                Err(error) => {
+                    debug!(target: "aegis::node", %error, "cluster key record not readable");
+                    continue;
+                }
+            };
+            let leads = *leading.borrow();
+            if leads {
+                let Some(url) = &own_url else { continue };
+                let current = published
+                    .as_ref()
+                    .is_some_and(|r| r.key_hash == mine.key_hash() && r.holder == cluster.id());
+                if current {
+                    continue;
+                }
+                let record = ClusterKeyRecord {
+                    key_hash: mine.key_hash(),
+                    key_epoch: mine.epoch(),
+                    holder: cluster.id().to_owned(),
+                    key_share_url: url.clone(),
+                };
+                match cluster.publish_cluster_key(&record).await {
+                    Ok(true) => {
+                        info!(target: "aegis::node", key_hash = %record.key_hash, key_epoch = record.key_epoch, "published this leader's mempool key as the cluster's")
+                    }
+                    Ok(false) => {}
+                    Err(error) => {
+                        warn!(target: "aegis::node", %error, "publishing the cluster mempool key")
+                    }
+                }
+                continue;
+            }
+            let Some(record) =
+                published.filter(|r| r.key_hash != mine.key_hash() && r.holder != cluster.id())
+            else {
+                continue;
+            };
+            let from = &record.key_share_url;
+            match take_key(&identity, &worker, from, &trust, &policy, &datadir).await {
+                Ok(hash) => {
+                    info!(target: "aegis::node", holder = %record.holder, key_hash = %hash, key_epoch = identity.encryption_public_key().epoch(), "took the cluster's current mempool key")
+                }
+                Err(error) => {
+                    warn!(target: "aegis::node", holder = %record.holder, %error, "taking the cluster's current mempool key")
+                }
+            }
+        }
+    }
+}
+
+/// Takes and adopts the key of the member at `from`, and records its hash beside the key store
+/// so that a restart keeps it.
+async fn take_key(
+    identity: &Identity,
+    worker: &WorkerId,
+    from: &str,
+    trust: &TrustRoots,
+    policy: &JoinPolicy,
+    datadir: &Path,
+) -> Result<B256, aegis_keyshare::KeyShareError> {
+    let hash = join_cluster_key(identity, worker.clone(), from, trust, policy).await?;
+    let record = datadir.join("keys/cluster-key-hash");
+    if let Err(error) = std::fs::write(&record, hash.to_string()) {
+        warn!(target: "aegis::node", path = %record.display(), %error, "recording the cluster key hash");
+    }
+    Ok(hash)
 }

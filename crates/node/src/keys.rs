@@ -303,10 +303,12 @@ fn read_quote(path: &Path) -> anyhow::Result<Vec<u8>> {
     })
 }
 
-fn parse_dev_root(value: &str) -> anyhow::Result<[u8; 64]> {
+/// A development root (x ‖ y, 64 bytes of hex, `0x` optional) given by `flag`, which the error
+/// names along with the bad value.
+pub(crate) fn parse_dev_root(flag: &str, value: &str) -> anyhow::Result<[u8; 64]> {
     let mut root = [0u8; 64];
     hex::decode_to_slice(value.trim().trim_start_matches("0x"), &mut root)
-        .map_err(|_| anyhow::anyhow!("--dev-root {value:?} is not 64 bytes of hex"))?;
+        .map_err(|_| anyhow::anyhow!("{flag} {value:?} is not 64 bytes of hex"))?;
     Ok(root)
 }
 
@@ -340,7 +342,10 @@ pub(crate) fn attest_command(command: AttestCommand) -> anyhow::Result<()> {
             let collateral = collateral
                 .map(|p| std::fs::read(&p).with_context(|| format!("reading {}", p.display())))
                 .transpose()?;
-            let dev_root = dev_root.as_deref().map(parse_dev_root).transpose()?;
+            let dev_root = dev_root
+                .as_deref()
+                .map(|value| parse_dev_root("--dev-root", value))
+                .transpose()?;
             // Print what parses even when verification fails: that is what one debugs.
             let parsed = aegis_tee::Quote::parse(&bytes)
                 .with_context(|| format!("{} is not a TDX v4 quote", quote.display()))?;
@@ -429,7 +434,10 @@ pub(crate) async fn tx_command(command: TxCommand) -> anyhow::Result<()> {
             send,
         } => {
             let raw = hex::decode(raw.trim()).map_err(|_| anyhow::anyhow!("--raw is not hex"))?;
-            let dev_root = dev_root.as_deref().map(parse_dev_root).transpose()?;
+            let dev_root = dev_root
+                .as_deref()
+                .map(|value| parse_dev_root("--dev-root", value))
+                .transpose()?;
             let collateral = collateral
                 .map(|p| std::fs::read(&p).with_context(|| format!("reading {}", p.display())))
                 .transpose()?;

@@ -804,6 +804,7 @@ async fn node_command(args: NodeArgs) -> anyhow::Result<()> {
     let ready = Arc::new(std::sync::atomic::AtomicBool::new(false));
     // Filled once the keys are open: a cluster worker serves the mempool key to attested joiners.
     let key_share = observe::KeyShareSlot::default();
+    let mut ops_listen = None;
     if let Some(addr) = args.metrics {
         let handle = observe::install_recorder()?;
         let local = observe::serve(
@@ -815,6 +816,7 @@ async fn node_command(args: NodeArgs) -> anyhow::Result<()> {
         )
         .await?;
         info!(target: "aegis::node", metrics = %local, "metrics and health endpoints listening");
+        ops_listen = Some(local);
     }
     if let Some(source) = &args.sync.source
         && !snapshot::store_path(datadir).exists()
@@ -898,6 +900,20 @@ async fn node_command(args: NodeArgs) -> anyhow::Result<()> {
     let leadership = cluster
         .clone()
         .map(|store| aegis_conductor::watch_leadership(store, LEADERSHIP_POLL));
+    if let (Some((identity, _)), Some(cluster), Some(leads)) = (&identity, &cluster, &leadership) {
+        let sync = args.cluster_key.clone().keep_cluster_key(
+            identity.clone(),
+            cluster.clone(),
+            leads.clone(),
+            args.cluster_key.advertised_ops(ops_listen),
+            datadir.to_path_buf(),
+        );
+        tokio::spawn(async move {
+            if let Err(error) = sync.await {
+                tracing::error!(target: "aegis::node", error = %format!("{error:#}"), "cluster key sync stopped");
+            }
+        });
+    }
     let anchor = match (&identity, args.anchor.config()) {
         (Some((identity, store)), Some(config)) => {
             info!(target: "aegis::node", attestation = %config.attestation, oracle = ?config.oracle, "anchoring on the contracts");

@@ -79,6 +79,7 @@ impl Drop for Devnet {
 struct Worker {
     id: String,
     l2_rpc: u16,
+    engine: u16,
     conductor: u16,
     metrics: u16,
 }
@@ -188,13 +189,13 @@ fn send_transfer(port: u16, key: &str, nonce: u64) -> Option<String> {
 const ENCRYPTED_SENDER_KEY: &str =
     "0x92db14e403b83dfe3df233f83dfa3a0d7096f21ca9b0d6d6b8d88b2b4ec1564e";
 
-/// Encrypts a transfer from [`ENCRYPTED_SENDER_KEY`] with nonce 1 (nonce 0 is held back, so it
-/// waits in the leader's pool) to the cluster's mempool key and sends it through a follower;
-/// returns the transaction's hash.
-fn send_encrypted_behind_a_gap(data: &Path, workers: &[Worker]) -> String {
+/// Encrypts a transfer from [`ENCRYPTED_SENDER_KEY`] with `nonce` (an earlier nonce held back
+/// keeps it waiting in the leader's pool) to the cluster's mempool key and sends it through a
+/// follower; returns the transaction's hash.
+fn send_encrypted(data: &Path, workers: &[Worker], nonce: u64) -> String {
     let leader = leader(workers).expect("a leader");
     let follower = workers.iter().find(|w| w.id != leader.id).unwrap();
-    let raw = signed_transfer(ENCRYPTED_SENDER_KEY, 1).unwrap();
+    let raw = signed_transfer(ENCRYPTED_SENDER_KEY, nonce).unwrap();
     // The key comes with a quote under the answering worker's own development root.
     for w in workers {
         let keys: Value = serde_json::from_str(
@@ -216,6 +217,30 @@ fn send_encrypted_behind_a_gap(data: &Path, workers: &[Worker]) -> String {
         "the encrypted transfer was not accepted through {}",
         follower.id
     );
+}
+
+/// The mempool key hash `account` registered on the devnet's `SequencerAttestation`.
+fn registered_key_hash(
+    data: &Path,
+    l2_rpc: u16,
+    account: alloy_primitives::Address,
+) -> Option<alloy_primitives::B256> {
+    use aegis_bindings::sequencer_attestation::SequencerAttestation;
+    use alloy_sol_types::SolCall;
+    let contracts: Value =
+        serde_json::from_str(&std::fs::read_to_string(data.join("contracts.json")).ok()?).ok()?;
+    let to: alloy_primitives::Address =
+        serde_json::from_value(contracts["SequencerAttestation"].clone()).ok()?;
+    let input =
+        alloy_primitives::Bytes::from(SequencerAttestation::sequencerCall { account }.abi_encode());
+    let out = call(
+        l2_rpc,
+        "eth_call",
+        json!([{"to": to, "input": input}, "latest"]),
+    )?;
+    let out = alloy_primitives::hex::decode(out.as_str()?).ok()?;
+    let record = SequencerAttestation::sequencerCall::abi_decode_returns(&out).ok()?;
+    Some(record.encryptionKeyHash)
 }
 
 fn signed_transfer(key: &str, nonce: u64) -> Option<String> {
@@ -255,6 +280,7 @@ fn the_cluster_survives_its_leader_a_worker_and_an_etcd_member() {
     let worker = |w: &Value| Worker {
         id: w["id"].as_str().unwrap().to_owned(),
         l2_rpc: w["l2Rpc"].as_u64().unwrap() as u16,
+        engine: w["engine"].as_u64().unwrap() as u16,
         conductor: w["conductorRpc"].as_u64().unwrap() as u16,
         metrics: w["conductorMetrics"].as_u64().unwrap() as u16,
     };
@@ -430,9 +456,7 @@ fn the_cluster_survives_its_leader_a_worker_and_an_etcd_member() {
         ("the new leader's whole worker", &["--worker"][..]),
     ] {
         // An encrypted transfer waits in the leader's pool behind a nonce gap when it dies.
-        let encrypted = args
-            .is_empty()
-            .then(|| send_encrypted_behind_a_gap(&data, &workers));
+        let encrypted = args.is_empty().then(|| send_encrypted(&data, &workers, 1));
         let before = live_head(&workers).unwrap();
         let killed_at = Instant::now();
         let out = devnet(&data, "failover", args);
@@ -550,11 +574,78 @@ fn the_cluster_survives_its_leader_a_worker_and_an_etcd_member() {
     );
     workers.push(spare);
 
-    // 4. An operator hands the leadership to the worker that joined last (conductor_transferLeaderToServer):
-    // no slot is missed, and from then on only its batcher posts and only its anchor commits,
+    // 4. The worker that joined leads after a failover. The other followers' conductors are
+    // paused (conductor_pause), so when the leader's aegis dies it is the one candidate. An
+    // encrypted transfer pooled before the failover, behind a nonce gap, opens on it with the
+    // cluster key it took when it joined.
+    let joined = workers.last().unwrap().clone();
+    let old = leader(&workers).expect("a leader");
+    assert_ne!(old.id, joined.id);
+    let paused: Vec<Worker> = workers
+        .iter()
+        .filter(|w| w.id != old.id && w.id != joined.id)
+        .cloned()
+        .collect();
+    for w in &paused {
+        assert!(
+            call(w.conductor, "conductor_pause", json!([])).is_some(),
+            "pausing {}",
+            w.id
+        );
+    }
+    let encrypted = send_encrypted(&data, &workers, 3);
+    let before = live_head(&workers).unwrap();
+    let out = devnet(&data, "failover", &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8(out.stdout).unwrap().trim(), old.id);
+    wait_until(
+        &format!("{} leading after the failover", joined.id),
+        Duration::from_secs(60),
+        || leader(&workers).is_some_and(|l| l.id == joined.id),
+    );
+    wait_until(
+        &format!("blocks sealed by {}", joined.id),
+        Duration::from_secs(60),
+        || head(joined.l2_rpc).is_some_and(|n| n > before + 1),
+    );
+    for w in &paused {
+        assert!(call(w.conductor, "conductor_resume", json!([])).is_some());
+    }
+    assert!(
+        send_transfer(joined.l2_rpc, ENCRYPTED_SENDER_KEY, 2).is_some(),
+        "the gap-filling transfer was refused"
+    );
+    wait_until(
+        &format!("the encrypted transfer included by {}", joined.id),
+        Duration::from_secs(60),
+        || included(&encrypted, &workers),
+    );
+    eprintln!(
+        "{} led after a failover and included the encrypted transfer {encrypted} sent before it",
+        joined.id
+    );
+    let out = devnet(&data, "restart", &[&format!("aegis-{}", old.id)]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    wait_until(
+        &format!("{} back in step", old.id),
+        Duration::from_secs(90),
+        || head(old.l2_rpc).is_some_and(|n| n + 2 >= live_head(&workers).unwrap_or(0)),
+    );
+
+    // 5. An operator hands the leadership on (conductor_transferLeaderToServer): no slot is
+    // missed, and from then on only the target's batcher posts and only its anchor commits,
     // under its own TEE identity.
-    let target = workers.last().unwrap().clone();
     let from = leader(&workers).expect("a leader");
+    let target_index = workers.iter().position(|w| w.id != from.id).unwrap();
+    let target = workers[target_index].clone();
     let attested = |w: &Worker| {
         call(
             w.l2_rpc,
@@ -564,14 +655,12 @@ fn the_cluster_survives_its_leader_a_worker_and_an_etcd_member() {
         .and_then(|list| list.as_array().map(Vec::len))
         .unwrap_or(0)
     };
-    if from.id != target.id {
-        let answer = call(
-            from.conductor,
-            "conductor_transferLeaderToServer",
-            json!([target.id, format!("127.0.0.1:{}", target.conductor)]),
-        );
-        assert!(answer.is_some(), "transferLeaderToServer refused");
-    }
+    let answer = call(
+        from.conductor,
+        "conductor_transferLeaderToServer",
+        json!([target.id, format!("127.0.0.1:{}", target.conductor)]),
+    );
+    assert!(answer.is_some(), "transferLeaderToServer refused");
     let transferred_at = live_head(&workers).unwrap();
     // The longest wall-clock wait for the next block across the handover (a missed slot would
     // make it two block times).
@@ -626,13 +715,16 @@ fn the_cluster_survives_its_leader_a_worker_and_an_etcd_member() {
                 && heads(PORTS.validator_rpc).1 > transferred_at
         },
     );
-    let target_index = workers.len() - 1;
     wait_until(
         &format!("{} attesting new batches", target.id),
         Duration::from_secs(60),
         || attested(&target) > attested_before[target_index],
     );
-    for (i, w) in workers.iter().enumerate().take(target_index) {
+    for (i, w) in workers
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != target_index)
+    {
         assert_eq!(
             attested(w),
             attested_before[i],
@@ -656,6 +748,68 @@ fn the_cluster_survives_its_leader_a_worker_and_an_etcd_member() {
     eprintln!(
         "{} transfers acknowledged by followers, all included",
         acknowledged.len()
+    );
+
+    // 6. EMERGENCY on the leader (a threat report on its engine port) rotates its keys, and
+    // with them the cluster's mempool key: every member takes the new key from it through the
+    // attested key share, each member's registration on SequencerAttestation follows
+    // (updateKeys, handed over by its unchanged ML-DSA-87 key), and an encrypted transfer to
+    // the new key sent through a follower is included.
+    let rotating = leader(&workers).expect("a leader");
+    let old_key = key_hash(&rotating).expect("the leader's key");
+    let jwt = std::fs::read_to_string(data.join(format!("jwt-{}.hex", rotating.id))).unwrap();
+    let report =
+        json!([{"observedAt": aegis_testing::unix_now(), "indicators": {"cryptanalysis": 9500.0}}]);
+    let out = Command::new(repo().join(".tools/bin/cast"))
+        .args(["rpc", "--rpc-url"])
+        .arg(format!("http://127.0.0.1:{}", rotating.engine))
+        .args(["--jwt-secret", jwt.trim(), "aegis_submitThreatReport"])
+        .arg(report.to_string())
+        .arg("--raw")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    wait_until(
+        &format!("{}'s mempool key rotated at EMERGENCY", rotating.id),
+        Duration::from_secs(60),
+        || key_hash(&rotating).is_some_and(|k| k != old_key),
+    );
+    let new_key = key_hash(&rotating).unwrap();
+    let new_key = new_key.as_str().unwrap();
+    let rotated_at = Instant::now();
+    for w in workers.iter().filter(|w| w.id != rotating.id) {
+        let record = data.join(format!("aegis-{}/keys/cluster-key-hash", w.id));
+        wait_until(
+            &format!("{} holding the rotated cluster key", w.id),
+            Duration::from_secs(60),
+            || std::fs::read_to_string(&record).is_ok_and(|k| k.trim() == new_key),
+        );
+    }
+    eprintln!(
+        "EMERGENCY on {}: every member held the rotated cluster key {:?} after the leader's rotation",
+        rotating.id,
+        rotated_at.elapsed()
+    );
+    for w in &workers {
+        let account = account_of(&data, &w.id);
+        wait_until(
+            &format!("{}'s registered mempool key updated", w.id),
+            Duration::from_secs(120),
+            || {
+                registered_key_hash(&data, rotating.l2_rpc, account)
+                    .is_some_and(|k| k.to_string() == new_key)
+            },
+        );
+    }
+    let encrypted = send_encrypted(&data, &workers, 4);
+    wait_until(
+        "the encrypted transfer to the rotated key included",
+        Duration::from_secs(60),
+        || included(&encrypted, &workers),
     );
 
     stop.store(true, Ordering::Release);

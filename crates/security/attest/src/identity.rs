@@ -381,6 +381,27 @@ impl Identity {
         Ok(())
     }
 
+    /// A handover from the current epoch's ML-DSA-87 key to the current key hashes: what
+    /// `updateKeys` needs when the registry holds this epoch's signing keys but another mempool
+    /// key (the node adopted the cluster's after registering). Signed now, not stored.
+    pub fn self_handover(&self) -> Result<KeyHandover, AttestError> {
+        let current = self.read();
+        let keys = current.keys.current();
+        let hashes = (
+            keys.mldsa.key_hash(),
+            keys.slhdsa.key_hash(),
+            current.encryption.key_hash(),
+        );
+        let digest = key_handover_digest(self.chain_id, current.keys.address(), hashes);
+        Ok(KeyHandover {
+            epoch: keys.epoch,
+            mldsa_key_hash: hashes.0,
+            slhdsa_key_hash: hashes.1,
+            encryption_key_hash: hashes.2,
+            signature: keys.mldsa.sign(&digest)?.into(),
+        })
+    }
+
     /// The previous epoch's handover to `epoch`'s keys, if this node rotated into it.
     pub fn handover(&self, epoch: u32) -> Option<KeyHandover> {
         let current = self.read();
@@ -530,6 +551,23 @@ pub(crate) mod tests {
         assert_eq!(opened.as_slice(), b"raw tx");
         assert_eq!(again.address(), address);
         assert_eq!(again.public_epochs().len(), 1);
+
+        // The registry still holds the node's own mempool key: the current ML-DSA key hands
+        // over to itself with the adopted one, and only to exactly these hashes.
+        let handover = again.self_handover().unwrap();
+        assert_eq!(handover.epoch, 0);
+        assert_eq!(handover.key_hashes(), (keys.0, keys.1, shared_hash));
+        let public = again.public_epochs().pop().unwrap();
+        let pk = fips204::ml_dsa_87::PublicKey::try_from_bytes(
+            public.mldsa_public_key.try_into().unwrap(),
+        )
+        .unwrap();
+        let signature: [u8; 4627] = handover.signature.to_vec().try_into().unwrap();
+        use fips204::traits::{SerDes as _, Verifier as _};
+        let digest = key_handover_digest(901, address, handover.key_hashes());
+        assert!(pk.verify(digest.as_slice(), &signature, &[]));
+        let own = key_handover_digest(901, address, keys);
+        assert!(!pk.verify(own.as_slice(), &signature, &[]));
     }
 
     #[test]

@@ -19,7 +19,9 @@ mod plan;
 pub use error::AnchorError;
 pub use plan::{ALL_KEY_PARTS, Action, ChainView, CommitPaths, Registration, ReporterView, plan};
 
-use aegis_attest::{Anchoring, AttestationStore, BatchAttestation, CommitPath, Identity};
+use aegis_attest::{
+    Anchoring, AttestationStore, BatchAttestation, CommitPath, Identity, KeyHandover,
+};
 use aegis_bindings::{
     OnChainCommitment, batch_commitment_digest, ml_dsa87_verifier::MlDsa87Verifier,
     pq_batch_commitment_digest, qrms_oracle::QRMSOracle,
@@ -479,9 +481,18 @@ impl Anchor {
             Action::Register => self.registration().await?,
             Action::UpdateKeys => {
                 // One epoch forward of the registered one: its handover is signed by the key
-                // the registry holds (the current epoch's may be several rotations ahead).
+                // the registry holds (the current epoch's may be several rotations ahead). A
+                // registry at the current epoch with another mempool key (the cluster's was
+                // adopted after registering) gets the current key's handover to itself.
                 let registered = view.registered_epoch.ok_or(AnchorError::NoHandover(0))?;
-                self.key_update(registered + 1).await?
+                let handover = if registered == self.identity.epoch() {
+                    self.identity.self_handover()?
+                } else {
+                    self.identity
+                        .handover(registered + 1)
+                        .ok_or(AnchorError::NoHandover(registered + 1))?
+                };
+                self.key_update(handover).await?
             }
             Action::Commit(batch_id) => self.commitment_call(batch(batch_id)?, emergency)?,
             Action::CommitPq(batch_id) => self.pq_commitment_call(batch(batch_id)?)?,
@@ -559,13 +570,9 @@ impl Anchor {
         .abi_encode())
     }
 
-    /// `updateKeys` to `epoch`'s keys: the handover the previous epoch's ML-DSA key signed when
-    /// the keys rotated, and a fresh quote over `epoch`'s key hashes.
-    async fn key_update(&self, epoch: u32) -> Result<Vec<u8>, AnchorError> {
-        let handover = self
-            .identity
-            .handover(epoch)
-            .ok_or(AnchorError::NoHandover(epoch))?;
+    /// `updateKeys` to the keys of `handover` (signed by the registered ML-DSA key), with a
+    /// fresh quote over their hashes.
+    async fn key_update(&self, handover: KeyHandover) -> Result<Vec<u8>, AnchorError> {
         let nonce = fresh_nonce();
         let domain =
             registration_domain(true, self.executor.spec().chain_id, self.config.attestation);

@@ -35,6 +35,7 @@ pub use leading::watch_leadership;
 pub use route::{Destination, LeaderRoute};
 pub use rpc::{ClusterStatus, MemberStatus, cluster_status, conductor_module};
 pub use store::{
-    ClusterMembership, ClusterStore, CommittedHead, Leadership, PAYLOADS_KEPT, ServerInfo, Suffrage,
+    ClusterKeyRecord, ClusterMembership, ClusterStore, CommittedHead, Leadership, PAYLOADS_KEPT,
+    ServerInfo, Suffrage,
 };
 pub use supervisor::{CATCH_UP_PER_TICK, HealthConfig, RollupNode, Supervisor, UnsafeHead, join};

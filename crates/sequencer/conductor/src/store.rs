@@ -88,6 +88,21 @@ pub struct ClusterMembership {
     pub version: u64,
 }
 
+/// The cluster's one mempool key, as its leader publishes it: who holds it and where a member
+/// that lost it (its own key rotated) takes it again through the attested key share.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClusterKeyRecord {
+    /// keccak256 of the key's public encoding.
+    pub key_hash: B256,
+    /// Its key epoch.
+    pub key_epoch: u32,
+    /// The worker that published it.
+    pub holder: String,
+    /// The holder's operations endpoint serving the key share (`http://host:port`).
+    pub key_share_url: String,
+}
+
 /// An etcd lease this worker keeps alive in the background; leadership is bound to it, so it
 /// ends by itself at most one TTL after the worker (or its link to etcd) dies.
 #[derive(Debug)]
@@ -615,6 +630,29 @@ impl ClusterStore {
             async move { c.put(key, url, None).await.map(drop) }
         })
         .await
+    }
+
+    /// Publishes `record` as the cluster's mempool key, only while this worker holds the leader
+    /// key (the leader's key is the cluster's); false when it does not.
+    pub async fn publish_cluster_key(
+        &self,
+        record: &ClusterKeyRecord,
+    ) -> Result<bool, ConductorError> {
+        let leader = self.key("leader");
+        let json = serde_json::to_string(record).expect("serialisable");
+        let txn = Txn::new()
+            .when([Compare::value(leader, CompareOp::Equal, self.id.clone())])
+            .and_then([TxnOp::put(self.key("cluster_key"), json, None)]);
+        self.txn(txn).await
+    }
+
+    /// The cluster's mempool key as a leader last published it.
+    pub async fn cluster_key(&self) -> Result<Option<ClusterKeyRecord>, ConductorError> {
+        let key = self.key("cluster_key");
+        self.get_string(key.clone())
+            .await?
+            .map(|json| serde_json::from_str(&json).map_err(|e| corrupt(&key, e)))
+            .transpose()
     }
 
     /// The wallet RPC worker `id` advertised, if any.

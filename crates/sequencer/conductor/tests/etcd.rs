@@ -3,7 +3,7 @@
 
 mod support;
 
-use aegis_conductor::{ClusterStore, CommittedHead, ConductorError};
+use aegis_conductor::{ClusterKeyRecord, ClusterStore, CommittedHead, ConductorError};
 use aegis_testing::etcd::EtcdCluster;
 use op_alloy_rpc_types_engine::{OpExecutionPayload, OpExecutionPayloadEnvelope};
 use std::time::{Duration, Instant};
@@ -78,6 +78,37 @@ async fn only_the_lease_holder_commits_and_only_what_extends_the_head() {
     ));
     b.commit(&lease_b, &payload(4, 0)).await.unwrap();
     assert_eq!(a.head().await.unwrap().unwrap().number, 4);
+}
+
+/// Only the leader publishes the cluster's mempool key: a follower (or a deposed leader) that
+/// tries changes nothing, so members never take a key from a worker that does not lead.
+#[tokio::test(flavor = "multi_thread")]
+async fn only_the_leader_publishes_the_cluster_key() {
+    let etcd = EtcdCluster::start(1);
+    let (a, b) = (
+        store(&etcd.endpoints(), "a").await,
+        store(&etcd.endpoints(), "b").await,
+    );
+    let record = |holder: &str, byte: u8| ClusterKeyRecord {
+        key_hash: alloy_primitives::B256::repeat_byte(byte),
+        key_epoch: u32::from(byte),
+        holder: holder.to_owned(),
+        key_share_url: format!("http://{holder}:9100"),
+    };
+    assert_eq!(a.cluster_key().await.unwrap(), None);
+    // Nobody leads: nobody publishes.
+    assert!(!a.publish_cluster_key(&record("a", 1)).await.unwrap());
+    let (lease_a, lease_b) = (a.grant(TTL).await.unwrap(), b.grant(TTL).await.unwrap());
+    assert!(a.campaign(&lease_a).await.unwrap());
+    assert!(a.publish_cluster_key(&record("a", 1)).await.unwrap());
+    assert!(!b.publish_cluster_key(&record("b", 2)).await.unwrap());
+    assert_eq!(b.cluster_key().await.unwrap(), Some(record("a", 1)));
+    // Leadership moves: the new leader's key replaces it, the old leader's does not come back.
+    assert!(a.resign(&lease_a).await.unwrap());
+    assert!(b.campaign(&lease_b).await.unwrap());
+    assert!(b.publish_cluster_key(&record("b", 2)).await.unwrap());
+    assert!(!a.publish_cluster_key(&record("a", 3)).await.unwrap());
+    assert_eq!(a.cluster_key().await.unwrap(), Some(record("b", 2)));
 }
 
 #[tokio::test(flavor = "multi_thread")]
