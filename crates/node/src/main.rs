@@ -167,9 +167,9 @@ struct NodeArgs {
     sync: snapshot::SyncArgs,
     #[command(flatten)]
     checkpoint: snapshot::CheckpointArgs,
-    /// Keep block bodies, receipts and reorg changesets of only the last N blocks (at least
-    /// 64; never below the safe and finalized blocks); state proofs at older blocks still work.
-    /// Default: keep everything.
+    /// Keep block bodies, receipts, reorg changesets and state of only the last N blocks (at
+    /// least 64; never below the safe and finalized blocks); trie nodes only older states used
+    /// are deleted. Default: keep everything.
     #[arg(long = "history.blocks", env = "AEGIS_HISTORY_BLOCKS", value_parser = parse_history_blocks)]
     history_blocks: Option<u64>,
     /// `[quantum]` of the config file.
