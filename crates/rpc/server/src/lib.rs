@@ -223,6 +223,7 @@ impl EthApi {
             .set_batch_request_config(jsonrpsee::server::BatchRequestConfig::Limit(
                 self.config.max_batch,
             ))
+            .set_id_provider(subscribe::HexIdProvider)
             .build();
         let cors = (!self.config.cors_origins.is_empty())
             .then(|| cors_layer(&self.config.cors_origins))

@@ -20,6 +20,19 @@ const MAX_REORG_WALK: usize = 256;
 /// geth's "method not found", used for unknown subscription kinds.
 const METHOD_NOT_FOUND: i32 = -32601;
 
+/// Subscription ids as geth and reth hand them out: `0x` and 32 random hex digits (a JSON string;
+/// viem, for one, only registers string ids and ignores notifications for any other).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct HexIdProvider;
+
+impl jsonrpsee::core::traits::IdProvider for HexIdProvider {
+    fn next_id(&self) -> jsonrpsee::types::SubscriptionId<'static> {
+        let mut id = [0u8; 16];
+        rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut id);
+        jsonrpsee::types::SubscriptionId::Str(alloy_primitives::hex::encode_prefixed(id).into())
+    }
+}
+
 /// A change of the canonical chain, oldest first.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum ChainEvent {

@@ -10,8 +10,9 @@ use aegis_testing::{IWeth, TxType, WETH, attributes, fee_ordered, signer, spec, 
 use alloy_primitives::{Address, B256, Bytes, TxKind, U256, keccak256};
 use alloy_sol_types::SolCall;
 use jsonrpsee::{
-    core::client::{Subscription, SubscriptionClientT},
+    core::client::{Subscription, SubscriptionClientT, SubscriptionKind},
     rpc_params,
+    types::SubscriptionId,
     ws_client::WsClientBuilder,
 };
 use serde_json::{Value, json};
@@ -244,6 +245,21 @@ async fn subscriptions_follow_the_head_and_reorgs() {
         )
         .await
         .unwrap();
+    // Ids as geth's: `0x` and 32 hex digits, as JSON strings (clients register only those).
+    let id = |s: &Subscription<Value>| match s.kind() {
+        SubscriptionKind::Subscription(SubscriptionId::Str(id)) => id.to_string(),
+        other => panic!("subscription id {other:?} is not a string"),
+    };
+    for s in [&heads, &logs] {
+        let id = id(s);
+        assert!(
+            id.len() == 34
+                && id.starts_with("0x")
+                && id[2..].bytes().all(|b| b.is_ascii_hexdigit()),
+            "{id}"
+        );
+    }
+    assert_ne!(id(&heads), id(&logs));
     let genesis = h.executor.store().head_hash().unwrap().unwrap();
     let first = h.seal(&[weth_deposit(0, 0, 10)]);
     let head = next(&mut heads).await;
