@@ -32,6 +32,7 @@ use tokio::sync::broadcast;
 use tower_http::cors::{AllowOrigin, Any, CorsLayer};
 
 mod aegis;
+mod filters;
 mod forward;
 mod logs;
 mod namespaces;
@@ -61,6 +62,10 @@ pub struct EthApi {
     config: RpcConfig,
     /// Canonical chain changes for subscriptions, fed by [`subscribe::follow_head`].
     events: broadcast::Sender<subscribe::ChainEvent>,
+    /// Hashes of public transactions as this pool takes them (never encrypted ones).
+    pooled: broadcast::Sender<B256>,
+    /// Live polling filters.
+    filters: filters::Filters,
     /// The head state transactions are validated against, rebuilt when the head moves (building
     /// it reads the L1 fee parameters, too costly per transaction).
     head_state: std::sync::Mutex<Option<(B256, Arc<HeadState>)>>,
@@ -161,6 +166,8 @@ impl EthApi {
             pool,
             config,
             events: broadcast::channel(1024).0,
+            pooled: broadcast::channel(4096).0,
+            filters: filters::Filters::default(),
             head_state: std::sync::Mutex::default(),
             aegis: None,
             extra: std::sync::Mutex::default(),
@@ -309,6 +316,25 @@ impl EthApi {
         heavy_method!("eth_getLogs", |params, api| {
             let filter: Filter = params.one()?;
             api.get_logs(filter)
+        });
+        method!("eth_newFilter", |params, api| {
+            let filter: Filter = params.one()?;
+            api.new_log_filter(filter)
+        });
+        method!("eth_newBlockFilter", |_params, api| api.new_block_filter());
+        method!("eth_newPendingTransactionFilter", |_params, api| api
+            .new_pending_transaction_filter());
+        heavy_method!("eth_getFilterChanges", |params, api| {
+            let id: String = params.one()?;
+            api.filter_changes(&id)
+        });
+        heavy_method!("eth_getFilterLogs", |params, api| {
+            let id: String = params.one()?;
+            api.filter_logs(&id)
+        });
+        method!("eth_uninstallFilter", |params, api| {
+            let id: String = params.one()?;
+            RpcResult::Ok(api.filters.uninstall(&id))
         });
         subscribe::register(&mut module);
         method!("eth_chainId", |_p, api| RpcResult::Ok(U64::from(
@@ -801,12 +827,19 @@ impl EthApi {
             other => error(INVALID_PARAMS, format!("invalid transaction: {other}")),
         })?;
         let state = self.head_state()?;
-        let added = if private {
-            self.pool.add_private(tx, &*state)
-        } else {
-            self.pool.add_local(tx, &*state)
-        };
-        added.map_err(|e| error(SERVER_ERROR, e.to_string()))
+        if private {
+            return self
+                .pool
+                .add_private(tx, &*state)
+                .map_err(|e| error(SERVER_ERROR, e.to_string()));
+        }
+        let hash = self
+            .pool
+            .add_local(tx, &*state)
+            .map_err(|e| error(SERVER_ERROR, e.to_string()))?;
+        // Nobody listening is fine.
+        let _ = self.pooled.send(hash);
+        Ok(hash)
     }
 }
 
@@ -859,7 +892,7 @@ fn simulation_error(e: ExecutorError) -> ErrorObjectOwned {
 }
 
 /// A pool transaction in the RPC shape (no block yet).
-fn pooled_transaction(tx: &PoolTx) -> op_alloy_rpc_types::Transaction {
+pub(crate) fn pooled_transaction(tx: &PoolTx) -> op_alloy_rpc_types::Transaction {
     op_alloy_rpc_types::Transaction {
         inner: alloy_rpc_types_eth::Transaction {
             inner: Recovered::new_unchecked(tx.envelope().clone(), tx.sender()),

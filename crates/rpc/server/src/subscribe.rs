@@ -1,5 +1,6 @@
 //! `eth_subscribe` over WebSocket: `newHeads` and `logs` (with `removed: true` for logs of
-//! blocks a reorg took out), fed by one task that follows the canonical head.
+//! blocks a reorg took out), fed by one task that follows the canonical head, and
+//! `newPendingTransactions` (public transactions as the pool takes them).
 
 use crate::{EthApi, error};
 use alloy_primitives::B256;
@@ -112,6 +113,10 @@ fn chain_change(
 enum Kind {
     NewHeads,
     Logs(Box<Filter>),
+    /// Public transactions as the pool takes them: hashes, or whole transactions with `true`.
+    NewPendingTransactions {
+        full: bool,
+    },
 }
 
 fn parse_kind(params: &Params<'_>) -> Result<Kind, ErrorObjectOwned> {
@@ -119,6 +124,12 @@ fn parse_kind(params: &Params<'_>) -> Result<Kind, ErrorObjectOwned> {
     let kind: String = seq.next()?;
     match kind.as_str() {
         "newHeads" => Ok(Kind::NewHeads),
+        "newPendingTransactions" => {
+            let full: Option<bool> = seq.optional_next()?;
+            Ok(Kind::NewPendingTransactions {
+                full: full.unwrap_or(false),
+            })
+        }
         "logs" => {
             let filter: Option<Filter> = seq.optional_next()?;
             Ok(Kind::Logs(Box::new(filter.unwrap_or_default())))
@@ -146,6 +157,9 @@ async fn serve_subscription(
             return Ok(());
         }
     };
+    if let Kind::NewPendingTransactions { full } = kind {
+        return serve_pending(full, pending, api).await;
+    }
     let mut events = api.events.subscribe();
     let sink = pending.accept().await?;
     loop {
@@ -171,7 +185,8 @@ async fn serve_subscription(
                     }));
                 }
             }
-            (Kind::NewHeads, ChainEvent::Removed(_)) => {}
+            (Kind::NewHeads, ChainEvent::Removed(_)) | (Kind::NewPendingTransactions { .. }, _) => {
+            }
             (Kind::Logs(filter), ChainEvent::Added(hash) | ChainEvent::Removed(hash)) => {
                 let removed = matches!(event, ChainEvent::Removed(_));
                 if let Ok(Some(logs)) = api.matching_logs(hash, filter) {
@@ -186,6 +201,42 @@ async fn serve_subscription(
             if sink.send(message).await.is_err() {
                 return Ok(());
             }
+        }
+    }
+}
+
+/// `newPendingTransactions`: each public transaction the pool takes, as its hash or (`full`)
+/// the transaction. Encrypted transactions are never announced: they are private until
+/// included.
+async fn serve_pending(
+    full: bool,
+    pending: PendingSubscriptionSink,
+    api: Arc<EthApi>,
+) -> SubscriptionResult {
+    let mut pooled = api.pooled.subscribe();
+    let sink = pending.accept().await?;
+    loop {
+        let hash = tokio::select! {
+            _ = sink.closed() => return Ok(()),
+            hash = pooled.recv() => match hash {
+                Ok(hash) => hash,
+                Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(broadcast::error::RecvError::Closed) => return Ok(()),
+            },
+        };
+        let message = if full {
+            // Gone already (included or replaced): nothing to show.
+            let Some(tx) = api.pool.get_public(&hash) else {
+                continue;
+            };
+            message(&crate::pooled_transaction(&tx))
+        } else {
+            message(&hash)
+        };
+        if let Some(message) = message
+            && sink.send(message).await.is_err()
+        {
+            return Ok(());
         }
     }
 }

@@ -1,5 +1,5 @@
-//! eth_getLogs filters and limits, eth_subscribe `newHeads`/`logs` over WebSocket (with
-//! `removed` logs on a reorg), eth_call/eth_estimateGas error shapes, CORS and
+//! eth_getLogs filters and limits, eth_subscribe `newHeads`/`logs`/`newPendingTransactions` over
+//! WebSocket (with `removed` logs on a reorg), polling filters, eth_call/eth_estimateGas error shapes, CORS and
 //! miner_setMaxDASize over real HTTP/WS servers.
 
 use aegis_executor::{DaLimits, ExecutedBlock, Executor, TxPool, next_base_fee};
@@ -292,6 +292,123 @@ async fn subscriptions_follow_the_head_and_reorgs() {
         message.contains("nope") && message.contains("subscription in eth namespace"),
         "{message}"
     );
+}
+
+/// Polls `eth_getFilterChanges` until it returns something (the head follower runs every 50 ms).
+async fn changes(h: &Harness, id: &Value) -> Vec<Value> {
+    for _ in 0..100 {
+        let response = h.call("eth_getFilterChanges", json!([id])).await;
+        let found = response["result"]
+            .as_array()
+            .cloned()
+            .unwrap_or_else(|| panic!("{response}"));
+        if !found.is_empty() {
+            return found;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("no filter changes");
+}
+
+#[tokio::test]
+async fn polling_filters_report_blocks_logs_reorgs_and_pending_transactions() {
+    let h = Harness::new(RpcConfig::default()).await;
+    let block_filter = h.call("eth_newBlockFilter", json!([])).await["result"].clone();
+    let log_filter = h
+        .call(
+            "eth_newFilter",
+            json!([{"address": WETH, "topics": [deposit_topic()]}]),
+        )
+        .await["result"]
+        .clone();
+    let pending_filter =
+        h.call("eth_newPendingTransactionFilter", json!([])).await["result"].clone();
+    for id in [&block_filter, &log_filter, &pending_filter] {
+        let id = id.as_str().unwrap_or_else(|| panic!("filter id {id}"));
+        assert!(id.len() == 34 && id.starts_with("0x"), "{id}");
+    }
+    let genesis = h.executor.store().head_hash().unwrap().unwrap();
+
+    // A submitted transaction is announced by its hash, once.
+    let raw = weth_deposit(0, 0, 10);
+    let sent = h.call("eth_sendRawTransaction", json!([raw])).await["result"].clone();
+    assert_eq!(changes(&h, &pending_filter).await, vec![sent.clone()]);
+    let again = h
+        .call("eth_getFilterChanges", json!([pending_filter]))
+        .await;
+    assert_eq!(again["result"], json!([]), "{again}");
+
+    let first = h.seal(&[raw]);
+    assert_eq!(changes(&h, &block_filter).await, vec![json!(first.hash)]);
+    let logs = changes(&h, &log_filter).await;
+    assert_eq!(logs.len(), 1, "{logs:?}");
+    assert_eq!(logs[0]["blockHash"], json!(first.hash));
+    assert_eq!(logs[0]["removed"], false);
+    // eth_getFilterLogs answers as eth_getLogs over the filter's range.
+    let all = h.call("eth_getFilterLogs", json!([log_filter])).await;
+    assert_eq!(all["result"].as_array().map(Vec::len), Some(1), "{all}");
+
+    // A reorg takes block 1 out: its log comes back removed, the new blocks are reported.
+    let sibling = h.seal_on(Some(genesis), &[]);
+    let child = h.seal(&[]);
+    let removed = changes(&h, &log_filter).await;
+    assert_eq!(removed.len(), 1, "{removed:?}");
+    assert_eq!(removed[0]["blockHash"], json!(first.hash));
+    assert_eq!(removed[0]["removed"], true);
+    let mut blocks = changes(&h, &block_filter).await;
+    while !blocks.contains(&json!(child.hash)) {
+        blocks.extend(changes(&h, &block_filter).await);
+    }
+    assert!(blocks.contains(&json!(sibling.hash)), "{blocks:?}");
+
+    // Uninstalled, unknown and malformed ids: geth's answers.
+    let gone = h.call("eth_uninstallFilter", json!([block_filter])).await;
+    assert_eq!(gone["result"], true, "{gone}");
+    let gone = h.call("eth_uninstallFilter", json!([block_filter])).await;
+    assert_eq!(gone["result"], false, "{gone}");
+    for method in ["eth_getFilterChanges", "eth_getFilterLogs"] {
+        let unknown = h.call(method, json!([block_filter])).await;
+        assert_eq!(unknown["error"]["code"], -32000, "{unknown}");
+        assert_eq!(unknown["error"]["message"], "filter not found", "{unknown}");
+    }
+    let not_logs = h.call("eth_getFilterLogs", json!([pending_filter])).await;
+    assert_eq!(
+        not_logs["error"]["message"], "filter not found",
+        "{not_logs}"
+    );
+    let malformed = h.call("eth_getFilterChanges", json!([7])).await;
+    assert_eq!(malformed["error"]["code"], -32602, "{malformed}");
+}
+
+#[tokio::test]
+async fn new_pending_transactions_subscriptions_send_hashes_or_transactions() {
+    let h = Harness::new(RpcConfig::default()).await;
+    let client = WsClientBuilder::default().build(&h.ws).await.unwrap();
+    let mut hashes: Subscription<Value> = client
+        .subscribe(
+            "eth_subscribe",
+            rpc_params!["newPendingTransactions"],
+            "eth_unsubscribe",
+        )
+        .await
+        .unwrap();
+    let mut full: Subscription<Value> = client
+        .subscribe(
+            "eth_subscribe",
+            rpc_params!["newPendingTransactions", true],
+            "eth_unsubscribe",
+        )
+        .await
+        .unwrap();
+    let sent = h
+        .call("eth_sendRawTransaction", json!([weth_deposit(0, 0, 10)]))
+        .await["result"]
+        .clone();
+    assert_eq!(next(&mut hashes).await, sent);
+    let tx = next(&mut full).await;
+    assert_eq!(tx["hash"], sent, "{tx}");
+    assert_eq!(tx["from"], json!(signer(0).address()), "{tx}");
+    assert_eq!(tx["blockHash"], Value::Null, "{tx}");
 }
 
 #[tokio::test]
