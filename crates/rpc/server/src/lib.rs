@@ -36,6 +36,7 @@ mod filters;
 mod forward;
 mod logs;
 mod namespaces;
+mod standard;
 mod subscribe;
 mod workers;
 
@@ -337,6 +338,7 @@ impl EthApi {
             RpcResult::Ok(api.filters.uninstall(&id))
         });
         subscribe::register(&mut module);
+        standard::register(&mut module);
         method!("eth_chainId", |_p, api| RpcResult::Ok(U64::from(
             api.executor.spec().chain_id
         )));

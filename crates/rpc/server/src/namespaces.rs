@@ -50,9 +50,10 @@ pub(crate) fn restrict(methods: Methods, apis: &[String]) -> std::io::Result<Met
     module
         .merge(methods)
         .map_err(|e| std::io::Error::other(e.to_string()))?;
+    // `rpc_modules` is always served: it is how a client learns what is.
     let hidden: Vec<&'static str> = module
         .method_names()
-        .filter(|name| !apis.iter().any(|api| api == namespace(name)))
+        .filter(|name| namespace(name) != "rpc" && !apis.iter().any(|api| api == namespace(name)))
         .collect();
     for name in hidden {
         module.remove_method(name);

@@ -412,6 +412,125 @@ async fn new_pending_transactions_subscriptions_send_hashes_or_transactions() {
 }
 
 #[tokio::test]
+async fn the_rest_of_the_standard_surface_answers_as_geth() {
+    let h = Harness::new(RpcConfig::default()).await;
+    let raw = weth_deposit(0, 0, 10);
+    let hash = h.call("eth_sendRawTransaction", json!([raw])).await["result"].clone();
+    // Pooled: its raw bytes are known before inclusion.
+    let pooled = h.call("eth_getRawTransactionByHash", json!([hash])).await;
+    assert_eq!(pooled["result"], json!(raw), "{pooled}");
+    let block = h.seal(&[raw.clone()]);
+    let result = |v: Value| v["result"].clone();
+    // The L1-info deposit and the transfer.
+    assert_eq!(
+        result(
+            h.call("eth_getBlockTransactionCountByNumber", json!(["0x1"]))
+                .await
+        ),
+        "0x2"
+    );
+    assert_eq!(
+        result(
+            h.call("eth_getBlockTransactionCountByHash", json!([block.hash]))
+                .await
+        ),
+        "0x2"
+    );
+    assert_eq!(
+        result(
+            h.call("eth_getBlockTransactionCountByNumber", json!(["0x9"]))
+                .await
+        ),
+        Value::Null
+    );
+    let tx = result(
+        h.call(
+            "eth_getTransactionByBlockNumberAndIndex",
+            json!(["latest", "0x1"]),
+        )
+        .await,
+    );
+    assert_eq!(tx["hash"], hash, "{tx}");
+    assert_eq!(tx["blockHash"], json!(block.hash), "{tx}");
+    assert_eq!(tx["transactionIndex"], "0x1", "{tx}");
+    let deposit = result(
+        h.call(
+            "eth_getTransactionByBlockHashAndIndex",
+            json!([block.hash, "0x0"]),
+        )
+        .await,
+    );
+    assert_eq!(deposit["type"], "0x7e", "{deposit}");
+    assert_eq!(
+        result(
+            h.call(
+                "eth_getTransactionByBlockHashAndIndex",
+                json!([block.hash, "0x2"])
+            )
+            .await
+        ),
+        Value::Null
+    );
+    assert_eq!(
+        result(h.call("eth_getRawTransactionByHash", json!([hash])).await),
+        json!(raw)
+    );
+    assert_eq!(
+        result(
+            h.call("eth_getRawTransactionByHash", json!([B256::repeat_byte(9)]))
+                .await
+        ),
+        Value::Null
+    );
+    assert_eq!(
+        result(
+            h.call("eth_getUncleCountByBlockNumber", json!(["0x1"]))
+                .await
+        ),
+        "0x0"
+    );
+    assert_eq!(
+        result(
+            h.call(
+                "eth_getUncleCountByBlockHash",
+                json!([B256::repeat_byte(9)])
+            )
+            .await
+        ),
+        Value::Null
+    );
+    assert_eq!(
+        result(
+            h.call("eth_getUncleByBlockNumberAndIndex", json!(["0x1", "0x0"]))
+                .await
+        ),
+        Value::Null
+    );
+    assert_eq!(result(h.call("eth_syncing", json!([])).await), false);
+    assert_eq!(result(h.call("eth_accounts", json!([])).await), json!([]));
+    assert_eq!(result(h.call("net_listening", json!([])).await), true);
+    assert_eq!(result(h.call("net_peerCount", json!([])).await), "0x0");
+    assert_eq!(
+        result(
+            h.call("web3_sha3", json!(["0x68656c6c6f20776f726c64"]))
+                .await
+        ),
+        "0x47173285a8d7341e5e972fc677286384f802f8ef42a5ec5f03bbfa254cb01fad"
+    );
+    let bad = h.call("web3_sha3", json!(["hello"])).await;
+    assert_eq!(bad["error"]["code"], -32602, "{bad}");
+    let modules = result(h.call("rpc_modules", json!([])).await);
+    for ns in ["eth", "net", "web3", "rpc"] {
+        assert_eq!(modules[ns], "1.0", "{modules}");
+    }
+    assert_eq!(modules["miner"], Value::Null, "{modules}");
+    let bad = h
+        .call("eth_getTransactionByBlockNumberAndIndex", json!(["0x1"]))
+        .await;
+    assert_eq!(bad["error"]["code"], -32602, "{bad}");
+}
+
+#[tokio::test]
 async fn call_and_estimate_speak_geth() {
     let h = Harness::new(RpcConfig::default()).await;
     let alice = signer(0).address();
