@@ -457,3 +457,23 @@ pub(crate) async fn tx_command(command: TxCommand) -> anyhow::Result<()> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::parse_dev_root;
+
+    #[test]
+    fn a_dev_root_is_64_bytes_of_hex_and_a_bad_one_is_named_with_its_flag() {
+        let root = format!("0x{}", "ab".repeat(64));
+        assert_eq!(parse_dev_root("--dev-root", &root).unwrap(), [0xab; 64]);
+        assert_eq!(
+            parse_dev_root("--cluster.tee-roots", &root[2..]).unwrap(),
+            [0xab; 64]
+        );
+        let error = parse_dev_root("--cluster.tee-roots", "0x1234").unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "--cluster.tee-roots \"0x1234\" is not 64 bytes of hex"
+        );
+    }
+}

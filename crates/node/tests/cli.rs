@@ -1,35 +1,10 @@
 //! The `aegis` binary end to end: genesis generation, dev sealing, restart, verification and
 //! the errors bad input gets.
 
+mod support;
+
 use std::{path::Path, process::Command};
-
-fn aegis(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_aegis"))
-        .args(args)
-        .env("RUST_LOG", "info")
-        .output()
-        .unwrap()
-}
-
-fn ok(args: &[&str]) -> String {
-    let out = aegis(args);
-    assert!(
-        out.status.success(),
-        "aegis {args:?} failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-fn err(args: &[&str]) -> String {
-    let out = aegis(args);
-    assert!(!out.status.success(), "aegis {args:?} should fail");
-    String::from_utf8(out.stderr).unwrap()
-}
-
-fn path(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
+use support::{ok, path, refused};
 
 /// Starts `aegis node` on a fresh datadir under `dir` with `genesis` and `extra` flags.
 fn spawn_node(dir: &Path, genesis: &Path, extra: &[&str]) -> std::process::Child {
@@ -165,7 +140,7 @@ fn node_seals_blocks_restarts_at_its_head_and_verifies() {
 
     // A different genesis against the same database is refused.
     let other = genesis_at(&dir.path().join("other"), "1700000002");
-    let stderr = err(&[
+    let stderr = refused(&[
         "node",
         "--datadir",
         path(&datadir),
@@ -185,7 +160,7 @@ fn bad_input_gets_named_errors() {
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("genesis.json");
     std::fs::write(&bad, r#"{"config":{"chainId":"nope"},"alloc":{}}"#).unwrap();
-    let stderr = err(&[
+    let stderr = refused(&[
         "node",
         "--datadir",
         path(dir.path()),
@@ -197,10 +172,10 @@ fn bad_input_gets_named_errors() {
     let datadir = dir.path().join("corrupt");
     std::fs::create_dir_all(&datadir).unwrap();
     std::fs::write(datadir.join("chain.redb"), vec![0x42; 4096]).unwrap();
-    let stderr = err(&["db", "verify", "--datadir", path(&datadir)]);
+    let stderr = refused(&["db", "verify", "--datadir", path(&datadir)]);
     assert!(stderr.contains("chain.redb"), "{stderr}");
 
-    let stderr = err(&[
+    let stderr = refused(&[
         "genesis",
         "--out",
         path(dir.path()),
@@ -330,7 +305,7 @@ fn rollup_config_of_another_chain_is_refused() {
         mutate(&mut bad);
         let bad_path = dir.path().join("bad-rollup.json");
         std::fs::write(&bad_path, bad.to_string()).unwrap();
-        let stderr = err(&[
+        let stderr = refused(&[
             "node",
             "--datadir",
             path(&dir.path().join("data")),
@@ -376,7 +351,7 @@ fn config_file_sets_what_flags_do_not_and_bad_files_are_named() {
     );
 
     std::fs::write(&config, "[engine]\nprot = 8551\n").unwrap();
-    let stderr = err(&["node", "--config", path(&config)]);
+    let stderr = refused(&["node", "--config", path(&config)]);
     assert!(
         stderr.contains("prot") && stderr.contains("phala.toml"),
         "{stderr}"
@@ -405,11 +380,11 @@ fn config_check_accepts_the_example_and_names_bad_keys() {
         ),
     ] {
         std::fs::write(&file, text).unwrap();
-        let stderr = err(&["config", "check", "--config", path(&file)]);
+        let stderr = refused(&["config", "check", "--config", path(&file)]);
         assert!(stderr.contains(key), "{text:?}: {stderr}");
     }
     let datadir = dir.path().join("data");
-    let stderr = err(&[
+    let stderr = refused(&[
         "node",
         "--datadir",
         path(&datadir),
@@ -513,7 +488,7 @@ fn a_misconfigured_conductor_is_refused_with_the_reason() {
             "1".into(),
         ]
     };
-    let run = |args: &[String]| err(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let run = |args: &[String]| refused(&args.iter().map(String::as_str).collect::<Vec<_>>());
 
     let mut args = base(&nobody, &nobody);
     args.extend(["--conductor.lease-ttl".into(), "0".into()]);
@@ -537,9 +512,9 @@ fn a_misconfigured_cluster_worker_is_refused_with_the_reason() {
     let datadir = |name: &str| dir.path().join(name).to_str().unwrap().to_owned();
     let nobody = format!("http://127.0.0.1:{}", aegis_testing::process::free_port());
     // An id without an etcd (and the other way round) is a usage error naming the missing flag.
-    let message = err(&["node", "--datadir", &datadir("a"), "--conductor.id", "w1"]);
+    let message = refused(&["node", "--datadir", &datadir("a"), "--conductor.id", "w1"]);
     assert!(message.contains("--conductor.etcd"), "{message}");
-    let message = err(&[
+    let message = refused(&[
         "node",
         "--datadir",
         &datadir("b"),
@@ -550,7 +525,7 @@ fn a_misconfigured_cluster_worker_is_refused_with_the_reason() {
 
     // An etcd that does not answer is named, at once.
     let started = std::time::Instant::now();
-    let message = err(&[
+    let message = refused(&[
         "node",
         "--datadir",
         &datadir("c"),
@@ -569,7 +544,7 @@ fn a_misconfigured_cluster_worker_is_refused_with_the_reason() {
 
     // A wallet RPC on every interface has no address the other workers could forward to.
     let etcd = aegis_testing::etcd::EtcdCluster::start(1);
-    let message = err(&[
+    let message = refused(&[
         "node",
         "--datadir",
         &datadir("d"),

@@ -2,48 +2,20 @@
 //! fresh node starts from one and serves the same state; untrusted or unverifiable snapshots are
 //! refused; an import killed half-way completes when run again.
 
+mod support;
+
 use alloy_primitives::{Address, B256, U256};
 use serde_json::{Value, json};
 use std::{
-    path::Path,
-    process::{Command, Stdio},
+    process::Stdio,
     time::{Duration, Instant},
 };
+use support::{aegis, ok, path, refused};
 
 // Below Linux's ephemeral range (32768 and up), where outgoing connections could take them.
 const SOURCE_RPC: u16 = 23545;
 const SOURCE_OPS: u16 = 23546;
 const JOINER_RPC: u16 = 23547;
-
-fn aegis() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_aegis"));
-    command.env("RUST_LOG", "info");
-    command
-}
-
-fn path(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
-fn run(args: &[&str]) -> std::process::Output {
-    aegis().args(args).output().unwrap()
-}
-
-fn ok(args: &[&str]) -> String {
-    let out = run(args);
-    assert!(
-        out.status.success(),
-        "aegis {args:?} failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-fn refused(args: &[&str]) -> String {
-    let out = run(args);
-    assert!(!out.status.success(), "aegis {args:?} should fail");
-    String::from_utf8(out.stderr).unwrap()
-}
 
 /// Kills the child on drop.
 struct Node(std::process::Child);

@@ -7,12 +7,9 @@ use crate::{
         Totals,
     },
 };
-use aegis_storage::{HeadReader, StorageError, Store};
+use aegis_storage::{EMPTY_CODE_HASH, HeadReader, Store};
 use alloy_primitives::B256;
-use std::{
-    io::Write,
-    path::{Path, PathBuf},
-};
+use std::{collections::BTreeSet, io::Write, path::Path};
 
 /// What an export wrote.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -40,8 +37,8 @@ struct ChunkWriter<W: Write> {
 }
 
 impl<W: Write> ChunkWriter<W> {
-    fn write(&mut self, bytes: &[u8]) -> Result<(), StorageError> {
-        self.out.write_all(bytes).map_err(io_error)?;
+    fn write(&mut self, bytes: &[u8]) -> Result<(), SnapshotError> {
+        self.out.write_all(bytes).map_err(SnapshotError::Write)?;
         self.bytes += bytes.len() as u64;
         Ok(())
     }
@@ -51,7 +48,7 @@ impl<W: Write> ChunkWriter<W> {
         &mut self,
         kind: ChunkKind,
         encode: impl FnOnce(&mut Vec<u8>),
-    ) -> Result<(), StorageError> {
+    ) -> Result<(), SnapshotError> {
         if kind != self.kind {
             self.flush()?;
             self.kind = kind;
@@ -59,7 +56,10 @@ impl<W: Write> ChunkWriter<W> {
         let before = self.payload.len();
         encode(&mut self.payload);
         if self.payload.len() > MAX_CHUNK_PAYLOAD as usize {
-            return Err(record_too_large(kind, self.payload.len() - before));
+            return Err(SnapshotError::RecordTooLarge {
+                kind,
+                length: self.payload.len() - before,
+            });
         }
         self.records += 1;
         self.totals.add(kind, 1);
@@ -69,7 +69,7 @@ impl<W: Write> ChunkWriter<W> {
         Ok(())
     }
 
-    fn flush(&mut self) -> Result<(), StorageError> {
+    fn flush(&mut self) -> Result<(), SnapshotError> {
         if self.records == 0 && self.kind != ChunkKind::End {
             return Ok(());
         }
@@ -89,22 +89,6 @@ impl<W: Write> ChunkWriter<W> {
         self.records = 0;
         self.next_index += 1;
         Ok(())
-    }
-}
-
-// The writer's failures travel through the store's callbacks as storage errors and are mapped
-// back to snapshot errors by `export`.
-fn io_error(e: std::io::Error) -> StorageError {
-    StorageError::Open {
-        path: PathBuf::from("<snapshot output>"),
-        reason: e.to_string(),
-    }
-}
-
-fn record_too_large(kind: ChunkKind, length: usize) -> StorageError {
-    StorageError::Open {
-        path: PathBuf::from("<snapshot output>"),
-        reason: format!("a {kind} record of {length} bytes does not fit a chunk"),
     }
 }
 
@@ -140,39 +124,36 @@ pub fn export_head(
         totals: Totals::default(),
         bytes: 0,
     };
-    let result = (|| -> Result<(), StorageError> {
-        writer.write(&header.encode())?;
-        reader.for_each_recent_block(HISTORY, &mut |block| {
-            writer.record(ChunkKind::Blocks, |out| format::encode_block(&block, out))
-        })?;
-        reader.for_each_account(&mut |address, account| {
-            writer.record(ChunkKind::Accounts, |out| {
-                format::encode_account(&address, &account, out)
-            })
-        })?;
-        reader.for_each_slot(&mut |address, slot, value| {
-            writer.record(ChunkKind::Storage, |out| {
-                format::encode_slot(&address, &slot, &value, out)
-            })
-        })?;
-        reader.for_each_code(&mut |_, code| {
-            writer.record(ChunkKind::Code, |out| format::encode_blob(code, out))
-        })?;
-        reader.for_each_trie_node(&mut |_, rlp| {
-            writer.record(ChunkKind::TrieNodes, |out| format::encode_blob(rlp, out))
-        })?;
-        writer.flush()?;
-        writer.kind = ChunkKind::End;
-        writer.payload.extend_from_slice(&writer.totals.encode());
-        writer.flush()?;
-        writer.out.flush().map_err(io_error)
-    })();
-    result.map_err(|e| match e {
-        StorageError::Open { path, reason } if path.as_os_str() == "<snapshot output>" => {
-            SnapshotError::Io { path, reason }
-        }
-        e => e.into(),
+    writer.write(&header.encode())?;
+    reader.for_each_recent_block(HISTORY, &mut |block| {
+        writer.record(ChunkKind::Blocks, |out| format::encode_block(&block, out))
     })?;
+    // The codes the accounts use, gathered on the way: one hash per distinct contract code.
+    let mut codes = BTreeSet::new();
+    reader.for_each_account(&mut |address, account| {
+        if account.code_hash != EMPTY_CODE_HASH {
+            codes.insert(account.code_hash);
+        }
+        writer.record(ChunkKind::Accounts, |out| {
+            format::encode_account(&address, &account, out)
+        })
+    })?;
+    reader.for_each_slot(&mut |address, slot, value| {
+        writer.record(ChunkKind::Storage, |out| {
+            format::encode_slot(&address, &slot, &value, out)
+        })
+    })?;
+    reader.for_each_code(codes, &mut |_, code| {
+        writer.record(ChunkKind::Code, |out| format::encode_blob(code, out))
+    })?;
+    reader.for_each_trie_node(&mut |_, rlp| {
+        writer.record(ChunkKind::TrieNodes, |out| format::encode_blob(rlp, out))
+    })?;
+    writer.flush()?;
+    writer.kind = ChunkKind::End;
+    writer.payload.extend_from_slice(&writer.totals.encode());
+    writer.flush()?;
+    writer.out.flush().map_err(SnapshotError::Write)?;
     Ok(ExportSummary {
         header,
         totals: writer.totals,
@@ -192,7 +173,7 @@ pub fn export_to_file(
     let file = std::fs::File::create(&partial).map_err(|e| SnapshotError::io(&partial, e))?;
     let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
     let summary = export_head(reader, chain_id, &mut out).map_err(|e| match e {
-        SnapshotError::Io { reason, .. } => SnapshotError::io(path, reason),
+        SnapshotError::Write(e) => SnapshotError::io(path, e),
         e => e,
     });
     let summary = match summary {

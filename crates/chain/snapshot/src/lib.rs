@@ -176,11 +176,14 @@ pub enum SnapshotError {
     /// The import target already holds a chain store.
     #[error("{0} already exists: import into an empty datadir (move the old store away first)")]
     StoreExists(PathBuf),
+    /// Writing the snapshot out failed (export; [`export_to_file`] names the file instead).
+    #[error("writing the snapshot: {0}")]
+    Write(std::io::Error),
     /// A record is too large for one chunk (export).
-    #[error("{what} of {length} bytes does not fit a chunk")]
+    #[error("a {kind} record of {length} bytes does not fit a chunk")]
     RecordTooLarge {
-        /// What the record is.
-        what: &'static str,
+        /// The record's kind.
+        kind: ChunkKind,
         /// Its size.
         length: usize,
     },

@@ -98,9 +98,10 @@ fn the_imported_store_builds_the_same_next_block_and_never_reorgs_below_its_base
     assert_eq!(imported.recompute_flat_state_root().unwrap(), roots[1].1);
     // Back to the base is fine; below it there is no state.
     imported.set_head(head).unwrap();
+    // Block 19 came with the snapshot (its header is known): the refusal is the base's.
     assert!(matches!(
         imported.set_head(hashes[19]),
-        Err(StorageError::BelowBase { .. }) | Err(StorageError::UnknownBlock(_))
+        Err(StorageError::BelowBase { base, target }) if base == head && target == hashes[19]
     ));
     assert_eq!(imported.head_hash().unwrap(), Some(head));
 }
@@ -310,4 +311,50 @@ fn export_is_deterministic() {
     let dir = tempfile::tempdir().unwrap();
     let (source, _) = chain(&dir.path().join("source.redb"), 500, 3);
     assert_eq!(snapshot_of(&source), snapshot_of(&source));
+}
+
+/// Accepts `left` bytes, then fails every write.
+struct FailingOutput {
+    left: usize,
+}
+
+impl std::io::Write for FailingOutput {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.left == 0 {
+            return Err(std::io::Error::other("disk full"));
+        }
+        let n = buf.len().min(self.left);
+        self.left -= n;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn an_export_whose_output_fails_stops_with_the_write_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let (source, _) = chain(&dir.path().join("source.redb"), 10_000, 3);
+    let snapshot = snapshot_of(&source);
+    let layout = chunks(&snapshot);
+    let trie_chunks: Vec<_> = layout.iter().filter(|c| c.1 == 5).collect();
+    // More than one trie-node chunk: the first is written from within the trie walk.
+    assert!(trie_chunks.len() > 1, "{layout:?}");
+    let accounts = layout.iter().find(|c| c.1 == 2).unwrap();
+    // Failing in the header, in the accounts, in the first trie-node chunk, in the end chunk.
+    for left in [
+        10,
+        accounts.0 + 20,
+        trie_chunks[0].0 + 20,
+        snapshot.len() - 10,
+    ] {
+        let error = export(&source, CHAIN_ID, FailingOutput { left }).unwrap_err();
+        assert!(
+            matches!(&error, SnapshotError::Write(e) if e.to_string() == "disk full"),
+            "at byte {left}: {error:?}"
+        );
+        assert_eq!(error.to_string(), "writing the snapshot: disk full");
+    }
 }

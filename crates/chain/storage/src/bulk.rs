@@ -18,9 +18,12 @@ use alloy_consensus::Header;
 use alloy_primitives::{Address, B256, U256, keccak256};
 use alloy_rlp::Encodable;
 use alloy_trie::{HashBuilder, Nibbles};
-use redb::{ReadOnlyTable, ReadTransaction, ReadableDatabase, ReadableTable};
+use redb::{
+    ReadOnlyTable, ReadTransaction, ReadableDatabase, ReadableTable, ReadableTableMetadata,
+};
 use std::{
-    collections::{BTreeSet, HashSet},
+    cmp::Ordering,
+    collections::{BinaryHeap, HashSet},
     sync::Arc,
 };
 
@@ -71,15 +74,22 @@ impl HeadReader {
 
     /// Calls `f` with the up to `count` canonical blocks ending at the head, oldest first (fewer
     /// when the chain, or an imported store's history, is shorter).
-    pub fn for_each_recent_block(
+    ///
+    /// This and the other `for_each_*` calls stop at the first error, the store's or `f`'s: `f`
+    /// fails with the caller's own error type, into which the store's errors convert.
+    pub fn for_each_recent_block<E: From<StorageError>>(
         &self,
         count: u64,
-        f: &mut impl FnMut(StoredBlock) -> Result<(), StorageError>,
-    ) -> Result<(), StorageError> {
-        let canonical = self.txn.open_table(CANONICAL)?;
+        f: &mut impl FnMut(StoredBlock) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let canonical = self.txn.open_table(CANONICAL).map_err(StorageError::from)?;
         let first = (self.header.number + 1).saturating_sub(count);
         for number in first..=self.header.number {
-            let Some(hash) = canonical.get(number)?.map(|v| B256::from(*v.value())) else {
+            let Some(hash) = canonical
+                .get(number)
+                .map_err(StorageError::from)?
+                .map(|v| B256::from(*v.value()))
+            else {
                 continue;
             };
             let header =
@@ -100,12 +110,13 @@ impl HeadReader {
     }
 
     /// Calls `f` for every account of the head state, by address.
-    pub fn for_each_account(
+    pub fn for_each_account<E: From<StorageError>>(
         &self,
-        f: &mut impl FnMut(Address, Account) -> Result<(), StorageError>,
-    ) -> Result<(), StorageError> {
-        for entry in self.txn.open_table(ACCOUNTS)?.iter()? {
-            let (address, value) = entry?;
+        f: &mut impl FnMut(Address, Account) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let accounts = self.txn.open_table(ACCOUNTS).map_err(StorageError::from)?;
+        for entry in accounts.iter().map_err(StorageError::from)? {
+            let (address, value) = entry.map_err(StorageError::from)?;
             f(
                 Address::from(*address.value()),
                 Account::decode_flat(value.value())?,
@@ -116,12 +127,16 @@ impl HeadReader {
 
     /// Calls `f(address, hashed slot, value)` for every non-zero slot of the head state, by
     /// address then hashed slot.
-    pub fn for_each_slot(
+    pub fn for_each_slot<E: From<StorageError>>(
         &self,
-        f: &mut impl FnMut(Address, B256, U256) -> Result<(), StorageError>,
-    ) -> Result<(), StorageError> {
-        for entry in self.txn.open_table(crate::store::STORAGE)?.iter()? {
-            let (key, value) = entry?;
+        f: &mut impl FnMut(Address, B256, U256) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let storage = self
+            .txn
+            .open_table(crate::store::STORAGE)
+            .map_err(StorageError::from)?;
+        for entry in storage.iter().map_err(StorageError::from)? {
+            let (key, value) = entry.map_err(StorageError::from)?;
             let key = key.value();
             f(
                 Address::from_slice(&key[..20]),
@@ -132,24 +147,22 @@ impl HeadReader {
         Ok(())
     }
 
-    /// Calls `f(hash, code)` once for each distinct code the head state's accounts use.
-    pub fn for_each_code(
+    /// Calls `f(hash, code)` for each of `hashes`, in their order: the code hashes the caller
+    /// collected from the head state's accounts (in its [`HeadReader::for_each_account`] pass).
+    /// A code the store does not hold is an error.
+    pub fn for_each_code<E: From<StorageError>>(
         &self,
-        f: &mut impl FnMut(B256, &[u8]) -> Result<(), StorageError>,
-    ) -> Result<(), StorageError> {
-        let mut hashes = BTreeSet::new();
-        self.for_each_account(&mut |_, account| {
-            if account.code_hash != EMPTY_CODE_HASH {
-                hashes.insert(account.code_hash);
-            }
-            Ok(())
-        })?;
-        let code = self.txn.open_table(CODE)?;
+        hashes: impl IntoIterator<Item = B256>,
+        f: &mut impl FnMut(B256, &[u8]) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let code = self.txn.open_table(CODE).map_err(StorageError::from)?;
         for hash in hashes {
-            let bytes = code.get(&hash.0)?.ok_or(StorageError::CorruptRecord {
-                table: "code",
-                reason: "an account's code is missing",
-            })?;
+            let bytes = code.get(&hash.0).map_err(StorageError::from)?.ok_or(
+                StorageError::CorruptRecord {
+                    table: "code",
+                    reason: "an account's code is missing",
+                },
+            )?;
             f(hash, bytes.value())?;
         }
         Ok(())
@@ -157,11 +170,26 @@ impl HeadReader {
 
     /// Calls `f(hash, rlp)` for every trie node of the head state: the account trie and each
     /// distinct storage trie, each node once per trie it appears in.
-    pub fn for_each_trie_node(
+    pub fn for_each_trie_node<E: From<StorageError>>(
         &self,
-        f: &mut impl FnMut(&B256, &[u8]) -> Result<(), StorageError>,
-    ) -> Result<(), StorageError> {
-        walk_state(self, self.header.state_root, f).map(|_| ())
+        f: &mut impl FnMut(&B256, &[u8]) -> Result<(), E>,
+    ) -> Result<(), E> {
+        // The trie walk's callbacks fail with storage errors: `f`'s own error waits here while
+        // a placeholder stops the walk, and is what this returns.
+        let mut stopped_by = None;
+        let walked = walk_state(self, self.header.state_root, &mut |hash, rlp| {
+            f(hash, rlp).map_err(|e| {
+                stopped_by = Some(e);
+                StorageError::CorruptRecord {
+                    table: "trie nodes",
+                    reason: "the walk was stopped by its caller",
+                }
+            })
+        });
+        match stopped_by {
+            Some(e) => Err(e),
+            None => walked.map(|_| ()).map_err(E::from),
+        }
     }
 }
 
@@ -314,9 +342,15 @@ impl Store {
     }
 
     /// Proves the imported state is the state of `base`'s header and whole: every trie node
-    /// under its state root (and every storage root) is present, the flat state has exactly the
-    /// trie's accounts with the same values, each account's flat storage hashes to its storage
-    /// root, and every code is present. Memory stays bounded by the trie's depth.
+    /// under its state root (and every storage root) is present, the flat accounts hash to that
+    /// state root (so they are exactly the trie's accounts, with the same values), each account's
+    /// flat storage hashes to its storage root, and every code is present.
+    ///
+    /// No account is looked up in the trie: the flat accounts, which come by address, are fed to a
+    /// hash builder by `keccak(address)`, sorted in batches of about a million (128 MiB): one
+    /// pass over them for a state of up to a batch, one more per further batch. Memory stays
+    /// bounded by the trie's depth and one batch. Only a refused import looks accounts up in the
+    /// trie, to name one that differs.
     pub fn verify_import(&self, base: &B256) -> Result<ImportedState, StorageError> {
         let txn = self.db.begin_read()?;
         let header = read_header(&txn, base)?.ok_or(StorageError::UnknownBlock(*base))?;
@@ -329,6 +363,7 @@ impl Store {
         let storage = txn.open_table(crate::store::STORAGE)?;
         let code = txn.open_table(CODE)?;
         let mut found = ImportedState::default();
+        let mut hashed = HashedAccounts::new(accounts.len()?, SORT_BATCH);
         let mut slots = storage.iter()?;
         let mut next_slot = || -> Result<Option<([u8; 52], U256)>, StorageError> {
             Ok(slots
@@ -361,13 +396,10 @@ impl Store {
             if hb.root() != account.storage_root {
                 return Err(mismatch("its storage does not hash to its storage root"));
             }
-            let in_trie = trie::get(&src, root, &keccak256(address), None)?;
-            if in_trie.as_deref() != Some(account.trie_rlp().as_slice()) {
-                return Err(mismatch("the state trie holds other values"));
-            }
             if account.code_hash != EMPTY_CODE_HASH && code.get(&account.code_hash.0)?.is_none() {
                 return Err(mismatch("its code is missing"));
             }
+            hashed.offer(keccak256(address), account);
             found.accounts += 1;
         }
         if let Some((key, _)) = slot {
@@ -376,13 +408,40 @@ impl Store {
                 Address::from_slice(&key[..20])
             )));
         }
-        if found.accounts != trie_accounts {
-            return Err(self.inconsistent(format!(
+        // Further passes only when the state has more accounts than one batch holds.
+        while hashed.feed() && hashed.fed < found.accounts {
+            for entry in accounts.iter()? {
+                let (address, value) = entry?;
+                hashed.offer(
+                    keccak256(Address::from(*address.value())),
+                    Account::decode_flat(value.value())?,
+                );
+            }
+        }
+        let flat_root = hashed.root();
+        if flat_root == root && hashed.fed == found.accounts && found.accounts == trie_accounts {
+            return Ok(found);
+        }
+        // Refused: name an account the trie holds otherwise, if there is one.
+        for entry in accounts.iter()? {
+            let (address, value) = entry?;
+            let address = Address::from(*address.value());
+            let account = Account::decode_flat(value.value())?;
+            let in_trie = trie::get(&src, root, &keccak256(address), None)?;
+            if in_trie.as_deref() != Some(account.trie_rlp().as_slice()) {
+                return Err(self.inconsistent(format!(
+                    "account {address}: the state trie holds other values (state root {root})"
+                )));
+            }
+        }
+        Err(self.inconsistent(if found.accounts != trie_accounts {
+            format!(
                 "the flat state has {} accounts, the state trie {trie_accounts}",
                 found.accounts
-            )));
-        }
-        Ok(found)
+            )
+        } else {
+            format!("the flat accounts hash to {flat_root}, not to the state root {root}")
+        }))
     }
 
     /// Ends an import at `base`: its header must be imported and its ancestors' headers, as far
@@ -453,6 +512,102 @@ impl Store {
     }
 }
 
+/// Flat accounts a pass over [`Store::verify_import`] keeps at most, as `(keccak(address),
+/// account)` (136 bytes each): 128 MiB.
+const SORT_BATCH: usize = (128 << 20) / std::mem::size_of::<HashedAccount>();
+
+/// An account keyed by `keccak(address)`, its key in the state trie; ordered by that key alone.
+struct HashedAccount(B256, Account);
+
+impl PartialEq for HashedAccount {
+    fn eq(&self, other: &Self) -> bool {
+        self.0 == other.0
+    }
+}
+
+impl Eq for HashedAccount {}
+
+impl PartialOrd for HashedAccount {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for HashedAccount {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.0.cmp(&other.0)
+    }
+}
+
+/// The state root of accounts offered in any order, in bounded memory: each pass over them keeps
+/// the `limit` ([`SORT_BATCH`]) smallest keys above those already fed to the hash builder, then
+/// feeds them in key order; passes repeat until every account is fed. Whatever the keys'
+/// distribution (an adversary may grind addresses into one corner of the key space), a pass
+/// holds one batch at most.
+struct HashedAccounts {
+    hb: HashBuilder,
+    /// The smallest keys of this pass not yet fed, as a max-heap.
+    batch: BinaryHeap<HashedAccount>,
+    /// The most a pass keeps.
+    limit: usize,
+    /// Accounts still to feed, as far as known (sizes the batch).
+    remaining: u64,
+    /// The largest key fed so far.
+    fed_up_to: Option<B256>,
+    /// Accounts fed so far.
+    fed: u64,
+}
+
+impl HashedAccounts {
+    /// For about `accounts` accounts, `limit` a pass.
+    fn new(accounts: u64, limit: usize) -> Self {
+        Self {
+            hb: HashBuilder::default(),
+            batch: BinaryHeap::new(),
+            limit: limit.max(1),
+            remaining: accounts,
+            fed_up_to: None,
+            fed: 0,
+        }
+    }
+
+    /// Keeps `account` for this pass if its key is one of the batch's smallest not yet fed.
+    fn offer(&mut self, key: B256, account: Account) {
+        if self.fed_up_to.is_some_and(|fed| key <= fed) {
+            return;
+        }
+        if self.batch.len() < self.limit {
+            if self.batch.capacity() == 0 {
+                // Sized once per pass: no reallocation holds two copies of a batch.
+                let expected = usize::try_from(self.remaining).unwrap_or(usize::MAX);
+                self.batch.reserve_exact(expected.clamp(1, self.limit));
+            }
+            self.batch.push(HashedAccount(key, account));
+        } else if let Some(mut largest) = self.batch.peek_mut()
+            && key < largest.0
+        {
+            *largest = HashedAccount(key, account);
+        }
+    }
+
+    /// Ends a pass: feeds its batch in key order. `false` when it had nothing to feed.
+    fn feed(&mut self) -> bool {
+        let mut batch = std::mem::take(&mut self.batch).into_vec();
+        batch.sort_unstable();
+        for HashedAccount(key, account) in &batch {
+            self.hb.add_leaf(Nibbles::unpack(key), &account.trie_rlp());
+            self.fed_up_to = Some(*key);
+            self.fed += 1;
+        }
+        self.remaining = self.remaining.saturating_sub(batch.len() as u64);
+        !batch.is_empty()
+    }
+
+    fn root(&mut self) -> B256 {
+        self.hb.root()
+    }
+}
+
 struct ImportSource {
     nodes: ReadOnlyTable<&'static [u8; 32], &'static [u8]>,
 }
@@ -460,5 +615,65 @@ struct ImportSource {
 impl NodeSource for ImportSource {
     fn node(&self, hash: &B256) -> Result<Option<Arc<[u8]>>, StorageError> {
         Ok(self.nodes.get(&hash.0)?.map(|v| v.value().into()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn account(i: u64) -> Account {
+        Account {
+            nonce: i,
+            balance: U256::from(i * 7),
+            ..Account::default()
+        }
+    }
+
+    /// The root of `keys` by a plain in-memory sort.
+    fn sorted_root(keys: &[B256]) -> B256 {
+        let mut leaves: Vec<_> = keys.iter().enumerate().map(|(i, k)| (*k, i)).collect();
+        leaves.sort_unstable();
+        let mut hb = HashBuilder::default();
+        for (key, i) in leaves {
+            hb.add_leaf(Nibbles::unpack(key), &account(i as u64).trie_rlp());
+        }
+        hb.root()
+    }
+
+    /// Passes as `verify_import` runs them: the root, the passes and the accounts fed.
+    fn passes_root(keys: &[B256], limit: usize) -> (B256, usize, u64) {
+        let mut hashed = HashedAccounts::new(keys.len() as u64, limit);
+        let mut passes = 0;
+        loop {
+            for (i, key) in keys.iter().enumerate() {
+                hashed.offer(*key, account(i as u64));
+            }
+            passes += 1;
+            if !hashed.feed() || hashed.fed >= keys.len() as u64 {
+                break;
+            }
+        }
+        (hashed.root(), passes, hashed.fed)
+    }
+
+    #[test]
+    fn batches_of_any_size_hash_like_one_sort_in_the_passes_they_need() {
+        let random: Vec<B256> = (0..500u64).map(|i| keccak256(i.to_be_bytes())).collect();
+        // Keys bunched at the low end of the key space (ground by an adversary) batch the same.
+        let bunched: Vec<B256> = (0..500u64)
+            .map(|i| B256::left_padding_from(&(1_000 - i).to_be_bytes()))
+            .collect();
+        for keys in [&random, &bunched] {
+            let expected = sorted_root(keys);
+            for (limit, passes) in [(1, 500), (7, 72), (499, 2), (500, 1), (10_000, 1)] {
+                assert_eq!(
+                    passes_root(keys, limit),
+                    (expected, passes, 500),
+                    "limit {limit}"
+                );
+            }
+        }
+        assert_eq!(passes_root(&[], 7), (EMPTY_ROOT, 1, 0));
     }
 }

@@ -499,28 +499,28 @@ fn the_imported_base_keeps_its_history() {
     let reader = source.head_reader().unwrap();
     let mut blocks = Vec::new();
     reader
-        .for_each_recent_block(10, &mut |b: StoredBlock| {
+        .for_each_recent_block::<StorageError>(10, &mut |b: StoredBlock| {
             blocks.push(b);
             Ok(())
         })
         .unwrap();
     let mut accounts = Vec::new();
     reader
-        .for_each_account(&mut |a, acc| {
+        .for_each_account::<StorageError>(&mut |a, acc| {
             accounts.push((a, acc));
             Ok(())
         })
         .unwrap();
     let mut slots = Vec::new();
     reader
-        .for_each_slot(&mut |a, s, v| {
+        .for_each_slot::<StorageError>(&mut |a, s, v| {
             slots.push((a, s, v));
             Ok(())
         })
         .unwrap();
     let mut nodes = Vec::new();
     reader
-        .for_each_trie_node(&mut |_, rlp| {
+        .for_each_trie_node::<StorageError>(&mut |_, rlp| {
             nodes.push(rlp.to_vec());
             Ok(())
         })

@@ -29,6 +29,41 @@ pub(crate) struct Ports {
     pub validator_l2_rpc: u16,
 }
 
+/// The `aegis` binary under test, logging at `info`.
+pub(crate) fn aegis() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_aegis"));
+    command.env("RUST_LOG", "info");
+    command
+}
+
+/// Runs `aegis args` to completion.
+pub(crate) fn run(args: &[&str]) -> std::process::Output {
+    aegis().args(args).output().unwrap()
+}
+
+/// Runs `aegis args`, which must succeed; returns its stdout.
+pub(crate) fn ok(args: &[&str]) -> String {
+    let out = run(args);
+    assert!(
+        out.status.success(),
+        "aegis {args:?} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Runs `aegis args`, which must fail; returns its stderr.
+pub(crate) fn refused(args: &[&str]) -> String {
+    let out = run(args);
+    assert!(!out.status.success(), "aegis {args:?} should fail");
+    String::from_utf8(out.stderr).unwrap()
+}
+
+/// `p` as a command-line argument.
+pub(crate) fn path(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
 pub(crate) fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../..")

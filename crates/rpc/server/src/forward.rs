@@ -2,8 +2,9 @@
 //! `--rollup.sequencerhttp`), and plain transactions (and encrypted ones, still sealed) are kept
 //! here too, so that whichever worker leads next includes them.
 
-use crate::{RpcResult, SERVER_ERROR, error};
+use crate::{RpcResult, error};
 use aegis_conductor::{Destination, LeaderRoute};
+use aegis_rpc_types::errors::FORWARD_FAILED;
 use jsonrpsee::{
     core::{ClientError, client::ClientT, params::ArrayParams},
     http_client::{HttpClient, HttpClientBuilder},
@@ -136,10 +137,11 @@ pub async fn hand_pool_to_new_leaders(api: std::sync::Arc<crate::EthApi>) {
     }
 }
 
-/// A refusal that says the worker asked could not forward or be reached: not a verdict on the
-/// transaction, so it is offered again.
+/// A refusal that says the worker asked could not forward or be reached ([`FORWARD_FAILED`],
+/// from it or from this worker's own forwarding): not a verdict on the transaction, so it is
+/// offered again.
 fn not_leading_yet(error: &jsonrpsee::types::ErrorObjectOwned) -> bool {
-    error.message().contains("forward")
+    error.code() == FORWARD_FAILED
 }
 
 impl LeaderForward {
@@ -192,7 +194,7 @@ impl LeaderForward {
             Ok(Destination::Here) => Ok(None),
             Ok(Destination::Leader { url, .. }) => Ok(Some(url)),
             Err(e) => Err(error(
-                SERVER_ERROR,
+                FORWARD_FAILED,
                 format!("cannot forward to the sequencer: {e}"),
             )),
         }
@@ -212,7 +214,7 @@ impl LeaderForward {
             other => {
                 self.route.forget();
                 error(
-                    SERVER_ERROR,
+                    FORWARD_FAILED,
                     format!("forwarding to the sequencer failed: {other}"),
                 )
             }
@@ -227,8 +229,29 @@ impl LeaderForward {
         let client = HttpClientBuilder::default()
             .request_timeout(FORWARD_TIMEOUT)
             .build(url)
-            .map_err(|e| error(SERVER_ERROR, format!("sequencer URL {url}: {e}")))?;
+            .map_err(|e| error(FORWARD_FAILED, format!("sequencer URL {url}: {e}")))?;
         clients.insert(url.to_owned(), client.clone());
         Ok(client)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_forwarding_failure_is_no_verdict() {
+        assert!(not_leading_yet(&error(
+            FORWARD_FAILED,
+            "forwarding to the sequencer failed: connection refused"
+        )));
+        assert!(not_leading_yet(&error(
+            FORWARD_FAILED,
+            "cannot forward to the sequencer: no leader"
+        )));
+        // The leader's own refusals are verdicts, whatever their wording.
+        for refusal in ["already known", "nonce too low", "forwarded too late"] {
+            assert!(!not_leading_yet(&error(crate::SERVER_ERROR, refusal)));
+        }
     }
 }

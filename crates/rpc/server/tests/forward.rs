@@ -66,7 +66,11 @@ async fn followers_forward_to_the_leader_and_hand_their_pool_over() {
     // No leader yet: the follower refuses with the reason and keeps nothing.
     let raw = transfer(TxType::Eip1559, &alice, chain, 0, to, 1);
     let response = call(&b.url, "eth_sendRawTransaction", json!([raw])).await;
-    assert_eq!(response["error"]["code"], -32000, "{response}");
+    assert_eq!(
+        response["error"]["code"],
+        aegis_rpc_types::errors::FORWARD_FAILED,
+        "{response}"
+    );
     let message = response["error"]["message"].as_str().unwrap();
     assert!(message.contains("no leader"), "{message}");
     assert!(b.pool.is_empty());

@@ -419,7 +419,7 @@ async fn the_rest_of_the_standard_surface_answers_as_geth() {
     // Pooled: its raw bytes are known before inclusion.
     let pooled = h.call("eth_getRawTransactionByHash", json!([hash])).await;
     assert_eq!(pooled["result"], json!(raw), "{pooled}");
-    let block = h.seal(&[raw.clone()]);
+    let block = h.seal(std::slice::from_ref(&raw));
     let result = |v: Value| v["result"].clone();
     // The L1-info deposit and the transfer.
     assert_eq!(
