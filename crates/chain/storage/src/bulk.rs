@@ -250,10 +250,19 @@ impl Store {
         }
     }
 
+    /// A write transaction of an import, committed without waiting for the disk: nothing an
+    /// unfinished import wrote is worth keeping (its file is discarded on the next try), and
+    /// [`Store::finish_import`]'s durable commit makes all of it durable at once.
+    fn import_txn(&self) -> Result<redb::WriteTransaction, StorageError> {
+        let mut txn = self.db.begin_write()?;
+        txn.set_durability(redb::Durability::None)?;
+        Ok(txn)
+    }
+
     /// Writes accounts of an import (one transaction). Only into a store without a head.
     pub fn import_accounts(&self, accounts: &[(Address, Account)]) -> Result<(), StorageError> {
         self.refuse_if_headed()?;
-        let txn = self.db.begin_write()?;
+        let txn = self.import_txn()?;
         {
             let mut table = txn.open_table(ACCOUNTS)?;
             for (address, account) in accounts {
@@ -274,7 +283,7 @@ impl Store {
                 reason: "a zero slot value",
             });
         }
-        let txn = self.db.begin_write()?;
+        let txn = self.import_txn()?;
         {
             let mut table = txn.open_table(crate::store::STORAGE)?;
             for (address, slot, value) in slots {
@@ -308,7 +317,7 @@ impl Store {
         values: impl IntoIterator<Item = &'a [u8]>,
     ) -> Result<(), StorageError> {
         self.refuse_if_headed()?;
-        let txn = self.db.begin_write()?;
+        let txn = self.import_txn()?;
         {
             let mut table = txn.open_table(def)?;
             for value in values {
@@ -322,7 +331,7 @@ impl Store {
     /// Writes blocks of an import (headers, bodies, receipts; not yet canonical).
     pub fn import_blocks(&self, blocks: &[StoredBlock]) -> Result<(), StorageError> {
         self.refuse_if_headed()?;
-        let txn = self.db.begin_write()?;
+        let txn = self.import_txn()?;
         {
             let mut headers = txn.open_table(HEADERS)?;
             let mut bodies = txn.open_table(BODIES)?;

@@ -132,6 +132,7 @@ macro_rules! redb_errors {
     )*};
 }
 redb_errors!(
+    redb::SetDurabilityError,
     redb::TransactionError,
     redb::TableError,
     redb::StorageError,

@@ -711,8 +711,15 @@ proptest! {
             if let Some(per_mille) = run.sides.get(segment) {
                 let at = canonical.len() as u64 * u64::from(*per_mille) / 1000;
                 salt += 1;
-                let side = child(&store, canonical[at as usize].0, 1_000_000 + salt, false);
-                sides.push((side, at + 1, 1_000_000 + salt));
+                let parent = canonical[at as usize].0;
+                if at < floor {
+                    // The parent's state is pruned: nothing can be built on it.
+                    let refused = try_child(&store, parent, 1_000_000 + salt, 100, false);
+                    prop_assert!(matches!(refused, Err(StorageError::Pruned { .. })), "{:?}", refused);
+                } else {
+                    let side = child(&store, parent, 1_000_000 + salt, false);
+                    sides.push((side, at + 1, 1_000_000 + salt));
+                }
             }
             let before = store.recompute_flat_state_root().unwrap();
             let report = store.prune_history(run.keep).unwrap();
