@@ -160,10 +160,14 @@ impl Monitor {
     /// A monitor with a validated `config`, at score 0 (NORMAL) until feeds report.
     pub fn new(config: QrmConfig) -> Result<Self, QrmError> {
         config.validate()?;
+        let status = RiskStatus::default();
+        // Exported from the start, so a dashboard shows NORMAL rather than nothing.
+        metrics::gauge!("aegis_risk_score").set(f64::from(status.score));
+        metrics::gauge!("aegis_risk_level").set(status.level as u8 as f64);
         Ok(Self {
             config,
             feeds: BTreeMap::new(),
-            status: RiskStatus::default(),
+            status,
             scores: Vec::new(),
         })
     }

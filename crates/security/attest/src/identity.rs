@@ -198,6 +198,7 @@ impl Identity {
                 found: encryption.chain_id(),
             });
         }
+        metrics::gauge!("aegis_key_epoch").set(f64::from(keys.current().epoch));
         Ok(Self {
             chain_id: config.chain_id,
             provider: config.provider,

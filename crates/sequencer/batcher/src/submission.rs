@@ -676,11 +676,15 @@ impl Batcher {
                 block_hashes: hashes,
                 frames_hash: batch.id.frames_hash,
             };
-            if let Err(error) = sink.batch_built(built).await {
-                metrics::counter!("aegis_batch_attestation_failures_total").increment(1);
-                tracing::error!(target: TARGET, %error, first = from, last = to, "batch sink failed");
+            match sink.batch_built(built).await {
+                Ok(()) => metrics::counter!("aegis_batches_attested_total").increment(1),
+                Err(error) => {
+                    metrics::counter!("aegis_batch_attestation_failures_total").increment(1);
+                    tracing::error!(target: TARGET, %error, first = from, last = to, "batch sink failed");
+                }
             }
         }
+        metrics::counter!("aegis_batcher_batches_total").increment(1);
         let mut nonce = match self.next_nonce {
             Some(nonce) => nonce,
             // After a requeue the abandoned nonces are filled again; at start, whatever an

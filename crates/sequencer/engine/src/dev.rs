@@ -122,6 +122,10 @@ impl DevSealer {
         .await
         .map_err(|e| ExecutorError::Execution(e.to_string()))??;
         let header = &block.block.header;
+        // As the engine API records them for a rollup node's blocks.
+        metrics::gauge!("aegis_head_number").set(header.number as f64);
+        metrics::histogram!("aegis_block_transactions")
+            .record(block.block.body.transactions.len() as f64);
         info!(
             target: "aegis::engine::dev",
             number = header.number,

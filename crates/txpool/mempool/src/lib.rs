@@ -574,6 +574,10 @@ impl Pool {
         self.expire_queued(&mut inner, now);
         drop(inner);
         self.rewrite_journal_if_stale();
+        // Once per block: what dashboards show as the pool's size.
+        let status = self.status();
+        metrics::gauge!("aegis_txpool_pending").set(status.pending as f64);
+        metrics::gauge!("aegis_txpool_queued").set(status.queued as f64);
     }
 
     /// Drops the queued transactions of senders with no accepted transaction for longer than
