@@ -4,7 +4,7 @@ use aegis_storage::{StateView, StorageError};
 use alloy_primitives::{Address, B256, U256};
 use revm::{
     bytecode::Bytecode,
-    database_interface::{DBErrorMarker, Database},
+    database_interface::{DBErrorMarker, Database, DatabaseRef},
     state::AccountInfo,
 };
 
@@ -27,10 +27,12 @@ pub(crate) struct DbError(#[from] StorageError);
 
 impl DBErrorMarker for DbError {}
 
-impl Database for StoreDb {
+// Reads need no mutation: the reference form serves tracers, which read the state before a
+// transaction while the block's execution holds it.
+impl DatabaseRef for StoreDb {
     type Error = DbError;
 
-    fn basic(&mut self, address: Address) -> Result<Option<AccountInfo>, DbError> {
+    fn basic_ref(&self, address: Address) -> Result<Option<AccountInfo>, DbError> {
         Ok(self.view.account(&address)?.map(|a| AccountInfo {
             balance: a.balance,
             nonce: a.nonce,
@@ -40,7 +42,7 @@ impl Database for StoreDb {
         }))
     }
 
-    fn code_by_hash(&mut self, code_hash: B256) -> Result<Bytecode, DbError> {
+    fn code_by_hash_ref(&self, code_hash: B256) -> Result<Bytecode, DbError> {
         let code = self
             .view
             .code(&code_hash)?
@@ -51,11 +53,31 @@ impl Database for StoreDb {
         Ok(Bytecode::new_raw(code))
     }
 
-    fn storage(&mut self, address: Address, index: U256) -> Result<U256, DbError> {
+    fn storage_ref(&self, address: Address, index: U256) -> Result<U256, DbError> {
         Ok(self.view.storage(&address, &index)?)
     }
 
-    fn block_hash(&mut self, number: u64) -> Result<B256, DbError> {
+    fn block_hash_ref(&self, number: u64) -> Result<B256, DbError> {
         Ok(self.view.ancestor_hash(number)?.unwrap_or_default())
+    }
+}
+
+impl Database for StoreDb {
+    type Error = DbError;
+
+    fn basic(&mut self, address: Address) -> Result<Option<AccountInfo>, DbError> {
+        self.basic_ref(address)
+    }
+
+    fn code_by_hash(&mut self, code_hash: B256) -> Result<Bytecode, DbError> {
+        self.code_by_hash_ref(code_hash)
+    }
+
+    fn storage(&mut self, address: Address, index: U256) -> Result<U256, DbError> {
+        self.storage_ref(address, index)
+    }
+
+    fn block_hash(&mut self, number: u64) -> Result<B256, DbError> {
+        self.block_hash_ref(number)
     }
 }

@@ -16,10 +16,12 @@ mod db;
 mod header;
 mod pool;
 mod simulate;
+mod trace;
 
 pub use header::next_base_fee;
 pub use pool::{DaLimits, FeeOrderedTxs, PoolTx, PoolTxSource, TxOrdering};
 pub use simulate::{DEADLINE_CHECK_STEPS, RPC_EVM_TIMEOUT, RPC_GAS_CAP, SimulationLimits};
+pub use trace::TraceTarget;
 
 use aegis_chainspec::{ChainSpec, OpFork};
 use aegis_storage::{AccountDiff, AccountInfo, StateDiff, StateUpdate, StorageError, Store};

@@ -81,15 +81,15 @@ impl SimulationLimits {
 
 /// Halts execution once a deadline has passed or a cancel flag is set.
 #[derive(Debug)]
-struct Deadline {
+pub(crate) struct Deadline {
     at: Option<Instant>,
     cancel: Option<Arc<AtomicBool>>,
     steps: u32,
-    expired: bool,
+    pub(crate) expired: bool,
 }
 
 impl Deadline {
-    fn new(limits: &SimulationLimits) -> Self {
+    pub(crate) fn new(limits: &SimulationLimits) -> Self {
         Self {
             at: (!limits.timeout.is_zero()).then(|| Instant::now() + limits.timeout),
             cancel: limits.cancel.clone(),
@@ -99,7 +99,7 @@ impl Deadline {
     }
 
     /// Looks at the clock and the cancel flag; true once either says stop.
-    fn check(&mut self) -> bool {
+    pub(crate) fn check(&mut self) -> bool {
         if !self.expired {
             self.expired = self.at.is_some_and(|at| Instant::now() >= at)
                 || self

@@ -21,6 +21,7 @@ use alloy_eips::Encodable2718;
 use alloy_eips::{BlockId, BlockNumberOrTag};
 use alloy_primitives::{Address, B256, Bytes, U64, U256};
 use alloy_rpc_types_eth::{BlockOverrides, Filter, TransactionRequest, state::StateOverride};
+use alloy_rpc_types_trace::geth::GethDebugTracingOptions;
 use jsonrpsee::{
     RpcModule, rpc_params,
     server::{Server, ServerConfig, ServerHandle},
@@ -317,6 +318,30 @@ impl EthApi {
         heavy_method!("eth_getLogs", |params, api| {
             let filter: Filter = params.one()?;
             api.get_logs(filter)
+        });
+        heavy_method!("debug_traceTransaction", |params, api| {
+            let mut seq = params.sequence();
+            let hash: B256 = seq.next()?;
+            let opts: Option<GethDebugTracingOptions> = seq.optional_next()?;
+            api.executor
+                .trace_transaction(hash, &opts.unwrap_or_default(), &api.simulation_limits())
+                .map_err(simulation_error)?
+                .ok_or_else(|| error(SERVER_ERROR, "transaction not found"))
+        });
+        heavy_method!("debug_traceBlockByNumber", |params, api| {
+            let mut seq = params.sequence();
+            let tag: BlockNumberOrTag = seq.next()?;
+            let opts: Option<GethDebugTracingOptions> = seq.optional_next()?;
+            let hash = api
+                .resolve(tag)?
+                .ok_or_else(|| error(SERVER_ERROR, format!("block {tag} not found")))?;
+            api.trace_block(hash, opts)
+        });
+        heavy_method!("debug_traceBlockByHash", |params, api| {
+            let mut seq = params.sequence();
+            let hash: B256 = seq.next()?;
+            let opts: Option<GethDebugTracingOptions> = seq.optional_next()?;
+            api.trace_block(hash, opts)
         });
         method!("eth_newFilter", |params, api| {
             let filter: Filter = params.one()?;
@@ -809,6 +834,31 @@ impl EthApi {
             tracing::debug!(target: "aegis::rpc", %hash, %refused, "forwarded transaction not kept locally");
         }
         Ok(hash)
+    }
+
+    /// `debug_traceBlockBy*`: every transaction of block `hash`, as `[{txHash, result}]`.
+    fn trace_block(
+        &self,
+        hash: B256,
+        opts: Option<GethDebugTracingOptions>,
+    ) -> RpcResult<Vec<alloy_rpc_types_trace::geth::TraceResult>> {
+        if self
+            .executor
+            .store()
+            .header(&hash)
+            .map_err(internal)?
+            .is_none()
+        {
+            return Err(error(SERVER_ERROR, format!("block {hash} not found")));
+        }
+        self.executor
+            .trace_block(
+                hash,
+                aegis_executor::TraceTarget::All,
+                &opts.unwrap_or_default(),
+                &self.simulation_limits(),
+            )
+            .map_err(simulation_error)
     }
 
     /// Decodes, validates and pools `raw`; `private` ones (decrypted envelopes) skip the

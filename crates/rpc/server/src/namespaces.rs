@@ -12,8 +12,9 @@ use jsonrpsee::{Methods, RpcModule, types::ErrorObjectOwned};
 pub const DEFAULT_APIS: &[&str] = &["eth", "net", "web3", "txpool", "aegis"];
 
 /// Every namespace this node has methods in. `miner` (`miner_setMaxDASize`) throttles the
-/// builder: it belongs on the authenticated engine port and is public only when named.
-pub const KNOWN_APIS: &[&str] = &["eth", "net", "web3", "txpool", "aegis", "miner"];
+/// builder: it belongs on the authenticated engine port and is public only when named; `debug`
+/// (`debug_trace*`) re-executes whole blocks, so it too is served only when named.
+pub const KNOWN_APIS: &[&str] = &["eth", "net", "web3", "txpool", "aegis", "miner", "debug"];
 
 /// geth's answer to a method it does not serve.
 const METHOD_NOT_FOUND: i32 = -32601;

@@ -530,6 +530,201 @@ async fn the_rest_of_the_standard_surface_answers_as_geth() {
     assert_eq!(bad["error"]["code"], -32602, "{bad}");
 }
 
+/// `PUSH1 0 PUSH1 0 REVERT`.
+const REVERTER: [u8; 5] = [0x60, 0x00, 0x60, 0x00, 0xfd];
+
+/// Stores 1 in slot 0, then calls `callee` with no data and ignores its failure (a try/catch).
+fn catching_caller(callee: Address) -> Vec<u8> {
+    let mut code = vec![0x60, 0x01, 0x60, 0x00, 0x55];
+    // retSize, retOffset, argsSize, argsOffset, value = 0; PUSH20 callee; GAS; CALL; POP; STOP
+    code.extend_from_slice(&[
+        0x60, 0x00, 0x60, 0x00, 0x60, 0x00, 0x60, 0x00, 0x60, 0x00, 0x73,
+    ]);
+    code.extend_from_slice(callee.as_slice());
+    code.extend_from_slice(&[0x5a, 0xf1, 0x50, 0x00]);
+    code
+}
+
+#[tokio::test]
+async fn debug_traces_show_nested_calls_reverts_and_state_changes() {
+    let h = Harness::new(RpcConfig {
+        apis: ["eth", "debug"].map(String::from).to_vec(),
+        ..RpcConfig::default()
+    })
+    .await;
+    let alice = signer(0);
+    let chain = h.executor.spec().chain_id;
+    let create = |nonce: u64, runtime: &[u8]| {
+        user_tx(
+            TxType::Eip1559,
+            &alice,
+            chain,
+            nonce,
+            TxKind::Create,
+            U256::ZERO,
+            aegis_testing::deploy_code(runtime),
+            200_000,
+        )
+    };
+    let reverter = alice.address().create(0);
+    let caller = alice.address().create(1);
+    h.seal(&[create(0, &REVERTER), create(1, &catching_caller(reverter))]);
+    let call = user_tx(
+        TxType::Eip1559,
+        &alice,
+        chain,
+        2,
+        TxKind::Call(caller),
+        U256::ZERO,
+        Bytes::new(),
+        100_000,
+    );
+    let hash = keccak256(&call);
+    let block = h.seal(&[call]);
+    let trace = |params: Value| {
+        let h = &h;
+        async move { h.call("debug_traceTransaction", params).await }
+    };
+
+    // callTracer: the outer call succeeds, the inner one reverted.
+    let calls = trace(json!([hash, {"tracer": "callTracer"}])).await;
+    let top = &calls["result"];
+    assert_eq!(top["type"], "CALL", "{calls}");
+    assert_eq!(top["to"], json!(caller), "{calls}");
+    assert!(top.get("error").is_none(), "{calls}");
+    let inner = &top["calls"][0];
+    assert_eq!(inner["to"], json!(reverter), "{calls}");
+    assert_eq!(inner["error"], "execution reverted", "{calls}");
+
+    // prestateTracer in diff mode: exactly slot 0 of the caller changed, to 1.
+    let diff =
+        trace(json!([hash, {"tracer": "prestateTracer", "tracerConfig": {"diffMode": true}}]))
+            .await;
+    let post = &diff["result"]["post"];
+    assert_eq!(
+        post[caller.to_string().to_lowercase()]["storage"],
+        json!({B256::ZERO.to_string(): B256::with_last_byte(1).to_string()}),
+        "{diff}"
+    );
+    assert!(
+        post[reverter.to_string().to_lowercase()]
+            .get("storage")
+            .is_none(),
+        "{diff}"
+    );
+
+    // The default struct logger, the 4byte and noop tracers.
+    let logs = trace(json!([hash])).await;
+    assert_eq!(logs["result"]["failed"], false, "{logs}");
+    let steps = logs["result"]["structLogs"].as_array().expect("structLogs");
+    assert!(steps.iter().any(|s| s["op"] == "SSTORE"), "{logs}");
+    assert!(steps.iter().any(|s| s["op"] == "REVERT"), "{logs}");
+    assert_eq!(
+        trace(json!([hash, {"tracer": "noopTracer"}])).await["result"],
+        json!({})
+    );
+    assert!(trace(json!([hash, {"tracer": "4byteTracer"}])).await["result"].is_object());
+
+    // A block: its L1-info deposit and the call, each with its hash.
+    let traces = h
+        .call(
+            "debug_traceBlockByNumber",
+            json!(["latest", {"tracer": "callTracer"}]),
+        )
+        .await;
+    let list = traces["result"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{traces}"));
+    assert_eq!(list.len(), 2, "{traces}");
+    assert_eq!(
+        list[0]["result"]["to"],
+        json!("0x4200000000000000000000000000000000000015"),
+        "{traces}"
+    );
+    assert!(list[0]["result"].get("error").is_none(), "{traces}");
+    assert_eq!(list[1]["txHash"], json!(hash), "{traces}");
+    let by_hash = h
+        .call(
+            "debug_traceBlockByHash",
+            json!([block.hash, {"tracer": "callTracer"}]),
+        )
+        .await;
+    assert_eq!(by_hash["result"], traces["result"]);
+
+    // Bad input: unknown tracers and JavaScript ones, unknown transactions and blocks.
+    for tracer in ["bogusTracer", "{ step: function() {} }"] {
+        let refused = trace(json!([hash, {"tracer": tracer}])).await;
+        assert_eq!(refused["error"]["code"], -32602, "{refused}");
+    }
+    let unknown = trace(json!([B256::repeat_byte(5)])).await;
+    assert_eq!(
+        unknown["error"]["message"], "transaction not found",
+        "{unknown}"
+    );
+    let unknown = h.call("debug_traceBlockByNumber", json!(["0x99"])).await;
+    assert_eq!(unknown["error"]["code"], -32000, "{unknown}");
+
+    // Off the public port unless named.
+    let public = Harness::new(RpcConfig::default()).await;
+    let hidden = public.call("debug_traceTransaction", json!([hash])).await;
+    assert_eq!(hidden["error"]["code"], -32601, "{hidden}");
+}
+
+#[tokio::test]
+async fn a_trace_is_bounded_by_the_evm_timeout() {
+    let h = Harness::new(RpcConfig {
+        apis: ["eth", "debug"].map(String::from).to_vec(),
+        simulation: aegis_rpc::SimulationLimits {
+            timeout: Duration::from_millis(1),
+            ..Default::default()
+        },
+        ..RpcConfig::default()
+    })
+    .await;
+    let alice = signer(0);
+    let chain = h.executor.spec().chain_id;
+    // JUMPDEST PUSH0 JUMP: loops until its gas runs out.
+    let looping = alice.address().create(0);
+    let deploy = user_tx(
+        TxType::Eip1559,
+        &alice,
+        chain,
+        0,
+        TxKind::Create,
+        U256::ZERO,
+        aegis_testing::deploy_code(&[0x5b, 0x5f, 0x56]),
+        100_000,
+    );
+    let spin = user_tx(
+        TxType::Eip1559,
+        &alice,
+        chain,
+        1,
+        TxKind::Call(looping),
+        U256::ZERO,
+        Bytes::new(),
+        20_000_000,
+    );
+    let hash = keccak256(&spin);
+    h.seal(&[deploy, spin]);
+    let started = std::time::Instant::now();
+    let answer = h
+        .call(
+            "debug_traceTransaction",
+            json!([hash, {"tracer": "callTracer"}]),
+        )
+        .await;
+    assert_eq!(answer["error"]["code"], -32000, "{answer}");
+    assert!(
+        answer["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("timeout"),
+        "{answer}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(5));
+}
+
 #[tokio::test]
 async fn call_and_estimate_speak_geth() {
     let h = Harness::new(RpcConfig::default()).await;
