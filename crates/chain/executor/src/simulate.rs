@@ -20,6 +20,7 @@ use alloy_evm::{
 use alloy_op_evm::{OpEvmFactory, OpTx};
 use alloy_primitives::{B256, Bytes, TxKind, U256};
 use alloy_rpc_types_eth::{BlockOverrides, TransactionRequest, state::StateOverride};
+use alloy_rpc_types_trace::geth::{GethDebugTracingCallOptions, GethTrace};
 use op_revm::{OpHaltReason, OpSpecId, OpTransaction, OpTransactionError};
 use revm::{
     Inspector,
@@ -28,6 +29,7 @@ use revm::{
     database::{Database, State},
     interpreter::Interpreter,
 };
+use revm_inspectors::tracing::DebugInspector;
 use std::{
     sync::{
         Arc,
@@ -315,6 +317,64 @@ impl Executor {
             deadline: Deadline::new(limits),
             limits: limits.clone(),
         })
+    }
+
+    /// `debug_traceCall`: `request` run as `eth_call` runs it (state after block `at`, the
+    /// options' state and block overrides, the same gas rules) with the options' tracer
+    /// watching. `tx_index` (state part-way through the block) is refused.
+    pub fn trace_call(
+        &self,
+        at: B256,
+        request: TransactionRequest,
+        opts: GethDebugTracingCallOptions,
+        limits: &SimulationLimits,
+    ) -> Result<GethTrace, ExecutorError> {
+        if opts.tx_index.is_some() {
+            return Err(ExecutorError::InvalidRequest(
+                "txIndex is not supported: calls are traced on the state after the block".into(),
+            ));
+        }
+        let inspector =
+            DebugInspector::new(opts.tracing_options).map_err(crate::trace::tracer_error)?;
+        let gas = request.gas;
+        let mut sim = self.simulation(
+            at,
+            request,
+            opts.state_overrides,
+            opts.block_overrides,
+            limits,
+        )?;
+        let gas_limit = limits
+            .cap(gas.unwrap_or(sim.env.block_env.gas_limit))
+            .min(sim.allowance()?.max(TRANSFER_GAS));
+        let mut tx = sim.tx.clone();
+        tx.gas_limit = gas_limit;
+        let block_env = sim.env.block_env.clone();
+        let op_tx = OpTx(OpTransaction {
+            base: tx.clone(),
+            enveloped_tx: Some(Bytes::new()),
+            deposit: Default::default(),
+        });
+        let mut evm = OpEvmFactory::<OpTx>::default().create_evm_with_inspector(
+            &mut sim.db,
+            sim.env.clone(),
+            (inspector, Deadline::new(limits)),
+        );
+        let outcome = evm.transact_raw(op_tx);
+        let (db, (inspector, deadline), _) = evm.components_mut();
+        if deadline.expired {
+            return Err(ExecutorError::Timeout(limits.timeout));
+        }
+        let result = match outcome {
+            Ok(result) => result,
+            Err(EVMError::Transaction(error)) => {
+                return Err(ExecutorError::Rejected(rejection_text(&error.0)));
+            }
+            Err(error) => return Err(ExecutorError::Execution(error.to_string())),
+        };
+        inspector
+            .get_result(None, &tx, &block_env, &result, db)
+            .map_err(|e| ExecutorError::Execution(e.to_string()))
     }
 
     /// `eth_call` with the default [`SimulationLimits`].

@@ -1,4 +1,5 @@
-//! `debug_traceTransaction` / `debug_traceBlockBy*`: a stored block re-executed on its parent's
+//! `debug_traceTransaction` / `debug_traceBlockBy*` (`debug_traceCall` runs as a simulation,
+//! see the simulate module): a stored block re-executed on its parent's
 //! state, as its import did (system calls first, then every transaction in order, each seeing
 //! the ones before), with one of geth's tracers from `revm-inspectors` watching the
 //! transactions asked for: `callTracer` (with `withLog`), `prestateTracer` (with `diffMode`),
@@ -149,7 +150,7 @@ impl Executor {
     }
 }
 
-fn tracer_error<E: std::fmt::Display>(error: DebugInspectorError<E>) -> ExecutorError {
+pub(crate) fn tracer_error<E: std::fmt::Display>(error: DebugInspectorError<E>) -> ExecutorError {
     match error {
         DebugInspectorError::UnsupportedTracer | DebugInspectorError::JsTracerNotEnabled => {
             ExecutorError::InvalidRequest(

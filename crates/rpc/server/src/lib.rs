@@ -328,6 +328,22 @@ impl EthApi {
                 .map_err(simulation_error)?
                 .ok_or_else(|| error(SERVER_ERROR, "transaction not found"))
         });
+        heavy_method!("debug_traceCall", |params, api| {
+            let mut seq = params.sequence();
+            let request: TransactionRequest = seq.next()?;
+            let block: BlockId = seq.optional_next()?.unwrap_or_default();
+            let opts: Option<alloy_rpc_types_trace::geth::GethDebugTracingCallOptions> =
+                seq.optional_next()?;
+            let hash = api.block_hash(block)?;
+            api.executor
+                .trace_call(
+                    hash,
+                    request,
+                    opts.unwrap_or_default(),
+                    &api.simulation_limits(),
+                )
+                .map_err(simulation_error)
+        });
         heavy_method!("debug_traceBlockByNumber", |params, api| {
             let mut seq = params.sequence();
             let tag: BlockNumberOrTag = seq.next()?;

@@ -651,6 +651,36 @@ async fn debug_traces_show_nested_calls_reverts_and_state_changes() {
         .await;
     assert_eq!(by_hash["result"], traces["result"]);
 
+    // debug_traceCall: the same call simulated on the head state, then with the reverter's code
+    // overridden to STOP (so nothing reverts), and a txIndex it does not support.
+    let request = json!({"from": alice.address(), "to": caller, "gas": "0x30000"});
+    let simulated = h
+        .call(
+            "debug_traceCall",
+            json!([request, "latest", {"tracer": "callTracer"}]),
+        )
+        .await;
+    assert_eq!(
+        simulated["result"]["calls"][0]["error"], "execution reverted",
+        "{simulated}"
+    );
+    let overridden = h
+        .call(
+            "debug_traceCall",
+            json!([request, "latest", {"tracer": "callTracer", "stateOverrides": {reverter.to_string(): {"code": "0x00"}}}]),
+        )
+        .await;
+    let inner = &overridden["result"]["calls"][0];
+    assert_eq!(inner["to"], json!(reverter), "{overridden}");
+    assert!(inner.get("error").is_none(), "{overridden}");
+    let refused = h
+        .call(
+            "debug_traceCall",
+            json!([request, "latest", {"txIndex": "0x0"}]),
+        )
+        .await;
+    assert_eq!(refused["error"]["code"], -32602, "{refused}");
+
     // Bad input: unknown tracers and JavaScript ones, unknown transactions and blocks.
     for tracer in ["bogusTracer", "{ step: function() {} }"] {
         let refused = trace(json!([hash, {"tracer": tracer}])).await;
