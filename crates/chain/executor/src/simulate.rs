@@ -12,6 +12,7 @@
 //! deadline has passed or the run was cancelled (the node is stopping), halts every frame.
 
 use crate::{BlockInputs, Executor, ExecutorError, db::StoreDb};
+use alloy_eips::eip2930::AccessListResult;
 use alloy_evm::{
     Evm, EvmEnv, EvmFactory,
     overrides::{apply_block_overrides, apply_state_overrides},
@@ -29,7 +30,7 @@ use revm::{
     database::{Database, State},
     interpreter::Interpreter,
 };
-use revm_inspectors::tracing::DebugInspector;
+use revm_inspectors::{access_list::AccessListInspector, tracing::DebugInspector};
 use std::{
     sync::{
         Arc,
@@ -375,6 +376,77 @@ impl Executor {
         inspector
             .get_result(None, &tx, &block_env, &result, db)
             .map_err(|e| ExecutorError::Execution(e.to_string()))
+    }
+
+    /// `eth_createAccessList`: the accounts and storage slots `request` touches (without its
+    /// sender, recipient and the precompiles), with the gas it uses given that list, run as
+    /// `eth_call` runs it. As geth does, the run is repeated with the list found until the list
+    /// stops changing (it can, when touching a slot changes the path taken); a reverted or halted
+    /// call still answers, with its error.
+    pub fn create_access_list(
+        &self,
+        at: B256,
+        request: TransactionRequest,
+        state_overrides: Option<StateOverride>,
+        block_overrides: Option<BlockOverrides>,
+        limits: &SimulationLimits,
+    ) -> Result<AccessListResult, ExecutorError> {
+        /// geth gives up after as many rounds as there are touched accounts; a bound keeps a
+        /// call whose list never settles from running forever.
+        const MAX_ROUNDS: usize = 16;
+        let gas = request.gas;
+        let mut list = request.access_list.clone().unwrap_or_default();
+        let mut sim = self.simulation(at, request, state_overrides, block_overrides, limits)?;
+        let gas_limit = limits
+            .cap(gas.unwrap_or(sim.env.block_env.gas_limit))
+            .min(sim.allowance()?.max(TRANSFER_GAS));
+        for _ in 0..MAX_ROUNDS {
+            let mut tx = sim.tx.clone();
+            tx.gas_limit = gas_limit;
+            tx.access_list = list.clone();
+            // A legacy request becomes an EIP-2930 one: only typed transactions carry a list.
+            tx.tx_type = tx.tx_type.max(1);
+            let op_tx = OpTx(OpTransaction {
+                base: tx,
+                enveloped_tx: Some(Bytes::new()),
+                deposit: Default::default(),
+            });
+            let mut evm = OpEvmFactory::<OpTx>::default().create_evm_with_inspector(
+                &mut sim.db,
+                sim.env.clone(),
+                (
+                    AccessListInspector::new(list.clone()),
+                    Deadline::new(limits),
+                ),
+            );
+            let outcome = evm.transact_raw(op_tx);
+            let (_, (inspector, deadline), _) = evm.components_mut();
+            if deadline.expired {
+                return Err(ExecutorError::Timeout(limits.timeout));
+            }
+            // In address order: the inspector's map has none, and rounds must compare equal.
+            let mut found = inspector.access_list();
+            found.0.sort_by_key(|item| item.address);
+            let result = match outcome {
+                Ok(result) => result.result,
+                Err(EVMError::Transaction(error)) => {
+                    return Err(ExecutorError::Rejected(rejection_text(&error.0)));
+                }
+                Err(error) => return Err(ExecutorError::Execution(error.to_string())),
+            };
+            if found == list {
+                let error = call_output(result.clone()).err().map(|e| e.to_string());
+                return Ok(AccessListResult {
+                    access_list: list,
+                    gas_used: U256::from(result.gas_used()),
+                    error,
+                });
+            }
+            list = found;
+        }
+        Err(ExecutorError::Execution(
+            "the access list did not settle".into(),
+        ))
     }
 
     /// `eth_call` with the default [`SimulationLimits`].

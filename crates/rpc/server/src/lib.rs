@@ -328,6 +328,16 @@ impl EthApi {
                 .map_err(simulation_error)?
                 .ok_or_else(|| error(SERVER_ERROR, "transaction not found"))
         });
+        heavy_method!("eth_createAccessList", |params, api| {
+            let mut seq = params.sequence();
+            let request: TransactionRequest = seq.next()?;
+            let block: BlockId = seq.optional_next()?.unwrap_or_default();
+            let state: Option<StateOverride> = seq.optional_next()?;
+            let hash = api.block_hash(block)?;
+            api.executor
+                .create_access_list(hash, request, state, None, &api.simulation_limits())
+                .map_err(simulation_error)
+        });
         heavy_method!("debug_traceCall", |params, api| {
             let mut seq = params.sequence();
             let request: TransactionRequest = seq.next()?;

@@ -681,6 +681,21 @@ async fn debug_traces_show_nested_calls_reverts_and_state_changes() {
         .await;
     assert_eq!(refused["error"]["code"], -32602, "{refused}");
 
+    // eth_createAccessList: the caller's slot and the account it calls, with the gas used.
+    let listed = h.call("eth_createAccessList", json!([request])).await;
+    let mut expected = vec![
+        json!({"address": caller, "storageKeys": [B256::ZERO]}),
+        json!({"address": reverter, "storageKeys": []}),
+    ];
+    expected.sort_by_key(|item| item["address"].as_str().unwrap().to_owned());
+    assert_eq!(listed["result"]["accessList"], json!(expected), "{listed}");
+    let gas_used = listed["result"]["gasUsed"].as_str().unwrap();
+    assert!(
+        u64::from_str_radix(&gas_used[2..], 16).unwrap() > 21_000,
+        "{listed}"
+    );
+    assert!(listed["result"].get("error").is_none(), "{listed}");
+
     // Bad input: unknown tracers and JavaScript ones, unknown transactions and blocks.
     for tracer in ["bogusTracer", "{ step: function() {} }"] {
         let refused = trace(json!([hash, {"tracer": tracer}])).await;
