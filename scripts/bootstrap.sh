@@ -2,7 +2,8 @@
 # Installs the project-local toolchain into .tools/ (git-ignored); executables go to .tools/bin.
 #
 #   scripts/bootstrap.sh            forge/anvil/cast (npm @foundry-rs/*), solc (solc-js + shim),
-#                                   @eth-optimism/contracts-bedrock (forge-artifacts)
+#                                   @eth-optimism/contracts-bedrock (forge-artifacts), the
+#                                   client suites under tests/clients (viem …)
 #   scripts/bootstrap.sh --kona     additionally builds kona-node (or AEGIS_WITH_KONA=1)
 #
 # Idempotent and fast when everything is present: the npm tree is reinstalled only when
@@ -121,6 +122,20 @@ if [[ ! -x "$BIN/solc" || "$(cat "$BIN/solc")"$'\n' != "$solc_wrapper" ]]; then
   printf '%s' "$solc_wrapper" >"$BIN/solc"
   chmod +x "$BIN/solc"
 fi
+
+# --- client suites (tests/clients/*): the libraries wallets and dapps use, pinned by each
+# suite's package-lock.json and reinstalled when it changes ---------------------------------
+for suite in "$ROOT"/tests/clients/*/; do
+  [[ -f "$suite/package-lock.json" ]] || continue
+  suite_hash="$(cat "$suite/package.json" "$suite/package-lock.json" | sha256sum | cut -d' ' -f1)"
+  suite_marker="$suite/node_modules/.aegis-installed"
+  if [[ ! -f "$suite_marker" || "$(cat "$suite_marker")" != "$suite_hash" ]]; then
+    log "installing the client suite $(basename "$suite")"
+    (cd "$suite" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error) \
+      || die "npm ci failed in $suite"
+    echo "$suite_hash" >"$suite_marker"
+  fi
+done
 
 # --- kona-node (optional, slow: ~10 min of CPU) ------------------------------------------
 kona_installed() {
