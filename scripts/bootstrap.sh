@@ -3,7 +3,8 @@
 #
 #   scripts/bootstrap.sh            forge/anvil/cast (npm @foundry-rs/*), solc (solc-js + shim),
 #                                   @eth-optimism/contracts-bedrock (forge-artifacts), the
-#                                   client suites under tests/clients (viem …)
+#                                   client suites under tests/clients (viem and ethers with
+#                                   npm, web3.py in the venv .tools/py)
 #   scripts/bootstrap.sh --kona     additionally builds kona-node (or AEGIS_WITH_KONA=1)
 #
 # Idempotent and fast when everything is present: the npm tree is reinstalled only when
@@ -136,6 +137,24 @@ for suite in "$ROOT"/tests/clients/*/; do
     echo "$suite_hash" >"$suite_marker"
   fi
 done
+
+# Python suites: one virtual environment in .tools/py with every suite's pinned requirements.
+py_reqs=("$ROOT"/tests/clients/*/requirements.txt)
+if [[ -f "${py_reqs[0]}" ]]; then
+  py_hash="$(cat "${py_reqs[@]}" | sha256sum | cut -d' ' -f1)"
+  py_marker="$TOOLS/py/.aegis-installed"
+  if [[ ! -f "$py_marker" || "$(cat "$py_marker")" != "$py_hash" ]]; then
+    log "installing the Python client suites' packages into $TOOLS/py"
+    command -v python3 >/dev/null 2>&1 || die "python3 is required for the Python client suites"
+    rm -rf "$TOOLS/py"
+    python3 -m venv "$TOOLS/py" || die "python3 -m venv failed"
+    for req in "${py_reqs[@]}"; do
+      "$TOOLS/py/bin/pip" install -q --disable-pip-version-check -r "$req" \
+        || die "pip install -r $req failed"
+    done
+    echo "$py_hash" >"$py_marker"
+  fi
+fi
 
 # --- kona-node (optional, slow: ~10 min of CPU) ------------------------------------------
 kona_installed() {

@@ -1,6 +1,8 @@
-//! The client libraries people already use, unchanged, against `aegis node --dev`: the viem
-//! suite in `tests/clients/viem` (installed by `scripts/bootstrap.sh`, pinned by its
-//! package-lock.json) runs under `node --test` and must pass whole.
+//! The client libraries people already use, unchanged, against `aegis node --dev`: the suites
+//! in `tests/clients` — viem and ethers v6 (`node --test`, pinned by their package-lock.json)
+//! and web3.py (`unittest`, pinned by requirements.txt), installed by `scripts/bootstrap.sh` —
+//! each in its ecosystem's own language, each run against a fresh node and required to pass
+//! whole.
 
 use aegis_testing::process::{dev_node_with, free_port};
 use serde_json::json;
@@ -36,29 +38,52 @@ fn dev_node(dir: &Path) -> (aegis_testing::process::Process, u16) {
     }
 }
 
-#[test]
-fn viem_works_unchanged() {
-    let dir = suite("viem");
-    assert!(
-        dir.join("node_modules/viem").is_dir(),
-        "the viem suite is not installed: run scripts/bootstrap.sh"
-    );
+/// Runs `program args` in the suite `name` against a fresh dev node; the report must show
+/// `passed` (a suite that ran nothing passes too).
+fn run_suite(name: &str, program: &Path, args: &[&str], passed: &str) {
+    let dir = suite(name);
     let data = tempfile::tempdir().unwrap();
     let (_node, port) = dev_node(data.path());
-    let out = Command::new("node")
-        .arg("--test")
+    let out = Command::new(program)
+        .args(args)
         .current_dir(&dir)
         .env("AEGIS_RPC", format!("http://127.0.0.1:{port}"))
         .env("AEGIS_WS", format!("ws://127.0.0.1:{port}"))
         .env("AEGIS_CHAIN_ID", "901")
         .output()
-        .expect("node runs");
+        .unwrap_or_else(|e| panic!("{} does not run: {e}", program.display()));
     let report = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(out.status.success(), "the viem suite failed:\n{report}");
-    // A suite that ran nothing passes too: insist on the tests.
-    assert!(report.contains("# pass 9"), "{report}");
+    assert!(out.status.success(), "the {name} suite failed:\n{report}");
+    assert!(report.contains(passed), "{report}");
+}
+
+fn installed(what: &Path) {
+    assert!(
+        what.exists(),
+        "{} is missing: run scripts/bootstrap.sh",
+        what.display()
+    );
+}
+
+#[test]
+fn viem_works_unchanged() {
+    installed(&suite("viem").join("node_modules/viem"));
+    run_suite("viem", Path::new("node"), &["--test"], "# pass 9");
+}
+
+#[test]
+fn ethers_works_unchanged() {
+    installed(&suite("ethers").join("node_modules/ethers"));
+    run_suite("ethers", Path::new("node"), &["--test"], "# pass 7");
+}
+
+#[test]
+fn web3_py_works_unchanged() {
+    let python = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.tools/py/bin/python");
+    installed(&python);
+    run_suite("web3py", &python, &["-m", "unittest", "-v"], "Ran 5 tests");
 }

@@ -7,6 +7,7 @@
 
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import {
   BaseError,
   ContractFunctionRevertedError,
@@ -42,42 +43,9 @@ const wsClient = createPublicClient({ chain, transport: webSocket(ws) });
 // An open socket would keep the test process alive.
 after(async () => (await wsClient.transport.getRpcClient()).close());
 
-// Pinger.sol (0.8.37, optimised): `ping(v)` stores v and emits Ping(msg.sender, v); `fail(v)`
-// reverts with "value must be zero" unless v is 0.
-const abi = [
-  {
-    type: "event",
-    name: "Ping",
-    anonymous: false,
-    inputs: [
-      { indexed: true, name: "from", type: "address" },
-      { indexed: false, name: "value", type: "uint256" },
-    ],
-  },
-  {
-    type: "function",
-    name: "fail",
-    stateMutability: "pure",
-    inputs: [{ name: "value", type: "uint256" }],
-    outputs: [{ name: "", type: "uint256" }],
-  },
-  {
-    type: "function",
-    name: "last",
-    stateMutability: "view",
-    inputs: [],
-    outputs: [{ name: "", type: "uint256" }],
-  },
-  {
-    type: "function",
-    name: "ping",
-    stateMutability: "nonpayable",
-    inputs: [{ name: "value", type: "uint256" }],
-    outputs: [],
-  },
-];
-const bytecode =
-  "0x6080604052348015600e575f5ffd5b5061015a8061001c5f395ff3fe608060405234801561000f575f5ffd5b506004361061003f575f3560e01c8063132e4f3c1461004357806347799da814610068578063773acdef14610070575b5f5ffd5b61005661005136600461010d565b610085565b60405190815260200160405180910390f35b6100565f5481565b61008361007e36600461010d565b6100d1565b005b5f81156100cd5760405162461bcd60e51b815260206004820152601260248201527176616c7565206d757374206265207a65726f60701b604482015260640160405180910390fd5b5090565b5f81905560405181815233907ffd8d0c1dc3ab254ec49463a1192bb2423b3b851adedec1aa94dcd362dc063c9d9060200160405180910390a250565b5f6020828403121561011d575f5ffd5b503591905056fea264697066735822122080416acebc9d3b5d6a074a9501367f55c0845993229e7c0c52610fb34ed506a764736f6c63430008250033";
+// The contract every client suite deploys (source, ABI and bytecode in ../pinger.json).
+const pingerJson = JSON.parse(readFileSync(new URL("../pinger.json", import.meta.url), "utf8"));
+const { abi, bytecode } = pingerJson;
 
 const recipient = "0x000000000000000000000000000000000000dEaD";
 
