@@ -13,6 +13,10 @@ use std::{
     path::{Path, PathBuf},
 };
 
+/// The import's page cache: it writes each record once and verifies in one pass, so a small
+/// cache costs little time and keeps its memory bounded whatever the state size.
+const IMPORT_CACHE_BYTES: usize = 128 << 20;
+
 /// What an import wrote.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ImportSummary {
@@ -76,7 +80,7 @@ pub fn import(
         std::fs::remove_file(&partial).map_err(|e| SnapshotError::io(&partial, e))?;
     }
     let summary = {
-        let store = Store::open(&partial)?;
+        let store = Store::open_with_cache(&partial, IMPORT_CACHE_BYTES)?;
         let outcome = load(input, &store, chain_id, trusted);
         drop(store);
         match outcome {

@@ -25,7 +25,9 @@ pub mod trie;
 pub use bulk::{HeadReader, ImportedState, StoredBlock};
 pub use changeset::{AccountChange, Changeset, StorageChange};
 pub use prune::{MIN_HISTORY_BLOCKS, PruneReport};
-pub use store::{AccountProof, BlockLabel, StateUpdate, StateView, StorageProof, Store};
+pub use store::{
+    AccountProof, BlockLabel, DEFAULT_CACHE_BYTES, StateUpdate, StateView, StorageProof, Store,
+};
 
 use alloy_primitives::{Address, B256, Bytes, U256, keccak256};
 use std::{collections::BTreeMap, path::PathBuf};

@@ -276,9 +276,22 @@ pub(crate) fn block_txs_key(number: u64, hash: &B256) -> [u8; 40] {
     key
 }
 
+/// redb's page cache of a node's store: reads of a large state stay in memory.
+pub const DEFAULT_CACHE_BYTES: usize = 1 << 30;
+
 impl Store {
-    /// Opens (or creates) the store at `path`, checking the head's invariants.
+    /// Opens (or creates) the store at `path`, checking the head's invariants, with a page cache
+    /// of [`DEFAULT_CACHE_BYTES`].
     pub fn open(path: impl AsRef<Path>) -> Result<Self, StorageError> {
+        Self::open_with_cache(path, DEFAULT_CACHE_BYTES)
+    }
+
+    /// [`Store::open`] with a page cache of at most `cache_bytes`, which bounds the memory the
+    /// store takes beyond what its callers hold (a bulk import needs little: it writes once).
+    pub fn open_with_cache(
+        path: impl AsRef<Path>,
+        cache_bytes: usize,
+    ) -> Result<Self, StorageError> {
         let path = path.as_ref().to_path_buf();
         let open_err = |reason: String| StorageError::Open {
             path: path.clone(),
@@ -287,7 +300,10 @@ impl Store {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| open_err(e.to_string()))?;
         }
-        let db = Database::create(&path).map_err(|e| open_err(e.to_string()))?;
+        let db = Database::builder()
+            .set_cache_size(cache_bytes)
+            .create(&path)
+            .map_err(|e| open_err(e.to_string()))?;
         let init = |db: &Database| -> Result<(), StorageError> {
             let txn = db.begin_write()?;
             Self::init_tables(&txn, &path)?;
