@@ -224,23 +224,14 @@ fn registered_key_hash(
     data: &Path,
     l2_rpc: u16,
     account: alloy_primitives::Address,
-) -> Option<alloy_primitives::B256> {
+) -> alloy_primitives::B256 {
     use aegis_bindings::sequencer_attestation::SequencerAttestation;
-    use alloy_sol_types::SolCall;
-    let contracts: Value =
-        serde_json::from_str(&std::fs::read_to_string(data.join("contracts.json")).ok()?).ok()?;
-    let to: alloy_primitives::Address =
-        serde_json::from_value(contracts["SequencerAttestation"].clone()).ok()?;
-    let input =
-        alloy_primitives::Bytes::from(SequencerAttestation::sequencerCall { account }.abi_encode());
-    let out = call(
+    support::attestation_view(
+        data,
         l2_rpc,
-        "eth_call",
-        json!([{"to": to, "input": input}, "latest"]),
-    )?;
-    let out = alloy_primitives::hex::decode(out.as_str()?).ok()?;
-    let record = SequencerAttestation::sequencerCall::abi_decode_returns(&out).ok()?;
-    Some(record.encryptionKeyHash)
+        SequencerAttestation::sequencerCall { account },
+    )
+    .encryptionKeyHash
 }
 
 fn signed_transfer(key: &str, nonce: u64) -> Option<String> {
@@ -799,10 +790,7 @@ fn the_cluster_survives_its_leader_a_worker_and_an_etcd_member() {
         wait_until(
             &format!("{}'s registered mempool key updated", w.id),
             Duration::from_secs(120),
-            || {
-                registered_key_hash(&data, rotating.l2_rpc, account)
-                    .is_some_and(|k| k.to_string() == new_key)
-            },
+            || registered_key_hash(&data, rotating.l2_rpc, account).to_string() == new_key,
         );
     }
     let encrypted = send_encrypted(&data, &workers, 4);

@@ -166,6 +166,22 @@ struct BlockInputs {
     extra_data: Bytes,
 }
 
+impl BlockInputs {
+    /// The inputs a stored block was built from, as its header records them.
+    fn of_header(header: &Header) -> Self {
+        Self {
+            number: header.number,
+            timestamp: header.timestamp,
+            prev_randao: header.mix_hash,
+            fee_recipient: header.beneficiary,
+            gas_limit: header.gas_limit,
+            base_fee: header.base_fee_per_gas.unwrap_or_default(),
+            parent_beacon_block_root: header.parent_beacon_block_root,
+            extra_data: header.extra_data.clone(),
+        }
+    }
+}
+
 struct Executed {
     transactions: Vec<OpTxEnvelope>,
     receipts: Vec<OpReceiptEnvelope>,
@@ -275,15 +291,10 @@ impl Executor {
             Ok(fee) => fee,
             Err(e) => return invalid(e.to_string()),
         };
+        // The base fee derived from the parent, not the header's (which is checked against it).
         let inputs = BlockInputs {
-            number: header.number,
-            timestamp: header.timestamp,
-            prev_randao: header.mix_hash,
-            fee_recipient: header.beneficiary,
-            gas_limit: header.gas_limit,
             base_fee,
-            parent_beacon_block_root: header.parent_beacon_block_root,
-            extra_data: header.extra_data.clone(),
+            ..BlockInputs::of_header(header)
         };
         let raw: Vec<Bytes> = block
             .body

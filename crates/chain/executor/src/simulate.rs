@@ -158,12 +158,7 @@ impl Simulation {
         }
         let mut tx = self.tx.clone();
         tx.gas_limit = self.limits.cap(gas_limit);
-        let op_tx = OpTx(OpTransaction {
-            base: tx,
-            // An empty envelope: no L1 data fee, like op-geth's calls.
-            enveloped_tx: Some(Bytes::new()),
-            deposit: Default::default(),
-        });
+        let op_tx = call_tx(tx);
         let mut evm = OpEvmFactory::<OpTx>::default().create_evm_with_inspector(
             &mut self.db,
             self.env.clone(),
@@ -251,6 +246,16 @@ fn halt_text(reason: &OpHaltReason) -> String {
     }
 }
 
+/// A simulated call as the EVM runs it: an empty envelope, so no L1 data fee, like op-geth's
+/// calls.
+fn call_tx(base: TxEnv) -> OpTx {
+    OpTx(OpTransaction {
+        base,
+        enveloped_tx: Some(Bytes::new()),
+        deposit: Default::default(),
+    })
+}
+
 /// The outcome of a successful run as `eth_call` reports it.
 fn call_output(result: ExecutionResult<OpHaltReason>) -> Result<Bytes, ExecutorError> {
     match result {
@@ -272,16 +277,7 @@ impl Executor {
         let header = self.parent(&at)?;
         let view = self.store.state_at(&at)?;
         let mut db = State::builder().with_database(StoreDb::new(view)).build();
-        let mut env = self.evm_env(&BlockInputs {
-            number: header.number,
-            timestamp: header.timestamp,
-            prev_randao: header.mix_hash,
-            fee_recipient: header.beneficiary,
-            gas_limit: header.gas_limit,
-            base_fee: header.base_fee_per_gas.unwrap_or_default(),
-            parent_beacon_block_root: header.parent_beacon_block_root,
-            extra_data: Bytes::new(),
-        });
+        let mut env = self.evm_env(&BlockInputs::of_header(&header));
         env.cfg_env.disable_nonce_check = true;
         env.cfg_env.disable_eip3607 = true;
         let priced = request.gas_price.is_some() || request.max_fee_per_gas.is_some();
@@ -351,11 +347,7 @@ impl Executor {
         let mut tx = sim.tx.clone();
         tx.gas_limit = gas_limit;
         let block_env = sim.env.block_env.clone();
-        let op_tx = OpTx(OpTransaction {
-            base: tx.clone(),
-            enveloped_tx: Some(Bytes::new()),
-            deposit: Default::default(),
-        });
+        let op_tx = call_tx(tx.clone());
         let mut evm = OpEvmFactory::<OpTx>::default().create_evm_with_inspector(
             &mut sim.db,
             sim.env.clone(),
@@ -406,11 +398,7 @@ impl Executor {
             tx.access_list = list.clone();
             // A legacy request becomes an EIP-2930 one: only typed transactions carry a list.
             tx.tx_type = tx.tx_type.max(1);
-            let op_tx = OpTx(OpTransaction {
-                base: tx,
-                enveloped_tx: Some(Bytes::new()),
-                deposit: Default::default(),
-            });
+            let op_tx = call_tx(tx);
             let mut evm = OpEvmFactory::<OpTx>::default().create_evm_with_inspector(
                 &mut sim.db,
                 sim.env.clone(),

@@ -65,16 +65,7 @@ impl Executor {
         ))?;
         let header = &block.header;
         let inspector = DebugInspector::new(opts.clone()).map_err(tracer_error)?;
-        let inputs = BlockInputs {
-            number: header.number,
-            timestamp: header.timestamp,
-            prev_randao: header.mix_hash,
-            fee_recipient: header.beneficiary,
-            gas_limit: header.gas_limit,
-            base_fee: header.base_fee_per_gas.unwrap_or_default(),
-            parent_beacon_block_root: header.parent_beacon_block_root,
-            extra_data: header.extra_data.clone(),
-        };
+        let inputs = BlockInputs::of_header(header);
         let view = self.store.state_at(&header.parent_hash)?;
         let mut state = State::builder()
             .with_database(StoreDb::new(view))

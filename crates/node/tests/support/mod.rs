@@ -182,25 +182,31 @@ pub(crate) fn metrics(port: u16) -> String {
         .unwrap()
 }
 
-/// `lastL2EndBlock` of the devnet's `SequencerAttestation` (on the L2 served at `l2_rpc`).
-pub(crate) fn last_committed_l2_block(data: &Path, l2_rpc: u16) -> u64 {
-    use aegis_bindings::sequencer_attestation::SequencerAttestation;
-    use alloy_sol_types::SolCall;
+/// A view of the devnet's `SequencerAttestation` (on the L2 served at `l2_rpc`) at the head.
+pub(crate) fn attestation_view<C: alloy_sol_types::SolCall>(
+    data: &Path,
+    l2_rpc: u16,
+    call: C,
+) -> C::Return {
     let contracts: Value =
         serde_json::from_str(&std::fs::read_to_string(data.join("contracts.json")).unwrap())
             .unwrap();
     let to: alloy_primitives::Address =
         serde_json::from_value(contracts["SequencerAttestation"].clone()).unwrap();
-    let input = alloy_primitives::Bytes::from(SequencerAttestation::lastBatchCall {}.abi_encode());
+    let input = alloy_primitives::Bytes::from(call.abi_encode());
     let out = rpc(
         l2_rpc,
         "eth_call",
         json!([{"to": to, "input": input}, "latest"]),
     );
     let out = alloy_primitives::hex::decode(out.as_str().expect("hex output")).unwrap();
-    SequencerAttestation::lastBatchCall::abi_decode_returns(&out)
-        .unwrap()
-        .lastL2EndBlock
+    C::abi_decode_returns(&out).unwrap()
+}
+
+/// `lastL2EndBlock` of the devnet's `SequencerAttestation` (on the L2 served at `l2_rpc`).
+pub(crate) fn last_committed_l2_block(data: &Path, l2_rpc: u16) -> u64 {
+    use aegis_bindings::sequencer_attestation::SequencerAttestation;
+    attestation_view(data, l2_rpc, SequencerAttestation::lastBatchCall {}).lastL2EndBlock
 }
 
 /// Whether `account` is an active (registered, not revoked) sequencer in the devnet's
@@ -211,20 +217,9 @@ pub(crate) fn is_active_sequencer(
     account: alloy_primitives::Address,
 ) -> bool {
     use aegis_bindings::sequencer_attestation::SequencerAttestation;
-    use alloy_sol_types::SolCall;
-    let contracts: Value =
-        serde_json::from_str(&std::fs::read_to_string(data.join("contracts.json")).unwrap())
-            .unwrap();
-    let to: alloy_primitives::Address =
-        serde_json::from_value(contracts["SequencerAttestation"].clone()).unwrap();
-    let input = alloy_primitives::Bytes::from(
-        SequencerAttestation::isActiveSequencerCall { account }.abi_encode(),
-    );
-    let out = rpc(
+    attestation_view(
+        data,
         l2_rpc,
-        "eth_call",
-        json!([{"to": to, "input": input}, "latest"]),
-    );
-    let out = alloy_primitives::hex::decode(out.as_str().expect("hex output")).unwrap();
-    SequencerAttestation::isActiveSequencerCall::abi_decode_returns(&out).unwrap()
+        SequencerAttestation::isActiveSequencerCall { account },
+    )
 }
