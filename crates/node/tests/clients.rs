@@ -18,7 +18,8 @@ fn suite(name: &str) -> PathBuf {
         .join(name)
 }
 
-/// A dev node on a free port, up and answering.
+/// A dev node on a free port, up and past its first block (the suites read blocks with the
+/// L1-info deposit; the genesis has none).
 fn dev_node(dir: &Path) -> (aegis_testing::process::Process, u16) {
     let port = free_port();
     let node = dev_node_with(Path::new(env!("CARGO_BIN_EXE_aegis")), port, dir, &[]);
@@ -27,10 +28,13 @@ fn dev_node(dir: &Path) -> (aegis_testing::process::Process, u16) {
     loop {
         let answer = client
             .post(format!("http://127.0.0.1:{port}"))
-            .json(&json!({"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []}))
+            .json(&json!({"jsonrpc": "2.0", "id": 1, "method": "eth_blockNumber", "params": []}))
             .send()
             .and_then(|r| r.json::<serde_json::Value>());
-        if answer.is_ok_and(|a| a["result"].is_string()) {
+        let number = answer.ok().and_then(|a| {
+            u64::from_str_radix(a["result"].as_str()?.trim_start_matches("0x"), 16).ok()
+        });
+        if number.is_some_and(|n| n >= 1) {
             return (node, port);
         }
         assert!(started.elapsed() < Duration::from_secs(30), "node not up");
