@@ -168,8 +168,8 @@ struct NodeArgs {
     #[command(flatten)]
     checkpoint: snapshot::CheckpointArgs,
     /// Keep block bodies, receipts, reorg changesets and state of only the last N blocks (at
-    /// least 64; never below the safe and finalized blocks); trie nodes only older states used
-    /// are deleted. Default: keep everything.
+    /// least 64; never below the safe and finalized blocks), and headers 256 blocks further
+    /// down; trie nodes only older states used are deleted. Default: keep everything.
     #[arg(long = "history.blocks", env = "AEGIS_HISTORY_BLOCKS", value_parser = parse_history_blocks)]
     history_blocks: Option<u64>,
     /// `[quantum]` of the config file.
@@ -1103,7 +1103,13 @@ async fn prune_periodically(store: Arc<Store>, keep: u64) {
         match tokio::task::spawn_blocking(move || store.prune_history(keep)).await {
             Ok(Ok(report)) if report.blocks > 0 => {
                 metrics::counter!("aegis_pruned_blocks_total").increment(report.blocks);
-                tracing::debug!(target: "aegis::node", blocks = report.blocks, below = report.below, "history pruned");
+                tracing::debug!(
+                    target: "aegis::node",
+                    blocks = report.blocks,
+                    headers = report.headers,
+                    below = report.below,
+                    "history pruned"
+                );
             }
             Ok(Ok(_)) => {}
             Ok(Err(error)) => tracing::warn!(target: "aegis::node", %error, "pruning failed"),

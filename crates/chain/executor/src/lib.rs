@@ -361,12 +361,13 @@ impl Executor {
         Ok(L1Fees { info, spec })
     }
 
-    /// A stored block and its receipts.
+    /// A stored block and its receipts; [`StorageError::HistoryPruned`] for a block whose body
+    /// was pruned.
     pub fn stored_block(
         &self,
         hash: &B256,
     ) -> Result<Option<(OpBlock, Vec<OpReceiptEnvelope>)>, ExecutorError> {
-        let Some(header) = self.store.header(hash)? else {
+        let Some(stored) = self.store.block(hash)? else {
             return Ok(None);
         };
         let corrupt = |reason: &'static str| {
@@ -375,23 +376,23 @@ impl Executor {
                 reason,
             })
         };
-        let decode_list = |bytes: Option<Vec<u8>>| -> Result<Vec<Bytes>, ExecutorError> {
-            let bytes = bytes.ok_or(corrupt("missing body or receipts"))?;
+        let decode_list = |bytes: &[u8]| -> Result<Vec<Bytes>, ExecutorError> {
             if bytes.is_empty() {
                 return Ok(Vec::new());
             }
-            alloy_rlp::decode_exact(&bytes).map_err(|_| corrupt("list does not decode"))
+            alloy_rlp::decode_exact(bytes).map_err(|_| corrupt("list does not decode"))
         };
-        let transactions = decode_list(self.store.body(hash)?)?
+        let transactions = decode_list(&stored.body)?
             .iter()
             .map(|raw| OpTxEnvelope::decode_2718_exact(raw).map_err(|_| corrupt("transaction")))
             .collect::<Result<Vec<_>, _>>()?;
-        let receipts = decode_list(self.store.receipts(hash)?)?
+        let receipts = decode_list(&stored.receipts)?
             .iter()
             .map(|raw| {
                 OpReceiptEnvelope::decode_2718(&mut raw.as_ref()).map_err(|_| corrupt("receipt"))
             })
             .collect::<Result<Vec<_>, _>>()?;
+        let header = stored.header;
         let withdrawals = self
             .active(OpFork::Canyon, header.timestamp)
             .then(Default::default);

@@ -24,7 +24,7 @@ pub mod trie;
 
 pub use bulk::{HeadReader, ImportedState, StoredBlock};
 pub use changeset::{AccountChange, Changeset, StorageChange};
-pub use prune::{MIN_HISTORY_BLOCKS, PruneReport};
+pub use prune::{HEADERS_BELOW_FLOOR, MIN_HISTORY_BLOCKS, PruneReport};
 pub use store::{
     AccountProof, BlockLabel, DEFAULT_CACHE_BYTES, StateUpdate, StateView, StorageProof, Store,
 };
@@ -91,6 +91,18 @@ pub enum StorageError {
         /// The block whose changeset is gone.
         block: B256,
         /// Its number.
+        number: u64,
+        /// The lowest block number whose history is kept.
+        below: u64,
+    },
+    /// A read of a block whose body and receipts (or, further down, header and canonical index
+    /// entry) were pruned ([`Store::prune_history`]): geth's "pruned history unavailable".
+    #[error(
+        "pruned history unavailable: block {number} is below this store's history floor \
+         {below}"
+    )]
+    HistoryPruned {
+        /// The block number asked for.
         number: u64,
         /// The lowest block number whose history is kept.
         below: u64,

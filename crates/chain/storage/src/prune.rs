@@ -1,29 +1,36 @@
 //! Bounded history (`--history.blocks N`): deleting the bodies, receipts, changesets,
-//! transaction index entries and no longer used trie nodes of blocks far enough below the head.
+//! transaction index entries, trie nodes and, further down, headers of blocks far enough below
+//! the head.
 //!
-//! Kept for every block: the header (small; `BLOCKHASH` and ancestor walks need it) and the
-//! canonical index. Deleted below the *history floor*: body, receipts, changeset, the
-//! transaction index entries that point at the block, and the trie nodes that only states below
-//! the floor used (see [`crate::node_refs`]), so [`Store::state_at`] and [`Store::proof`] answer
-//! [`StorageError::Pruned`] for such a block. Side-chain blocks below the floor are deleted the
-//! same way, found through the `block_txs` table that [`Store::commit_block`] writes for every
-//! block.
+//! Deleted below the *history floor*: body, receipts, changeset, the transaction index entries
+//! that point at the block, and the trie nodes that only states below the floor used (see
+//! [`crate::node_refs`]), so [`Store::state_at`] and [`Store::proof`] answer
+//! [`StorageError::Pruned`] for such a block and [`Store::block`] answers
+//! [`StorageError::HistoryPruned`]. Side-chain blocks below the floor are deleted the same way,
+//! header included, found through the `block_txs` table that [`Store::commit_block`] writes for
+//! every block.
+//!
+//! Canonical headers and their canonical index entries are kept for [`HEADERS_BELOW_FLOOR`]
+//! blocks below the floor — `BLOCKHASH` in the oldest kept state reaches 256 blocks back, and a
+//! snapshot of it carries those headers — and deleted below that, so that a pruned store's file
+//! stops growing instead of growing by a header per block.
 //!
 //! The floor only rises. It is `head + 1 - keep`, lowered to the safe and finalized blocks'
 //! numbers (a rollup node may reset its head to either, which reverts every block above it), and
 //! is recorded in the store so that each call only visits blocks that became prunable since the
 //! last one. The imported base block of a snapshot store (see [`crate::bulk`]) keeps its history
-//! whatever the floor. A head change that would need a pruned changeset fails with
-//! [`StorageError::Pruned`] and changes nothing.
+//! and header whatever the floor, as do the head, safe and finalized blocks. A head change that
+//! would need a pruned changeset or header fails with [`StorageError::Pruned`] and changes
+//! nothing.
 //!
 //! Deleted pages are reused by later writes: the file stops growing, it does not shrink.
 
 use crate::{
     StorageError, node_refs,
     store::{
-        BLOCK_TXS, BODIES, BlockLabel, CANONICAL, CHANGESETS, META, META_BASE, META_PRUNED_BELOW,
-        RECEIPTS, Store, TX_INDEX, Tables, as32, block_txs_key, read_head, read_header,
-        read_pruned_below,
+        BLOCK_TXS, BODIES, BlockLabel, CANONICAL, CHANGESETS, HEADERS, META, META_BASE,
+        META_HEADERS_PRUNED_BELOW, META_PRUNED_BELOW, RECEIPTS, Store, TX_INDEX, Tables, as32,
+        block_txs_key, read_head, read_header, read_meta_number, read_pruned_below,
     },
 };
 use alloy_primitives::B256;
@@ -32,6 +39,10 @@ use redb::{ReadableDatabase, ReadableTable, WriteTransaction};
 /// The fewest blocks of history [`Store::prune_history`] accepts: a reorg can revert at most
 /// this many blocks below the head (more when the safe block is older).
 pub const MIN_HISTORY_BLOCKS: u64 = 64;
+
+/// Canonical headers kept below the history floor: the `BLOCKHASH` window of the oldest kept
+/// state. (The genesis header is always kept.)
+pub const HEADERS_BELOW_FLOOR: u64 = 256;
 
 /// Block heights handled per write transaction, so block commits wait at most one batch.
 const BATCH_HEIGHTS: u64 = 1_000;
@@ -46,15 +57,19 @@ pub struct PruneReport {
     pub below: u64,
     /// Trie nodes deleted because no retained state uses them any more.
     pub nodes: u64,
+    /// Canonical headers deleted (with their canonical index entries), at least
+    /// [`HEADERS_BELOW_FLOOR`] below the floor.
+    pub headers: u64,
 }
 
 impl Store {
     /// Deletes the bodies, receipts, changesets, transaction index entries and unused trie
     /// nodes of the blocks numbered below `head + 1 - keep` (a lower floor when the safe or
-    /// finalized block is older; never the imported base block). Headers and the canonical
-    /// index stay. Works in transactions of at most 1,000 block heights, and only on blocks
-    /// that became prunable since the last call. The first call starts counting trie node
-    /// positions; nodes of blocks committed before it are kept.
+    /// finalized block is older; never the imported base block), and the canonical headers
+    /// and index entries [`HEADERS_BELOW_FLOOR`] blocks below that. Works in transactions of at
+    /// most 1,000 block heights, and only on blocks that became prunable since the last call.
+    /// The first call starts counting trie node positions; nodes of blocks committed before it
+    /// are kept.
     ///
     /// `keep` below [`MIN_HISTORY_BLOCKS`] is refused with [`StorageError::HistoryTooShort`]
     /// (there is no "never prune" value: not calling this is never pruning).
@@ -74,6 +89,7 @@ impl Store {
             blocks: 0,
             below: self.history_floor()?.unwrap_or(0),
             nodes: 0,
+            headers: 0,
         };
         loop {
             let txn = self.db.begin_write()?;
@@ -84,6 +100,7 @@ impl Store {
             txn.commit()?;
             report.blocks += batch.blocks;
             report.nodes += batch.nodes;
+            report.headers += batch.headers;
             report.below = batch.below;
             if batch.done {
                 break;
@@ -93,6 +110,7 @@ impl Store {
             tracing::debug!(
                 blocks = report.blocks,
                 trie_nodes = report.nodes,
+                headers = report.headers,
                 below = report.below,
                 "pruned block history"
             );
@@ -113,9 +131,11 @@ struct Batch {
     blocks: u64,
     /// Trie nodes deleted.
     nodes: u64,
+    /// Canonical headers deleted.
+    headers: u64,
     /// The history floor after the step.
     below: u64,
-    /// Whether the floor reached its target.
+    /// Whether the floor and the header floor reached their targets.
     done: bool,
 }
 
@@ -155,15 +175,26 @@ fn prune_batch(txn: &WriteTransaction, keep: u64) -> Result<Option<Batch>, Stora
         from
     };
 
+    // Headers follow the floor at a distance, from where they were last pruned to.
+    let headers_target = to.saturating_sub(HEADERS_BELOW_FLOOR);
+    let headers_from = read_meta_number(txn, META_HEADERS_PRUNED_BELOW)?.unwrap_or(0);
+    let headers_to = if headers_target > headers_from {
+        headers_target.min(headers_from.saturating_add(BATCH_HEIGHTS))
+    } else {
+        headers_from
+    };
+
     let mut blocks = 0;
     let mut nodes = 0;
+    let mut headers_removed = 0;
     {
         let mut block_txs = txn.open_table(BLOCK_TXS)?;
         let mut bodies = txn.open_table(BODIES)?;
         let mut receipts = txn.open_table(RECEIPTS)?;
         let mut changesets = txn.open_table(CHANGESETS)?;
         let mut tx_index = txn.open_table(TX_INDEX)?;
-        let canonical = txn.open_table(CANONICAL)?;
+        let mut canonical = txn.open_table(CANONICAL)?;
+        let mut headers = txn.open_table(HEADERS)?;
         let mut remove_history = |hash: &B256| -> Result<bool, StorageError> {
             let body = bodies.remove(&hash.0)?.is_some();
             let receipt = receipts.remove(&hash.0)?.is_some();
@@ -206,8 +237,12 @@ fn prune_batch(txn: &WriteTransaction, keep: u64) -> Result<Option<Batch>, Stora
             remove_history(&hash)?;
             block_txs.remove(&key)?;
             let number = u64::from_be_bytes(key[..8].try_into().expect("8 bytes"));
-            let canonical = canonical.get(number)?.is_some_and(|h| *h.value() == hash.0);
-            nodes += node_refs::release(txn, &key, canonical)?;
+            let is_canonical = canonical.get(number)?.is_some_and(|h| *h.value() == hash.0);
+            nodes += node_refs::release(txn, &key, is_canonical)?;
+            // A side block below the floor can never be built on or become the head again.
+            if !is_canonical {
+                headers.remove(&hash.0)?;
+            }
             blocks += 1;
         }
         // Canonical blocks without a `block_txs` entry: written before the table existed, or
@@ -220,18 +255,37 @@ fn prune_batch(txn: &WriteTransaction, keep: u64) -> Result<Option<Batch>, Stora
                 blocks += 1;
             }
         }
+        // The genesis header stays: `Store::init_genesis` checks the chain config against it.
+        for number in headers_from.max(1)..headers_to {
+            let Some(hash) = canonical.get(number)?.map(|v| B256::from(*v.value())) else {
+                continue;
+            };
+            if !protected.contains(&hash) {
+                canonical.remove(number)?;
+                headers.remove(&hash.0)?;
+                headers_removed += 1;
+            }
+        }
     }
+    let mut meta = txn.open_table(META)?;
     if to > from {
-        txn.open_table(META)?
-            .insert(META_PRUNED_BELOW, to.to_be_bytes().as_slice())?;
-    } else if blocks == 0 {
+        meta.insert(META_PRUNED_BELOW, to.to_be_bytes().as_slice())?;
+    }
+    if headers_to > headers_from {
+        meta.insert(
+            META_HEADERS_PRUNED_BELOW,
+            headers_to.to_be_bytes().as_slice(),
+        )?;
+    }
+    if to == from && headers_to == headers_from && blocks == 0 {
         return Ok(None);
     }
     Ok(Some(Batch {
         blocks,
         nodes,
+        headers: headers_removed,
         below: to,
-        done: to >= floor,
+        done: to >= floor && headers_to >= floor.saturating_sub(HEADERS_BELOW_FLOOR),
     }))
 }
 

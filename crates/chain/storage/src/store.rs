@@ -2,7 +2,7 @@
 
 use crate::{
     Account, AccountChange, Changeset, EMPTY_CODE_HASH, StateDiff, StorageChange, StorageError,
-    hashed_slot, node_refs,
+    StoredBlock, hashed_slot, node_refs,
     trie::{self, EMPTY_ROOT, NewNodes, NodeSource, Trie},
 };
 use alloy_consensus::Header;
@@ -55,6 +55,9 @@ pub(crate) fn read_base(txn: &impl Tables) -> Result<Option<B256>, StorageError>
 /// The lowest block number whose history is kept, u64 BE; absent if never pruned (see
 /// [`crate::prune`]).
 pub(crate) const META_PRUNED_BELOW: &str = "pruned_below";
+/// The lowest block number whose header and canonical index entry are kept, u64 BE; absent if
+/// no header was pruned (see [`crate::prune`]).
+pub(crate) const META_HEADERS_PRUNED_BELOW: &str = "headers_pruned_below";
 const META_SCHEMA: &str = "schema";
 const SCHEMA_VERSION: &[u8] = b"aegis-store-v1";
 
@@ -244,11 +247,19 @@ pub(crate) fn read_header(txn: &impl Tables, hash: &B256) -> Result<Option<Heade
 
 /// The lowest block number whose history is kept, `None` if the store was never pruned.
 pub(crate) fn read_pruned_below(txn: &impl Tables) -> Result<Option<u64>, StorageError> {
-    txn.get_bytes(META, META_PRUNED_BELOW)?
+    read_meta_number(txn, META_PRUNED_BELOW)
+}
+
+/// A block number kept under `key` in [`META`].
+pub(crate) fn read_meta_number(
+    txn: &impl Tables,
+    key: &'static str,
+) -> Result<Option<u64>, StorageError> {
+    txn.get_bytes(META, key)?
         .map(|b| {
             <[u8; 8]>::try_from(b.as_slice())
                 .map(u64::from_be_bytes)
-                .map_err(|_| corrupt("meta", "pruned_below is not 8 bytes"))
+                .map_err(|_| corrupt("meta", "a block number is not 8 bytes"))
         })
         .transpose()
 }
@@ -396,6 +407,16 @@ impl Store {
 
     // --- reads ----------------------------------------------------------------------------
 
+    /// Bytes in the pages the store has allocated: what its data occupies. The file can be
+    /// larger by the pages freed for reuse; it grows only when these run out. Takes the write
+    /// lock for a moment.
+    pub fn allocated_bytes(&self) -> Result<u64, StorageError> {
+        let txn = self.db.begin_write()?;
+        let stats = txn.stats()?;
+        txn.abort()?;
+        Ok(stats.allocated_pages() * stats.page_size() as u64)
+    }
+
     /// The canonical head block hash, `None` before genesis is written.
     pub fn head_hash(&self) -> Result<Option<B256>, StorageError> {
         read_head(&self.db.begin_read()?)
@@ -455,18 +476,53 @@ impl Store {
         }
     }
 
-    /// The block a JSON-RPC block tag or number names (`pending` is the head).
+    /// The block a JSON-RPC block tag or number names (`pending` is the head). In a pruned
+    /// store `earliest` is the oldest block whose history is kept, and a number whose block was
+    /// pruned from the canonical index is [`StorageError::HistoryPruned`].
     pub fn hash_for(
         &self,
         tag: alloy_eips::BlockNumberOrTag,
     ) -> Result<Option<B256>, StorageError> {
         use alloy_eips::BlockNumberOrTag as Tag;
-        match tag {
-            Tag::Latest | Tag::Pending => self.head_hash(),
-            Tag::Safe => self.label(BlockLabel::Safe),
-            Tag::Finalized => self.label(BlockLabel::Finalized),
-            Tag::Earliest => self.canonical_hash(0),
-            Tag::Number(n) => self.canonical_hash(n),
+        let txn = self.db.begin_read()?;
+        let number = match tag {
+            Tag::Latest | Tag::Pending => return read_head(&txn),
+            Tag::Safe => return read_label(&txn, BlockLabel::Safe),
+            Tag::Finalized => return read_label(&txn, BlockLabel::Finalized),
+            Tag::Earliest => read_pruned_below(&txn)?.unwrap_or(0),
+            Tag::Number(n) => n,
+        };
+        if let Some(hash) = txn.open_table(CANONICAL)?.get(number)? {
+            return Ok(Some(B256::from(*hash.value())));
+        }
+        match read_pruned_below(&txn)? {
+            Some(below) if number < below => Err(StorageError::HistoryPruned { number, below }),
+            _ => Ok(None),
+        }
+    }
+
+    /// A stored block, read in one transaction: `None` for an unknown hash,
+    /// [`StorageError::HistoryPruned`] for a block whose body and receipts were pruned.
+    pub fn block(&self, hash: &B256) -> Result<Option<StoredBlock>, StorageError> {
+        let txn = self.db.begin_read()?;
+        let Some(header) = read_header(&txn, hash)? else {
+            return Ok(None);
+        };
+        let body = txn.get_bytes(BODIES, &hash.0)?;
+        let receipts = txn.get_bytes(RECEIPTS, &hash.0)?;
+        match (body, receipts) {
+            (Some(body), Some(receipts)) => Ok(Some(StoredBlock {
+                header,
+                body,
+                receipts,
+            })),
+            _ => match read_pruned_below(&txn)? {
+                Some(below) if header.number < below => Err(StorageError::HistoryPruned {
+                    number: header.number,
+                    below,
+                }),
+                _ => Err(corrupt("bodies", "missing body or receipts")),
+            },
         }
     }
 
@@ -909,6 +965,22 @@ fn apply_flat(txn: &WriteTransaction, cs: &Changeset, forward: bool) -> Result<(
 
 fn set_head_in(txn: &WriteTransaction, target: B256) -> Result<(), StorageError> {
     let header_of = |hash: &B256| read_header(txn, hash)?.ok_or(StorageError::UnknownBlock(*hash));
+    let pruned_below = read_pruned_below(txn)?;
+    // A walk that reaches a pruned header went below the floor: the move needs pruned history.
+    let parent_of = |child: &Header| -> Result<(B256, Header), StorageError> {
+        let parent = child.parent_hash;
+        match read_header(txn, &parent)? {
+            Some(header) => Ok((parent, header)),
+            None => Err(match pruned_below {
+                Some(below) if child.number <= below => StorageError::Pruned {
+                    block: parent,
+                    number: child.number - 1,
+                    below,
+                },
+                _ => StorageError::UnknownBlock(parent),
+            }),
+        }
+    };
     let changeset_of = |hash: &B256| -> Result<Changeset, StorageError> {
         let bytes = txn
             .get_bytes(CHANGESETS, &hash.0)?
@@ -938,10 +1010,7 @@ fn set_head_in(txn: &WriteTransaction, target: B256) -> Result<(), StorageError>
                     return Err(StorageError::BelowBase { base: *ah, target });
                 }
                 revert.push((*ah, ahdr.number));
-                let parent = ahdr.parent_hash;
-                a = (ahdr.number > 0)
-                    .then(|| header_of(&parent).map(|h| (parent, h)))
-                    .transpose()?;
+                a = (ahdr.number > 0).then(|| parent_of(ahdr)).transpose()?;
             }
             _ => {
                 apply.push((b.0, b.1.number));
@@ -952,8 +1021,7 @@ fn set_head_in(txn: &WriteTransaction, target: B256) -> Result<(), StorageError>
                     // Different genesis: the target is not on this chain at all.
                     return Err(StorageError::UnknownBlock(target));
                 }
-                let parent = b.1.parent_hash;
-                b = (parent, header_of(&parent)?);
+                b = parent_of(&b.1)?;
             }
         }
     }
@@ -962,7 +1030,6 @@ fn set_head_in(txn: &WriteTransaction, target: B256) -> Result<(), StorageError>
     // aborts it.) The target's own changeset too: a head always has one (`check_head`), and a
     // block whose history was pruned cannot become the head.
     {
-        let pruned_below = read_pruned_below(txn)?;
         let changesets = txn.open_table(CHANGESETS)?;
         let needed = std::iter::once((target, target_number))
             .chain(revert.iter().copied())

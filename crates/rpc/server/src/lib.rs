@@ -48,7 +48,7 @@ pub use namespaces::{DEFAULT_APIS, KNOWN_APIS, parse_apis};
 pub use workers::RpcWorkers;
 
 pub(crate) use aegis_rpc_types::errors::{
-    INVALID_PARAMS, SERVER_ERROR, internal, rpc_error as error,
+    INVALID_PARAMS, PRUNED_HISTORY, SERVER_ERROR, block_read, internal, rpc_error as error,
 };
 /// Most storage keys one `eth_getProof` proves (geth has no limit; this bounds the work).
 const MAX_PROOF_SLOTS: usize = 1024;
@@ -550,7 +550,7 @@ impl EthApi {
     }
 
     pub(crate) fn resolve(&self, tag: BlockNumberOrTag) -> RpcResult<Option<B256>> {
-        self.executor.store().hash_for(tag).map_err(internal)
+        self.executor.store().hash_for(tag).map_err(block_read)
     }
 
     fn block_hash(&self, block: BlockId) -> RpcResult<B256> {
@@ -585,7 +585,7 @@ impl EthApi {
         let (block, receipts) = self
             .executor
             .stored_block(&block_hash)
-            .map_err(internal)?
+            .map_err(block_read)?
             .ok_or_else(|| internal("indexed block missing"))?;
         Ok(Some((block_hash, index as usize, block, receipts)))
     }
@@ -632,7 +632,7 @@ impl EthApi {
                 None => return Ok(None),
             },
         };
-        let Some((block, receipts)) = self.executor.stored_block(&hash).map_err(internal)? else {
+        let Some((block, receipts)) = self.executor.stored_block(&hash).map_err(block_read)? else {
             return Ok(None);
         };
         let fees = self.executor.l1_fees(&hash).map_err(internal)?;
@@ -752,7 +752,14 @@ impl EthApi {
             .header(&newest_hash)
             .map_err(internal)?
             .ok_or_else(|| internal("missing header"))?;
-        let count = count.clamp(1, MAX_BLOCKS).min(newest_header.number + 1);
+        // A pruned store answers for the blocks it still has, as for a chain that short.
+        let floor = store.history_floor().map_err(internal)?.unwrap_or(0);
+        if newest_header.number < floor {
+            return Err(error(PRUNED_HISTORY, "pruned history unavailable"));
+        }
+        let count = count
+            .clamp(1, MAX_BLOCKS)
+            .min(newest_header.number + 1 - floor);
         let oldest = newest_header.number + 1 - count;
         let (mut base_fees, mut ratios, mut rewards) = (Vec::new(), Vec::new(), Vec::new());
         for number in oldest..=newest_header.number {
@@ -763,7 +770,7 @@ impl EthApi {
             let (block, receipts) = self
                 .executor
                 .stored_block(&hash)
-                .map_err(internal)?
+                .map_err(block_read)?
                 .ok_or_else(|| internal("gap"))?;
             let header = &block.header;
             let base_fee = header.base_fee_per_gas.unwrap_or_default();
@@ -964,6 +971,9 @@ fn simulation_error(e: ExecutorError) -> ErrorObjectOwned {
         }
         ExecutorError::Storage(pruned @ aegis_storage::StorageError::Pruned { .. }) => {
             aegis_rpc_types::errors::state_read(pruned)
+        }
+        pruned @ ExecutorError::Storage(aegis_storage::StorageError::HistoryPruned { .. }) => {
+            block_read(pruned)
         }
         other => internal(other),
     }

@@ -1,7 +1,7 @@
 //! `eth_getLogs`: logs of canonical blocks matching an address/topic filter, over a bounded
 //! block range, skipping blocks whose bloom rules them out.
 
-use crate::{EthApi, RpcResult, SERVER_ERROR, error, internal};
+use crate::{EthApi, PRUNED_HISTORY, RpcResult, SERVER_ERROR, block_read, error, internal};
 use alloy_eips::BlockNumberOrTag;
 use alloy_primitives::B256;
 use alloy_rpc_types_eth::{Filter, FilterBlockOption, Log};
@@ -47,7 +47,7 @@ impl EthApi {
         let (block, receipts) = self
             .executor
             .stored_block(&hash)
-            .map_err(internal)?
+            .map_err(block_read)?
             .ok_or_else(|| internal("stored header without body"))?;
         let mut logs = block_logs(hash, &block, &receipts);
         logs.retain(|log| filter.matches(&log.inner));
@@ -72,10 +72,12 @@ impl EthApi {
         };
         let store = self.executor.store();
         let head = store.head().map_err(internal)?.map_or(0, |h| h.number);
+        // Blocks below the floor have no receipts left (`--history.blocks`).
+        let floor = store.history_floor().map_err(internal)?.unwrap_or(0);
         let number = |tag: BlockNumberOrTag| -> RpcResult<u64> {
             Ok(match tag {
                 BlockNumberOrTag::Number(n) => n,
-                BlockNumberOrTag::Earliest => 0,
+                BlockNumberOrTag::Earliest => floor,
                 BlockNumberOrTag::Latest | BlockNumberOrTag::Pending => head,
                 other => {
                     let hash = self
@@ -94,6 +96,9 @@ impl EthApi {
                 return Ok(Vec::new());
             }
             return Err(error(SERVER_ERROR, "invalid block range params"));
+        }
+        if from < floor {
+            return Err(error(PRUNED_HISTORY, "pruned history unavailable"));
         }
         let span = to - from + 1;
         if span > self.config.max_log_range {

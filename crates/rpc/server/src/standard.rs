@@ -3,7 +3,7 @@
 //! chain has none), `eth_syncing`, `eth_accounts`, `net_listening`, `net_peerCount`,
 //! `web3_sha3` and `rpc_modules`, answered as geth answers them (`null` for an unknown block).
 
-use crate::{EthApi, RpcResult, internal};
+use crate::{EthApi, RpcResult, block_read, internal};
 use aegis_rpc_types::convert::rpc_transaction;
 use alloy_eips::{BlockId, BlockNumberOrTag, Encodable2718};
 use alloy_primitives::{B256, Bytes, U64, keccak256};
@@ -33,7 +33,7 @@ impl EthApi {
         let Some(hash) = self.find_block(block)? else {
             return Ok(None);
         };
-        let stored = self.executor.stored_block(&hash).map_err(internal)?;
+        let stored = self.executor.stored_block(&hash).map_err(block_read)?;
         Ok(stored.map(|(block, _)| U64::from(block.body.transactions.len())))
     }
 
@@ -45,7 +45,7 @@ impl EthApi {
         let Some(hash) = self.find_block(block)? else {
             return Ok(None);
         };
-        let Some((block, receipts)) = self.executor.stored_block(&hash).map_err(internal)? else {
+        let Some((block, receipts)) = self.executor.stored_block(&hash).map_err(block_read)? else {
             return Ok(None);
         };
         let index = usize::try_from(index.to::<u64>()).unwrap_or(usize::MAX);
@@ -66,7 +66,10 @@ impl EthApi {
     fn raw_transaction(&self, hash: B256) -> RpcResult<Option<Bytes>> {
         let store = self.executor.store();
         if let Some((block_hash, _, index)) = store.transaction_location(&hash).map_err(internal)?
-            && let Some((block, _)) = self.executor.stored_block(&block_hash).map_err(internal)?
+            && let Some((block, _)) = self
+                .executor
+                .stored_block(&block_hash)
+                .map_err(block_read)?
             && let Some(tx) = block.body.transactions.get(index as usize)
         {
             return Ok(Some(tx.encoded_2718().into()));

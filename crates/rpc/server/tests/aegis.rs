@@ -199,6 +199,22 @@ async fn encrypted_transactions_reach_the_pool_and_bad_envelopes_are_refused() {
     assert_eq!(code, -32602);
     assert_eq!(h.pool.len(), 0);
 
+    // Everything a watcher of the public port could see announced, from before the real one.
+    let filter = h.call("eth_newPendingTransactionFilter", json!([])).await["result"].clone();
+    let ws = jsonrpsee::ws_client::WsClientBuilder::default()
+        .build(h.url.replacen("http", "ws", 1))
+        .await
+        .unwrap();
+    let mut announced: jsonrpsee::core::client::Subscription<B256> =
+        jsonrpsee::core::client::SubscriptionClientT::subscribe(
+            &ws,
+            "eth_subscribe",
+            jsonrpsee::rpc_params!["newPendingTransactions"],
+            "eth_unsubscribe",
+        )
+        .await
+        .unwrap();
+
     // The real one goes in; a replay is refused.
     let sent = h
         .call(
@@ -267,6 +283,26 @@ async fn encrypted_transactions_reach_the_pool_and_bad_envelopes_are_refused() {
         .await;
     assert!(sent["result"].is_string(), "{sent}");
     assert_eq!(h.pool.len(), 2);
+
+    // Neither encrypted transaction was announced: the first announcement, and the only change
+    // of the filter, is a public one sent after them.
+    let public = transfer(
+        TxType::Eip1559,
+        &signer(1),
+        h.chain_id,
+        0,
+        Address::repeat_byte(7),
+        1,
+    );
+    let public_hash = h.call("eth_sendRawTransaction", json!([public])).await["result"].clone();
+    let first = tokio::time::timeout(std::time::Duration::from_secs(10), announced.next())
+        .await
+        .expect("an announcement")
+        .expect("subscription open")
+        .unwrap();
+    assert_eq!(json!(first), public_hash);
+    let changes = h.call("eth_getFilterChanges", json!([filter])).await;
+    assert_eq!(changes["result"], json!([public_hash]), "{changes}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

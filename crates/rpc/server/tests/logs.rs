@@ -908,3 +908,83 @@ async fn cors_is_off_by_default_and_answers_allowed_origins() {
     // A plain call still works on the CORS-enabled port.
     assert_eq!(open.call("eth_chainId", json!([])).await["result"], "0x385");
 }
+
+/// A node run with `--history.blocks`: reads of pruned blocks answer geth's 4444 "pruned history
+/// unavailable" (never a wrong or empty answer), state reads there -32000, and what is kept
+/// answers as before.
+#[tokio::test]
+async fn reads_of_pruned_history_answer_as_geth() {
+    let h = Harness::new(RpcConfig::default()).await;
+    let old_tx = weth_deposit(0, 0, 10);
+    for n in 1..=400u64 {
+        let txs = if n == 50 {
+            vec![old_tx.clone()]
+        } else {
+            vec![]
+        };
+        h.seal(&txs);
+    }
+    let store = h.executor.store();
+    let report = store.prune_history(64).unwrap();
+    // Head 400: history from 337, headers from 81 (and genesis).
+    assert_eq!((report.below, report.headers), (337, 80));
+    let code = |v: &Value| (v["error"]["code"].clone(), v["error"]["message"].clone());
+    let pruned = (json!(4444), json!("pruned history unavailable"));
+
+    let old = store.canonical_hash(100).unwrap().unwrap();
+    for (method, params) in [
+        ("eth_getBlockByNumber", json!(["0x10", false])),
+        ("eth_getBlockByNumber", json!(["0x64", true])),
+        ("eth_getBlockByNumber", json!(["0x0", false])),
+        ("eth_getBlockByHash", json!([old, false])),
+        ("eth_getBlockReceipts", json!(["0x64"])),
+        (
+            "eth_getLogs",
+            json!([{"fromBlock": "0x0", "toBlock": "latest"}]),
+        ),
+        ("eth_getBalance", json!([Address::ZERO, "0x10"])),
+    ] {
+        let answer = h.call(method, params.clone()).await;
+        assert_eq!(code(&answer), pruned, "{method} {params}: {answer}");
+    }
+    // The state of a block whose header is kept: geth's -32000 for missing history state.
+    let answer = h
+        .call("eth_getBalance", json!([Address::ZERO, "0x64"]))
+        .await;
+    assert_eq!(answer["error"]["code"], -32000, "{answer}");
+    assert!(
+        answer["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("was pruned"),
+        "{answer}"
+    );
+    // Transactions of pruned blocks are no longer indexed.
+    let answer = h
+        .call("eth_getTransactionByHash", json!([keccak256(&old_tx)]))
+        .await;
+    assert_eq!(answer["result"], Value::Null, "{answer}");
+
+    // What is kept still answers: `earliest` is the oldest block with history, logs from it,
+    // fee history down to it.
+    let earliest = h
+        .call("eth_getBlockByNumber", json!(["earliest", false]))
+        .await;
+    assert_eq!(earliest["result"]["number"], "0x151", "{earliest}");
+    let logs = h
+        .call(
+            "eth_getLogs",
+            json!([{"fromBlock": "earliest", "toBlock": "latest"}]),
+        )
+        .await;
+    assert_eq!(logs["result"], json!([]), "{logs}");
+    let fees = h
+        .call("eth_feeHistory", json!(["0x400", "latest", []]))
+        .await;
+    assert_eq!(fees["result"]["oldestBlock"], "0x151", "{fees}");
+    assert_eq!(
+        fees["result"]["gasUsedRatio"].as_array().unwrap().len(),
+        64,
+        "{fees}"
+    );
+}

@@ -1,6 +1,6 @@
 //! Conversions between stored blocks and their JSON-RPC shapes.
 
-use crate::errors::internal;
+use crate::errors::block_read;
 use aegis_storage::AccountProof;
 use alloy_consensus::transaction::SignerRecoverable;
 use alloy_primitives::{B256, U256};
@@ -123,7 +123,7 @@ pub fn block_by_number(
     let mut seq = params.sequence();
     let tag: alloy_eips::BlockNumberOrTag = seq.next()?;
     let full: bool = seq.optional_next()?.unwrap_or(false);
-    match executor.store().hash_for(tag).map_err(internal)? {
+    match executor.store().hash_for(tag).map_err(block_read)? {
         Some(hash) => stored_rpc_block(executor, hash, full),
         None => Ok(None),
     }
@@ -145,6 +145,6 @@ fn stored_rpc_block(
     hash: B256,
     full: bool,
 ) -> Result<Option<RpcBlock>, jsonrpsee::types::ErrorObjectOwned> {
-    let stored = executor.stored_block(&hash).map_err(internal)?;
+    let stored = executor.stored_block(&hash).map_err(block_read)?;
     Ok(stored.map(|(block, receipts)| rpc_block(block, &receipts, full)))
 }

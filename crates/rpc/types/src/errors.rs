@@ -14,6 +14,10 @@ pub const LIMIT_EXCEEDED: i32 = -32005;
 /// not be reached): no verdict on the request, which may be sent again.
 pub const FORWARD_FAILED: i32 = -32050;
 
+/// geth's code for a read of history it pruned (EIP-4444), with the message
+/// "pruned history unavailable".
+pub const PRUNED_HISTORY: i32 = 4444;
+
 /// An error object with `code` and `message`, no data.
 pub fn rpc_error(code: i32, message: impl Into<String>) -> ErrorObjectOwned {
     ErrorObjectOwned::owned(code, message.into(), None::<()>)
@@ -30,9 +34,21 @@ pub fn internal(error: impl std::fmt::Display) -> ErrorObjectOwned {
 pub fn state_read(error: aegis_storage::StorageError) -> ErrorObjectOwned {
     match error {
         aegis_storage::StorageError::UnknownBlock(_) => rpc_error(SERVER_ERROR, "header not found"),
-        pruned @ aegis_storage::StorageError::Pruned { .. } => {
+        pruned @ (aegis_storage::StorageError::Pruned { .. }
+        | aegis_storage::StorageError::HistoryPruned { .. }) => {
             rpc_error(SERVER_ERROR, pruned.to_string())
         }
+        other => internal(other),
+    }
+}
+
+/// The error of a block read (a block, its transactions, receipts or logs): geth's
+/// [`PRUNED_HISTORY`] for a block below the history floor, [`INTERNAL`] for anything else.
+pub fn block_read(error: impl Into<aegis_executor::ExecutorError>) -> ErrorObjectOwned {
+    match error.into() {
+        aegis_executor::ExecutorError::Storage(aegis_storage::StorageError::HistoryPruned {
+            ..
+        }) => rpc_error(PRUNED_HISTORY, "pruned history unavailable"),
         other => internal(other),
     }
 }

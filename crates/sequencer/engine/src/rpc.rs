@@ -450,7 +450,10 @@ impl EngineApi {
     }
 
     fn resolve_tag(&self, tag: BlockNumberOrTag) -> RpcResult<Option<B256>> {
-        self.executor.store().hash_for(tag).map_err(internal)
+        self.executor
+            .store()
+            .hash_for(tag)
+            .map_err(aegis_rpc_types::errors::block_read)
     }
 
     fn proof(
