@@ -487,7 +487,7 @@ pub fn weth_runtime(spec: &ChainSpec) -> Bytes {
 }
 
 /// Attributes a rollup node would send for the child of `parent`: the L1-info deposit, then
-/// `forced`.
+/// `forced`, then the network-upgrade deposits of a fork activation block.
 pub fn attributes(
     spec: &ChainSpec,
     parent: &Header,
@@ -497,6 +497,15 @@ pub fn attributes(
     let timestamp = parent.timestamp + BLOCK_TIME;
     let mut transactions = vec![l1_info_tx(spec, parent, timestamp)];
     transactions.extend(forced);
+    transactions.extend(
+        aegis_chainspec::upgrades::upgrade_deposits(spec, parent.timestamp, timestamp)
+            .into_iter()
+            .map(|deposit| {
+                OpTxEnvelope::Deposit(Sealed::new(deposit))
+                    .encoded_2718()
+                    .into()
+            }),
+    );
     BuildAttributes {
         timestamp,
         prev_randao: keccak256(timestamp.to_be_bytes()),

@@ -48,8 +48,8 @@ pub struct DevnetGenesisOptions {
     pub eip1559: Eip1559Params,
     /// Isthmus activation, seconds after genesis; `None` = not scheduled
     /// (default `Some(2 * block_time)` = 4). The bundled predeploys are pre-Isthmus, so Isthmus
-    /// must come after genesis: the rollup node then upgrades them with the network-upgrade
-    /// transactions of the activation block.
+    /// must come after genesis: the rollup node (or `--dev`'s sealer) then upgrades them with
+    /// the network-upgrade transactions of the activation block ([`crate::upgrades`]).
     pub isthmus_offset: Option<u64>,
     /// Jovian activation, seconds after genesis; `None` = not scheduled (the default: the
     /// rollup node this devnet pairs with, kona-node 1.0.0-rc.1, cannot derive Jovian blocks).

@@ -19,6 +19,7 @@ pub mod l1_info;
 pub mod predeploys;
 mod rollup;
 mod spec;
+pub mod upgrades;
 
 pub use devnet::{
     DEFAULT_DEV_MNEMONIC, DevnetGenesisOptions, derive_dev_accounts, devnet_genesis,

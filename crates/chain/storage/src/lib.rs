@@ -27,6 +27,7 @@ pub use changeset::{AccountChange, Changeset, StorageChange};
 pub use prune::{HEADERS_BELOW_FLOOR, MIN_HISTORY_BLOCKS, PruneReport};
 pub use store::{
     AccountProof, BlockLabel, DEFAULT_CACHE_BYTES, StateUpdate, StateView, StorageProof, Store,
+    TableSize,
 };
 
 use alloy_primitives::{Address, B256, Bytes, U256, keccak256};

@@ -279,6 +279,44 @@ fn check_state_kept(txn: &ReadTransaction, hash: &B256, number: u64) -> Result<(
     }
 }
 
+/// The space one table of a [`Store`] takes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TableSize {
+    /// The table's name.
+    pub name: &'static str,
+    /// Bytes of its keys and values.
+    pub stored_bytes: u64,
+    /// Bytes of the B-tree pages holding them (keys, values, index, free space in pages).
+    pub page_bytes: u64,
+}
+
+/// redb's page size.
+const PAGE_BYTES: u64 = 4096;
+
+fn table_size<K: redb::Key + 'static, V: redb::Value + 'static>(
+    txn: &ReadTransaction,
+    name: &'static str,
+    def: TableDefinition<'_, K, V>,
+) -> Result<TableSize, StorageError> {
+    use redb::ReadableTableMetadata;
+    let (stored_bytes, pages) = match txn.open_table(def) {
+        Ok(table) => {
+            let stats = table.stats()?;
+            (
+                stats.stored_bytes(),
+                stats.leaf_pages() + stats.branch_pages(),
+            )
+        }
+        Err(redb::TableError::TableDoesNotExist(_)) => (0, 0),
+        Err(e) => return Err(e.into()),
+    };
+    Ok(TableSize {
+        name,
+        stored_bytes,
+        page_bytes: pages * PAGE_BYTES,
+    })
+}
+
 /// The [`BLOCK_TXS`] key of a block: number (BE) ‖ hash, so entries sort by height.
 pub(crate) fn block_txs_key(number: u64, hash: &B256) -> [u8; 40] {
     let mut key = [0u8; 40];
@@ -415,6 +453,27 @@ impl Store {
         let stats = txn.stats()?;
         txn.abort()?;
         Ok(stats.allocated_pages() * stats.page_size() as u64)
+    }
+
+    /// What each table of the store takes: where the file's pages go.
+    pub fn table_sizes(&self) -> Result<Vec<TableSize>, StorageError> {
+        let txn = self.db.begin_read()?;
+        Ok(vec![
+            table_size(&txn, "accounts", ACCOUNTS)?,
+            table_size(&txn, "storage", STORAGE)?,
+            table_size(&txn, "code", CODE)?,
+            table_size(&txn, "trie_nodes", NODES)?,
+            table_size(&txn, "headers", HEADERS)?,
+            table_size(&txn, "bodies", BODIES)?,
+            table_size(&txn, "receipts", RECEIPTS)?,
+            table_size(&txn, "changesets", CHANGESETS)?,
+            table_size(&txn, "tx_index", TX_INDEX)?,
+            table_size(&txn, "canonical", CANONICAL)?,
+            table_size(&txn, "block_txs", BLOCK_TXS)?,
+            table_size(&txn, "node_refs", node_refs::NODE_REFS)?,
+            table_size(&txn, "node_journal", node_refs::NODE_JOURNAL)?,
+            table_size(&txn, "meta", META)?,
+        ])
     }
 
     /// The canonical head block hash, `None` before genesis is written.

@@ -10,6 +10,7 @@ use crate::{EngineError, PayloadJobs, TxPool};
 use aegis_chainspec::{
     ChainSpec, OpFork,
     l1_info::{L1Info, L1InfoFormat},
+    upgrades::upgrade_deposits,
 };
 use aegis_executor::{BuildAttributes, ExecutedBlock, Executor, ExecutorError};
 use alloy_eips::Encodable2718;
@@ -144,7 +145,8 @@ impl DevSealer {
 }
 
 /// Attributes for the `seq`th dev block on `parent` at the wall-clock second `now`: a synthetic
-/// L1 origin (the genesis time, fixed fee parameters) and the pool's transactions.
+/// L1 origin (the genesis time, fixed fee parameters) and the pool's transactions, or the
+/// network-upgrade deposits in a fork's activation block.
 pub fn dev_attributes(
     spec: &ChainSpec,
     parent: &alloy_consensus::Header,
@@ -168,7 +170,18 @@ pub fn dev_attributes(
         operator_fee_constant: 0,
         da_footprint_gas_scalar: 400,
     };
-    let deposit = OpTxEnvelope::Deposit(alloy_consensus::Sealed::new(info.deposit(format)));
+    // As a rollup node builds them: the L1-info deposit, then a fork activation's upgrade
+    // deposits in a block of their own (no pool transactions).
+    let upgrades = upgrade_deposits(spec, parent.timestamp, timestamp);
+    let no_tx_pool = !upgrades.is_empty();
+    let transactions = std::iter::once(info.deposit(format))
+        .chain(upgrades)
+        .map(|deposit| {
+            OpTxEnvelope::Deposit(alloy_consensus::Sealed::new(deposit))
+                .encoded_2718()
+                .into()
+        })
+        .collect();
     let forks = &spec.forks;
     Ok(BuildAttributes {
         timestamp,
@@ -178,8 +191,8 @@ pub fn dev_attributes(
             .is_active(OpFork::Ecotone, timestamp)
             .then_some(B256::ZERO),
         gas_limit: parent.gas_limit,
-        transactions: vec![deposit.encoded_2718().into()],
-        no_tx_pool: false,
+        transactions,
+        no_tx_pool,
         eip1559_params: forks
             .is_active(OpFork::Holocene, timestamp)
             .then_some(B64::ZERO),
@@ -273,6 +286,90 @@ mod tests {
                 .expect("the sealer waited for the period despite a full block")
                 .unwrap();
         assert_eq!(sealed, 1);
+    }
+
+    /// `GasPriceOracle.<flag>()` at the head, as a wallet reads it.
+    fn oracle_flag(executor: &Executor, selector: [u8; 4]) -> bool {
+        let head = executor.store().head_hash().unwrap().unwrap();
+        let request = alloy_rpc_types_eth::TransactionRequest::default()
+            .to(aegis_chainspec::predeploys::GAS_PRICE_ORACLE)
+            .input(alloy_primitives::Bytes::copy_from_slice(&selector).into());
+        let output = executor.call(head, request, None, None).unwrap();
+        output.last() == Some(&1)
+    }
+
+    /// `L1Block.sequenceNumber()` at the head.
+    fn l1_block_sequence_number(executor: &Executor) -> u64 {
+        let head = executor.store().head_hash().unwrap().unwrap();
+        let request = alloy_rpc_types_eth::TransactionRequest::default()
+            .to(aegis_chainspec::predeploys::L1_BLOCK)
+            // sequenceNumber()
+            .input(alloy_primitives::Bytes::from_static(&[0x64, 0xca, 0x23, 0xef]).into());
+        let output = executor.call(head, request, None, None).unwrap();
+        U256::from_be_slice(&output).to::<u64>()
+    }
+
+    /// The dev chain crosses the Isthmus and Jovian activations as a rollup node would drive
+    /// it: each activation block carries the fork's upgrade deposits and no pool transaction,
+    /// no forced transaction ever reverts, and the L1-info deposit keeps moving `L1Block`.
+    #[test]
+    fn no_forced_transaction_reverts_across_fork_activations() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(Store::open(dir.path().join("chain.redb")).unwrap());
+        let executor = Executor::new(spec(Some(4), Some(8)), store).unwrap();
+        let chain_id = executor.spec().chain_id;
+        // isIsthmus(), isJovian()
+        let (is_isthmus, is_jovian) = ([0xb5, 0x45, 0x01, 0xbc], [0x10, 0x5d, 0x0b, 0x81]);
+        assert!(!oracle_flag(&executor, is_isthmus));
+        let mut forced_counts = Vec::new();
+        let mut nonce = 0;
+        for seq in 0..6u64 {
+            let parent = executor.store().head().unwrap().unwrap();
+            let attrs =
+                dev_attributes(executor.spec(), &parent, seq, parent.timestamp + 2).unwrap();
+            forced_counts.push((attrs.transactions.len(), attrs.no_tx_pool));
+            // A transfer waits in the pool: it goes in unless the block is an activation's.
+            let raw = transfer(
+                TxType::Eip1559,
+                &signer(1),
+                chain_id,
+                nonce,
+                Address::ZERO,
+                1,
+            );
+            let base_fee =
+                aegis_executor::next_base_fee(executor.spec(), &parent, attrs.timestamp).unwrap();
+            let mut pool = aegis_testing::fee_ordered(&[raw], base_fee);
+            let block = executor
+                .build(parent.hash_slow(), &attrs, Some(&mut pool))
+                .unwrap();
+            executor.commit(&block, true).unwrap();
+            for (i, receipt) in block.receipts.iter().enumerate() {
+                assert!(
+                    receipt.status(),
+                    "block {} transaction {i} reverted",
+                    seq + 1
+                );
+            }
+            let included = block.block.body.transactions.len() > attrs.transactions.len();
+            assert_eq!(included, !attrs.no_tx_pool, "block {}", seq + 1);
+            nonce += u64::from(included);
+            assert_eq!(l1_block_sequence_number(&executor), seq);
+        }
+        // Blocks at +2, +4 (Isthmus: 8 upgrade deposits), +6, +8 (Jovian: 5), +10, +12.
+        assert_eq!(
+            forced_counts,
+            [
+                (1, false),
+                (9, true),
+                (1, false),
+                (6, true),
+                (1, false),
+                (1, false)
+            ]
+        );
+        assert!(oracle_flag(&executor, is_isthmus));
+        assert!(oracle_flag(&executor, is_jovian));
     }
 
     #[tokio::test]
