@@ -485,9 +485,12 @@ mod untrusted_input {
 
 #[test]
 fn eip7702_delegation_is_built_and_reimported() {
-    // Isthmus (Prague, EIP-7702) activates with block 1.
+    // Isthmus (Prague, EIP-7702) activates with block 1, which carries its upgrade deposits.
     let spec = aegis_testing::spec(Some(2), None);
     let builder = TestNode::new(spec.clone());
+    let activation = builder.build(vec![], &[]);
+    assert_eq!(activation.block.body.transactions.len(), 9);
+    assert!(activation.receipts.iter().all(|r| r.status()));
     let alice = aegis_testing::signer(0);
     let delegate = alloy_primitives::Address::repeat_byte(0xde);
     let tx = aegis_testing::eip7702_tx(&alice, spec.chain_id, 0, delegate, 100_000);
@@ -507,8 +510,10 @@ fn eip7702_delegation_is_built_and_reimported() {
     assert_eq!(code.as_ref(), expected.as_slice(), "delegation designator");
     assert_eq!(account.nonce, 2, "tx nonce and authorization nonce");
     let importer = TestNode::new(spec);
-    assert!(matches!(
-        importer.executor.import(&block.block).unwrap(),
-        aegis_executor::ImportOutcome::Valid(_)
-    ));
+    for block in [&activation, &block] {
+        assert!(matches!(
+            importer.executor.import(&block.block).unwrap(),
+            aegis_executor::ImportOutcome::Valid(_)
+        ));
+    }
 }
