@@ -126,37 +126,22 @@ impl Changeset {
     /// Decodes either encoding: stores written before the compact one still reorg.
     pub(crate) fn decode(buf: &[u8]) -> Result<Self, StorageError> {
         match buf.first() {
-            Some(&COMPACT) => Self::decode_compact(&buf[1..]),
-            _ => Self::decode_fixed(buf),
+            Some(&COMPACT) => Self::decode_with(&buf[1..], compact_account, |buf| {
+                Ok(U256::from_be_bytes(take_trimmed::<32>(buf)?))
+            }),
+            // The first encoding: fixed-width fields.
+            _ => Self::decode_with(buf, fixed_account, |buf| {
+                Ok(U256::from_be_slice(take(buf, 32)?))
+            }),
         }
     }
 
-    fn decode_compact(mut buf: &[u8]) -> Result<Self, StorageError> {
-        fn account(buf: &mut &[u8]) -> Result<Option<Account>, StorageError> {
-            let flags = take(buf, 1)?[0];
-            if flags == 0 {
-                return Ok(None);
-            }
-            if flags & !(PRESENT | HAS_CODE | HAS_STORAGE) != 0 || flags & PRESENT == 0 {
-                return Err(CORRUPT);
-            }
-            let nonce = u64::from_be_bytes(take_trimmed::<8>(buf)?);
-            let balance = U256::from_be_bytes(take_trimmed::<32>(buf)?);
-            let mut hash_or = |flag: u8, absent: B256| -> Result<B256, StorageError> {
-                if flags & flag == 0 {
-                    return Ok(absent);
-                }
-                Ok(B256::from_slice(take(buf, 32)?))
-            };
-            let code_hash = hash_or(HAS_CODE, crate::EMPTY_CODE_HASH)?;
-            let storage_root = hash_or(HAS_STORAGE, crate::trie::EMPTY_ROOT)?;
-            Ok(Some(Account {
-                nonce,
-                balance,
-                code_hash,
-                storage_root,
-            }))
-        }
+    /// The layout both encodings share, with their own account and slot value fields.
+    fn decode_with(
+        mut buf: &[u8],
+        account: fn(&mut &[u8]) -> Result<Option<Account>, StorageError>,
+        value: fn(&mut &[u8]) -> Result<U256, StorageError>,
+    ) -> Result<Self, StorageError> {
         let n = count(&mut buf)?;
         let mut accounts = Vec::with_capacity(n.min(buf.len() / 22));
         for _ in 0..n {
@@ -170,8 +155,8 @@ impl Changeset {
         for _ in 0..n {
             let address = Address::from_slice(take(&mut buf, 20)?);
             let hashed_slot = B256::from_slice(take(&mut buf, 32)?);
-            let old = U256::from_be_bytes(take_trimmed::<32>(&mut buf)?);
-            let new = U256::from_be_bytes(take_trimmed::<32>(&mut buf)?);
+            let old = value(&mut buf)?;
+            let new = value(&mut buf)?;
             storage.push(StorageChange {
                 address,
                 hashed_slot,
@@ -184,42 +169,41 @@ impl Changeset {
         }
         Ok(Self { accounts, storage })
     }
+}
 
-    /// The first encoding: fixed-width fields.
-    fn decode_fixed(mut buf: &[u8]) -> Result<Self, StorageError> {
-        fn account(buf: &mut &[u8]) -> Result<Option<Account>, StorageError> {
-            match take(buf, 1)?[0] {
-                0 => Ok(None),
-                1 => Account::decode_flat(take(buf, Account::ENCODED_LEN)?).map(Some),
-                _ => Err(CORRUPT),
-            }
+/// One side of an account change in the compact encoding.
+fn compact_account(buf: &mut &[u8]) -> Result<Option<Account>, StorageError> {
+    let flags = take(buf, 1)?[0];
+    if flags == 0 {
+        return Ok(None);
+    }
+    if flags & !(PRESENT | HAS_CODE | HAS_STORAGE) != 0 || flags & PRESENT == 0 {
+        return Err(CORRUPT);
+    }
+    let nonce = u64::from_be_bytes(take_trimmed::<8>(buf)?);
+    let balance = U256::from_be_bytes(take_trimmed::<32>(buf)?);
+    let mut hash_or = |flag: u8, absent: B256| -> Result<B256, StorageError> {
+        if flags & flag == 0 {
+            return Ok(absent);
         }
-        let n = count(&mut buf)?;
-        let mut accounts = Vec::with_capacity(n.min(buf.len() / 22));
-        for _ in 0..n {
-            let address = Address::from_slice(take(&mut buf, 20)?);
-            let old = account(&mut buf)?;
-            let new = account(&mut buf)?;
-            accounts.push(AccountChange { address, old, new });
-        }
-        let n = count(&mut buf)?;
-        let mut storage = Vec::with_capacity(n.min(buf.len() / 116));
-        for _ in 0..n {
-            let address = Address::from_slice(take(&mut buf, 20)?);
-            let hashed_slot = B256::from_slice(take(&mut buf, 32)?);
-            let old = U256::from_be_slice(take(&mut buf, 32)?);
-            let new = U256::from_be_slice(take(&mut buf, 32)?);
-            storage.push(StorageChange {
-                address,
-                hashed_slot,
-                old,
-                new,
-            });
-        }
-        if !buf.is_empty() {
-            return Err(CORRUPT);
-        }
-        Ok(Self { accounts, storage })
+        Ok(B256::from_slice(take(buf, 32)?))
+    };
+    let code_hash = hash_or(HAS_CODE, crate::EMPTY_CODE_HASH)?;
+    let storage_root = hash_or(HAS_STORAGE, crate::trie::EMPTY_ROOT)?;
+    Ok(Some(Account {
+        nonce,
+        balance,
+        code_hash,
+        storage_root,
+    }))
+}
+
+/// One side of an account change in the first, fixed-width encoding.
+fn fixed_account(buf: &mut &[u8]) -> Result<Option<Account>, StorageError> {
+    match take(buf, 1)?[0] {
+        0 => Ok(None),
+        1 => Account::decode_flat(take(buf, Account::ENCODED_LEN)?).map(Some),
+        _ => Err(CORRUPT),
     }
 }
 
