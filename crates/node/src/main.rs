@@ -260,6 +260,20 @@ struct RpcArgs {
         default_value_t = 1_024
     )]
     pool_per_sender: usize,
+    /// Most queued (non-executable, behind a nonce gap) transactions one sender may hold.
+    #[arg(
+        long = "txpool.accountqueue",
+        env = "AEGIS_TXPOOL_ACCOUNTQUEUE",
+        default_value_t = 64
+    )]
+    pool_account_queue: usize,
+    /// Most queued transactions the pool holds; they never take an executable one's place.
+    #[arg(
+        long = "txpool.globalqueue",
+        env = "AEGIS_TXPOOL_GLOBALQUEUE",
+        default_value_t = 1_024
+    )]
+    pool_global_queue: usize,
     /// Do not journal pool transactions to <datadir>/transactions.journal.
     #[arg(long = "txpool.nojournal", env = "AEGIS_TXPOOL_NOJOURNAL")]
     no_journal: bool,
@@ -843,6 +857,8 @@ async fn node_command(args: NodeArgs) -> anyhow::Result<()> {
         capacity: args.rpc.pool_capacity,
         per_sender: args.rpc.pool_per_sender.max(1),
         lifetime: args.rpc.pool_lifetime,
+        account_queue: args.rpc.pool_account_queue,
+        global_queue: args.rpc.pool_global_queue,
         ..Default::default()
     }));
     if !args.rpc.no_journal {

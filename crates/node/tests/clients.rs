@@ -91,3 +91,59 @@ fn web3_py_works_unchanged() {
     installed(&python);
     run_suite("web3py", &python, &["-m", "unittest", "-v"], "Ran 5 tests");
 }
+
+/// What a wallet reads from the dev chain across its Isthmus activation (4 s after genesis): the
+/// activation block carries the upgrade deposits and nothing else after the L1-info deposit,
+/// no deposit ever reverts, the `GasPriceOracle` reports Isthmus and `L1Block` moves every
+/// block.
+#[test]
+fn the_dev_chain_crosses_the_isthmus_activation_as_a_rollup_node_drives_it() {
+    let data = tempfile::tempdir().unwrap();
+    let (_node, port) = dev_node(data.path());
+    let client = reqwest::blocking::Client::new();
+    let call = |method: &str, params: serde_json::Value| -> serde_json::Value {
+        let answer: serde_json::Value = client
+            .post(format!("http://127.0.0.1:{port}"))
+            .json(&json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}))
+            .send()
+            .and_then(|r| r.json())
+            .unwrap();
+        assert!(answer["error"].is_null(), "{method}: {answer}");
+        answer["result"].clone()
+    };
+    let number = |hex: &serde_json::Value| {
+        u64::from_str_radix(hex.as_str().unwrap().trim_start_matches("0x"), 16).unwrap()
+    };
+    let started = Instant::now();
+    while number(&call("eth_blockNumber", json!([]))) < 8 {
+        assert!(started.elapsed() < Duration::from_secs(60), "no block 8");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let mut activations = 0;
+    for n in 1..=8u64 {
+        let block = call("eth_getBlockByNumber", json!([format!("{n:#x}"), false]));
+        let receipts = call("eth_getBlockReceipts", json!([format!("{n:#x}")]));
+        for receipt in receipts.as_array().unwrap() {
+            assert_eq!(receipt["status"], "0x1", "block {n}: {receipt}");
+        }
+        // The L1-info deposit and Isthmus' eight upgrade deposits.
+        if block["transactions"].as_array().unwrap().len() == 9 {
+            activations += 1;
+        }
+    }
+    assert_eq!(activations, 1, "one Isthmus activation block");
+    let oracle = |selector: &str| {
+        call(
+            "eth_call",
+            json!([{"to": "0x420000000000000000000000000000000000000F", "data": selector}, "latest"]),
+        )
+    };
+    // isIsthmus()
+    assert_eq!(number(&oracle("0xb54501bc")), 1);
+    // L1Block.sequenceNumber(): the dev sealer's block count, moved by every block.
+    let sequence = call(
+        "eth_call",
+        json!([{"to": "0x4200000000000000000000000000000000000015", "data": "0x64ca23ef"}, "latest"]),
+    );
+    assert!(number(&sequence) >= 7, "sequence number {sequence}");
+}

@@ -10,7 +10,7 @@
 //! WebSocket subscriber does.
 
 use crate::{EthApi, RpcResult, error, subscribe::ChainEvent};
-use aegis_rpc_types::errors::{LIMIT_EXCEEDED, SERVER_ERROR};
+use aegis_rpc_types::errors::{LIMIT_EXCEEDED, PRUNED_HISTORY, SERVER_ERROR};
 use alloy_primitives::{B256, hex};
 use alloy_rpc_types_eth::{Filter, Log};
 use serde::Serialize;
@@ -36,9 +36,19 @@ pub(crate) enum FilterChanges {
 
 enum Kind {
     Blocks(broadcast::Receiver<ChainEvent>),
-    Logs(Box<Filter>, broadcast::Receiver<ChainEvent>),
+    /// The filter, its receiver, and the chain changes drained but not delivered yet (a poll
+    /// that failed keeps them for the next one).
+    Logs(
+        Box<Filter>,
+        broadcast::Receiver<ChainEvent>,
+        Vec<ChainEvent>,
+    ),
     PendingTransactions(broadcast::Receiver<B256>),
 }
+
+/// Undelivered chain changes a log filter keeps across failed polls; the oldest go first, as
+/// when a channel overflows.
+const MAX_UNDELIVERED: usize = 1024;
 
 struct Installed {
     kind: Kind,
@@ -122,7 +132,7 @@ impl EthApi {
 
     /// `eth_newFilter`.
     pub(crate) fn new_log_filter(&self, filter: Filter) -> RpcResult<String> {
-        let kind = Kind::Logs(Box::new(filter), self.events.subscribe());
+        let kind = Kind::Logs(Box::new(filter), self.events.subscribe(), Vec::new());
         self.filters.install(kind, Instant::now())
     }
 
@@ -151,22 +161,38 @@ impl EthApi {
                     .collect(),
             )),
             Kind::PendingTransactions(pooled) => Ok(FilterChanges::Hashes(drain(pooled))),
-            Kind::Logs(filter, events) => {
+            Kind::Logs(filter, events, undelivered) => {
+                undelivered.extend(drain(events));
+                let excess = undelivered.len().saturating_sub(MAX_UNDELIVERED);
+                undelivered.drain(..excess);
                 let mut logs = Vec::new();
                 let mut failed = None;
-                for event in drain(events) {
-                    let (ChainEvent::Added(hash) | ChainEvent::Removed(hash)) = event;
+                // A block whose history was pruned fails for good: reported once, then dropped.
+                undelivered.retain(|event| {
+                    let (ChainEvent::Added(hash) | ChainEvent::Removed(hash)) = *event;
                     match self.matching_logs(hash, filter) {
                         Ok(found) => {
                             logs.extend(found.unwrap_or_default().into_iter().map(|mut log| {
                                 log.removed = matches!(event, ChainEvent::Removed(_));
                                 log
-                            }))
+                            }));
+                            true
                         }
-                        Err(e) => failed = Some(e),
+                        Err(e) => {
+                            let gone = e.code() == PRUNED_HISTORY;
+                            failed = Some(e);
+                            !gone
+                        }
+                    }
+                });
+                match failed {
+                    // Nothing was delivered: everything else waits for the next poll.
+                    Some(e) => Err(e),
+                    None => {
+                        undelivered.clear();
+                        Ok(FilterChanges::Logs(logs))
                     }
                 }
-                failed.map_or(Ok(FilterChanges::Logs(logs)), Err)
             }
         };
         self.filters.put_back(id, installed);
@@ -181,7 +207,7 @@ impl EthApi {
             .take(id, Instant::now())
             .ok_or_else(not_found)?;
         let filter = match &installed.kind {
-            Kind::Logs(filter, _) => Some((**filter).clone()),
+            Kind::Logs(filter, _, _) => Some((**filter).clone()),
             _ => None,
         };
         self.filters.put_back(id, installed);

@@ -310,17 +310,21 @@ async fn changes(h: &Harness, id: &Value) -> Vec<Value> {
     panic!("no filter changes");
 }
 
+/// A polling filter for WETH `Deposit` logs; its id.
+async fn deposit_log_filter(h: &Harness) -> Value {
+    h.call(
+        "eth_newFilter",
+        json!([{"address": WETH, "topics": [deposit_topic()]}]),
+    )
+    .await["result"]
+        .clone()
+}
+
 #[tokio::test]
 async fn polling_filters_report_blocks_logs_reorgs_and_pending_transactions() {
     let h = Harness::new(RpcConfig::default()).await;
     let block_filter = h.call("eth_newBlockFilter", json!([])).await["result"].clone();
-    let log_filter = h
-        .call(
-            "eth_newFilter",
-            json!([{"address": WETH, "topics": [deposit_topic()]}]),
-        )
-        .await["result"]
-        .clone();
+    let log_filter = deposit_log_filter(&h).await;
     let pending_filter =
         h.call("eth_newPendingTransactionFilter", json!([])).await["result"].clone();
     for id in [&block_filter, &log_filter, &pending_filter] {
@@ -987,4 +991,36 @@ async fn reads_of_pruned_history_answer_as_geth() {
         64,
         "{fees}"
     );
+}
+
+/// A log filter whose poll fails keeps what it did not deliver: the block whose history was
+/// pruned meanwhile is reported once (4444), and the logs of the blocks after it come with the
+/// next poll instead of being lost.
+#[tokio::test]
+async fn a_log_filter_keeps_what_a_failed_poll_did_not_deliver() {
+    let h = Harness::new(RpcConfig::default()).await;
+    let log_filter = deposit_log_filter(&h).await;
+    let block_filter = h.call("eth_newBlockFilter", json!([])).await["result"].clone();
+    h.seal(&[weth_deposit(0, 0, 10)]);
+    for _ in 0..70 {
+        h.seal(&[]);
+    }
+    // Block 1's history is pruned before the filter is polled.
+    assert!(h.executor.store().prune_history(64).unwrap().below > 1);
+    let newest = h.seal(&[weth_deposit(0, 1, 10)]);
+    // Once the chain follower has announced the newest block:
+    let mut announced = Vec::new();
+    while !announced.contains(&json!(newest.hash)) {
+        announced.extend(changes(&h, &block_filter).await);
+    }
+    let failed = h.call("eth_getFilterChanges", json!([log_filter])).await;
+    assert_eq!(failed["error"]["code"], 4444, "{failed}");
+    let logs = h.call("eth_getFilterChanges", json!([log_filter])).await;
+    let logs = logs["result"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{logs}"));
+    assert_eq!(logs.len(), 1, "{logs:?}");
+    assert_eq!(logs[0]["blockHash"], json!(newest.hash));
+    let again = h.call("eth_getFilterChanges", json!([log_filter])).await;
+    assert_eq!(again["result"], json!([]), "{again}");
 }

@@ -12,7 +12,11 @@
 //!
 //! Like geth, a sender's pending and queued transactions must be affordable together (their
 //! cumulative cost), and queued transactions of a sender not heard from for
-//! [`PoolConfig::lifetime`] expire.
+//! [`PoolConfig::lifetime`] expire. Queued transactions have bounds of their own, per sender
+//! and for the whole pool ([`PoolConfig::account_queue`], [`PoolConfig::global_queue`], geth's
+//! `--txpool.accountqueue` / `--txpool.globalqueue`), and never take an executable one's place:
+//! a full pool makes room for an executable transaction by evicting a queued one first, so a
+//! burst that arrives out of nonce order (gaps cut by refused transactions) cannot clog it.
 //!
 //! Every transaction reaches a sequencer through its RPC, so all are local in geth's sense:
 //! with a [`Journal`] attached ([`Pool::open_journal`]) each accepted transaction is journaled
@@ -85,6 +89,9 @@ pub enum PoolError {
     /// Already in the pool.
     #[error("already known")]
     AlreadyKnown,
+    /// The sender already has [`PoolConfig::account_queue`] transactions behind a nonce gap.
+    #[error("account limit exceeded")]
+    AccountLimitExceeded,
 }
 
 /// Pool limits and policy.
@@ -103,6 +110,11 @@ pub struct PoolConfig {
     /// How long a sender's queued (non-executable) transactions stay without news from it
     /// (geth's `--txpool.lifetime`).
     pub lifetime: std::time::Duration,
+    /// Most queued (non-executable) transactions one sender may hold (geth's
+    /// `--txpool.accountqueue`).
+    pub account_queue: usize,
+    /// Most queued transactions the pool holds (geth's `--txpool.globalqueue`).
+    pub global_queue: usize,
 }
 
 impl Default for PoolConfig {
@@ -114,6 +126,8 @@ impl Default for PoolConfig {
             price_bump_percent: 10,
             min_fee_per_gas: 1,
             lifetime: std::time::Duration::from_secs(3 * 60 * 60),
+            account_queue: 64,
+            global_queue: 1_024,
         }
     }
 }
@@ -165,9 +179,63 @@ struct Inner {
     beats: HashMap<Address, Instant>,
     /// Hashes of held transactions that arrived encrypted.
     private: HashSet<B256>,
+    /// Queued transactions per sender (absent: none), kept by [`Inner::recount`].
+    queued: HashMap<Address, usize>,
+    /// Their sum.
+    queued_total: usize,
 }
 
 impl Inner {
+    /// The first nonce of `sender` from `state_nonce` on that it holds no transaction for
+    /// (only those `counts` accepts count): a transaction with this nonce or a lower one (a
+    /// replacement) is executable, a higher one is queued.
+    fn next_nonce(
+        &self,
+        sender: &Address,
+        state_nonce: u64,
+        counts: impl Fn(&PoolTx) -> bool,
+    ) -> u64 {
+        let mut next = state_nonce;
+        if let Some(txs) = self.by_sender.get(sender) {
+            while let Some(tx) = txs.get(&next) {
+                if !counts(tx) {
+                    break;
+                }
+                next += 1;
+            }
+        }
+        next
+    }
+
+    /// Recounts `sender`'s queued transactions after its transactions or state nonce changed.
+    fn recount(&mut self, sender: &Address) {
+        let state_nonce = self.state_nonce.get(sender).copied().unwrap_or_default();
+        let next = self.next_nonce(sender, state_nonce, |_| true);
+        let queued = self
+            .by_sender
+            .get(sender)
+            .map_or(0, |txs| txs.range(next..).count());
+        let before = if queued == 0 {
+            self.queued.remove(sender)
+        } else {
+            self.queued.insert(*sender, queued)
+        };
+        self.queued_total = self.queued_total + queued - before.unwrap_or(0);
+    }
+
+    /// The queued transaction to evict first: the last of a sender with queued ones, lowest
+    /// tip first.
+    fn cheapest_queued(&self) -> Option<(Address, u64)> {
+        self.queued
+            .keys()
+            .filter_map(|sender| {
+                let (nonce, tx) = self.by_sender.get(sender)?.iter().next_back()?;
+                Some((tip(tx), *sender, *nonce))
+            })
+            .min()
+            .map(|(_, sender, nonce)| (sender, nonce))
+    }
+
     /// What `sender`'s held transactions other than nonce `except` may cost together.
     fn committed_cost(&self, sender: &Address, except: u64, state: &dyn ChainState) -> U256 {
         self.by_sender.get(sender).map_or(U256::ZERO, |txs| {
@@ -487,30 +555,48 @@ impl Pool {
         {
             return Err(PoolError::InsufficientFunds);
         }
-        inner.state_nonce.insert(sender, state_nonce);
+        if inner.state_nonce.insert(sender, state_nonce) != Some(state_nonce) {
+            inner.recount(&sender);
+        }
         let replaced = inner
             .by_sender
             .get(&sender)
             .and_then(|txs| txs.get(&nonce))
             .cloned();
+        let executable = nonce <= inner.next_nonce(&sender, state_nonce, |_| true);
         if let Some(old) = &replaced {
             let bump = |old: u128| old + old * self.config.price_bump_percent / 100;
             if max_fee(&tx) < bump(max_fee(old)) || tip(&tx) < bump(tip(old)) {
                 return Err(PoolError::ReplacementUnderpriced);
             }
-        } else if inner.by_hash.len() >= self.config.capacity {
-            // Full: make room only by evicting something that pays less.
-            let cheapest = inner
-                .by_sender
-                .iter()
-                .filter_map(|(s, txs)| txs.iter().next_back().map(|(n, t)| (tip(t), *s, *n)))
-                .min();
-            match cheapest {
-                Some((cheapest_tip, s, n)) if cheapest_tip < tip(&tx) && s != sender => {
-                    Self::remove_entry(&mut inner, &s, n);
-                }
-                _ => return Err(PoolError::PoolFull),
+        } else if !executable {
+            // Behind a gap: within the queue bounds, and never in place of anything.
+            if inner.queued.get(&sender).copied().unwrap_or(0) >= self.config.account_queue {
+                return Err(PoolError::AccountLimitExceeded);
             }
+            if inner.queued_total >= self.config.global_queue
+                || inner.by_hash.len() >= self.config.capacity
+            {
+                return Err(PoolError::PoolFull);
+            }
+        } else if inner.by_hash.len() >= self.config.capacity {
+            // Full: an executable transaction takes a queued one's place first, then that of
+            // an executable one paying less.
+            let evict = match inner.cheapest_queued() {
+                Some(queued) => Some(queued),
+                None => inner
+                    .by_sender
+                    .iter()
+                    .filter_map(|(s, txs)| txs.iter().next_back().map(|(n, t)| (tip(t), *s, *n)))
+                    .min()
+                    .filter(|(cheapest_tip, s, _)| *cheapest_tip < tip(&tx) && *s != sender)
+                    .map(|(_, s, n)| (s, n)),
+            };
+            let Some((s, n)) = evict else {
+                return Err(PoolError::PoolFull);
+            };
+            Self::remove_entry(&mut inner, &s, n);
+            inner.recount(&s);
         }
         if let Some(old) = replaced {
             inner.by_hash.remove(&old.hash());
@@ -522,10 +608,12 @@ impl Pool {
         }
         inner.beats.insert(sender, Instant::now());
         inner.by_sender.entry(sender).or_default().insert(nonce, tx);
+        inner.recount(&sender);
         self.version.fetch_add(1, Ordering::AcqRel);
         Ok(hash)
     }
 
+    /// Removes one transaction; the caller recounts the sender's queue.
     fn remove_entry(inner: &mut Inner, sender: &Address, nonce: u64) {
         if let Some(txs) = inner.by_sender.get_mut(sender) {
             if let Some(tx) = txs.remove(&nonce) {
@@ -570,6 +658,7 @@ impl Pool {
                     Self::remove_entry(&mut inner, &sender, nonce);
                 }
             }
+            inner.recount(&sender);
         }
         self.expire_queued(&mut inner, now);
         drop(inner);
@@ -609,6 +698,7 @@ impl Pool {
             for nonce in queued {
                 Self::remove_entry(inner, &sender, nonce);
             }
+            inner.recount(&sender);
         }
     }
 
@@ -748,16 +838,9 @@ impl Pool {
     /// (`public`: none it may show).
     fn next_nonce(&self, sender: &Address, state_nonce: u64, public: bool) -> u64 {
         let inner = self.inner.read().expect("pool lock");
-        let mut next = state_nonce;
-        if let Some(txs) = inner.by_sender.get(sender) {
-            while let Some(tx) = txs.get(&next) {
-                if public && inner.private.contains(&tx.hash()) {
-                    break;
-                }
-                next += 1;
-            }
-        }
-        next
+        inner.next_nonce(sender, state_nonce, |tx| {
+            !public || !inner.private.contains(&tx.hash())
+        })
     }
 
     /// Number of transactions held.

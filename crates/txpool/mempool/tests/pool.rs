@@ -5,7 +5,7 @@ use aegis_mempool::{ChainState, Pool, PoolConfig, PoolError, PoolStatus};
 use aegis_testing::{Fees, TxType, signer, user_deposit, user_tx_with_fees};
 use alloy_primitives::{Address, Bytes, TxKind, U256};
 use alloy_signer_local::PrivateKeySigner;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 const CHAIN: u64 = 901;
 const GWEI: u128 = 1_000_000_000;
@@ -336,6 +336,7 @@ fn error_texts_are_geths() {
         (PoolError::OversizedData, "oversized data"),
         (PoolError::InvalidSender, "invalid sender"),
         (PoolError::PoolFull, "txpool is full"),
+        (PoolError::AccountLimitExceeded, "account limit exceeded"),
         (PoolError::ExceedsBlockGasLimit, "exceeds block gas limit"),
         (PoolError::InvalidChainId, "invalid chain id"),
         (
@@ -562,6 +563,166 @@ fn txpool_content_is_bounded() {
     let content = pool.public_content(12);
     let listed: usize = content.pending.values().map(|txs| txs.len()).sum();
     assert_eq!(listed, 12);
+}
+
+#[test]
+fn queued_transactions_have_bounds_of_their_own_and_never_displace_executable_ones() {
+    let signers: Vec<_> = (0..12).map(signer).collect();
+    let state = funded(&signers.iter().collect::<Vec<_>>());
+    let pool = Pool::new(PoolConfig {
+        capacity: 8,
+        account_queue: 2,
+        global_queue: 3,
+        ..Default::default()
+    });
+    let (a, b, c) = (&signers[0], &signers[1], &signers[2]);
+    // Per sender, then for the whole pool.
+    pool.add(tx(a, 5, 5 * GWEI, GWEI), &state).unwrap();
+    pool.add(tx(a, 6, 5 * GWEI, GWEI), &state).unwrap();
+    assert_eq!(
+        pool.add(tx(a, 7, 5 * GWEI, GWEI), &state),
+        Err(PoolError::AccountLimitExceeded)
+    );
+    pool.add(tx(b, 3, 5 * GWEI, GWEI), &state).unwrap();
+    assert_eq!(
+        pool.add(tx(c, 3, 5 * GWEI, GWEI), &state),
+        Err(PoolError::PoolFull)
+    );
+    // An executable one is not bound by them; a replacement of a queued one neither.
+    pool.add(tx(a, 0, 5 * GWEI, GWEI), &state).unwrap();
+    pool.add(tx(a, 6, 10 * GWEI, 2 * GWEI), &state).unwrap();
+    assert_eq!(pool.status().queued, 3);
+    // Filling the pool with executable transactions that pay more evicts the queued ones
+    // first, whatever they pay, and never the other way round.
+    for s in &signers[3..7] {
+        pool.add(tx(s, 0, 10 * GWEI, 3 * GWEI), &state).unwrap();
+    }
+    assert_eq!((pool.len(), pool.status().queued), (8, 3));
+    for (i, s) in signers[8..11].iter().enumerate() {
+        pool.add(tx(s, 0, 5 * GWEI, GWEI / 2), &state).unwrap();
+        assert_eq!(pool.status().queued, 2 - i, "a queued one made room");
+        assert_eq!(pool.len(), 8);
+    }
+    assert_eq!(pool.status().pending, 8);
+    // Nothing queued is left to evict, and nothing executable pays less than a half gwei.
+    assert_eq!(
+        pool.add(tx(&signers[11], 0, 5 * GWEI, GWEI / 4), &state),
+        Err(PoolError::PoolFull)
+    );
+    assert_eq!(
+        pool.add(tx(&signers[11], 4, 50 * GWEI, 20 * GWEI), &state),
+        Err(PoolError::PoolFull),
+        "a queued transaction never takes an executable one's place, whatever it pays"
+    );
+}
+
+/// The burst of the throughput issue, at pool level: concurrent clients send every sender's
+/// transactions out of nonce order into a pool too small for them, so refusals cut gaps. The
+/// pool stays usable: what is queued stays within its bounds, and a new sender's transfer is
+/// accepted and offered to the next block.
+#[test]
+fn a_burst_out_of_nonce_order_leaves_the_pool_usable() {
+    let signers: Vec<_> = (0..41).map(signer).collect();
+    let state = funded(&signers.iter().collect::<Vec<_>>());
+    let pool = Pool::new(PoolConfig {
+        capacity: 400,
+        account_queue: 16,
+        global_queue: 64,
+        ..Default::default()
+    });
+    // 40 senders × 20 nonces, interleaved as concurrent connections deliver them: each
+    // sender's nonces in a scrambled order.
+    let mut order: Vec<(usize, u64)> = (0..40)
+        .flat_map(|s| (0..20u64).map(move |n| (s, (n * 7 + s as u64) % 20)))
+        .collect();
+    order.sort_by_key(|(s, n)| (n.wrapping_mul(2_654_435_761) ^ *s as u64) % 997);
+    let mut refused = 0;
+    for (s, nonce) in order {
+        if pool
+            .add(tx(&signers[s], nonce, 5 * GWEI, GWEI), &state)
+            .is_err()
+        {
+            refused += 1;
+        }
+    }
+    let status = pool.status();
+    assert!(refused > 0, "the burst must overflow the pool");
+    assert!(status.queued <= 64, "{status:?}");
+    assert!(status.pending >= 400 - 64, "{status:?}");
+    for txs in pool.content().queued.values() {
+        assert!(txs.len() <= 16);
+    }
+    // The next block takes every executable transaction (a 1G-gas block holds them all).
+    let mut state = state;
+    for s in &signers[..40] {
+        let entry = state.accounts.get_mut(&s.address()).unwrap();
+        entry.0 = pool.pending_nonce(&s.address(), entry.0);
+    }
+    pool.revalidate(&state);
+    assert_eq!(pool.status().pending, 0);
+    // A new sender's transfer at the same price as everyone's is accepted and offered.
+    let fresh = tx(&signers[40], 0, 5 * GWEI, GWEI);
+    let hash = fresh.hash();
+    pool.add(fresh, &state).unwrap();
+    let mut best = pool.best(GWEI as u64);
+    let mut offered = false;
+    while let Some(tx) = best.next_tx() {
+        offered |= tx.hash() == hash;
+    }
+    assert!(
+        offered,
+        "the new sender's transfer is offered to the next block"
+    );
+}
+
+mod queue_bounds {
+    //! Whatever arrives in whatever order, and however heads move, the queued transactions stay
+    //! within their bounds, and a queued arrival within them is accepted.
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        #[test]
+        fn queued_bounds_hold(ops in proptest::collection::vec((0..5usize, 0..10u64, 0..4u64), 1..80)) {
+            let signers: Vec<_> = (0..5).map(signer).collect();
+            let mut state = funded(&signers.iter().collect::<Vec<_>>());
+            let pool = Pool::new(PoolConfig {
+                capacity: 12,
+                account_queue: 2,
+                global_queue: 4,
+                ..Default::default()
+            });
+            for (sender, nonce, mined) in ops {
+                let address = signers[sender].address();
+                if mined == 3 {
+                    // A block includes the sender's next pending transaction, if any.
+                    let state_nonce = state.accounts[&address].0;
+                    if pool.pending_nonce(&address, state_nonce) > state_nonce {
+                        state.accounts.get_mut(&address).unwrap().0 += 1;
+                        pool.revalidate(&state);
+                    }
+                    continue;
+                }
+                let state_nonce = state.accounts[&address].0;
+                let content = pool.content();
+                let queued_total: usize = content.queued.values().map(BTreeMap::len).sum();
+                let queued_here = content.queued.get(&address).map_or(0, BTreeMap::len);
+                let held = content.pending.get(&address).is_some_and(|t| t.contains_key(&(state_nonce + nonce)))
+                    || content.queued.get(&address).is_some_and(|t| t.contains_key(&(state_nonce + nonce)));
+                let gap = state_nonce + nonce > pool.pending_nonce(&address, state_nonce);
+                let result = pool.add(tx(&signers[sender], state_nonce + nonce, 5 * GWEI, GWEI), &state);
+                if gap && !held && queued_here < 2 && queued_total < 4 && pool.len() < 12 {
+                    prop_assert!(result.is_ok(), "{:?}", result);
+                }
+                let status = pool.status();
+                prop_assert!(status.queued <= 4, "{:?}", status);
+                for txs in pool.content().queued.values() {
+                    prop_assert!(txs.len() <= 2);
+                }
+            }
+        }
+    }
 }
 
 mod journal_secrecy {
