@@ -194,6 +194,16 @@ impl Simulation {
     }
 
     /// The most gas the caller can pay for at the request's price.
+    /// The gas a call runs with (`eth_call`, `debug_traceCall`, `eth_createAccessList`): what
+    /// the request asked for or the block's gas limit, within the gas cap and what the sender
+    /// can pay for (never below a plain transfer's gas).
+    fn call_gas_limit(&mut self, requested: Option<u64>) -> Result<u64, ExecutorError> {
+        let wanted = self
+            .limits
+            .cap(requested.unwrap_or(self.env.block_env.gas_limit));
+        Ok(wanted.min(self.allowance()?.max(TRANSFER_GAS)))
+    }
+
     fn allowance(&mut self) -> Result<u64, ExecutorError> {
         if !self.priced || self.tx.gas_price == 0 {
             return Ok(u64::MAX);
@@ -341,9 +351,7 @@ impl Executor {
             opts.block_overrides,
             limits,
         )?;
-        let gas_limit = limits
-            .cap(gas.unwrap_or(sim.env.block_env.gas_limit))
-            .min(sim.allowance()?.max(TRANSFER_GAS));
+        let gas_limit = sim.call_gas_limit(gas)?;
         let mut tx = sim.tx.clone();
         tx.gas_limit = gas_limit;
         let block_env = sim.env.block_env.clone();
@@ -389,9 +397,7 @@ impl Executor {
         let gas = request.gas;
         let mut list = request.access_list.clone().unwrap_or_default();
         let mut sim = self.simulation(at, request, state_overrides, block_overrides, limits)?;
-        let gas_limit = limits
-            .cap(gas.unwrap_or(sim.env.block_env.gas_limit))
-            .min(sim.allowance()?.max(TRANSFER_GAS));
+        let gas_limit = sim.call_gas_limit(gas)?;
         for _ in 0..MAX_ROUNDS {
             let mut tx = sim.tx.clone();
             tx.gas_limit = gas_limit;
@@ -466,9 +472,7 @@ impl Executor {
     ) -> Result<Bytes, ExecutorError> {
         let gas = request.gas;
         let mut sim = self.simulation(at, request, state_overrides, block_overrides, limits)?;
-        let gas_limit = limits
-            .cap(gas.unwrap_or(sim.env.block_env.gas_limit))
-            .min(sim.allowance()?.max(TRANSFER_GAS));
+        let gas_limit = sim.call_gas_limit(gas)?;
         sim.run(gas_limit)?.and_then(call_output)
     }
 

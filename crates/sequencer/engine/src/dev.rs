@@ -10,6 +10,7 @@ use crate::{EngineError, PayloadJobs, TxPool};
 use aegis_chainspec::{
     ChainSpec, OpFork,
     l1_info::{L1Info, L1InfoFormat},
+    predeploys::SEQUENCER_FEE_VAULT,
     upgrades::upgrade_deposits,
 };
 use aegis_executor::{BuildAttributes, ExecutedBlock, Executor, ExecutorError};
@@ -186,7 +187,8 @@ pub fn dev_attributes(
     Ok(BuildAttributes {
         timestamp,
         prev_randao: keccak256(timestamp.to_be_bytes()),
-        fee_recipient: Address::ZERO,
+        // Where op-node's sequencer sends priority fees.
+        fee_recipient: SEQUENCER_FEE_VAULT,
         parent_beacon_block_root: forks
             .is_active(OpFork::Ecotone, timestamp)
             .then_some(B256::ZERO),
