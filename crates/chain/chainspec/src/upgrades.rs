@@ -19,7 +19,7 @@ use crate::{
         BEACON_ROOTS_SENDER, GAS_PRICE_ORACLE, HISTORY_STORAGE_SENDER, L1_BLOCK, OPERATOR_FEE_VAULT,
     },
 };
-use alloy_primitives::{Address, Bytes, TxKind, U256, address, hex};
+use alloy_primitives::{Address, Bytes, TxKind, U256, hex};
 use op_alloy_consensus::{DepositSourceDomain, TxDeposit, UpgradeDepositSource};
 
 /// What one upgrade deposit does.
@@ -277,17 +277,15 @@ pub fn activated_forks(spec: &ChainSpec, parent_timestamp: u64, timestamp: u64) 
 /// `parent_timestamp`, in block order (they follow the L1-attributes deposit and the L1 user
 /// deposits); empty for a block that activates no fork.
 pub fn upgrade_deposits(spec: &ChainSpec, parent_timestamp: u64, timestamp: u64) -> Vec<TxDeposit> {
-    let activated = activated_forks(spec, parent_timestamp, timestamp);
     FORKS
         .iter()
-        .filter(|(fork, _)| activated.contains(fork))
+        .filter(|(fork, _)| {
+            spec.forks
+                .is_activation_block(*fork, parent_timestamp, timestamp)
+        })
         .flat_map(|(_, upgrades)| upgrades.iter().map(Upgrade::deposit))
         .collect()
 }
-
-/// The address the Isthmus `L1Block` implementation is deployed at (for checks).
-pub const ISTHMUS_L1_BLOCK_IMPLEMENTATION: Address =
-    address!("0xFf256497D61dcd71a9e9Ff43967C13fdE1F72D12");
 
 #[cfg(test)]
 mod tests {
@@ -358,6 +356,10 @@ mod tests {
             }
         }
     }
+
+    /// Where the spec says the Isthmus `L1Block` implementation is deployed.
+    const ISTHMUS_L1_BLOCK_IMPLEMENTATION: Address =
+        alloy_primitives::address!("0xFf256497D61dcd71a9e9Ff43967C13fdE1F72D12");
 
     #[test]
     fn the_isthmus_l1_block_proxy_points_at_its_deployment() {
