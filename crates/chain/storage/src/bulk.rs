@@ -57,7 +57,7 @@ impl std::fmt::Debug for HeadReader {
 
 impl NodeSource for HeadReader {
     fn node(&self, hash: &B256) -> Result<Option<Arc<[u8]>>, StorageError> {
-        Ok(self.nodes.get(&hash.0)?.map(|v| v.value().into()))
+        crate::node_records::read(&self.nodes, hash)
     }
 }
 
@@ -623,7 +623,7 @@ struct ImportSource {
 
 impl NodeSource for ImportSource {
     fn node(&self, hash: &B256) -> Result<Option<Arc<[u8]>>, StorageError> {
-        Ok(self.nodes.get(&hash.0)?.map(|v| v.value().into()))
+        crate::node_records::read(&self.nodes, hash)
     }
 }
 

@@ -5,7 +5,8 @@
 //! - **flat state** (accounts, hashed-slot storage, code) at the canonical head, for fast reads
 //!   during execution;
 //! - **trie nodes** addressed by hash ([`trie`]), so state roots are computed incrementally and
-//!   every retained block's state can be read and proven (`eth_getProof`);
+//!   every retained block's state can be read and proven (`eth_getProof`); an archive store
+//!   keeps a new version of a branch node as a patch on the one it replaced;
 //! - **blocks**: headers, bodies and receipts (bodies and receipts are opaque bytes to this crate),
 //!   the canonical number → hash index and the head/safe/finalized labels;
 //! - a **changeset** per block (old and new values of everything it changed), which moves the flat
@@ -17,6 +18,7 @@
 
 mod bulk;
 mod changeset;
+mod node_records;
 mod node_refs;
 mod prune;
 mod store;

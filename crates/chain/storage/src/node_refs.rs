@@ -21,12 +21,13 @@
 //! never counted. Such leftovers are bounded by the state size at that moment.
 
 use crate::{
-    StorageError,
+    StorageError, node_records,
     store::{META, NODES, Tables},
     trie::NewNodes,
 };
 use alloy_primitives::B256;
 use redb::{ReadableTable, TableDefinition, WriteTransaction};
+use std::collections::HashMap;
 
 /// Node hash → positions it holds in retained states; absent for a node that is not counted.
 pub(crate) const NODE_REFS: TableDefinition<'_, &[u8; 32], u32> = TableDefinition::new("node_refs");
@@ -57,11 +58,22 @@ pub(crate) fn write_nodes(
     block_key: &[u8; 40],
     nodes: &NewNodes,
     superseded: &[B256],
+    versions: &[(B256, B256)],
 ) -> Result<(), StorageError> {
     let mut table = txn.open_table(NODES)?;
     if !is_enabled(txn)? {
+        // Nothing is ever deleted: a new branch version can be a patch on the one it replaces.
+        // A stored node is never rewritten, which keeps patch chains from looping.
+        let priors: HashMap<B256, B256> = versions.iter().copied().collect();
         for (hash, rlp) in nodes {
-            table.insert(&hash.0, rlp.as_slice())?;
+            if table.get(&hash.0)?.is_some() {
+                continue;
+            }
+            let patch = match priors.get(hash) {
+                Some(prior) => node_records::patch_on(&table, prior, rlp)?,
+                None => None,
+            };
+            table.insert(&hash.0, patch.as_deref().unwrap_or(rlp))?;
         }
         return Ok(());
     }

@@ -2,7 +2,7 @@
 
 use crate::{
     Account, AccountChange, Changeset, EMPTY_CODE_HASH, StateDiff, StorageChange, StorageError,
-    StoredBlock, hashed_slot, node_refs,
+    StoredBlock, hashed_slot, node_records, node_refs,
     trie::{self, EMPTY_ROOT, NewNodes, NodeSource, Trie},
 };
 use alloy_consensus::Header;
@@ -133,6 +133,9 @@ pub struct StateUpdate {
     nodes: NewNodes,
     /// Stored nodes of the parent's state this update replaced (see [`crate::node_refs`]).
     superseded: Vec<B256>,
+    /// New branch nodes paired with the stored versions they replace (see
+    /// [`crate::node_records`]).
+    versions: Vec<(B256, B256)>,
     codes: Vec<(B256, Bytes)>,
 }
 
@@ -733,6 +736,7 @@ impl Store {
         };
         let mut nodes = Vec::new();
         let mut superseded = Vec::new();
+        let mut versions = Vec::new();
         let mut changeset = Changeset::default();
         let mut state = Trie::new(view.state_root);
         for (address, account_diff) in &diff.accounts {
@@ -794,6 +798,7 @@ impl Store {
                 );
             let storage_root = storage.commit(&mut nodes);
             superseded.extend(storage.take_superseded());
+            versions.extend(storage.take_versions());
             let new = account_diff.info.map(|info| Account {
                 nonce: info.nonce,
                 balance: info.balance,
@@ -818,6 +823,7 @@ impl Store {
         }
         let state_root = state.commit(&mut nodes);
         superseded.extend(state.take_superseded());
+        versions.extend(state.take_versions());
         let codes = diff
             .codes
             .iter()
@@ -830,6 +836,7 @@ impl Store {
             changeset,
             nodes,
             superseded,
+            versions,
             codes,
         })
     }
@@ -874,7 +881,13 @@ impl Store {
         {
             if !known {
                 let key = block_txs_key(header.number, &hash);
-                node_refs::write_nodes(&txn, &key, &update.nodes, &update.superseded)?;
+                node_refs::write_nodes(
+                    &txn,
+                    &key,
+                    &update.nodes,
+                    &update.superseded,
+                    &update.versions,
+                )?;
             }
             let mut code = txn.open_table(CODE)?;
             for (h, c) in &update.codes {
@@ -947,7 +960,15 @@ impl Store {
     /// store: the preimage set a stateless executor needs to re-execute any stored block.
     pub fn for_each_preimage(&self, f: &mut impl FnMut(B256, &[u8])) -> Result<(), StorageError> {
         let txn = self.db.begin_read()?;
-        for def in [NODES, CODE, HEADERS] {
+        let nodes = txn.open_table(NODES)?;
+        for entry in nodes.iter()? {
+            let (key, record) = entry?;
+            f(
+                B256::from(*key.value()),
+                &node_records::decode(&nodes, record.value())?,
+            );
+        }
+        for def in [CODE, HEADERS] {
             for entry in txn.open_table(def)?.iter()? {
                 let (key, value) = entry?;
                 f(B256::from(*key.value()), value.value());
@@ -1149,7 +1170,7 @@ impl NodeSource for StateView {
         if let Some(rlp) = self.interior_nodes.get(hash) {
             return Ok(Some(rlp));
         }
-        Ok(self.nodes.get(&hash.0)?.map(|v| v.value().into()))
+        node_records::read(&self.nodes, hash)
     }
 
     fn loaded_interior(&self, hash: &B256, rlp: &Arc<[u8]>) {

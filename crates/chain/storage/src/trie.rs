@@ -52,6 +52,9 @@ enum Node {
     },
     Branch {
         children: Box<[Node; 16]>,
+        /// The stored node this branch was loaded from: the new version it becomes at commit
+        /// replaces that one in the same place of the trie.
+        origin: Option<B256>,
     },
     /// A subtree that has not been loaded.
     Hash(B256),
@@ -64,6 +67,8 @@ pub struct Trie {
     /// Stored nodes of the starting trie that the updates replaced (each expanded node is
     /// re-encoded at commit, so it counts as replaced even when it comes out unchanged).
     superseded: Vec<B256>,
+    /// New branch versions of the last commits and the stored versions they replace.
+    versions: Vec<(B256, B256)>,
 }
 
 /// Nodes created by a commit, as `(keccak(rlp), rlp)`.
@@ -79,6 +84,7 @@ impl Trie {
                 Node::Hash(root)
             },
             superseded: Vec::new(),
+            versions: Vec::new(),
         }
     }
 
@@ -122,6 +128,13 @@ impl Trie {
         .map(|_| ())
     }
 
+    /// Each new branch node of the commits so far with the stored node it is a new version of
+    /// (the branch at the same place of the starting trie): a store may keep it as a patch on
+    /// that one.
+    pub fn take_versions(&mut self) -> Vec<(B256, B256)> {
+        std::mem::take(&mut self.versions)
+    }
+
     /// The stored nodes the updates so far replaced; see [`Trie::commit`].
     pub fn take_superseded(&mut self) -> Vec<B256> {
         std::mem::take(&mut self.superseded)
@@ -138,8 +151,15 @@ impl Trie {
             Node::Empty => EMPTY_ROOT,
             Node::Hash(h) => *h,
             node => {
-                let rlp = encode(node, out);
+                let rlp = encode(
+                    node,
+                    &mut Emitted {
+                        nodes: out,
+                        versions: &mut self.versions,
+                    },
+                );
                 let hash = keccak256(&rlp);
+                record_version(node, hash, &mut self.versions);
                 out.push((hash, rlp));
                 hash
             }
@@ -177,7 +197,7 @@ pub fn get(
                 pos += p.len();
                 *child
             }
-            Node::Branch { mut children } => {
+            Node::Branch { mut children, .. } => {
                 let i = path[pos] as usize;
                 pos += 1;
                 std::mem::take(&mut children[i])
@@ -215,7 +235,7 @@ pub fn for_each_leaf(
                 prefix.truncate(len);
                 Ok(())
             }
-            Node::Branch { children } => {
+            Node::Branch { children, .. } => {
                 for (i, child) in children.into_iter().enumerate() {
                     prefix.push(i as u8);
                     walk(src, child, prefix, f)?;
@@ -258,7 +278,7 @@ pub fn walk_nodes(
             }
             Node::Leaf { value, .. } => on_leaf(&value).map(|()| 1),
             Node::Ext { child, .. } => walk(src, *child, on_node, on_leaf),
-            Node::Branch { children } => {
+            Node::Branch { children, .. } => {
                 let mut leaves = 0;
                 for child in children.into_iter() {
                     leaves += walk(src, child, on_node, on_leaf)?;
@@ -281,9 +301,12 @@ fn load(
     let rlp = src
         .node(hash)?
         .ok_or(StorageError::MissingTrieNode(*hash))?;
-    let node = decode(&rlp)?;
+    let mut node = decode(&rlp)?;
     if matches!(node, Node::Branch { .. } | Node::Ext { .. }) {
         src.loaded_interior(hash, &rlp);
+    }
+    if let Node::Branch { origin, .. } = &mut node {
+        *origin = Some(*hash);
     }
     if let Some(proof) = proof {
         proof.push(Bytes::copy_from_slice(&rlp));
@@ -340,7 +363,14 @@ fn known_leaf(src: &impl NodeSource, hash: &B256, path: &[u8], old: &[u8]) -> Op
         path: path.to_vec(),
         value: old.to_vec(),
     };
-    let rlp = encode(&leaf, &mut Vec::new());
+    // A leaf emits nothing.
+    let rlp = encode(
+        &leaf,
+        &mut Emitted {
+            nodes: &mut Vec::new(),
+            versions: &mut Vec::new(),
+        },
+    );
     (rlp.len() >= 32 && keccak256(&rlp) == *hash).then_some(leaf)
 }
 
@@ -387,7 +417,13 @@ fn insert(
                 path: path[c + 1..].to_vec(),
                 value,
             };
-            with_prefix(&path[..c], Node::Branch { children })
+            with_prefix(
+                &path[..c],
+                Node::Branch {
+                    children,
+                    origin: None,
+                },
+            )
         }
         Node::Ext { path: ep, child } => {
             let c = common_prefix(&ep, path);
@@ -409,15 +445,24 @@ fn insert(
                 path: path[c + 1..].to_vec(),
                 value,
             };
-            with_prefix(&path[..c], Node::Branch { children })
+            with_prefix(
+                &path[..c],
+                Node::Branch {
+                    children,
+                    origin: None,
+                },
+            )
         }
-        Node::Branch { mut children } => {
+        Node::Branch {
+            mut children,
+            origin,
+        } => {
             let Some((&i, rest)) = path.split_first() else {
                 return Err(StorageError::CorruptTrieNode("key ends at a branch"));
             };
             let child = std::mem::take(&mut children[i as usize]);
             children[i as usize] = insert(child, rest, value, old, src, superseded)?;
-            Node::Branch { children }
+            Node::Branch { children, origin }
         }
     })
 }
@@ -448,9 +493,12 @@ fn remove(
             let child = remove(*child, &path[ep.len()..], src, superseded)?;
             join_prefix(&ep, child, src, superseded)?
         }
-        Node::Branch { mut children } => {
+        Node::Branch {
+            mut children,
+            origin,
+        } => {
             let Some((&i, rest)) = path.split_first() else {
-                return Ok(Node::Branch { children });
+                return Ok(Node::Branch { children, origin });
             };
             let child = std::mem::take(&mut children[i as usize]);
             children[i as usize] = remove(child, rest, src, superseded)?;
@@ -466,7 +514,7 @@ fn remove(
                     let child = std::mem::take(&mut children[only]);
                     join_prefix(&[only as u8], child, src, superseded)?
                 }
-                _ => Node::Branch { children },
+                _ => Node::Branch { children, origin },
             }
         }
     })
@@ -541,25 +589,45 @@ fn rlp_list(payload: &[u8]) -> Vec<u8> {
     out
 }
 
+/// Where a commit puts what it creates.
+struct Emitted<'a> {
+    nodes: &'a mut NewNodes,
+    versions: &'a mut Vec<(B256, B256)>,
+}
+
+/// Notes that `node`, hashed to `hash`, is a new version of the stored branch it was loaded
+/// from (unless it came out unchanged).
+fn record_version(node: &Node, hash: B256, versions: &mut Vec<(B256, B256)>) {
+    if let Node::Branch {
+        origin: Some(origin),
+        ..
+    } = node
+        && *origin != hash
+    {
+        versions.push((hash, *origin));
+    }
+}
+
 /// Appends the reference to `node` (inline RLP under 32 bytes, else its hash) to `out`.
-fn encode_ref(node: &Node, nodes: &mut NewNodes, out: &mut Vec<u8>) {
+fn encode_ref(node: &Node, emitted: &mut Emitted<'_>, out: &mut Vec<u8>) {
     match node {
         Node::Empty => out.push(0x80),
         Node::Hash(h) => rlp_string(h.as_slice(), out),
         node => {
-            let rlp = encode(node, nodes);
+            let rlp = encode(node, emitted);
             if rlp.len() < 32 {
                 out.extend_from_slice(&rlp);
             } else {
                 let hash = keccak256(&rlp);
                 rlp_string(hash.as_slice(), out);
-                nodes.push((hash, rlp));
+                record_version(node, hash, emitted.versions);
+                emitted.nodes.push((hash, rlp));
             }
         }
     }
 }
 
-fn encode(node: &Node, nodes: &mut NewNodes) -> Vec<u8> {
+fn encode(node: &Node, emitted: &mut Emitted<'_>) -> Vec<u8> {
     let mut payload = Vec::with_capacity(96);
     match node {
         Node::Empty => return vec![0x80],
@@ -570,12 +638,12 @@ fn encode(node: &Node, nodes: &mut NewNodes) -> Vec<u8> {
         }
         Node::Ext { path, child } => {
             rlp_string(&hex_prefix(path, false), &mut payload);
-            encode_ref(child, nodes, &mut payload);
+            encode_ref(child, emitted, &mut payload);
         }
-        Node::Branch { children } => {
+        Node::Branch { children, .. } => {
             payload.reserve(16 * 33);
             for child in children.iter() {
-                encode_ref(child, nodes, &mut payload);
+                encode_ref(child, emitted, &mut payload);
             }
             payload.push(0x80);
         }
@@ -665,7 +733,10 @@ fn decode(rlp: &[u8]) -> Result<Node, StorageError> {
             for (child, item) in children.iter_mut().zip(&items[..16]) {
                 *child = decode_ref(*item)?;
             }
-            Ok(Node::Branch { children })
+            Ok(Node::Branch {
+                children,
+                origin: None,
+            })
         }
         _ => Err(StorageError::CorruptTrieNode(
             "node has neither 2 nor 17 items",
@@ -836,7 +907,7 @@ mod tests {
                 let mut tries = roots.map(Trie::new);
                 if wipe_at == Some(n) {
                     tries[1].supersede_all(roots[1], &db).unwrap();
-                    tries[1] = Trie { root: Node::Empty, superseded: tries[1].take_superseded() };
+                    tries[1] = Trie { root: Node::Empty, superseded: tries[1].take_superseded(), versions: Vec::new() };
                 }
                 for (k, second, v) in batch {
                     // Few distinct values, so identical leaves recur within and across tries.

@@ -164,6 +164,97 @@ fn reorg_to_sibling_and_back_restores_state() {
     assert_eq!(store.canonical_hash(5).unwrap(), Some(a[5]));
 }
 
+/// An archive store keeps new branch versions as patches on the versions they replace; a store
+/// that counts nodes for pruning keeps every node whole. Fed the same blocks (a chain with side
+/// blocks and reorgs), both prove every retained state with the same nodes, every preimage the
+/// archive store lists hashes to its key, and the archive store takes fewer trie-node bytes.
+#[test]
+fn patched_branch_versions_prove_every_old_state_as_whole_nodes_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = Store::open(dir.path().join("archive.redb")).unwrap();
+    let counted = Store::open(dir.path().join("counted.redb")).unwrap();
+    let mut rng = StdRng::seed_from_u64(11);
+    let alloc = random_diff(&mut rng, 300);
+    let genesis = archive
+        .init_genesis(&genesis_header(&archive, &alloc), &alloc)
+        .unwrap();
+    counted
+        .init_genesis(&genesis_header(&counted, &alloc), &alloc)
+        .unwrap();
+    // Counting starts with the first prune; nothing is old enough to go.
+    counted.prune_history(1_000).unwrap();
+
+    let mut blocks = vec![genesis];
+    for n in 0..240u64 {
+        // Mostly the head's child; now and then a child of an older block (a side block).
+        let parent = if n % 17 == 5 {
+            blocks[rng.random_range(blocks.len().saturating_sub(20)..blocks.len())]
+        } else {
+            *blocks.last().unwrap()
+        };
+        let diff = random_diff(&mut rng, 300);
+        let head = n % 17 != 5;
+        let a = commit_child(&archive, parent, &diff, n, head);
+        let c = commit_child(&counted, parent, &diff, n, head);
+        assert_eq!(a, c, "block {n}");
+        blocks.push(a);
+        if n % 29 == 7 {
+            // A reorg back and forth.
+            let target = blocks[blocks.len() - 3];
+            let head = archive.head_hash().unwrap().unwrap();
+            for store in [&archive, &counted] {
+                store.set_head(target).unwrap();
+                store.set_head(head).unwrap();
+            }
+        }
+    }
+
+    let slots = [B256::with_last_byte(1), B256::with_last_byte(5)];
+    for block in &blocks {
+        let header = archive.header(block).unwrap().unwrap();
+        for i in (0..300).step_by(7) {
+            let a = addr(i);
+            let proof = archive.proof(block, &a, &slots).unwrap();
+            assert_eq!(
+                proof,
+                counted.proof(block, &a, &slots).unwrap(),
+                "{a} at {block}"
+            );
+            verify_proof(
+                header.state_root,
+                Nibbles::unpack(keccak256(a)),
+                proof.account.map(|acc| acc.trie_rlp()),
+                &proof.account_proof,
+            )
+            .unwrap();
+        }
+    }
+    let mut preimages = 0;
+    archive
+        .for_each_preimage(&mut |hash, bytes| {
+            assert_eq!(keccak256(bytes), hash);
+            preimages += 1;
+        })
+        .unwrap();
+    assert!(preimages > 1_000, "{preimages} preimages");
+
+    let nodes = |store: &Store| {
+        store
+            .table_sizes()
+            .unwrap()
+            .into_iter()
+            .find(|t| t.name == "trie_nodes")
+            .unwrap()
+            .stored_bytes
+    };
+    let (patched, whole) = (nodes(&archive), nodes(&counted));
+    eprintln!("trie nodes stored: archive {patched} bytes, counted {whole} bytes");
+    assert!(
+        patched * 10 < whole * 8,
+        "trie nodes: archive {patched} bytes, counted {whole} bytes"
+    );
+}
+
 #[test]
 fn reopening_keeps_head_and_genesis_mismatch_is_refused() {
     let dir = tempfile::tempdir().unwrap();
