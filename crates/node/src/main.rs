@@ -543,12 +543,17 @@ struct DevArgs {
     /// Seal blocks from a synthetic L1 origin instead of serving a rollup node.
     #[arg(long = "dev", env = "AEGIS_DEV")]
     enabled: bool,
-    /// Seconds between dev blocks.
-    #[arg(long = "dev.period", env = "AEGIS_DEV_PERIOD", default_value_t = 2)]
-    period: u64,
+    /// Time between dev blocks: seconds ("2"), or with a unit ("250ms", "1.5s"). A full block
+    /// waiting is sealed at once; timestamps run at most max(period, 1 s) ahead of the clock.
+    #[arg(long = "dev.period", env = "AEGIS_DEV_PERIOD", default_value = "2", value_parser = parse_period)]
+    period: std::time::Duration,
     /// Stop after this many dev blocks (0: run until interrupted).
     #[arg(long = "dev.blocks", env = "AEGIS_DEV_BLOCKS", default_value_t = 0)]
     blocks: u64,
+    /// Block gas limit of a devnet genesis generated in the datadir (as geth's --dev.gaslimit;
+    /// an existing genesis keeps its own).
+    #[arg(long = "dev.gaslimit", env = "AEGIS_DEV_GASLIMIT", value_parser = parse_gas_limit)]
+    gas_limit: Option<u64>,
 }
 
 #[derive(Args, Debug)]
@@ -673,7 +678,11 @@ fn genesis_command(args: GenesisArgs) -> anyhow::Result<()> {
 }
 
 /// Loads the chain config: the given file, or a devnet genesis kept in the datadir.
-fn load_spec(genesis: Option<&Path>, datadir: &Path) -> anyhow::Result<ChainSpec> {
+fn load_spec(
+    genesis: Option<&Path>,
+    datadir: &Path,
+    gas_limit: Option<u64>,
+) -> anyhow::Result<ChainSpec> {
     if let Some(path) = genesis {
         return Ok(ChainSpec::from_genesis_file(path)?);
     }
@@ -681,9 +690,11 @@ fn load_spec(genesis: Option<&Path>, datadir: &Path) -> anyhow::Result<ChainSpec
     if path.exists() {
         return Ok(ChainSpec::from_genesis_file(&path)?);
     }
+    let defaults = DevnetGenesisOptions::default();
     let options = DevnetGenesisOptions {
         timestamp: now(),
-        ..Default::default()
+        gas_limit: gas_limit.unwrap_or(defaults.gas_limit),
+        ..defaults
     };
     let genesis = devnet_genesis(&options)?;
     std::fs::create_dir_all(datadir).with_context(|| format!("creating {}", datadir.display()))?;
@@ -809,7 +820,11 @@ async fn node_command(args: NodeArgs) -> anyhow::Result<()> {
     // Configuration errors first, before anything is created on disk.
     let setup = intelligence_setup(&args)?;
     let datadir = &args.datadir.datadir;
-    let spec = Arc::new(load_spec(args.genesis.as_deref(), datadir)?);
+    let spec = Arc::new(load_spec(
+        args.genesis.as_deref(),
+        datadir,
+        args.dev.gas_limit,
+    )?);
     let rollup = args
         .rollup_config
         .as_deref()
@@ -1094,6 +1109,44 @@ fn intelligence_setup(args: &NodeArgs) -> anyhow::Result<aegis_intelligence::Int
         oracle: args.anchor.oracle,
         attestation: args.anchor.attestation,
     })
+}
+
+/// A dev period: seconds, or a number with `ms` or `s`; at least
+/// [`aegis_engine::MIN_DEV_PERIOD`].
+fn parse_period(value: &str) -> Result<std::time::Duration, String> {
+    let bad = || format!("{value:?} is not a period (seconds, or e.g. \"250ms\", \"1.5s\")");
+    let (number, scale) = match value.strip_suffix("ms") {
+        Some(ms) => (ms, 1e-3),
+        None => (value.strip_suffix('s').unwrap_or(value), 1.0),
+    };
+    let secs = number.trim().parse::<f64>().map_err(|_| bad())? * scale;
+    if !(0.0..=86_400.0).contains(&secs) {
+        return Err(bad());
+    }
+    let period = std::time::Duration::from_secs_f64(secs);
+    if period < aegis_engine::MIN_DEV_PERIOD {
+        return Err(format!(
+            "dev period {value:?} is shorter than {} ms",
+            aegis_engine::MIN_DEV_PERIOD.as_millis()
+        ));
+    }
+    Ok(period)
+}
+
+/// A block gas limit: at least the 21,000 of one transfer, at most what a 64-bit gas counter
+/// holds with room to spare.
+fn parse_gas_limit(value: &str) -> Result<u64, String> {
+    let limit: u64 = value
+        .replace('_', "")
+        .parse()
+        .map_err(|_| format!("{value:?} is not a gas amount"))?;
+    if !(21_000..=1 << 50).contains(&limit) {
+        return Err(format!(
+            "gas limit {limit} is outside 21000..={}",
+            1u64 << 50
+        ));
+    }
+    Ok(limit)
 }
 
 fn parse_history_blocks(value: &str) -> Result<u64, String> {

@@ -183,6 +183,17 @@ fn bad_input_gets_named_errors() {
         "soon",
     ]);
     assert!(stderr.contains("soon"), "{stderr}");
+
+    for (flag, value, named) in [
+        ("--dev.period", "fast", "\"fast\""),
+        ("--dev.period", "2ms", "shorter than 10 ms"),
+        ("--dev.period", "1h", "\"1h\""),
+        ("--dev.gaslimit", "lots", "\"lots\""),
+        ("--dev.gaslimit", "100", "outside 21000"),
+    ] {
+        let stderr = refused(&["node", "--dev", "--datadir", path(dir.path()), flag, value]);
+        assert!(stderr.contains(named), "{flag} {value}: {stderr}");
+    }
 }
 
 #[test]

@@ -303,11 +303,15 @@ mod tests {
             "cached for the next one"
         );
 
-        aegis_engine::DevSealer::new(executor, pool as Arc<dyn TxPool>, 1)
-            .with_limit(1)
-            .run(std::future::pending())
-            .await
-            .unwrap();
+        aegis_engine::DevSealer::new(
+            executor,
+            pool as Arc<dyn TxPool>,
+            std::time::Duration::from_secs(1),
+        )
+        .with_limit(1)
+        .run(std::future::pending())
+        .await
+        .unwrap();
         let started = std::time::Instant::now();
         while api.head_state.lock().unwrap().is_some() {
             assert!(

@@ -2,10 +2,19 @@
 //!
 //! [`DevSealer`] plays the rollup node's part against the same [`PayloadJobs`] the Engine API
 //! drives: it starts a job with attributes for the next block, takes its best payload and makes
-//! it the head. Blocks come every `period` seconds, or at once when a full block of pending
-//! transactions waits.
+//! it the head. Blocks come every `period` (sub-second periods too), or at once when a full block
+//! of pending transactions waits. Block timestamps are whole seconds and must grow, so blocks
+//! sealed faster than one a second run ahead of the wall clock: the sealer lets them run at most
+//! `max(period, 1 s)` ahead, then waits for the clock.
 
 use crate::auth::now_secs;
+
+/// The wall clock in milliseconds since the Unix epoch.
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
 use crate::{EngineError, PayloadJobs, TxPool};
 use aegis_chainspec::{
     ChainSpec, OpFork,
@@ -20,8 +29,10 @@ use op_alloy_consensus::OpTxEnvelope;
 use std::{future::Future, sync::Arc, time::Duration};
 use tracing::{info, warn};
 
-/// How often the sealer looks at the pool between blocks.
+/// How often the sealer looks at the pool between blocks, at most.
 const POLL: Duration = Duration::from_millis(25);
+/// The shortest period the sealer takes.
+pub const MIN_DEV_PERIOD: Duration = Duration::from_millis(10);
 /// The payload version the sealer's jobs are keyed by (V3, as a post-Ecotone rollup node asks).
 const PAYLOAD_VERSION: u8 = 3;
 
@@ -30,7 +41,7 @@ pub struct DevSealer {
     executor: Arc<Executor>,
     pool: Arc<dyn TxPool>,
     jobs: PayloadJobs,
-    period: u64,
+    period: Duration,
     limit: u64,
 }
 
@@ -44,15 +55,23 @@ impl std::fmt::Debug for DevSealer {
 }
 
 impl DevSealer {
-    /// A sealer building on `executor`'s head from `pool` every `period` seconds (at least one).
-    pub fn new(executor: Arc<Executor>, pool: Arc<dyn TxPool>, period: u64) -> Self {
+    /// A sealer building on `executor`'s head from `pool` every `period` (at least
+    /// [`MIN_DEV_PERIOD`]).
+    pub fn new(executor: Arc<Executor>, pool: Arc<dyn TxPool>, period: Duration) -> Self {
         Self {
             jobs: PayloadJobs::new(executor.clone(), pool.clone()),
             executor,
             pool,
-            period: period.max(1),
+            period: period.max(MIN_DEV_PERIOD),
             limit: 0,
         }
+    }
+
+    /// How far block timestamps may run ahead of the wall clock: the period, at least the one
+    /// second a timestamp counts in, in whole seconds.
+    fn lead_secs(&self) -> u64 {
+        let lead = self.period.max(Duration::from_secs(1));
+        lead.as_secs() + u64::from(lead.subsec_nanos() > 0)
     }
 
     /// Stops after `blocks` blocks (0: runs until shut down).
@@ -65,30 +84,44 @@ impl DevSealer {
     pub async fn run(&self, shutdown: impl Future<Output = ()>) -> Result<u64, EngineError> {
         let mut shutdown = std::pin::pin!(shutdown);
         let mut sealed = 0u64;
+        let poll = POLL.min(self.period / 2);
+        let period_ms = self.period.as_millis() as u64;
+        // The wall-clock time (ms) the sealer made its last block, and that block.
+        let mut last: Option<(B256, u64)> = None;
         loop {
             let parent = self.head()?;
-            // Seal at the period, or at once when a full block of pending transactions waits
-            // (timestamps then run ahead of the clock by at least a second per block, like a
-            // chain under load, and fall back to it when the load passes).
-            let due = now_secs().max(parent.timestamp + self.period);
+            let parent_hash = parent.hash_slow();
+            // The period counts from when the parent was sealed here, or else from its
+            // timestamp (a restart, or a block made elsewhere).
+            let parent_ms = match last {
+                Some((hash, at)) if hash == parent_hash => at,
+                _ => parent.timestamp.saturating_mul(1_000),
+            };
+            let due = parent_ms.saturating_add(period_ms);
+            let mut full = false;
             let mut last_version = u64::MAX;
-            while now_secs() < due {
+            loop {
                 let version = self.pool.version();
                 if version != last_version {
                     last_version = version;
-                    if self.pool.pending_gas() >= parent.gas_limit {
-                        break;
-                    }
+                    full = self.pool.pending_gas() >= parent.gas_limit;
+                }
+                let now = now_ms();
+                // The next timestamp is at least the parent's plus one second.
+                let in_lead = parent.timestamp < (now / 1_000).saturating_add(self.lead_secs());
+                if in_lead && (full || now >= due) {
+                    break;
                 }
                 tokio::select! {
-                    _ = tokio::time::sleep(POLL) => {}
+                    _ = tokio::time::sleep(poll) => {}
                     _ = &mut shutdown => {
                         info!(target: "aegis::engine::dev", sealed, "interrupted");
                         return Ok(sealed);
                     }
                 }
             }
-            self.seal(&parent, sealed).await?;
+            let block = self.seal(&parent, sealed).await?;
+            last = Some((block.hash, now_ms()));
             sealed += 1;
             if self.limit != 0 && sealed >= self.limit {
                 return Ok(sealed);
@@ -263,7 +296,8 @@ mod tests {
         let (executor, _dir) = chain();
         let pool = Arc::new(ListPool::default());
         pool.extend(transfers(executor.spec().chain_id, 3));
-        let sealer = DevSealer::new(executor.clone(), pool.clone(), 1).with_limit(2);
+        let sealer =
+            DevSealer::new(executor.clone(), pool.clone(), Duration::from_secs(1)).with_limit(2);
         let sealed = sealer.run(std::future::pending()).await.unwrap();
         assert_eq!(sealed, 2);
         let head = executor.store().head().unwrap().unwrap();
@@ -280,7 +314,8 @@ mod tests {
         let gas_limit = executor.store().head().unwrap().unwrap().gas_limit;
         let pool = Arc::new(ListPool::default());
         // An hour-long period: only the waiting full block can make the sealer act.
-        let sealer = DevSealer::new(executor.clone(), pool.clone(), 3600).with_limit(1);
+        let sealer =
+            DevSealer::new(executor.clone(), pool.clone(), Duration::from_secs(3600)).with_limit(1);
         pool.extend(transfers(executor.spec().chain_id, gas_limit / 21_000 + 1));
         let sealed =
             tokio::time::timeout(Duration::from_secs(60), sealer.run(std::future::pending()))
@@ -288,6 +323,59 @@ mod tests {
                 .expect("the sealer waited for the period despite a full block")
                 .unwrap();
         assert_eq!(sealed, 1);
+    }
+
+    /// Blocks every 100 ms: timestamps grow one second per block, so the sealer lets them run
+    /// one second ahead of the wall clock and no further.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sub_second_periods_keep_timestamps_within_a_second_of_the_clock() {
+        let (executor, _dir) = chain();
+        let pool = Arc::new(ListPool::default());
+        pool.extend(transfers(executor.spec().chain_id, 3));
+        let sealer =
+            DevSealer::new(executor.clone(), pool, Duration::from_millis(100)).with_limit(6);
+        assert_eq!(sealer.lead_secs(), 1);
+        let watched = executor.clone();
+        let watcher = tokio::spawn(async move {
+            let mut seen = Vec::new();
+            while seen.len() < 6 {
+                let head = watched.store().head().unwrap().unwrap();
+                if head.number > seen.len() as u64 {
+                    seen.push((head.number, head.timestamp, now_secs()));
+                }
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+            seen
+        });
+        let sealed =
+            tokio::time::timeout(Duration::from_secs(60), sealer.run(std::future::pending()))
+                .await
+                .expect("the sealer stalled")
+                .unwrap();
+        assert_eq!(sealed, 6);
+        let seen = watcher.await.unwrap();
+        for (number, timestamp, clock) in &seen {
+            assert!(
+                *timestamp <= clock + 1,
+                "block {number} at {timestamp} with the clock at {clock}: {seen:?}"
+            );
+        }
+        let stamps: Vec<_> = (1..=6)
+            .map(|n| {
+                let hash = executor.store().canonical_hash(n).unwrap().unwrap();
+                executor.store().header(&hash).unwrap().unwrap().timestamp
+            })
+            .collect();
+        assert!(stamps.windows(2).all(|w| w[0] < w[1]), "{stamps:?}");
+        assert_eq!(
+            DevSealer::new(
+                executor.clone(),
+                Arc::new(crate::EmptyPool),
+                Duration::from_millis(1500)
+            )
+            .lead_secs(),
+            2
+        );
     }
 
     /// `GasPriceOracle.<flag>()` at the head, as a wallet reads it (an oracle from before the
@@ -379,7 +467,11 @@ mod tests {
     #[tokio::test]
     async fn shutdown_stops_the_sealer_while_it_waits_for_the_next_block() {
         let (executor, _dir) = chain();
-        let sealer = DevSealer::new(executor.clone(), Arc::new(crate::EmptyPool), 3600);
+        let sealer = DevSealer::new(
+            executor.clone(),
+            Arc::new(crate::EmptyPool),
+            Duration::from_secs(3600),
+        );
         // The genesis is old, so the first block is due at once; the second an hour later.
         let shutdown = tokio::time::sleep(Duration::from_secs(1));
         let sealed = tokio::time::timeout(Duration::from_secs(30), sealer.run(shutdown))

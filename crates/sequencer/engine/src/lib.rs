@@ -14,7 +14,7 @@ pub mod dev;
 pub mod jobs;
 mod rpc;
 
-pub use dev::{DevSealer, dev_attributes};
+pub use dev::{DevSealer, MIN_DEV_PERIOD, dev_attributes};
 pub use jobs::{EmptyPool, ListPool, PayloadJobs, TxPool, payload_id};
 pub use rpc::{ENGINE_CAPABILITIES, EngineApi};
 
