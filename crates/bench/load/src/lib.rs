@@ -35,7 +35,7 @@ use jsonrpsee::{
 };
 use serde_json::Value;
 use std::{
-    collections::{BTreeMap, HashMap},
+    collections::{BTreeMap, HashMap, HashSet},
     str::FromStr,
     sync::{Arc, Mutex},
     time::{Duration, Instant},
@@ -408,6 +408,34 @@ impl Target {
         quantity(&self.url, "eth_blockNumber", &value)
     }
 
+    /// The receipts of `hashes`, in one batch.
+    async fn receipts(&self, hashes: &[B256]) -> Result<Vec<Value>, LoadError> {
+        let failed = |reason: String| LoadError::Rpc {
+            url: self.url.clone(),
+            method: "eth_getTransactionReceipt",
+            reason,
+        };
+        let mut batch = BatchRequestBuilder::new();
+        for hash in hashes {
+            batch
+                .insert("eth_getTransactionReceipt", rpc_params![hash])
+                .map_err(|e| failed(e.to_string()))?;
+        }
+        let response: BatchResponse<'_, Value> = match &self.conn {
+            Conn::Http(c) => c.batch_request(batch).await,
+            Conn::Ws(c) => c.batch_request(batch).await,
+        }
+        .map_err(|e| failed(e.to_string()))?;
+        response
+            .into_iter()
+            .map(|r| match r {
+                Ok(Value::Null) => Err(failed("no receipt for an included transaction".into())),
+                Ok(receipt) => Ok(receipt),
+                Err(e) => Err(failed(e.message().to_string())),
+            })
+            .collect()
+    }
+
     /// Sends setup transactions, failing on any refusal.
     async fn send_all(&self, txs: &[Bytes]) -> Result<(), LoadError> {
         for chunk in txs.chunks(100) {
@@ -631,7 +659,8 @@ fn sign_load(config: &LoadConfig, chain_id: u64, contracts: Contracts, senders: 
     });
 }
 
-/// Inclusion times seen by the watcher, by transaction hash, and the blocks it read.
+/// Inclusion times of the load's transactions seen by the watcher, the blocks it read, and
+/// when it last saw one of the load's transactions.
 #[derive(Default)]
 struct Seen {
     included: HashMap<B256, Instant>,
@@ -639,10 +668,98 @@ struct Seen {
     last: Option<Instant>,
 }
 
+/// Refusals a node makes to shed load: a wallet sends the transaction again later.
+fn is_shed(message: &str) -> bool {
+    ["txpool is full", "account limit exceeded"]
+        .iter()
+        .any(|shed| message.contains(shed))
+}
+
+/// What happened to one transaction of the load.
+struct Outcome {
+    index: usize,
+    /// When it was first sent.
+    first_sent: Instant,
+    /// `Ok` once accepted; the last refusal otherwise.
+    result: Result<(), String>,
+    /// Refusals on the way, by message.
+    refusals: Vec<String>,
+}
+
+/// Sends shed transactions (by their place in `outcomes`) again; returns how many were
+/// accepted and those shed again.
+async fn resend(
+    conn: &Conn,
+    batch: Vec<(usize, Bytes)>,
+    outcomes: &mut [Outcome],
+) -> (usize, Vec<(usize, Bytes)>) {
+    let txs: Vec<Bytes> = batch.iter().map(|(_, tx)| tx.clone()).collect();
+    let mut accepted = 0;
+    let mut again = Vec::new();
+    for ((at, tx), result) in batch.into_iter().zip(conn.send_batch(&txs).await) {
+        let outcome = &mut outcomes[at];
+        match result {
+            // An earlier attempt got in after all.
+            Err(message) if message.contains("already known") => {
+                outcome.result = Ok(());
+                accepted += 1;
+            }
+            Err(message) => {
+                if is_shed(&message) {
+                    again.push((at, tx));
+                }
+                outcome.refusals.push(message.clone());
+                outcome.result = Err(message);
+            }
+            Ok(()) => {
+                outcome.result = Ok(());
+                accepted += 1;
+            }
+        }
+    }
+    (accepted, again)
+}
+
+/// Sends `batches` on `conn`, then sends what was shed again every 100 ms until it is accepted
+/// or `patience` passes without an acceptance.
+async fn submit(conn: Conn, batches: Vec<(usize, Vec<Bytes>)>, patience: Duration) -> Vec<Outcome> {
+    let mut outcomes = Vec::new();
+    let mut shed: Vec<(usize, Bytes)> = Vec::new();
+    for (first, txs) in batches {
+        let sent = Instant::now();
+        for (i, (tx, result)) in txs.iter().zip(conn.send_batch(&txs).await).enumerate() {
+            if let Err(message) = &result
+                && is_shed(message)
+            {
+                shed.push((outcomes.len(), tx.clone()));
+            }
+            outcomes.push(Outcome {
+                index: first + i,
+                first_sent: sent,
+                refusals: result.as_ref().err().cloned().into_iter().collect(),
+                result,
+            });
+        }
+    }
+    let mut progress = Instant::now();
+    while !shed.is_empty() && progress.elapsed() < patience {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        for chunk in std::mem::take(&mut shed).chunks(100) {
+            let (accepted, again) = resend(&conn, chunk.to_vec(), &mut outcomes).await;
+            if accepted > 0 {
+                progress = Instant::now();
+            }
+            shed.extend(again);
+        }
+    }
+    outcomes
+}
+
 /// Polls the head and records when each new block's transactions were first seen.
 async fn watch(
     target: Arc<Target>,
     from: u64,
+    ours: Arc<HashSet<B256>>,
     seen: Arc<Mutex<Seen>>,
     stop: Arc<tokio::sync::Notify>,
 ) -> Result<(), LoadError> {
@@ -664,13 +781,19 @@ async fn watch(
                 .cloned()
                 .unwrap_or_default();
             let mut seen = seen.lock().expect("watcher state");
+            let mut carried = false;
             for hash in hashes {
-                if let Some(hash) = hash.as_str().and_then(|h| h.parse::<B256>().ok()) {
+                if let Some(hash) = hash.as_str().and_then(|h| h.parse::<B256>().ok())
+                    && ours.contains(&hash)
+                {
                     seen.included.entry(hash).or_insert(now);
+                    carried = true;
                 }
             }
-            seen.blocks.push(next);
-            seen.last = Some(now);
+            if carried {
+                seen.blocks.push(next);
+                seen.last = Some(now);
+            }
             next += 1;
         }
         tokio::select! {
@@ -702,25 +825,21 @@ pub async fn run(
     let contracts = setup(&target, config, &mut senders, &deployer, weth_runtime).await?;
     sign_load(config, target.chain_id, contracts, &mut senders);
 
-    // As concurrent wallets send: every sender's next nonce, sender after sender.
-    let longest = senders.iter().map(|s| s.txs.len()).max().unwrap_or(0);
-    let mut order = Vec::with_capacity(config.txs);
-    for k in 0..longest {
-        for sender in &senders {
-            if let Some(tx) = sender.txs.get(k) {
-                order.push(tx.clone());
-            }
-        }
-    }
-    let hashes: Vec<B256> = order.iter().map(keccak256).collect();
-    let batches: Vec<(usize, Vec<Bytes>)> = order
-        .chunks(config.batch)
-        .enumerate()
-        .map(|(i, chunk)| (i * config.batch, chunk.to_vec()))
-        .collect();
+    // As wallets send: each sender on one connection, its transactions in nonce order; a
+    // connection sends its senders' next nonces, sender after sender, in batches.
+    let mut hashes = Vec::with_capacity(config.txs);
     let mut per_connection: Vec<Vec<(usize, Vec<Bytes>)>> = vec![Vec::new(); config.connections];
-    for (i, batch) in batches.into_iter().enumerate() {
-        per_connection[i % config.connections].push(batch);
+    for (c, batches) in per_connection.iter_mut().enumerate() {
+        let mine: Vec<&Sender> = senders.iter().skip(c).step_by(config.connections).collect();
+        let longest = mine.iter().map(|s| s.txs.len()).max().unwrap_or(0);
+        let mut order = Vec::new();
+        for k in 0..longest {
+            order.extend(mine.iter().filter_map(|s| s.txs.get(k).cloned()));
+        }
+        for chunk in order.chunks(config.batch) {
+            batches.push((hashes.len(), chunk.to_vec()));
+            hashes.extend(chunk.iter().map(keccak256));
+        }
     }
     let mut conns = Vec::with_capacity(config.connections);
     for _ in 0..config.connections {
@@ -733,6 +852,7 @@ pub async fn run(
     let watcher = tokio::spawn(watch(
         target.clone(),
         start_block,
+        Arc::new(hashes.iter().copied().collect()),
         seen.clone(),
         stop.clone(),
     ));
@@ -740,16 +860,7 @@ pub async fn run(
     let started = Instant::now();
     let mut tasks = Vec::new();
     for (conn, batches) in conns.into_iter().zip(per_connection) {
-        tasks.push(tokio::spawn(async move {
-            let mut outcomes = Vec::new();
-            for (first, txs) in batches {
-                let sent = Instant::now();
-                for (i, result) in conn.send_batch(&txs).await.into_iter().enumerate() {
-                    outcomes.push((first + i, sent, result));
-                }
-            }
-            outcomes
-        }));
+        tasks.push(tokio::spawn(submit(conn, batches, config.patience)));
     }
     let mut sent_at = vec![started; hashes.len()];
     let mut accepted = vec![false; hashes.len()];
@@ -758,11 +869,11 @@ pub async fn run(
         let outcomes = task
             .await
             .map_err(|e| LoadError::Config(format!("a sender task failed: {e}")))?;
-        for (index, sent, result) in outcomes {
-            sent_at[index] = sent;
-            match result {
-                Ok(()) => accepted[index] = true,
-                Err(message) => *refused.entry(message).or_default() += 1,
+        for outcome in outcomes {
+            sent_at[outcome.index] = outcome.first_sent;
+            accepted[outcome.index] = outcome.result.is_ok();
+            for message in outcome.refusals {
+                *refused.entry(message).or_default() += 1;
             }
         }
     }
@@ -794,7 +905,6 @@ pub async fn run(
     let mut last_inclusion = started;
     let mut included = 0;
     let mut lost = 0;
-    let ours: HashMap<B256, usize> = hashes.iter().enumerate().map(|(i, h)| (*h, i)).collect();
     for (i, hash) in hashes.iter().enumerate() {
         match seen.included.get(hash) {
             Some(at) => {
@@ -808,38 +918,24 @@ pub async fn run(
     }
     latencies.sort_unstable();
 
-    // Gas and status of the included transactions, read after the timed part.
+    // Gas and status of the included transactions, read after the timed part (receipt by
+    // receipt: a whole block's receipts can exceed a node's response limit).
     let mut gas = 0u64;
     let mut reverted = 0;
-    let mut blocks = 0;
-    for number in &seen.blocks {
-        let receipts = target
-            .conn
-            .call(
-                url,
-                "eth_getBlockReceipts",
-                rpc_params![format!("{number:#x}")],
-            )
-            .await?;
-        let mut carried = false;
-        for receipt in receipts.as_array().into_iter().flatten() {
-            let Some(hash) = receipt["transactionHash"]
-                .as_str()
-                .and_then(|h| h.parse::<B256>().ok())
-            else {
-                continue;
-            };
-            if !ours.contains_key(&hash) {
-                continue;
-            }
-            carried = true;
-            gas += quantity(url, "eth_getBlockReceipts", &receipt["gasUsed"])?;
+    let included_hashes: Vec<B256> = hashes
+        .iter()
+        .filter(|h| seen.included.contains_key(*h))
+        .copied()
+        .collect();
+    for chunk in included_hashes.chunks(100) {
+        for receipt in target.receipts(chunk).await? {
+            gas += quantity(url, "eth_getTransactionReceipt", &receipt["gasUsed"])?;
             if receipt["status"] != "0x1" {
                 reverted += 1;
             }
         }
-        blocks += u64::from(carried);
     }
+    let blocks = seen.blocks.len() as u64;
 
     Ok(Report {
         name: name.to_string(),
