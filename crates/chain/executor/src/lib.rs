@@ -479,7 +479,12 @@ impl Executor {
                     pool.skip_sender(sender);
                     continue;
                 }
-                let tx_da = DaLimits::estimated_size(tx.encoded());
+                // The compression estimate is dear: only a throttled builder needs it.
+                let tx_da = if da == DaLimits::default() {
+                    0
+                } else {
+                    DaLimits::estimated_size(tx.encoded())
+                };
                 if (da.max_tx_size != 0 && tx_da > da.max_tx_size)
                     || (da.max_block_size != 0 && block_da + tx_da > da.max_block_size)
                 {

@@ -86,7 +86,7 @@ impl DevSealer {
         let mut sealed = 0u64;
         let poll = POLL.min(self.period / 2);
         let period_ms = self.period.as_millis() as u64;
-        // The wall-clock time (ms) the sealer made its last block, and that block.
+        // The wall-clock time (ms) the sealer started its last block, and that block.
         let mut last: Option<(B256, u64)> = None;
         loop {
             let parent = self.head()?;
@@ -120,8 +120,11 @@ impl DevSealer {
                     }
                 }
             }
+            // The period runs from the start of one seal to the start of the next, so a slow
+            // build does not stretch the block time.
+            let started = now_ms();
             let block = self.seal(&parent, sealed).await?;
-            last = Some((block.hash, now_ms()));
+            last = Some((block.hash, started));
             sealed += 1;
             if self.limit != 0 && sealed >= self.limit {
                 return Ok(sealed);

@@ -183,6 +183,10 @@ struct Inner {
     queued: HashMap<Address, usize>,
     /// Their sum.
     queued_total: usize,
+    /// Each held transaction's cost as of its admission (gas × max fee + value + L1 fee), as
+    /// op-geth's pool keeps it: the L1 fee's compression estimate is too dear to redo for a
+    /// sender's every transaction on each insert.
+    costs: HashMap<B256, U256>,
 }
 
 impl Inner {
@@ -242,9 +246,17 @@ impl Inner {
             txs.iter()
                 .filter(|(nonce, _)| **nonce != except)
                 .fold(U256::ZERO, |sum, (_, tx)| {
-                    sum.saturating_add(cost(tx, state))
+                    sum.saturating_add(self.cost_of(tx, state))
                 })
         })
+    }
+
+    /// A held transaction's admission cost.
+    fn cost_of(&self, tx: &PoolTx, state: &dyn ChainState) -> U256 {
+        self.costs
+            .get(&tx.hash())
+            .copied()
+            .unwrap_or_else(|| cost(tx, state))
     }
 }
 
@@ -601,14 +613,21 @@ impl Pool {
         if let Some(old) = replaced {
             inner.by_hash.remove(&old.hash());
             inner.private.remove(&old.hash());
+            inner.costs.remove(&old.hash());
         }
         inner.by_hash.insert(hash, (sender, nonce));
+        inner.costs.insert(hash, tx_cost);
         if private {
             inner.private.insert(hash);
         }
         inner.beats.insert(sender, Instant::now());
         inner.by_sender.entry(sender).or_default().insert(nonce, tx);
         inner.recount(&sender);
+        debug_assert_eq!(
+            inner.costs.len(),
+            inner.by_hash.len(),
+            "a cost per held transaction"
+        );
         self.version.fetch_add(1, Ordering::AcqRel);
         Ok(hash)
     }
@@ -619,6 +638,7 @@ impl Pool {
             if let Some(tx) = txs.remove(&nonce) {
                 inner.by_hash.remove(&tx.hash());
                 inner.private.remove(&tx.hash());
+                inner.costs.remove(&tx.hash());
             }
             if txs.is_empty() {
                 inner.by_sender.remove(sender);
@@ -652,7 +672,7 @@ impl Pool {
                     Self::remove_entry(&mut inner, &sender, nonce);
                     continue;
                 }
-                spent = spent.saturating_add(cost(&tx, state));
+                spent = spent.saturating_add(inner.cost_of(&tx, state));
                 broke |= spent > balance;
                 if broke || tx.gas_limit() > state.block_gas_limit() {
                     Self::remove_entry(&mut inner, &sender, nonce);
@@ -661,6 +681,11 @@ impl Pool {
             inner.recount(&sender);
         }
         self.expire_queued(&mut inner, now);
+        debug_assert_eq!(
+            inner.costs.len(),
+            inner.by_hash.len(),
+            "a cost per held transaction"
+        );
         drop(inner);
         self.rewrite_journal_if_stale();
         // Once per block: what dashboards show as the pool's size.
