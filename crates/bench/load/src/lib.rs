@@ -828,13 +828,20 @@ pub async fn run(
     // As wallets send: each sender on one connection, its transactions in nonce order; a
     // connection sends its senders' next nonces, sender after sender, in batches.
     let mut hashes = Vec::with_capacity(config.txs);
+    // Sender and nonce of each, to name lost transactions.
+    let mut origins: Vec<(Address, u64)> = Vec::with_capacity(config.txs);
     let mut per_connection: Vec<Vec<(usize, Vec<Bytes>)>> = vec![Vec::new(); config.connections];
     for (c, batches) in per_connection.iter_mut().enumerate() {
         let mine: Vec<&Sender> = senders.iter().skip(c).step_by(config.connections).collect();
         let longest = mine.iter().map(|s| s.txs.len()).max().unwrap_or(0);
         let mut order = Vec::new();
         for k in 0..longest {
-            order.extend(mine.iter().filter_map(|s| s.txs.get(k).cloned()));
+            for sender in &mine {
+                if let Some(tx) = sender.txs.get(k) {
+                    order.push(tx.clone());
+                    origins.push((sender.signer.address(), sender.first_nonce + k as u64));
+                }
+            }
         }
         for chunk in order.chunks(config.batch) {
             batches.push((hashes.len(), chunk.to_vec()));
@@ -865,6 +872,7 @@ pub async fn run(
     let mut sent_at = vec![started; hashes.len()];
     let mut accepted = vec![false; hashes.len()];
     let mut refused: BTreeMap<String, usize> = BTreeMap::new();
+    let mut histories: Vec<Vec<String>> = vec![Vec::new(); hashes.len()];
     for task in tasks {
         let outcomes = task
             .await
@@ -872,9 +880,10 @@ pub async fn run(
         for outcome in outcomes {
             sent_at[outcome.index] = outcome.first_sent;
             accepted[outcome.index] = outcome.result.is_ok();
-            for message in outcome.refusals {
-                *refused.entry(message).or_default() += 1;
+            for message in &outcome.refusals {
+                *refused.entry(message.clone()).or_default() += 1;
             }
+            histories[outcome.index] = outcome.refusals;
         }
     }
     let submit_secs = started.elapsed().as_secs_f64();
@@ -905,6 +914,7 @@ pub async fn run(
     let mut last_inclusion = started;
     let mut included = 0;
     let mut lost = 0;
+    let mut lost_sample = Vec::new();
     for (i, hash) in hashes.iter().enumerate() {
         match seen.included.get(hash) {
             Some(at) => {
@@ -912,7 +922,17 @@ pub async fn run(
                 latencies.push(at.saturating_duration_since(sent_at[i]));
                 last_inclusion = last_inclusion.max(*at);
             }
-            None if accepted[i] => lost += 1,
+            None if accepted[i] => {
+                lost += 1;
+                if lost_sample.len() < 5 {
+                    let (sender, nonce) = origins[i];
+                    lost_sample.push(format!(
+                        "{hash} (sender {sender} nonce {nonce}; refused {} time(s) first: {:?})",
+                        histories[i].len(),
+                        histories[i]
+                    ));
+                }
+            }
             None => {}
         }
     }
@@ -951,6 +971,7 @@ pub async fn run(
         blocks,
         latency_p50: report::percentile(&latencies, 50),
         latency_p99: report::percentile(&latencies, 99),
+        lost_sample,
     })
 }
 

@@ -33,6 +33,8 @@ pub struct Report {
     pub latency_p50: Duration,
     /// 99th percentile of the same.
     pub latency_p99: Duration,
+    /// Up to five lost transactions, named with their sender, nonce and refusals.
+    pub lost_sample: Vec<String>,
 }
 
 impl Report {
@@ -101,7 +103,11 @@ impl fmt::Display for Report {
             "  submission to inclusion: p50 {} ms, p99 {} ms",
             self.latency_p50.as_millis(),
             self.latency_p99.as_millis()
-        )
+        )?;
+        for lost in &self.lost_sample {
+            write!(f, "\n  lost: {lost}")?;
+        }
+        Ok(())
     }
 }
 
@@ -153,6 +159,7 @@ mod tests {
             blocks: 2,
             latency_p50: Duration::from_millis(900),
             latency_p99: Duration::from_millis(1_900),
+            lost_sample: Vec::new(),
         };
         assert_eq!(report.submission_rate(), 200.0);
         assert_eq!(report.inclusion_rate(), 50.0);
