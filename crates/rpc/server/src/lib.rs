@@ -81,6 +81,8 @@ pub struct EthApi {
     cancel: Arc<std::sync::atomic::AtomicBool>,
     /// On a cluster worker: where transactions go while another worker leads.
     forward: Option<forward::LeaderForward>,
+    /// The last few blocks [`EthApi::located`] decoded (blocks never change under a hash).
+    recent_blocks: std::sync::Mutex<std::collections::VecDeque<(B256, Arc<StoredBlock>)>>,
 }
 
 impl std::fmt::Debug for EthApi {
@@ -176,6 +178,7 @@ impl EthApi {
             workers,
             cancel: Arc::default(),
             forward: None,
+            recent_blocks: std::sync::Mutex::default(),
         }
     }
 
@@ -582,16 +585,35 @@ impl EthApi {
         else {
             return Ok(None);
         };
-        let (block, receipts) = self
-            .executor
-            .stored_block(&block_hash)
-            .map_err(block_read)?
-            .ok_or_else(|| internal("indexed block missing"))?;
-        Ok(Some((block_hash, index as usize, block, receipts)))
+        let cached = self
+            .recent_blocks
+            .lock()
+            .expect("recent blocks lock")
+            .iter()
+            .find(|(hash, _)| *hash == block_hash)
+            .map(|(_, stored)| stored.clone());
+        let stored = match cached {
+            Some(stored) => stored,
+            None => {
+                let stored = Arc::new(
+                    self.executor
+                        .stored_block(&block_hash)
+                        .map_err(block_read)?
+                        .ok_or_else(|| internal("indexed block missing"))?,
+                );
+                let mut recent = self.recent_blocks.lock().expect("recent blocks lock");
+                if recent.len() >= RECENT_BLOCKS {
+                    recent.pop_front();
+                }
+                recent.push_back((block_hash, stored.clone()));
+                stored
+            }
+        };
+        Ok(Some((block_hash, index as usize, stored)))
     }
 
     fn transaction(&self, hash: B256) -> RpcResult<Option<op_alloy_rpc_types::Transaction>> {
-        let Some((block_hash, index, block, receipts)) = self.located(hash)? else {
+        let Some((block_hash, index, stored)) = self.located(hash)? else {
             // Pooled transactions are known too, without a block.
             // Transactions that arrived encrypted stay unknown until included.
             return Ok(self
@@ -599,6 +621,7 @@ impl EthApi {
                 .get_public(&hash)
                 .map(|tx| pooled_transaction(&tx)));
         };
+        let (block, receipts) = &*stored;
         let header = &block.header;
         let (number, base_fee) = (header.number, header.base_fee_per_gas);
         let tx = block.body.transactions[index].clone();
@@ -613,11 +636,12 @@ impl EthApi {
     }
 
     fn receipt(&self, hash: B256) -> RpcResult<Option<op_alloy_rpc_types::OpTransactionReceipt>> {
-        let Some((block_hash, index, block, receipts)) = self.located(hash)? else {
+        let Some((block_hash, index, stored)) = self.located(hash)? else {
             return Ok(None);
         };
+        let (block, receipts) = &*stored;
         let fees = self.executor.l1_fees(&block_hash).map_err(internal)?;
-        self.receipt_at(block_hash, index, &block, &receipts, &fees)
+        self.receipt_at(block_hash, index, block, receipts, &fees)
             .map(Some)
     }
 
@@ -999,7 +1023,13 @@ fn pooled_json(tx: &PoolTx) -> serde_json::Value {
 }
 
 /// A canonical transaction: its block hash, index, block and the block's receipts.
-type Located = (B256, usize, OpBlock, Vec<OpReceiptEnvelope>);
+/// A transaction's block hash, index and the decoded block with its receipts.
+type Located = (B256, usize, Arc<StoredBlock>);
+type StoredBlock = (OpBlock, Vec<OpReceiptEnvelope>);
+
+/// Decoded blocks kept for transaction and receipt lookups: a wallet or indexer asking for each
+/// transaction of a block in turn would otherwise decode the whole block every time.
+const RECENT_BLOCKS: usize = 4;
 
 fn receipt_gas(receipt: &OpReceiptEnvelope, previous_cumulative: u64) -> u64 {
     receipt.cumulative_gas_used() - previous_cumulative
