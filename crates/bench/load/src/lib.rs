@@ -313,10 +313,24 @@ impl Conn {
 
     /// Sends `txs` in one batch; per transaction, its hash or the node's error message.
     async fn send_batch(&self, txs: &[Bytes]) -> Vec<Result<(), String>> {
+        self.batch("eth_sendRawTransaction", txs)
+            .await
+            .into_iter()
+            .map(|r| r.map(|_| ()))
+            .collect()
+    }
+
+    /// Calls `method` once per item, in one batch; per item, the answer or the error message
+    /// (the whole batch's error for each when it failed).
+    async fn batch<T: serde::Serialize>(
+        &self,
+        method: &'static str,
+        items: &[T],
+    ) -> Vec<Result<Value, String>> {
         let mut batch = BatchRequestBuilder::new();
-        for tx in txs {
-            if let Err(e) = batch.insert("eth_sendRawTransaction", rpc_params![tx]) {
-                return vec![Err(format!("encoding the batch: {e}")); txs.len()];
+        for item in items {
+            if let Err(e) = batch.insert(method, rpc_params![item]) {
+                return vec![Err(format!("encoding the batch: {e}")); items.len()];
             }
         }
         let response: Result<BatchResponse<'_, Value>, _> = match self {
@@ -327,12 +341,12 @@ impl Conn {
             Ok(response) => {
                 let mut out: Vec<_> = response
                     .into_iter()
-                    .map(|r| r.map(|_| ()).map_err(|e| e.message().to_string()))
+                    .map(|r| r.map_err(|e| e.message().to_string()))
                     .collect();
-                out.resize(txs.len(), Err("no answer in the batch".into()));
+                out.resize(items.len(), Err("no answer in the batch".into()));
                 out
             }
-            Err(e) => vec![Err(e.to_string()); txs.len()],
+            Err(e) => vec![Err(e.to_string()); items.len()],
         }
     }
 }
@@ -415,23 +429,14 @@ impl Target {
             method: "eth_getTransactionReceipt",
             reason,
         };
-        let mut batch = BatchRequestBuilder::new();
-        for hash in hashes {
-            batch
-                .insert("eth_getTransactionReceipt", rpc_params![hash])
-                .map_err(|e| failed(e.to_string()))?;
-        }
-        let response: BatchResponse<'_, Value> = match &self.conn {
-            Conn::Http(c) => c.batch_request(batch).await,
-            Conn::Ws(c) => c.batch_request(batch).await,
-        }
-        .map_err(|e| failed(e.to_string()))?;
-        response
+        self.conn
+            .batch("eth_getTransactionReceipt", hashes)
+            .await
             .into_iter()
             .map(|r| match r {
                 Ok(Value::Null) => Err(failed("no receipt for an included transaction".into())),
                 Ok(receipt) => Ok(receipt),
-                Err(e) => Err(failed(e.message().to_string())),
+                Err(message) => Err(failed(message)),
             })
             .collect()
     }

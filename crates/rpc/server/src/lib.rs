@@ -1022,8 +1022,7 @@ fn pooled_json(tx: &PoolTx) -> serde_json::Value {
     serde_json::to_value(pooled_transaction(tx)).unwrap_or_default()
 }
 
-/// A canonical transaction: its block hash, index, block and the block's receipts.
-/// A transaction's block hash, index and the decoded block with its receipts.
+/// A canonical transaction: its block hash, index and the decoded block with its receipts.
 type Located = (B256, usize, Arc<StoredBlock>);
 type StoredBlock = (OpBlock, Vec<OpReceiptEnvelope>);
 

@@ -8,13 +8,6 @@
 //! `max(period, 1 s)` ahead, then waits for the clock.
 
 use crate::auth::now_secs;
-
-/// The wall clock in milliseconds since the Unix epoch.
-fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
-}
 use crate::{EngineError, PayloadJobs, TxPool};
 use aegis_chainspec::{
     ChainSpec, OpFork,
@@ -28,6 +21,13 @@ use alloy_primitives::{Address, B64, B256, U256, keccak256};
 use op_alloy_consensus::OpTxEnvelope;
 use std::{future::Future, sync::Arc, time::Duration};
 use tracing::{info, warn};
+
+/// The wall clock in milliseconds since the Unix epoch.
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
 
 /// How often the sealer looks at the pool between blocks, at most.
 const POLL: Duration = Duration::from_millis(25);
